@@ -1,0 +1,26 @@
+//! # meshroute
+//!
+//! Istio traffic management, decided exactly as a mesh decides it, with no I/O,
+//! no clocks and no global state.
+//!
+//! The flow is one direction:
+//!
+//! ```text
+//! text ─► load ─► Config ─► validate ─► Messages
+//!                   │
+//!                   └─► compile ─► Mesh ─► decide(Request) ─► Decision (+ Trace)
+//! ```
+//!
+//! Resilience state machines ([`resilience`]) take the decision's merged
+//! traffic policy, caller-supplied time and randomness, and decide retries,
+//! ejections, admissions and load-balancer picks.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod limits;
+pub mod message;
+pub mod model;
+pub mod source;
+
+pub use message::{Message, Severity};
+pub use source::{Location, Source};

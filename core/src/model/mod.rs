@@ -1,0 +1,190 @@
+//! Typed model of the resources meshroute reads, exactly as written.
+//!
+//! Istio `networking.istio.io` kinds (all of v1alpha3, v1beta1 and v1 share one
+//! schema) and the Kubernetes objects that make up the service registry.
+//! Field names are the JSON (lowerCamelCase) names; unknown fields are
+//! rejected by the loader with a "did you mean". Nothing here knows matching
+//! or validation.
+
+pub mod common;
+pub mod destination_rule;
+pub mod gateway;
+pub mod kube;
+pub mod service_entry;
+pub mod sidecar;
+pub mod virtual_service;
+pub mod workload_entry;
+
+pub use destination_rule::DestinationRule;
+pub use gateway::Gateway;
+pub use service_entry::ServiceEntry;
+pub use sidecar::Sidecar;
+pub use virtual_service::VirtualService;
+pub use workload_entry::WorkloadEntry;
+
+use crate::message::Message;
+use crate::source::{FieldLocations, Source};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// The API group of the Istio networking kinds.
+pub const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
+/// The Istio networking versions meshroute reads (all share one schema).
+pub const ISTIO_NETWORKING_VERSIONS: [&str; 3] = ["v1alpha3", "v1beta1", "v1"];
+
+/// Kubernetes object metadata, the parts routing uses. Other metadata fields
+/// (uid, resourceVersion, managedFields ...) are accepted and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// Object name.
+    #[serde(default)]
+    pub name: String,
+    /// Namespace; empty means the loader's default namespace (filled in by the loader).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// RFC 3339 creation time; Istio orders conflicting resources by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+}
+
+/// The kinds meshroute reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// networking.istio.io VirtualService.
+    VirtualService,
+    /// networking.istio.io DestinationRule.
+    DestinationRule,
+    /// networking.istio.io Gateway.
+    Gateway,
+    /// networking.istio.io ServiceEntry.
+    ServiceEntry,
+    /// networking.istio.io WorkloadEntry.
+    WorkloadEntry,
+    /// networking.istio.io Sidecar.
+    Sidecar,
+    /// Kubernetes v1 Service.
+    Service,
+    /// A Kubernetes workload: Pod, Deployment, StatefulSet, DaemonSet or ReplicaSet.
+    Workload,
+}
+
+impl Kind {
+    /// The kind's name as written in `kind:` (for workloads, `Workload`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::VirtualService => "VirtualService",
+            Kind::DestinationRule => "DestinationRule",
+            Kind::Gateway => "Gateway",
+            Kind::ServiceEntry => "ServiceEntry",
+            Kind::WorkloadEntry => "WorkloadEntry",
+            Kind::Sidecar => "Sidecar",
+            Kind::Service => "Service",
+            Kind::Workload => "Workload",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One loaded resource: envelope, typed spec, and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource<T> {
+    /// `apiVersion` as written.
+    pub api_version: String,
+    /// `kind` as written (`Deployment` for a workload from a Deployment).
+    pub kind_name: String,
+    /// Metadata; `namespace` is always filled in (the loader's default when absent).
+    pub metadata: ObjectMeta,
+    /// The typed spec.
+    pub spec: T,
+    /// Where the document starts.
+    pub source: Source,
+    /// Where each field is written.
+    pub fields: Arc<FieldLocations>,
+    /// Position in load order (0-based over all resources of a load); the
+    /// tie-breaker after creation time.
+    pub order: usize,
+}
+
+impl<T> Resource<T> {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.metadata.namespace, self.metadata.name)
+    }
+
+    /// The source position of a field path, falling back to its nearest parent.
+    pub fn source_of(&self, field_path: &str) -> Source {
+        let loc = self.fields.locate(field_path);
+        if loc.is_known() {
+            self.source.at(loc)
+        } else {
+            self.source.clone()
+        }
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.metadata.namespace
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+}
+
+/// Everything one load produced: the resources by kind, and the messages
+/// about the text (parse errors, unknown fields, skipped kinds).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// VirtualServices in load order.
+    pub virtual_services: Vec<Resource<VirtualService>>,
+    /// DestinationRules in load order.
+    pub destination_rules: Vec<Resource<DestinationRule>>,
+    /// Gateways in load order.
+    pub gateways: Vec<Resource<Gateway>>,
+    /// ServiceEntries in load order.
+    pub service_entries: Vec<Resource<ServiceEntry>>,
+    /// WorkloadEntries in load order.
+    pub workload_entries: Vec<Resource<WorkloadEntry>>,
+    /// Sidecars in load order.
+    pub sidecars: Vec<Resource<Sidecar>>,
+    /// Kubernetes Services in load order.
+    pub services: Vec<Resource<kube::Service>>,
+    /// Kubernetes workloads (pods and pod templates) in load order.
+    pub workloads: Vec<Resource<kube::Workload>>,
+    /// Messages produced while loading.
+    pub messages: Vec<Message>,
+}
+
+impl Config {
+    /// Whether loading produced an error message.
+    pub fn has_errors(&self) -> bool {
+        self.messages.iter().any(|m| m.is_error())
+    }
+
+    /// Number of resources of every kind.
+    pub fn resource_count(&self) -> usize {
+        self.virtual_services.len()
+            + self.destination_rules.len()
+            + self.gateways.len()
+            + self.service_entries.len()
+            + self.workload_entries.len()
+            + self.sidecars.len()
+            + self.services.len()
+            + self.workloads.len()
+    }
+}

@@ -1,0 +1,5 @@
+//! Placeholder: filled in by the model work.
+use serde::{Deserialize, Serialize};
+/// Placeholder spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadEntry {}
