@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod limits;
+pub mod load;
 pub mod message;
 pub mod model;
 pub mod source;

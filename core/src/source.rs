@@ -116,6 +116,11 @@ impl FieldLocations {
         self.entries.len()
     }
 
+    /// All recorded paths and positions, in no particular order.
+    pub fn into_entries(self) -> impl Iterator<Item = (String, Location)> {
+        self.entries.into_iter()
+    }
+
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -12,3 +12,21 @@ pub struct Workload {
     /// Number of pods: 1 for a Pod, `spec.replicas` (default 1) for controllers.
     pub replicas: u32,
 }
+impl Workload {
+    /// A single pod.
+    pub fn pod(labels: BTreeMap<String, String>) -> Self {
+        Workload {
+            labels,
+            replicas: 1,
+        }
+    }
+}
+/// Placeholder controller spec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ControllerSpec {}
+impl ControllerSpec {
+    /// Placeholder.
+    pub fn into_workload(self) -> Workload {
+        Workload::default()
+    }
+}

@@ -1,0 +1,478 @@
+//! Text to [`Config`]: multi-document YAML and JSON, `kind: List`, several
+//! files at once, every resource and field with its file, line and column.
+//!
+//! The YAML library (serde-saphyr) is used only inside this module; see
+//! README "Design notes" for why.
+
+mod de;
+mod node;
+mod suggest;
+
+use crate::limits;
+use crate::message::{codes, Message, Severity};
+use crate::model::{self, kube, Config, ObjectMeta, Resource};
+use crate::source::{FieldLocations, Location, Source};
+use node::{Node, Value};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub(crate) use suggest::did_you_mean;
+
+/// How to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Namespace of resources that name none (`kubectl apply` without `-n`).
+    pub default_namespace: String,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            default_namespace: "default".to_string(),
+        }
+    }
+}
+
+/// One input text and the name messages use for it (a file path, `-`, ...).
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Name shown in messages.
+    pub name: &'a str,
+    /// YAML (one or more documents) or JSON text.
+    pub text: &'a str,
+}
+
+/// Loads one text. Never fails: problems become error messages in
+/// [`Config::messages`], and resources with errors are left out.
+pub fn load_str(text: &str, name: &str) -> Config {
+    load(&[Input { name, text }], &LoadOptions::default())
+}
+
+/// Loads several texts into one configuration, in order.
+pub fn load(inputs: &[Input<'_>], options: &LoadOptions) -> Config {
+    let mut loader = Loader {
+        config: Config::default(),
+        options,
+        order: 0,
+        documents: 0,
+        bytes: 0,
+    };
+    for input in inputs {
+        loader.load_input(input);
+    }
+    loader.finish()
+}
+
+struct Loader<'o> {
+    config: Config,
+    options: &'o LoadOptions,
+    order: usize,
+    documents: usize,
+    bytes: usize,
+}
+
+const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
+
+impl Loader<'_> {
+    fn message(
+        &mut self,
+        code: &str,
+        severity: Severity,
+        resource: String,
+        field: String,
+        source: Source,
+        text: String,
+        fix: String,
+    ) {
+        self.config.messages.push(Message::new(
+            code, severity, resource, field, source, text, fix,
+        ));
+    }
+
+    fn load_input(&mut self, input: &Input<'_>) {
+        let file: Arc<str> = Arc::from(input.name);
+        let start = Source::new(file.clone(), Location::new(1, 1));
+        self.bytes = self.bytes.saturating_add(input.text.len());
+        if self.bytes > limits::MAX_INPUT_BYTES {
+            self.message(
+                codes::LIMIT_EXCEEDED,
+                Severity::Error,
+                String::new(),
+                String::new(),
+                start,
+                format!(
+                    "input is {} bytes, more than the limit of {} bytes (limits::MAX_INPUT_BYTES); the file was not read",
+                    input.text.len(),
+                    limits::MAX_INPUT_BYTES
+                ),
+                "split the configuration into smaller loads".into(),
+            );
+            return;
+        }
+        for doc in node::split_documents(input.text) {
+            match node::parse_document(&doc) {
+                Ok(None) => {}
+                Ok(Some(root)) => {
+                    self.documents += 1;
+                    if self.documents > limits::MAX_DOCUMENTS {
+                        self.message(
+                            codes::LIMIT_EXCEEDED,
+                            Severity::Error,
+                            String::new(),
+                            String::new(),
+                            Source::new(file.clone(), Location::new(doc.first_line, 1)),
+                            format!(
+                                "more than {} documents (limits::MAX_DOCUMENTS); the rest was not read",
+                                limits::MAX_DOCUMENTS
+                            ),
+                            "split the configuration into smaller loads".into(),
+                        );
+                        return;
+                    }
+                    self.object(&root, &file, 0);
+                }
+                Err(e) => {
+                    let (code, fix) = if e.limit {
+                        (
+                            codes::LIMIT_EXCEEDED,
+                            "simplify the document: see meshroute::limits for the limits",
+                        )
+                    } else {
+                        (codes::PARSE_ERROR, "fix the YAML syntax at this position")
+                    };
+                    self.message(
+                        code,
+                        Severity::Error,
+                        String::new(),
+                        String::new(),
+                        Source::new(file.clone(), e.loc),
+                        format!("invalid YAML: {}", e.text),
+                        fix.into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// One object: a resource, or a `List` of them.
+    fn object(&mut self, root: &Node, file: &Arc<str>, list_depth: usize) {
+        let source = Source::new(file.clone(), root.loc);
+        if !matches!(root.value, Value::Map(_)) {
+            self.message(
+                codes::BAD_ENVELOPE,
+                Severity::Error,
+                String::new(),
+                String::new(),
+                source,
+                format!(
+                    "a resource must be a mapping with apiVersion and kind, found {}",
+                    root.value.describe()
+                ),
+                "write each resource as a mapping (apiVersion, kind, metadata, spec)".into(),
+            );
+            return;
+        }
+        let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+        let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+        if api_version.is_empty() || kind.is_empty() {
+            self.message(
+                codes::BAD_ENVELOPE,
+                Severity::Error,
+                String::new(),
+                String::new(),
+                source,
+                "unable to parse resource with no group, version and kind".into(),
+                "add `apiVersion:` and `kind:` to the document".into(),
+            );
+            return;
+        }
+        if (kind == "List" || kind.ends_with("List")) && root.get("items").is_some() {
+            if list_depth >= 4 {
+                return;
+            }
+            if let Some(Node {
+                value: Value::Seq(items),
+                ..
+            }) = root.get("items")
+            {
+                for item in items {
+                    self.object(item, file, list_depth + 1);
+                }
+            }
+            return;
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        match (group, kind) {
+            (model::ISTIO_NETWORKING_GROUP, _) => {
+                if !model::ISTIO_NETWORKING_VERSIONS.contains(&version) {
+                    self.message(
+                        codes::BAD_ENVELOPE,
+                        Severity::Error,
+                        format!("{kind} {}", display_name(root)),
+                        "apiVersion".into(),
+                        source,
+                        format!("unknown apiVersion {api_version:?}"),
+                        "use networking.istio.io/v1 (or v1beta1, v1alpha3)".into(),
+                    );
+                    return;
+                }
+                match kind {
+                    "VirtualService" => {
+                        self.istio(root, file, api_version, kind, |c| &mut c.virtual_services)
+                    }
+                    "DestinationRule" => {
+                        self.istio(root, file, api_version, kind, |c| &mut c.destination_rules)
+                    }
+                    "Gateway" => self.istio(root, file, api_version, kind, |c| &mut c.gateways),
+                    "ServiceEntry" => {
+                        self.istio(root, file, api_version, kind, |c| &mut c.service_entries)
+                    }
+                    "WorkloadEntry" => {
+                        self.istio(root, file, api_version, kind, |c| &mut c.workload_entries)
+                    }
+                    "Sidecar" => self.istio(root, file, api_version, kind, |c| &mut c.sidecars),
+                    _ => self.skip(root, source, kind),
+                }
+            }
+            ("", "Service") if version == "v1" => {
+                if let Some(r) = self.typed::<kube::Service>(root, file, api_version, kind, false) {
+                    self.config.services.push(r);
+                }
+            }
+            ("", "Pod") if version == "v1" => {
+                if let Some(r) =
+                    self.typed::<serde::de::IgnoredAny>(root, file, api_version, kind, false)
+                {
+                    let labels = r.metadata.labels.clone();
+                    self.config
+                        .workloads
+                        .push(with_spec(r, kube::Workload::pod(labels)));
+                }
+            }
+            ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+                if version == "v1" =>
+            {
+                if let Some(r) =
+                    self.typed::<kube::ControllerSpec>(root, file, api_version, kind, false)
+                {
+                    let workload = r.spec.clone().into_workload();
+                    self.config.workloads.push(with_spec(r, workload));
+                }
+            }
+            _ => self.skip(root, source, kind),
+        }
+    }
+
+    fn skip(&mut self, root: &Node, source: Source, kind: &str) {
+        self.message(
+            codes::SKIPPED_KIND,
+            Severity::Info,
+            format!("{kind} {}", display_name(root)),
+            String::new(),
+            source,
+            format!("skipped: {kind} does not affect routing"),
+            String::new(),
+        );
+    }
+
+    fn istio<T: DeserializeOwned>(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+        list: impl FnOnce(&mut Config) -> &mut Vec<Resource<T>>,
+    ) {
+        if let Some(r) = self.typed::<T>(root, file, api_version, kind, true) {
+            list(&mut self.config).push(r);
+        }
+    }
+
+    /// Reads the envelope and spec of one resource; `None` (with messages) on errors.
+    fn typed<T: DeserializeOwned>(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+        strict: bool,
+    ) -> Option<Resource<T>> {
+        let source = Source::new(file.clone(), root.loc);
+        let mut fields = FieldLocations::new();
+        let mut errors = Vec::new();
+        let resource_name = format!(
+            "{kind} {}",
+            display_name_with(root, &self.options.default_namespace)
+        );
+        if strict {
+            if let Value::Map(entries) = &root.value {
+                for (k, _) in entries {
+                    let key = k.as_str().unwrap_or("");
+                    if !TOP_LEVEL_FIELDS.contains(&key) {
+                        let fix = match did_you_mean(key, TOP_LEVEL_FIELDS) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => "remove it; a resource has apiVersion, kind, metadata, spec and status".into(),
+                        };
+                        errors.push(de::FieldError {
+                            path: key.to_string(),
+                            loc: k.loc,
+                            text: format!("unknown field `{key}`"),
+                            fix,
+                        });
+                    }
+                }
+            }
+        }
+        let empty = Node {
+            value: Value::Map(Vec::new()),
+            loc: root.loc,
+        };
+        let metadata: Option<ObjectMeta> = match root.get("metadata") {
+            Some(m) => match de::read::<ObjectMeta>(m, "metadata", &mut fields) {
+                Ok(meta) => Some(meta),
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            },
+            None => Some(ObjectMeta::default()),
+        };
+        let spec_node = root.get("spec").unwrap_or(&empty);
+        let spec = match de::read::<T>(spec_node, "spec", &mut fields) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        if let Some(meta) = &metadata {
+            if meta.name.is_empty() {
+                errors.push(de::FieldError {
+                    path: "metadata.name".into(),
+                    loc: root.get("metadata").map(|m| m.loc).unwrap_or(root.loc),
+                    text: "resource has no name".into(),
+                    fix: "add `metadata.name`".into(),
+                });
+            }
+        }
+        let had_errors = !errors.is_empty();
+        for e in errors {
+            self.message(
+                codes::BAD_FIELD,
+                Severity::Error,
+                resource_name.clone(),
+                e.path,
+                source.at(e.loc),
+                e.text,
+                e.fix,
+            );
+        }
+        if had_errors {
+            return None;
+        }
+        let mut metadata = metadata?;
+        if metadata.namespace.is_empty() {
+            metadata.namespace = self.options.default_namespace.clone();
+        }
+        let order = self.order;
+        self.order += 1;
+        Some(Resource {
+            api_version: api_version.to_string(),
+            kind_name: kind.to_string(),
+            metadata,
+            spec: spec?,
+            source,
+            fields: Arc::new(fields),
+            order,
+        })
+    }
+
+    fn finish(mut self) -> Config {
+        let mut dups = Vec::new();
+        dedupe(
+            &mut self.config.virtual_services,
+            "VirtualService",
+            &mut dups,
+        );
+        dedupe(
+            &mut self.config.destination_rules,
+            "DestinationRule",
+            &mut dups,
+        );
+        dedupe(&mut self.config.gateways, "Gateway", &mut dups);
+        dedupe(&mut self.config.service_entries, "ServiceEntry", &mut dups);
+        dedupe(
+            &mut self.config.workload_entries,
+            "WorkloadEntry",
+            &mut dups,
+        );
+        dedupe(&mut self.config.sidecars, "Sidecar", &mut dups);
+        dedupe(&mut self.config.services, "Service", &mut dups);
+        self.config.messages.extend(dups);
+        self.config
+    }
+}
+
+fn with_spec<A, B>(r: Resource<A>, spec: B) -> Resource<B> {
+    Resource {
+        api_version: r.api_version,
+        kind_name: r.kind_name,
+        metadata: r.metadata,
+        spec,
+        source: r.source,
+        fields: r.fields,
+        order: r.order,
+    }
+}
+
+/// Keeps the last definition of each namespace/name, as `kubectl apply` of
+/// the files in order would, and warns about the replaced ones.
+fn dedupe<T>(list: &mut Vec<Resource<T>>, kind: &str, messages: &mut Vec<Message>) {
+    let mut last: HashMap<(String, String), usize> = HashMap::new();
+    for (i, r) in list.iter().enumerate() {
+        last.insert((r.metadata.namespace.clone(), r.metadata.name.clone()), i);
+    }
+    if last.len() == list.len() {
+        return;
+    }
+    let mut i = 0usize;
+    list.retain(|r| {
+        let keep = last
+            .get(&(r.metadata.namespace.clone(), r.metadata.name.clone()))
+            .is_some_and(|&j| j == i);
+        if !keep {
+            messages.push(Message::new(
+                codes::DUPLICATE_RESOURCE,
+                Severity::Warning,
+                format!("{kind} {}", r.key()),
+                "metadata.name",
+                r.source.clone(),
+                "defined more than once; the later definition replaces this one",
+                "remove one of the definitions",
+            ));
+        }
+        i += 1;
+        keep
+    });
+}
+
+fn display_name(root: &Node) -> String {
+    display_name_with(root, "default")
+}
+
+fn display_name_with(root: &Node, default_namespace: &str) -> String {
+    let meta = root.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("<unnamed>");
+    let ns = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .unwrap_or(default_namespace);
+    format!("{ns}/{name}")
+}
