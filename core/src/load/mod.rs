@@ -75,19 +75,8 @@ struct Loader<'o> {
 const TOP_LEVEL_FIELDS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
 
 impl Loader<'_> {
-    fn message(
-        &mut self,
-        code: &str,
-        severity: Severity,
-        resource: String,
-        field: String,
-        source: Source,
-        text: String,
-        fix: String,
-    ) {
-        self.config.messages.push(Message::new(
-            code, severity, resource, field, source, text, fix,
-        ));
+    fn message(&mut self, message: Message) {
+        self.config.messages.push(message);
     }
 
     fn load_input(&mut self, input: &Input<'_>) {
@@ -95,7 +84,7 @@ impl Loader<'_> {
         let start = Source::new(file.clone(), Location::new(1, 1));
         self.bytes = self.bytes.saturating_add(input.text.len());
         if self.bytes > limits::MAX_INPUT_BYTES {
-            self.message(
+            self.message(Message::new(
                 codes::LIMIT_EXCEEDED,
                 Severity::Error,
                 String::new(),
@@ -107,7 +96,7 @@ impl Loader<'_> {
                     limits::MAX_INPUT_BYTES
                 ),
                 "split the configuration into smaller loads".into(),
-            );
+            ));
             return;
         }
         for doc in node::split_documents(input.text) {
@@ -116,7 +105,7 @@ impl Loader<'_> {
                 Ok(Some(root)) => {
                     self.documents += 1;
                     if self.documents > limits::MAX_DOCUMENTS {
-                        self.message(
+                        self.message(Message::new(
                             codes::LIMIT_EXCEEDED,
                             Severity::Error,
                             String::new(),
@@ -127,7 +116,7 @@ impl Loader<'_> {
                                 limits::MAX_DOCUMENTS
                             ),
                             "split the configuration into smaller loads".into(),
-                        );
+                        ));
                         return;
                     }
                     self.object(&root, &file, 0);
@@ -141,7 +130,7 @@ impl Loader<'_> {
                     } else {
                         (codes::PARSE_ERROR, "fix the YAML syntax at this position")
                     };
-                    self.message(
+                    self.message(Message::new(
                         code,
                         Severity::Error,
                         String::new(),
@@ -149,7 +138,7 @@ impl Loader<'_> {
                         Source::new(file.clone(), e.loc),
                         format!("invalid YAML: {}", e.text),
                         fix.into(),
-                    );
+                    ));
                 }
             }
         }
@@ -159,7 +148,7 @@ impl Loader<'_> {
     fn object(&mut self, root: &Node, file: &Arc<str>, list_depth: usize) {
         let source = Source::new(file.clone(), root.loc);
         if !matches!(root.value, Value::Map(_)) {
-            self.message(
+            self.message(Message::new(
                 codes::BAD_ENVELOPE,
                 Severity::Error,
                 String::new(),
@@ -170,13 +159,13 @@ impl Loader<'_> {
                     root.value.describe()
                 ),
                 "write each resource as a mapping (apiVersion, kind, metadata, spec)".into(),
-            );
+            ));
             return;
         }
         let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
         let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
         if api_version.is_empty() || kind.is_empty() {
-            self.message(
+            self.message(Message::new(
                 codes::BAD_ENVELOPE,
                 Severity::Error,
                 String::new(),
@@ -184,7 +173,7 @@ impl Loader<'_> {
                 source,
                 "unable to parse resource with no group, version and kind".into(),
                 "add `apiVersion:` and `kind:` to the document".into(),
-            );
+            ));
             return;
         }
         if (kind == "List" || kind.ends_with("List")) && root.get("items").is_some() {
@@ -209,7 +198,7 @@ impl Loader<'_> {
         match (group, kind) {
             (model::ISTIO_NETWORKING_GROUP, _) => {
                 if !model::ISTIO_NETWORKING_VERSIONS.contains(&version) {
-                    self.message(
+                    self.message(Message::new(
                         codes::BAD_ENVELOPE,
                         Severity::Error,
                         format!("{kind} {}", display_name(root)),
@@ -217,7 +206,7 @@ impl Loader<'_> {
                         source,
                         format!("unknown apiVersion {api_version:?}"),
                         "use networking.istio.io/v1 (or v1beta1, v1alpha3)".into(),
-                    );
+                    ));
                     return;
                 }
                 match kind {
@@ -268,7 +257,7 @@ impl Loader<'_> {
     }
 
     fn skip(&mut self, root: &Node, source: Source, kind: &str) {
-        self.message(
+        self.message(Message::new(
             codes::SKIPPED_KIND,
             Severity::Info,
             format!("{kind} {}", display_name(root)),
@@ -276,7 +265,7 @@ impl Loader<'_> {
             source,
             format!("skipped: {kind} does not affect routing"),
             String::new(),
-        );
+        ));
     }
 
     fn istio<T: DeserializeOwned>(
@@ -361,7 +350,7 @@ impl Loader<'_> {
         }
         let had_errors = !errors.is_empty();
         for e in errors {
-            self.message(
+            self.message(Message::new(
                 codes::BAD_FIELD,
                 Severity::Error,
                 resource_name.clone(),
@@ -369,7 +358,7 @@ impl Loader<'_> {
                 source.at(e.loc),
                 e.text,
                 e.fix,
-            );
+            ));
         }
         if had_errors {
             return None;

@@ -196,9 +196,8 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocumentText<'_>> {
     let mut docs = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
-    let mut line_no = 1u32;
     let mut offset = 0usize;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let content = line.trim_end_matches(['\n', '\r']);
         let is_separator = content
             .strip_prefix("---")
@@ -212,7 +211,6 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocumentText<'_>> {
             start_line = line_no + 1;
         }
         offset += line.len();
-        line_no += 1;
     }
     docs.push(DocumentText {
         first_line: start_line,

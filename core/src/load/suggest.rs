@@ -33,8 +33,8 @@ fn distance2(a: &str, b: &str) -> usize {
     for i in 0..=a.len() {
         d[i * w] = i * 2;
     }
-    for j in 0..=b.len() {
-        d[j] = j * 2;
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j * 2;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
