@@ -95,7 +95,7 @@ impl Loader<'_> {
                     input.text.len(),
                     limits::MAX_INPUT_BYTES
                 ),
-                "split the configuration into smaller loads".into(),
+                "split the configuration into smaller loads",
             ));
             return;
         }
@@ -115,7 +115,7 @@ impl Loader<'_> {
                                 "more than {} documents (limits::MAX_DOCUMENTS); the rest was not read",
                                 limits::MAX_DOCUMENTS
                             ),
-                            "split the configuration into smaller loads".into(),
+                            "split the configuration into smaller loads",
                         ));
                         return;
                     }
@@ -158,7 +158,7 @@ impl Loader<'_> {
                     "a resource must be a mapping with apiVersion and kind, found {}",
                     root.value.describe()
                 ),
-                "write each resource as a mapping (apiVersion, kind, metadata, spec)".into(),
+                "write each resource as a mapping (apiVersion, kind, metadata, spec)",
             ));
             return;
         }
