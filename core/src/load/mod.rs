@@ -137,7 +137,7 @@ impl Loader<'_> {
                         String::new(),
                         Source::new(file.clone(), e.loc),
                         format!("invalid YAML: {}", e.text),
-                        fix.into(),
+                        fix,
                     ));
                 }
             }
@@ -171,8 +171,8 @@ impl Loader<'_> {
                 String::new(),
                 String::new(),
                 source,
-                "unable to parse resource with no group, version and kind".into(),
-                "add `apiVersion:` and `kind:` to the document".into(),
+                "unable to parse resource with no group, version and kind",
+                "add `apiVersion:` and `kind:` to the document",
             ));
             return;
         }
@@ -202,10 +202,10 @@ impl Loader<'_> {
                         codes::BAD_ENVELOPE,
                         Severity::Error,
                         format!("{kind} {}", display_name(root)),
-                        "apiVersion".into(),
+                        "apiVersion",
                         source,
                         format!("unknown apiVersion {api_version:?}"),
-                        "use networking.istio.io/v1 (or v1beta1, v1alpha3)".into(),
+                        "use networking.istio.io/v1 (or v1beta1, v1alpha3)",
                     ));
                     return;
                 }
