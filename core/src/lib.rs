@@ -17,11 +17,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod decide;
 pub mod limits;
 pub mod load;
 pub mod message;
 pub mod model;
 pub mod source;
 
+pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 pub use message::{Message, Severity};
 pub use source::{Location, Source};

@@ -3,3 +3,6 @@ use serde::{Deserialize, Serialize};
 /// Placeholder spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DestinationRule {}
+/// Placeholder policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficPolicy {}

@@ -1,0 +1,364 @@
+//! The request a proxy knows when it must pick a route (spec: route-tests.md).
+
+use crate::limits;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Which route list of a VirtualService applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP (and HTTP/2, gRPC): `http` routes.
+    #[default]
+    Http,
+    /// TLS not terminated by the proxy: `tls` routes by SNI.
+    Tls,
+    /// Opaque TCP: `tcp` routes.
+    Tcp,
+}
+
+/// The calling workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Caller {
+    /// Namespace of the calling workload (short hosts resolve from it).
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Labels of the calling workload (for `sourceLabels`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Caller {
+            namespace: default_namespace(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    "default".to_string()
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+fn default_path() -> String {
+    "/".to_string()
+}
+
+fn default_gateway() -> String {
+    "mesh".to_string()
+}
+
+/// Request headers: lower-cased names, each with one or more values in
+/// arrival order. In JSON/YAML a map whose values are a string or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers {
+    entries: Vec<(String, String)>,
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one header line; the name is lower-cased.
+    pub fn append(&mut self, name: &str, value: &str) {
+        self.entries
+            .push((name.to_ascii_lowercase(), value.to_string()));
+    }
+
+    /// Builder form of [`Headers::append`].
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.append(name, value);
+        self
+    }
+
+    /// The value of `name` (lower-case) as a matcher sees it: several lines
+    /// joined with `,` (no space), as Envoy joins them. `None` when absent.
+    pub fn get(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let mut values = self
+            .entries
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        match values.next() {
+            None => Some(std::borrow::Cow::Borrowed(first)),
+            Some(second) => {
+                let mut joined = String::with_capacity(first.len() + second.len() + 1);
+                joined.push_str(first);
+                joined.push(',');
+                joined.push_str(second);
+                for v in values {
+                    joined.push(',');
+                    joined.push_str(v);
+                }
+                Some(std::borrow::Cow::Owned(joined))
+            }
+        }
+    }
+
+    /// Whether `name` (lower-case) is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| n == name)
+    }
+
+    /// All header lines in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (n, v) in &self.entries {
+            grouped.entry(n).or_default().push(v);
+        }
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(grouped.len()))?;
+        for (n, vs) in grouped {
+            if vs.len() == 1 {
+                map.serialize_entry(n, vs[0])?;
+            } else {
+                map.serialize_entry(n, &vs)?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = Headers;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of header name to a value or a list of values")
+            }
+            fn visit_unit<E>(self) -> Result<Headers, E> {
+                Ok(Headers::new())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Headers, A::Error> {
+                let mut h = Headers::new();
+                while let Some((k, v)) = m.next_entry::<String, OneOrMany>()? {
+                    match v {
+                        OneOrMany::One(s) => h.append(&k, &s),
+                        OneOrMany::Many(list) => list.iter().for_each(|s| h.append(&k, s)),
+                    }
+                    if h.len() > limits::MAX_REQUEST_HEADERS {
+                        return Err(de::Error::custom(format!(
+                            "more than {} headers (limits::MAX_REQUEST_HEADERS)",
+                            limits::MAX_REQUEST_HEADERS
+                        )));
+                    }
+                }
+                Ok(h)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A request to decide (spec: route-tests.md, "The request").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Request {
+    /// The `:authority` (or the name the client connects to); may carry `:port`.
+    pub host: String,
+    /// Destination port; default: the port in `host`, else 80 (443 for https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// HTTP method.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Path with optional `?query`.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// `http` or `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// Request headers.
+    #[serde(default, skip_serializing_if = "Headers::is_empty")]
+    pub headers: Headers,
+    /// `mesh` for a sidecar, or `namespace/name` of the Gateway the request entered by.
+    #[serde(default = "default_gateway")]
+    pub gateway: String,
+    /// The calling workload.
+    #[serde(default)]
+    pub source: Caller,
+    /// `http`, `tls` or `tcp`.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// TLS server name, for `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Original destination IP, for `destinationSubnets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_ip: Option<String>,
+}
+
+impl Request {
+    /// A GET of `/` to `host` from namespace `default`, through a sidecar.
+    pub fn new(host: impl Into<String>) -> Self {
+        Request {
+            host: host.into(),
+            port: None,
+            method: default_method(),
+            path: default_path(),
+            scheme: None,
+            headers: Headers::new(),
+            gateway: default_gateway(),
+            source: Caller::default(),
+            protocol: Protocol::Http,
+            sni: None,
+            destination_ip: None,
+        }
+    }
+
+    /// Sets the path.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = method.into();
+        self
+    }
+
+    /// Sets the port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Sets the caller's namespace.
+    pub fn from_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.source.namespace = namespace.into();
+        self
+    }
+
+    /// Sets the caller's labels.
+    pub fn from_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.source.labels = labels;
+        self
+    }
+
+    /// Sets the gateway (`mesh` or `namespace/name`).
+    pub fn via_gateway(mut self, gateway: impl Into<String>) -> Self {
+        self.gateway = gateway.into();
+        self
+    }
+
+    /// Sets the protocol.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets the SNI.
+    pub fn sni(mut self, sni: impl Into<String>) -> Self {
+        self.sni = Some(sni.into());
+        self
+    }
+
+    /// The scheme: as given, else `http`.
+    pub fn scheme_or_default(&self) -> &str {
+        self.scheme.as_deref().unwrap_or("http")
+    }
+
+    /// Checks the request against the limits; the error says which.
+    pub fn check_limits(&self) -> Result<(), String> {
+        if self.path.len() > limits::MAX_REQUEST_PATH_BYTES {
+            return Err(format!(
+                "path is {} bytes, more than {} (limits::MAX_REQUEST_PATH_BYTES)",
+                self.path.len(),
+                limits::MAX_REQUEST_PATH_BYTES
+            ));
+        }
+        if self.headers.len() > limits::MAX_REQUEST_HEADERS {
+            return Err(format!(
+                "{} headers, more than {} (limits::MAX_REQUEST_HEADERS)",
+                self.headers.len(),
+                limits::MAX_REQUEST_HEADERS
+            ));
+        }
+        if let Some((n, v)) = self
+            .headers
+            .iter()
+            .find(|(n, v)| n.len() + v.len() > limits::MAX_REQUEST_HEADER_BYTES)
+        {
+            return Err(format!(
+                "header {n:?} is {} bytes, more than {} (limits::MAX_REQUEST_HEADER_BYTES)",
+                n.len() + v.len(),
+                limits::MAX_REQUEST_HEADER_BYTES
+            ));
+        }
+        if self.host.is_empty() {
+            return Err("host is empty".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let r: Request = serde_json::from_str(r#"{"host":"reviews"}"#).unwrap();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, "/");
+        assert_eq!(r.gateway, "mesh");
+        assert_eq!(r.source.namespace, "default");
+        assert_eq!(r.protocol, Protocol::Http);
+    }
+
+    #[test]
+    fn repeated_headers_join_with_comma() {
+        let r: Request =
+            serde_json::from_str(r#"{"host":"a","headers":{"X-A":["1","2"],"b":"3"}}"#).unwrap();
+        assert_eq!(r.headers.get("x-a").as_deref(), Some("1,2"));
+        assert_eq!(r.headers.get("b").as_deref(), Some("3"));
+        assert_eq!(r.headers.get("c"), None);
+    }
+
+    #[test]
+    fn unknown_request_keys_are_errors() {
+        let e = serde_json::from_str::<Request>(r#"{"host":"a","hedaers":{}}"#).unwrap_err();
+        assert!(e.to_string().contains("hedaers"));
+    }
+}
