@@ -617,3 +617,140 @@ pub enum ClientTlsMode {
     #[serde(rename = "ISTIO_MUTUAL")]
     IstioMutual,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const REVIEWS_DR: &str = r#"
+host: reviews
+trafficPolicy:
+  loadBalancer:
+    simple: RANDOM
+  connectionPool:
+    tcp:
+      maxConnections: 1
+    http:
+      http1MaxPendingRequests: 1
+      maxRequestsPerConnection: 1
+  outlierDetection:
+    consecutive5xxErrors: 0
+    interval: 1s
+    baseEjectionTime: 3m
+    maxEjectionPercent: 100
+  portLevelSettings:
+  - port:
+      number: 9080
+    loadBalancer:
+      consistentHash:
+        httpCookie:
+          name: user
+          ttl: 0s
+subsets:
+- name: v1
+  labels:
+    version: v1
+- name: v2
+  labels:
+    version: v2
+  trafficPolicy:
+    loadBalancer:
+      simple: ROUND_ROBIN
+    tls:
+      mode: ISTIO_MUTUAL
+"#;
+
+    fn reviews() -> DestinationRule {
+        serde_saphyr::from_str(REVIEWS_DR).unwrap()
+    }
+
+    #[test]
+    fn subsets_and_policies_are_read() {
+        let dr = reviews();
+        assert_eq!(dr.host.as_deref(), Some("reviews"));
+        assert_eq!(dr.subsets.len(), 2);
+        assert_eq!(dr.subsets[0].name.as_deref(), Some("v1"));
+        assert_eq!(
+            dr.subsets[0].labels.get("version").map(String::as_str),
+            Some("v1")
+        );
+        assert_eq!(dr.subsets[0].traffic_policy, None);
+        let v2 = dr.subsets[1].traffic_policy.as_ref().unwrap();
+        assert_eq!(
+            v2.load_balancer.as_ref().unwrap().simple,
+            Some(SimpleLb::RoundRobin)
+        );
+        assert_eq!(
+            v2.tls.as_ref().unwrap().mode,
+            Some(ClientTlsMode::IstioMutual)
+        );
+
+        let top = dr.traffic_policy.as_ref().unwrap();
+        assert_eq!(
+            top.load_balancer.as_ref().unwrap().simple,
+            Some(SimpleLb::Random)
+        );
+        let pool = top.connection_pool.as_ref().unwrap();
+        assert_eq!(pool.tcp.as_ref().unwrap().max_connections, Some(1));
+        assert_eq!(pool.http.as_ref().unwrap().max_retries, None);
+        let port = &top.port_level_settings[0];
+        assert_eq!(port.port.as_ref().unwrap().number, Some(9080));
+        let cookie = port
+            .load_balancer
+            .as_ref()
+            .unwrap()
+            .consistent_hash
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            cookie.http_cookie.as_ref().unwrap().ttl.as_deref(),
+            Some("0s")
+        );
+    }
+
+    #[test]
+    fn explicit_zero_is_distinct_from_unset() {
+        let od = reviews().traffic_policy.unwrap().outlier_detection.unwrap();
+        // 0 disables 5xx ejection; unset would mean Envoy's default of 5.
+        assert_eq!(od.consecutive_5xx_errors, Some(0));
+        assert_eq!(od.consecutive_gateway_errors, None);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let dr = reviews();
+        let value = serde_json::to_value(&dr).unwrap();
+        assert_eq!(
+            value["trafficPolicy"]["outlierDetection"],
+            json!({"consecutive5xxErrors": 0, "interval": "1s", "baseEjectionTime": "3m",
+                   "maxEjectionPercent": 100})
+        );
+        let again: DestinationRule = serde_json::from_value(value).unwrap();
+        assert_eq!(again, dr);
+    }
+
+    #[test]
+    fn load_balancer_names_are_case_sensitive() {
+        let ok = json!({"simple": "LEAST_REQUEST"});
+        let lb: LoadBalancerSettings = serde_json::from_value(ok).unwrap();
+        assert_eq!(lb.simple, Some(SimpleLb::LeastRequest));
+        let lower = json!({"simple": "least_request"});
+        assert!(serde_json::from_value::<LoadBalancerSettings>(lower).is_err());
+    }
+
+    #[test]
+    fn unknown_field_deep_in_a_subset_policy_is_rejected() {
+        let dr = REVIEWS_DR.replace("mode: ISTIO_MUTUAL", "mode: ISTIO_MUTUAL\n      sni2: x");
+        let err = serde_saphyr::from_str::<DestinationRule>(&dr).unwrap_err();
+        assert!(err.to_string().contains("sni2"), "{err}");
+    }
+
+    #[test]
+    fn proto_default_enum_values() {
+        assert_eq!(SimpleLb::default(), SimpleLb::Unspecified);
+        assert_eq!(ClientTlsMode::default(), ClientTlsMode::Disable);
+        assert_eq!(H2UpgradePolicy::default(), H2UpgradePolicy::Default);
+        assert_eq!(ProxyProtocolVersion::default(), ProxyProtocolVersion::V1);
+    }
+}

@@ -199,3 +199,76 @@ pub enum TlsProtocol {
     #[serde(rename = "TLSV1_3")]
     TlsV1_3,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GATEWAY: &str = r#"
+selector:
+  istio: ingressgateway
+servers:
+- port:
+    number: 80
+    name: http
+    protocol: HTTP
+  hosts:
+  - "httpbin.example.com"
+  tls:
+    httpsRedirect: true
+- port:
+    number: 443
+    name: https
+    protocol: HTTPS
+  hosts:
+  - "bookinfo/*.example.com"
+  tls:
+    mode: SIMPLE
+    credentialName: example-cert
+    minProtocolVersion: TLSV1_2
+"#;
+
+    #[test]
+    fn servers_ports_and_tls_are_read() {
+        let gw: Gateway = serde_saphyr::from_str(GATEWAY).unwrap();
+        assert_eq!(
+            gw.selector.get("istio").map(String::as_str),
+            Some("ingressgateway")
+        );
+        let http = &gw.servers[0];
+        let port = http.port.as_ref().unwrap();
+        assert_eq!(port.number, Some(80));
+        assert_eq!(port.protocol.as_deref(), Some("HTTP"));
+        assert_eq!(http.tls.as_ref().unwrap().https_redirect, Some(true));
+        assert_eq!(http.tls.as_ref().unwrap().mode, None);
+        let https = gw.servers[1].tls.as_ref().unwrap();
+        assert_eq!(https.mode, Some(ServerTlsMode::Simple));
+        assert_eq!(https.credential_name.as_deref(), Some("example-cert"));
+        assert_eq!(https.min_protocol_version, Some(TlsProtocol::TlsV1_2));
+        assert_eq!(gw.servers[1].hosts, ["bookinfo/*.example.com"]);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let gw: Gateway = serde_saphyr::from_str(GATEWAY).unwrap();
+        let value = serde_json::to_value(&gw).unwrap();
+        assert_eq!(
+            value["servers"][1]["tls"],
+            json!({"mode": "SIMPLE", "credentialName": "example-cert",
+                   "minProtocolVersion": "TLSV1_2"})
+        );
+        let again: Gateway = serde_json::from_value(value).unwrap();
+        assert_eq!(again, gw);
+    }
+
+    #[test]
+    fn tls_mode_must_be_a_schema_value() {
+        let tls = |mode: &str| serde_json::from_value::<ServerTlsSettings>(json!({"mode": mode}));
+        assert_eq!(
+            tls("AUTO_PASSTHROUGH").unwrap().mode,
+            Some(ServerTlsMode::AutoPassthrough)
+        );
+        assert!(tls("TERMINATE").is_err());
+    }
+}

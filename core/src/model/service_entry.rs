@@ -93,3 +93,72 @@ pub enum Resolution {
     #[serde(rename = "DYNAMIC_DNS")]
     DynamicDns,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const HTTPBIN_EXT: &str = r#"
+hosts:
+- httpbin.org
+ports:
+- number: 80
+  name: http
+  protocol: HTTP
+  targetPort: 8080
+resolution: DNS
+location: MESH_EXTERNAL
+endpoints:
+- address: eu.httpbin.org
+  ports:
+    http: 8081
+  labels:
+    region: eu
+  weight: 3
+exportTo: ["."]
+"#;
+
+    #[test]
+    fn hosts_ports_and_endpoints_are_read() {
+        let se: ServiceEntry = serde_saphyr::from_str(HTTPBIN_EXT).unwrap();
+        assert_eq!(se.hosts, ["httpbin.org"]);
+        assert_eq!(se.resolution, Some(Resolution::Dns));
+        assert_eq!(se.location, Some(Location::MeshExternal));
+        assert_eq!(se.ports[0].number, Some(80));
+        assert_eq!(se.ports[0].target_port, Some(8080));
+        let ep = &se.endpoints[0];
+        assert_eq!(ep.address.as_deref(), Some("eu.httpbin.org"));
+        assert_eq!(ep.ports.get("http"), Some(&8081));
+        assert_eq!(ep.weight, Some(3));
+        assert_eq!(se.export_to, ["."]);
+        assert_eq!(se.workload_selector, None);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let se: ServiceEntry = serde_saphyr::from_str(HTTPBIN_EXT).unwrap();
+        let value = serde_json::to_value(&se).unwrap();
+        assert_eq!(value["resolution"], json!("DNS"));
+        assert_eq!(value["endpoints"][0]["ports"], json!({"http": 8081}));
+        let again: ServiceEntry = serde_json::from_value(value).unwrap();
+        assert_eq!(again, se);
+    }
+
+    #[test]
+    fn resolution_is_a_name_not_a_number() {
+        let named = json!({"hosts": ["a"], "resolution": "DNS_ROUND_ROBIN"});
+        let se: ServiceEntry = serde_json::from_value(named).unwrap();
+        assert_eq!(se.resolution, Some(Resolution::DnsRoundRobin));
+        let numbered = json!({"hosts": ["a"], "resolution": 2});
+        assert!(serde_json::from_value::<ServiceEntry>(numbered).is_err());
+    }
+
+    #[test]
+    fn endpoint_port_is_unsigned_and_range_checked_later() {
+        let ok = json!({"endpoints": [{"ports": {"http": 70000}}]});
+        assert!(serde_json::from_value::<ServiceEntry>(ok).is_ok());
+        let negative = json!({"endpoints": [{"ports": {"http": -1}}]});
+        assert!(serde_json::from_value::<ServiceEntry>(negative).is_err());
+    }
+}

@@ -118,3 +118,60 @@ pub enum OutboundTrafficMode {
     #[serde(rename = "ALLOW_ANY")]
     AllowAny,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn egress_hosts_and_outbound_policy_are_read() {
+        let sc: Sidecar = serde_saphyr::from_str(
+            r#"
+workloadSelector:
+  labels:
+    app: ratings
+egress:
+- hosts:
+  - "./*"
+  - "istio-system/*"
+outboundTrafficPolicy:
+  mode: REGISTRY_ONLY
+  egressProxy:
+    host: egress.istio-system.svc.cluster.local
+"#,
+        )
+        .unwrap();
+        assert_eq!(sc.egress[0].hosts, ["./*", "istio-system/*"]);
+        assert_eq!(sc.egress[0].port, None);
+        let otp = sc.outbound_traffic_policy.as_ref().unwrap();
+        assert_eq!(otp.mode, Some(OutboundTrafficMode::RegistryOnly));
+        assert!(otp.egress_proxy.is_some());
+        let selector = sc.workload_selector.as_ref().unwrap();
+        assert_eq!(
+            selector.labels.get("app").map(String::as_str),
+            Some("ratings")
+        );
+        let again: Sidecar = serde_json::from_value(serde_json::to_value(&sc).unwrap()).unwrap();
+        assert_eq!(again, sc);
+    }
+
+    #[test]
+    fn workload_selector_uses_labels_not_match_labels() {
+        let labels = json!({"workloadSelector": {"labels": {"app": "a"}}});
+        assert!(serde_json::from_value::<Sidecar>(labels).is_ok());
+        let match_labels = json!({"workloadSelector": {"matchLabels": {"app": "a"}}});
+        assert!(serde_json::from_value::<Sidecar>(match_labels).is_err());
+    }
+
+    #[test]
+    fn unset_mode_is_the_proto_default_registry_only() {
+        assert_eq!(
+            OutboundTrafficMode::default(),
+            OutboundTrafficMode::RegistryOnly
+        );
+        let allow: OutboundTrafficPolicy =
+            serde_json::from_value(json!({"mode": "ALLOW_ANY"})).unwrap();
+        assert_eq!(allow.mode, Some(OutboundTrafficMode::AllowAny));
+    }
+}

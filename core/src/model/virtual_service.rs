@@ -622,3 +622,146 @@ pub struct HttpMirrorPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentage: Option<Percent>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The `spec` of istio/istio samples/bookinfo/networking/virtual-service-reviews-test-v2.yaml.
+    const REVIEWS_TEST_V2: &str = r#"
+hosts:
+  - reviews
+http:
+- match:
+  - headers:
+      end-user:
+        exact: jason
+  route:
+  - destination:
+      host: reviews
+      subset: v2
+- route:
+  - destination:
+      host: reviews
+      subset: v1
+"#;
+
+    fn reviews() -> VirtualService {
+        serde_saphyr::from_str(REVIEWS_TEST_V2).unwrap()
+    }
+
+    #[test]
+    fn bookinfo_reviews_reads_rules_in_order() {
+        let vs = reviews();
+        assert_eq!(vs.hosts, ["reviews"]);
+        assert_eq!(vs.http.len(), 2);
+        let jason = &vs.http[0];
+        let end_user = jason.r#match[0].headers.get("end-user").unwrap();
+        assert_eq!(end_user.exact.as_deref(), Some("jason"));
+        assert_eq!(end_user.prefix, None);
+        let dest = jason.route[0].destination.as_ref().unwrap();
+        assert_eq!(dest.host.as_deref(), Some("reviews"));
+        assert_eq!(dest.subset.as_deref(), Some("v2"));
+        assert_eq!(jason.route[0].weight, None);
+        let fallback = &vs.http[1];
+        assert!(fallback.r#match.is_empty());
+        let dest = fallback.route[0].destination.as_ref().unwrap();
+        assert_eq!(dest.subset.as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn bookinfo_reviews_round_trips_through_json() {
+        let vs = reviews();
+        let value = serde_json::to_value(&vs).unwrap();
+        // Unset fields are not written back.
+        assert_eq!(
+            value["http"][1],
+            json!({"route": [{"destination": {"host": "reviews", "subset": "v1"}}]})
+        );
+        let again: VirtualService = serde_json::from_value(value).unwrap();
+        assert_eq!(again, vs);
+    }
+
+    #[test]
+    fn misspelt_field_in_yaml_is_rejected() {
+        let misspelt = REVIEWS_TEST_V2.replace("subset: v2", "subst: v2");
+        let err = serde_saphyr::from_str::<VirtualService>(&misspelt).unwrap_err();
+        assert!(err.to_string().contains("subst"), "{err}");
+    }
+
+    #[test]
+    fn negative_weight_parses_for_validation_to_report() {
+        let vs: VirtualService = serde_json::from_value(json!({
+            "http": [{"route": [{"destination": {"host": "a"}, "weight": -5}]}]
+        }))
+        .unwrap();
+        assert_eq!(vs.http[0].route[0].weight, Some(-5));
+        let too_big = json!({"http": [{"route": [{"weight": 3_000_000_000u64}]}]});
+        assert!(serde_json::from_value::<VirtualService>(too_big).is_err());
+    }
+
+    #[test]
+    fn legacy_mirror_percent_reads_as_mirror_percent() {
+        let legacy: HttpRoute = serde_json::from_value(json!({"mirror_percent": 30})).unwrap();
+        let current: HttpRoute = serde_json::from_value(json!({"mirrorPercent": 30})).unwrap();
+        assert_eq!(legacy.mirror_percent, Some(30));
+        assert_eq!(legacy, current);
+        assert_eq!(
+            serde_json::to_value(&legacy).unwrap(),
+            json!({"mirrorPercent": 30})
+        );
+        let both = json!({"mirror_percent": 30, "mirrorPercent": 40});
+        assert!(serde_json::from_value::<HttpRoute>(both).is_err());
+    }
+
+    #[test]
+    fn oneof_members_are_kept_side_by_side_for_validation() {
+        let r: HttpRedirect =
+            serde_json::from_value(json!({"port": 8443, "derivePort": "FROM_REQUEST_PORT"}))
+                .unwrap();
+        assert_eq!(r.port, Some(8443));
+        assert_eq!(r.derive_port, Some(RedirectPortSelection::FromRequestPort));
+        let a: Abort =
+            serde_json::from_value(json!({"httpStatus": 503, "grpcStatus": "UNAVAILABLE"}))
+                .unwrap();
+        assert_eq!(a.http_status, Some(503));
+        assert_eq!(a.grpc_status.as_deref(), Some("UNAVAILABLE"));
+    }
+
+    #[test]
+    fn enum_values_are_the_schema_strings_only() {
+        let ok: HttpRedirect =
+            serde_json::from_value(json!({"derivePort": "FROM_PROTOCOL_DEFAULT"})).unwrap();
+        assert_eq!(
+            ok.derive_port,
+            Some(RedirectPortSelection::FromProtocolDefault)
+        );
+        for bad in [json!("from_request_port"), json!(1)] {
+            assert!(serde_json::from_value::<HttpRedirect>(json!({"derivePort": bad})).is_err());
+        }
+    }
+
+    #[test]
+    fn null_lists_are_empty_and_percentages_accept_integers_in_yaml() {
+        let vs: VirtualService = serde_saphyr::from_str(
+            "hosts:\ngateways:\nhttp:\n- mirror: {host: shadow}\n  mirrorPercentage: {value: 100}\n",
+        )
+        .unwrap();
+        assert!(vs.hosts.is_empty());
+        assert!(vs.gateways.is_empty());
+        let route = &vs.http[0];
+        assert_eq!(route.mirror_percentage.as_ref().unwrap().value, Some(100.0));
+        assert_eq!(route.mirror_percent, None);
+    }
+
+    #[test]
+    fn durations_are_kept_as_written() {
+        let r: HttpRoute = serde_json::from_value(
+            json!({"timeout": "1.5s", "retries": {"perTryTimeout": "250ms"}}),
+        )
+        .unwrap();
+        assert_eq!(r.timeout.as_deref(), Some("1.5s"));
+        assert_eq!(r.retries.unwrap().per_try_timeout.as_deref(), Some("250ms"));
+    }
+}

@@ -38,3 +38,34 @@ pub struct WorkloadEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn vm_workload_entry_round_trips() {
+        let we: WorkloadEntry = serde_json::from_value(json!({
+            "address": "10.0.0.7",
+            "labels": {"app": "details", "version": "v2"},
+            "ports": {"http": 9080},
+            "serviceAccount": "details",
+            "network": "vm-net",
+            "locality": "us-east1/us-east1-b"
+        }))
+        .unwrap();
+        assert_eq!(we.address.as_deref(), Some("10.0.0.7"));
+        assert_eq!(we.ports.get("http"), Some(&9080));
+        assert_eq!(we.weight, None);
+        let again: WorkloadEntry =
+            serde_json::from_value(serde_json::to_value(&we).unwrap()).unwrap();
+        assert_eq!(again, we);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        assert!(serde_json::from_value::<WorkloadEntry>(json!({"adress": "10.0.0.7"})).is_err());
+        assert!(serde_json::from_value::<WorkloadEntry>(json!({"address": "10.0.0.7"})).is_ok());
+    }
+}
