@@ -8,7 +8,7 @@
 //!
 //! The schema file is looked up in `$MESHROUTE_CRD_SCHEMA`, then
 //! `schema/istio-networking-crds.yaml` at the workspace root, then
-//! `/work/shared/schema/istio-networking-crds.yaml`.
+//! `../shared/schema/istio-networking-crds.yaml` beside the checkout.
 
 use meshroute::model::{
     DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry,
@@ -34,9 +34,11 @@ fn schema_path() -> PathBuf {
         Some(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/istio-networking-crds.yaml"),
         ),
-        Some(PathBuf::from(
-            "/work/shared/schema/istio-networking-crds.yaml",
-        )),
+        // CI and developers have the shared folder beside the checkout.
+        Some(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/schema/istio-networking-crds.yaml"),
+        ),
     ];
     candidates
         .into_iter()
