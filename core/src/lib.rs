@@ -18,10 +18,16 @@
 #![warn(missing_docs)]
 
 pub mod decide;
+pub mod duration;
+pub mod hosts;
 pub mod limits;
 pub mod load;
+pub mod matching;
 pub mod message;
 pub mod model;
+pub mod names;
+pub mod policy;
+pub mod registry;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};

@@ -1,6 +1,8 @@
 //! Deciding: a compiled [`Mesh`] and a [`Request`] give a [`Decision`].
 
+mod compile;
 pub mod decision;
+mod engine;
 pub mod request;
 
 pub use decision::{
@@ -9,7 +11,11 @@ pub use decision::{
 };
 pub use request::{Caller, Headers, Protocol, Request};
 
+use crate::model::gateway::Server;
 use crate::model::Config;
+use crate::policy::RuleIndex;
+use crate::registry::Registry;
+use std::collections::HashMap;
 
 /// Why a request could not be decided (the configuration is fine; the
 /// request itself is malformed or over a limit).
@@ -51,11 +57,29 @@ pub enum OutboundPolicy {
     RegistryOnly,
 }
 
+/// A Gateway resource as a route table needs it.
+#[derive(Debug)]
+pub(crate) struct CompiledGateway {
+    /// `namespace/name`.
+    pub key: String,
+    pub namespace: String,
+    pub name: String,
+    pub servers: Vec<Server>,
+}
+
 /// The compiled, immutable routing table. Cheap to share (`Arc<Mesh>`),
 /// `Send + Sync`, rebuilt when the configuration changes.
 #[derive(Debug)]
 pub struct Mesh {
     options: MeshOptions,
+    registry: Registry,
+    rules: RuleIndex,
+    vs: Vec<compile::CompiledVs>,
+    /// Exact hosts claimed by VirtualServices bound to the mesh: index into `vs`, in order.
+    mesh_exact: HashMap<String, Vec<usize>>,
+    /// Wildcard hosts claimed by VirtualServices bound to the mesh.
+    mesh_wildcard: Vec<(String, usize)>,
+    gateways: Vec<CompiledGateway>,
 }
 
 impl Mesh {
@@ -66,8 +90,45 @@ impl Mesh {
     }
 
     /// Compiles a configuration with the given mesh settings.
-    pub fn compile_with(_config: &Config, options: MeshOptions) -> Mesh {
-        Mesh { options }
+    pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
+        let domain = options.domain_suffix.clone();
+        let vs = compile::compile_virtual_services(config, &domain);
+        let mut mesh_exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut mesh_wildcard = Vec::new();
+        for (i, v) in vs.iter().enumerate() {
+            if !v.bound_to(&crate::hosts::GatewayRef::Mesh) {
+                continue;
+            }
+            for h in &v.hosts {
+                if h.starts_with('*') {
+                    mesh_wildcard.push((h.clone(), i));
+                } else {
+                    let list = mesh_exact.entry(h.clone()).or_default();
+                    if !list.contains(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        let gateways = config
+            .gateways
+            .iter()
+            .map(|g| CompiledGateway {
+                key: g.key(),
+                namespace: g.namespace().to_string(),
+                name: g.name().to_string(),
+                servers: g.spec.servers.clone(),
+            })
+            .collect();
+        Mesh {
+            registry: Registry::build(config, &domain),
+            rules: RuleIndex::build(config, &domain),
+            vs,
+            mesh_exact,
+            mesh_wildcard,
+            gateways,
+            options,
+        }
     }
 
     /// The mesh settings.
@@ -75,20 +136,34 @@ impl Mesh {
         &self.options
     }
 
+    /// The service registry the table was built with.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The merged DestinationRules the table was built with.
+    pub fn destination_rules(&self) -> &RuleIndex {
+        &self.rules
+    }
+
     /// Decides where `request` goes (no trace).
     pub fn decide(&self, request: &Request) -> Result<Decision, RequestError> {
-        self.run(request, false)
+        request.check_limits().map_err(RequestError::Invalid)?;
+        Ok(self.run_inner(request, false))
     }
 
     /// Decides where `request` goes, with the trace that says why.
     pub fn explain(&self, request: &Request) -> Result<Decision, RequestError> {
-        self.run(request, true)
-    }
-
-    fn run(&self, request: &Request, _trace: bool) -> Result<Decision, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
-        Err(RequestError::Invalid(
-            "the routing engine is not built yet".into(),
-        ))
+        Ok(self.run_inner(request, true))
+    }
+}
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[test]
+    fn mesh_is_send_and_sync() {
+        assert_send_sync::<super::Mesh>();
     }
 }

@@ -1,0 +1,1368 @@
+//! The decision itself: host resolution, VirtualService selection, first
+//! matching rule, and the decision's contents.
+
+use super::compile::{CompiledHttpRoute, CompiledL4Route, CompiledMatch, CompiledVs, Cond};
+use super::decision::*;
+use super::request::{Protocol, Request};
+use super::{Mesh, OutboundPolicy};
+use crate::hosts::{self, GatewayRef};
+use crate::model::common::Destination as DestinationSpec;
+use crate::model::gateway::{Server, ServerTlsMode};
+use crate::model::virtual_service::{HeaderOperations, HttpRoute};
+use crate::policy::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
+use crate::registry::{labels_match, PortProtocol, Service};
+use std::sync::Arc;
+
+/// Collects trace entries when explaining; does nothing otherwise.
+pub(crate) struct Tracer {
+    on: bool,
+    entries: Vec<TraceEntry>,
+}
+
+impl Tracer {
+    pub fn new(on: bool) -> Self {
+        Tracer {
+            on,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn add(
+        &mut self,
+        stage: &'static str,
+        subject: impl FnOnce() -> String,
+        verdict: Verdict,
+        detail: impl FnOnce() -> String,
+    ) {
+        if self.on {
+            self.entries.push(TraceEntry {
+                stage,
+                subject: subject(),
+                verdict,
+                detail: detail(),
+            });
+        }
+    }
+
+    pub fn into_entries(self) -> Vec<TraceEntry> {
+        self.entries
+    }
+}
+
+/// The request, pre-digested once.
+pub(crate) struct View<'r> {
+    pub req: &'r Request,
+    /// Host without port, lower-cased.
+    pub host: String,
+    pub port: u32,
+    pub path: &'r str,
+    pub query: &'r str,
+    pub scheme: &'r str,
+}
+
+impl<'r> View<'r> {
+    pub fn new(req: &'r Request) -> View<'r> {
+        let authority = hosts::split_authority(&req.host);
+        let scheme = req.scheme_or_default();
+        let port = req
+            .port
+            .or_else(|| authority.port_number())
+            .map(u32::from)
+            .unwrap_or(if scheme.eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            });
+        let cut = req.path.find(['?', '#']).unwrap_or(req.path.len());
+        let path = &req.path[..cut];
+        let query = req.path[cut..]
+            .strip_prefix('?')
+            .map(|q| q.split('#').next().unwrap_or(""))
+            .unwrap_or("");
+        View {
+            req,
+            host: authority.host.trim_end_matches('.').to_ascii_lowercase(),
+            port,
+            path,
+            query,
+            scheme,
+        }
+    }
+
+    fn query_param(&self, key: &str) -> Option<&'r str> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == key).then_some(v)
+        })
+    }
+}
+
+/// Where a request is being decided: a sidecar in a namespace, or a gateway.
+struct Proxy<'a> {
+    gateway: GatewayRef,
+    /// Config namespace of the proxy (caller namespace; for a gateway the Gateway's namespace).
+    namespace: &'a str,
+    labels: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// Listener port (service port at a sidecar, server port at a gateway).
+    listener_port: u32,
+}
+
+impl Mesh {
+    pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision {
+        let view = View::new(req);
+        let mut t = Tracer::new(trace);
+        let mut decision = if req.gateway == "mesh" || req.gateway.is_empty() {
+            self.at_sidecar(&view, &mut t)
+        } else {
+            self.at_gateway(&view, &mut t)
+        };
+        decision.trace = t.into_entries();
+        decision
+    }
+
+    /// The FQDN a sidecar's caller means: the DNS search path of a pod in
+    /// `namespace` (`reviews` -> `reviews.ns.svc.cluster.local`), the first
+    /// candidate known to the registry or claimed by a VirtualService.
+    fn resolve_host(&self, host: &str, namespace: &str) -> (String, bool) {
+        let domain = &self.options.domain_suffix;
+        let mut candidates = Vec::with_capacity(4);
+        if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
+            candidates.push(host.to_string());
+        } else {
+            candidates.push(format!("{host}.{namespace}.svc.{domain}"));
+            if host.contains('.') {
+                candidates.push(format!("{host}.svc.{domain}"));
+                candidates.push(format!("{host}.{domain}"));
+                candidates.push(host.to_string());
+            }
+        }
+        for c in &candidates {
+            if self.registry.lookup(c, namespace).is_some()
+                || self.mesh_vs_for(c, namespace).is_some()
+            {
+                return (c.clone(), true);
+            }
+        }
+        (candidates.pop().unwrap_or_else(|| host.to_string()), false)
+    }
+
+    /// The VirtualService a sidecar in `namespace` uses for `host`: the
+    /// first exact claim in Istio's order, else the most specific wildcard.
+    fn mesh_vs_for(&self, host: &str, namespace: &str) -> Option<&CompiledVs> {
+        let group = |vs: &CompiledVs| -> u8 {
+            if vs.namespace.as_ref() == namespace && vs.visibility.is_private_to(namespace) {
+                0
+            } else if matches!(vs.visibility, crate::registry::Visibility::Namespaces(_)) {
+                1
+            } else {
+                2
+            }
+        };
+        let visible = |&&i: &&usize| self.vs[i].visibility.visible_in(namespace);
+        if let Some(list) = self.mesh_exact.get(host) {
+            if let Some(&i) = list
+                .iter()
+                .filter(visible)
+                .min_by_key(|&&i| (group(&self.vs[i]), i))
+            {
+                return Some(&self.vs[i]);
+            }
+        }
+        self.mesh_wildcard
+            .iter()
+            .filter(|(h, i)| {
+                self.vs[*i].visibility.visible_in(namespace) && hosts::matches(h, host)
+            })
+            .min_by(|(ha, a), (hb, b)| {
+                hosts::more_specific(ha, hb)
+                    .then((group(&self.vs[*a]), *a).cmp(&(group(&self.vs[*b]), *b)))
+            })
+            .map(|(_, i)| &self.vs[*i])
+    }
+
+    fn at_sidecar(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+        let req = view.req;
+        let ns = req.source.namespace.as_str();
+        let lookup_host = match req.protocol {
+            Protocol::Tls => req
+                .sni
+                .as_deref()
+                .map(|s| s.to_ascii_lowercase())
+                .unwrap_or_else(|| view.host.clone()),
+            _ => view.host.clone(),
+        };
+        let (fqdn, known) = self.resolve_host(&lookup_host, ns);
+        t.add("host", || lookup_host.clone(), if known { Verdict::Matched } else { Verdict::Failed }, || {
+            if known {
+                format!("resolved to {fqdn} from namespace {ns}")
+            } else {
+                format!("not in the service registry and no VirtualService claims it (searched from namespace {ns})")
+            }
+        });
+        if !known {
+            return self.unknown_host(view, t);
+        }
+        let service = self.registry.lookup(&fqdn, ns);
+        let proxy = Proxy {
+            gateway: GatewayRef::Mesh,
+            namespace: ns,
+            labels: Some(&req.source.labels),
+            listener_port: view.port,
+        };
+        let vs = self.mesh_vs_for(&fqdn, ns);
+        // A VirtualService host outside the registry takes effect only on
+        // port 80, or on ports of registry services the VirtualService names.
+        let vs = vs.filter(|vs| {
+            service.is_some() || view.port == 80 || self.vs_names_service_port(vs, view.port, ns)
+        });
+        match vs {
+            Some(vs) => {
+                t.add(
+                    "virtualService",
+                    || vs.key.to_string(),
+                    Verdict::Matched,
+                    || format!("claims host {fqdn} for sidecars in namespace {ns}"),
+                );
+                match req.protocol {
+                    Protocol::Http => {
+                        if vs.http.is_empty() {
+                            t.add(
+                                "virtualService",
+                                || vs.key.to_string(),
+                                Verdict::Note,
+                                || "has no http routes".into(),
+                            );
+                            return self.default_route(&fqdn, service, view, &proxy, t);
+                        }
+                        let routes: Vec<&CompiledHttpRoute> = vs.http.iter().collect();
+                        self.eval_http(&routes, view, &proxy, t)
+                    }
+                    Protocol::Tls | Protocol::Tcp => {
+                        let routes = if req.protocol == Protocol::Tls {
+                            &vs.tls
+                        } else {
+                            &vs.tcp
+                        };
+                        match self.eval_l4(vs, routes, view, &proxy, t) {
+                            Some(d) => d,
+                            None => self.default_route(&fqdn, service, view, &proxy, t),
+                        }
+                    }
+                }
+            }
+            None => {
+                t.add(
+                    "virtualService",
+                    || fqdn.clone(),
+                    Verdict::Note,
+                    || "no VirtualService bound to the mesh claims this host".into(),
+                );
+                self.default_route(&fqdn, service, view, &proxy, t)
+            }
+        }
+    }
+
+    fn vs_names_service_port(&self, vs: &CompiledVs, port: u32, ns: &str) -> bool {
+        vs.http.iter().flat_map(|r| r.route.route.iter()).any(|d| {
+            d.destination
+                .as_ref()
+                .and_then(|d| d.host.as_deref())
+                .map(|h| hosts::resolve_short_name(h, &vs.namespace, &self.options.domain_suffix))
+                .and_then(|h| self.registry.lookup(&h, ns))
+                .is_some_and(|s| s.port(port).is_some())
+        })
+    }
+
+    fn unknown_host(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+        match self.options.outbound_policy {
+            OutboundPolicy::AllowAny => {
+                t.add(
+                    "default",
+                    || "outboundTrafficPolicy".into(),
+                    Verdict::Note,
+                    || "ALLOW_ANY: unknown hosts pass through to the original destination".into(),
+                );
+                Decision::new(Outcome::Passthrough)
+            }
+            OutboundPolicy::RegistryOnly => {
+                t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
+                    "REGISTRY_ONLY: unknown hosts go to the BlackHoleCluster (HTTP 502, TCP closed)".into()
+                });
+                let mut d = Decision::new(Outcome::DirectResponse);
+                if view.req.protocol == Protocol::Http {
+                    d.direct_response = Some(DirectResponse {
+                        status: 502,
+                        body: None,
+                    });
+                } else {
+                    d.outcome = Outcome::NotFound;
+                }
+                d
+            }
+        }
+    }
+
+    /// No VirtualService: straight to the service, no subset.
+    fn default_route(
+        &self,
+        fqdn: &str,
+        service: Option<&Service>,
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Decision {
+        let Some(service) = service else {
+            t.add(
+                "destination",
+                || fqdn.to_string(),
+                Verdict::Failed,
+                || "not a registry service: nothing to route to".into(),
+            );
+            return self.unknown_host(view, t);
+        };
+        let mut d = Decision::new(Outcome::DefaultRoute);
+        let dest = self.destination(&service.hostname, None, Some(view.port), 100, proxy, t);
+        d.destinations.push(dest);
+        if view.req.protocol == Protocol::Http {
+            d.retries = Some(default_retries());
+            t.add("default", || "retries".into(), Verdict::Note, || {
+                format!("Istio's default retry policy: {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
+            });
+        }
+        t.add(
+            "default",
+            || "timeout".into(),
+            Verdict::Note,
+            || "no timeout (Istio disables Envoy's 15s default)".into(),
+        );
+        d
+    }
+
+    fn at_gateway(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+        let req = view.req;
+        let Some(gw_index) = self.gateways.iter().position(|g| g.key == req.gateway) else {
+            t.add(
+                "gateway",
+                || req.gateway.clone(),
+                Verdict::Failed,
+                || "no such Gateway".into(),
+            );
+            return Decision::new(Outcome::NotFound);
+        };
+        let gw = &self.gateways[gw_index];
+        let servers: Vec<&Server> = gw
+            .servers
+            .iter()
+            .filter(|s| s.port.as_ref().and_then(|p| p.number) == Some(view.port))
+            .collect();
+        if servers.is_empty() {
+            t.add(
+                "gateway",
+                || gw.key.clone(),
+                Verdict::Failed,
+                || format!("no server listens on port {}", view.port),
+            );
+            return Decision::new(Outcome::NotFound);
+        }
+        let gref = GatewayRef::Gateway {
+            namespace: gw.namespace.clone(),
+            name: gw.name.clone(),
+        };
+        let proxy = Proxy {
+            gateway: gref.clone(),
+            namespace: &gw.namespace,
+            labels: None,
+            listener_port: view.port,
+        };
+        let protocol = |s: &Server| {
+            PortProtocol::from_istio(
+                s.port
+                    .as_ref()
+                    .and_then(|p| p.protocol.as_deref())
+                    .unwrap_or(""),
+            )
+        };
+        let passthrough = |s: &Server| {
+            s.tls.as_ref().is_some_and(|tls| {
+                matches!(
+                    tls.mode.unwrap_or_default(),
+                    ServerTlsMode::Passthrough | ServerTlsMode::AutoPassthrough
+                )
+            })
+        };
+        let http_servers: Vec<&Server> = servers
+            .iter()
+            .copied()
+            .filter(|s| {
+                protocol(s) == PortProtocol::Http
+                    || (protocol(s) == PortProtocol::Tls && !passthrough(s))
+            })
+            .collect();
+        // VirtualServices bound to this gateway, visible to its namespace, with their domains.
+        let bound: Vec<&CompiledVs> = self
+            .vs
+            .iter()
+            .filter(|vs| vs.bound_to(&gref) && vs.visibility.visible_in(&gw.namespace))
+            .collect();
+        if req.protocol == Protocol::Http && !http_servers.is_empty() {
+            for s in &http_servers {
+                if s.tls
+                    .as_ref()
+                    .and_then(|t| t.https_redirect)
+                    .unwrap_or(false)
+                    && s.hosts.iter().any(|h| {
+                        let sh = hosts::parse_server_host(h);
+                        sh.dns_name == "*" || hosts::matches(&sh.dns_name, &view.host)
+                    })
+                {
+                    t.add(
+                        "gateway",
+                        || gw.key.clone(),
+                        Verdict::Matched,
+                        || {
+                            "server has httpsRedirect: every request is answered with 301 to https"
+                                .into()
+                        },
+                    );
+                    let mut d = Decision::new(Outcome::Redirect);
+                    d.redirect = Some(Redirect {
+                        status: 301,
+                        location: format!("https://{}{}", strip_default_port(&req.host), req.path),
+                    });
+                    return d;
+                }
+            }
+            let mut domains: Vec<(String, usize)> = Vec::new();
+            for (vi, vs) in bound.iter().enumerate() {
+                for vh in &vs.hosts {
+                    for s in &http_servers {
+                        for entry in &s.hosts {
+                            let sh = hosts::parse_server_host(entry);
+                            if !sh.namespace.admits(&vs.namespace, &gw.namespace) {
+                                continue;
+                            }
+                            let server_host = sh.dns_name.to_ascii_lowercase();
+                            let domain = if hosts::subset_of(vh, &server_host) {
+                                Some(vh.clone())
+                            } else if hosts::subset_of(&server_host, vh) {
+                                Some(server_host)
+                            } else {
+                                None
+                            };
+                            if let Some(d) = domain {
+                                if !domains.iter().any(|(x, i)| *x == d && *i == vi) {
+                                    domains.push((d, vi));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let names: Vec<&str> = domains.iter().map(|(d, _)| d.as_str()).collect();
+            let Some(chosen) = hosts::select_domain(&view.host, &names) else {
+                t.add(
+                    "gateway",
+                    || gw.key.clone(),
+                    Verdict::Failed,
+                    || {
+                        format!(
+                            "no virtual host for {:?} on port {} (404)",
+                            view.host, view.port
+                        )
+                    },
+                );
+                return Decision::new(Outcome::NotFound);
+            };
+            let domain = domains[chosen].0.clone();
+            t.add(
+                "gateway",
+                || gw.key.clone(),
+                Verdict::Matched,
+                || format!("server on port {} serves virtual host {domain}", view.port),
+            );
+            // Routes of every bound VirtualService that yields this domain,
+            // concatenated in order, catch-alls moved to the end (stable).
+            let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
+            for (vi, vs) in bound.iter().enumerate() {
+                if domains.iter().any(|(d, i)| *i == vi && *d == domain) {
+                    routes.extend(vs.http.iter());
+                }
+            }
+            let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
+                routes.into_iter().partition(|r| !r.is_catch_all());
+            specific.extend(catch_alls);
+            return self.eval_http(&specific, view, &proxy, t);
+        }
+        // TLS passthrough or TCP at the gateway.
+        for vs in &bound {
+            let routes = if servers.iter().any(|s| passthrough(s)) && req.protocol != Protocol::Tcp
+            {
+                &vs.tls
+            } else {
+                &vs.tcp
+            };
+            if let Some(d) = self.eval_l4(vs, routes, view, &proxy, t) {
+                return d;
+            }
+        }
+        t.add(
+            "gateway",
+            || gw.key.clone(),
+            Verdict::Failed,
+            || "no TLS or TCP route matches: the connection is closed".into(),
+        );
+        Decision::new(Outcome::NotFound)
+    }
+
+    /// Whether a match exists for this proxy and port (conditions Istio
+    /// applies when it builds the config, not per request); the reason when not.
+    fn static_filter(m: &CompiledMatch, proxy: &Proxy<'_>, req: &Request) -> Result<(), String> {
+        if let Some(p) = m.port {
+            if p != proxy.listener_port {
+                return Err(format!(
+                    "port {p} is not the port the request arrived on ({})",
+                    proxy.listener_port
+                ));
+            }
+        }
+        if !m.gateways.is_empty() {
+            if !m.gateways.contains(&proxy.gateway) {
+                return Err(format!(
+                    "gateways {:?} do not include {}",
+                    m.gateways.iter().map(|g| g.key()).collect::<Vec<_>>(),
+                    proxy.gateway.key()
+                ));
+            }
+            return Ok(());
+        }
+        if !m.source_labels.is_empty() {
+            match proxy.labels {
+                Some(labels) if labels_match(&m.source_labels, labels) => {}
+                _ => {
+                    return Err(format!(
+                        "sourceLabels {:?} are not all on the caller",
+                        m.source_labels
+                    ))
+                }
+            }
+        }
+        if let Some(ns) = &m.source_namespace {
+            if ns != &req.source.namespace {
+                return Err(format!(
+                    "sourceNamespace {ns:?} is not the caller's namespace {:?}",
+                    req.source.namespace
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runtime conditions of one match; the first failing one when not.
+    fn runtime_match(m: &CompiledMatch, view: &View<'_>) -> Result<(), String> {
+        let req = view.req;
+        if let Some(uri) = &m.uri {
+            let ok = if m.ignore_uri_case {
+                uri.matches_ignore_case(view.path)
+            } else {
+                uri.matches(view.path)
+            };
+            if !ok {
+                return Err(format!(
+                    "uri {} does not match path {:?}",
+                    uri.describe(),
+                    view.path
+                ));
+            }
+        }
+        if let Some(c) = &m.scheme {
+            if !c.matches(view.scheme) {
+                return Err(format!(
+                    "scheme {} does not match {:?}",
+                    c.describe(),
+                    view.scheme
+                ));
+            }
+        }
+        if let Some(c) = &m.method {
+            if !c.matches(&req.method) {
+                return Err(format!(
+                    "method {} does not match {:?}",
+                    c.describe(),
+                    req.method
+                ));
+            }
+        }
+        if let Some(c) = &m.authority {
+            if !c.matches(&req.host) {
+                return Err(format!(
+                    "authority {} does not match {:?}",
+                    c.describe(),
+                    req.host
+                ));
+            }
+        }
+        for (name, c) in &m.headers {
+            match header_value(req, name) {
+                Some(v) if c.matches(&v) => {}
+                Some(v) => {
+                    return Err(format!(
+                        "header {name} {} does not match {v:?}",
+                        c.describe()
+                    ))
+                }
+                None => return Err(format!("header {name} is absent (needs {})", c.describe())),
+            }
+        }
+        for (name, c) in &m.without_headers {
+            let v = header_value(req, name);
+            let hit = match (c, v) {
+                (Cond::Present, v) => v.is_some(),
+                (c, Some(v)) => c.matches(&v),
+                (c, None) => c.matches(""),
+            };
+            if hit {
+                return Err(format!(
+                    "withoutHeaders {name} {} matches, so the rule does not",
+                    c.describe()
+                ));
+            }
+        }
+        for (key, c) in &m.query_params {
+            match view.query_param(key) {
+                Some(v) if c.matches(v) => {}
+                Some(v) => {
+                    return Err(format!(
+                        "query parameter {key} {} does not match {v:?}",
+                        c.describe()
+                    ))
+                }
+                None => return Err(format!("query parameter {key} is absent")),
+            }
+        }
+        Ok(())
+    }
+
+    fn eval_http(
+        &self,
+        routes: &[&CompiledHttpRoute],
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Decision {
+        for route in routes {
+            let subject = || {
+                let mut s = format!("{} http[{}]", route.vs, route.index);
+                if let Some(n) = &route.name {
+                    s.push_str(&format!(" ({n})"));
+                }
+                s
+            };
+            if route.matches.is_empty() {
+                t.add("rule", subject, Verdict::Matched, || {
+                    "has no match conditions: matches every request".into()
+                });
+                return self.http_decision(route, None, view, proxy, t);
+            }
+            let mut reasons = Vec::new();
+            let mut live = 0usize;
+            for m in &route.matches {
+                if let Err(why) = Self::static_filter(m, proxy, view.req) {
+                    if t.on {
+                        reasons.push(format!("match[{}] not applicable: {why}", m.index));
+                    }
+                    continue;
+                }
+                live += 1;
+                match Self::runtime_match(m, view) {
+                    Ok(()) => {
+                        t.add("rule", subject, Verdict::Matched, || {
+                            format!("match[{}] holds", m.index)
+                        });
+                        return self.http_decision(route, Some(m), view, proxy, t);
+                    }
+                    Err(why) => {
+                        if t.on {
+                            reasons.push(format!("match[{}]: {why}", m.index));
+                        }
+                    }
+                }
+            }
+            let verdict = if live == 0 {
+                Verdict::Skipped
+            } else {
+                Verdict::Failed
+            };
+            t.add("rule", subject, verdict, || reasons.join("; "));
+        }
+        t.add(
+            "rule",
+            || "(none)".into(),
+            Verdict::Failed,
+            || "no rule matched: Envoy answers 404 (NR)".into(),
+        );
+        Decision::new(Outcome::NotFound)
+    }
+
+    fn eval_l4(
+        &self,
+        vs: &CompiledVs,
+        routes: &[CompiledL4Route],
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Option<Decision> {
+        let req = view.req;
+        let sni = req.sni.as_deref().map(|s| s.to_ascii_lowercase());
+        let kind = if req.protocol == Protocol::Tls {
+            "tls"
+        } else {
+            "tcp"
+        };
+        for route in routes {
+            let holding = route.matches.iter().find(|m| {
+                m.port.is_none_or(|p| p == proxy.listener_port)
+                    && (m.gateways.is_empty() || m.gateways.contains(&proxy.gateway))
+                    && (m.source_labels.is_empty()
+                        || proxy
+                            .labels
+                            .is_some_and(|l| labels_match(&m.source_labels, l)))
+                    && m.source_namespace
+                        .as_ref()
+                        .is_none_or(|ns| *ns == req.source.namespace)
+                    && (m.sni_hosts.is_empty()
+                        || sni
+                            .as_deref()
+                            .is_some_and(|s| m.sni_hosts.iter().any(|h| hosts::matches(h, s))))
+                    && (m.destination_subnets.is_empty()
+                        || req.destination_ip.as_deref().is_some_and(|ip| {
+                            m.destination_subnets.iter().any(|n| ip_in_subnet(ip, n))
+                        }))
+            });
+            let ok = route.matches.is_empty() || holding.is_some();
+            let subject = || format!("{} {kind}[{}]", vs.key, route.index);
+            if !ok {
+                t.add("rule", subject, Verdict::Failed, || {
+                    "no match block holds (port, SNI, subnets, source)".into()
+                });
+                continue;
+            }
+            t.add("rule", subject, Verdict::Matched, || match holding {
+                Some(m) => format!("match[{}] holds for the connection", m.index),
+                None => "has no match conditions: matches every connection".into(),
+            });
+            let mut d = Decision::new(Outcome::Route);
+            d.virtual_service = Some(vs.key.clone());
+            d.rule = Some(RuleRef {
+                index: route.index,
+                name: None,
+            });
+            let many = route.destinations.len() > 1;
+            for rd in &route.destinations {
+                let weight = rd.weight.unwrap_or(0).max(0) as u32;
+                if many && weight == 0 {
+                    continue;
+                }
+                if let Some(spec) = &rd.destination {
+                    d.destinations.push(self.route_destination(
+                        spec,
+                        &vs.namespace,
+                        if many { weight } else { 100 },
+                        view,
+                        proxy,
+                        t,
+                    ));
+                }
+            }
+            return Some(d);
+        }
+        None
+    }
+
+    fn http_decision(
+        &self,
+        route: &CompiledHttpRoute,
+        m: Option<&CompiledMatch>,
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Decision {
+        let spec: &HttpRoute = &route.route;
+        let mut d = Decision::new(Outcome::Route);
+        d.virtual_service = Some(route.vs.clone());
+        d.delegated_from = route.delegated_from.clone();
+        d.rule = Some(RuleRef {
+            index: route.index,
+            name: route.name.clone(),
+        });
+        if let Some(root) = &route.delegated_from {
+            t.add(
+                "virtualService",
+                || route.vs.to_string(),
+                Verdict::Note,
+                || format!("delegate of {root}"),
+            );
+        }
+        // Fault and CORS apply to every action of the route.
+        if let Some(f) = &spec.fault {
+            let delay = f.delay.as_ref().and_then(|dl| {
+                dl.fixed_delay.clone().map(|fixed| FaultDelay {
+                    fixed_delay: fixed,
+                    percent: dl
+                        .percentage
+                        .as_ref()
+                        .and_then(|p| p.value)
+                        .or(dl.percent.map(f64::from))
+                        .unwrap_or(0.0),
+                })
+            });
+            let abort = f.abort.as_ref().and_then(|a| {
+                if a.http_status.is_none() && a.grpc_status.is_none() {
+                    return None;
+                }
+                Some(FaultAbort {
+                    http_status: a.http_status,
+                    grpc_status: a.grpc_status.clone(),
+                    percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
+                })
+            });
+            if delay.is_some() || abort.is_some() {
+                t.add("policy", || "fault".into(), Verdict::Note, || {
+                    "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
+                });
+                d.fault = Some(Fault { delay, abort });
+            }
+        }
+        d.cors = spec.cors_policy.clone().map(Arc::new);
+        let (req_ops, resp_ops) = header_ops(spec.headers.as_ref());
+        d.request_headers = req_ops;
+        d.response_headers = resp_ops;
+        if let Some(r) = &spec.redirect {
+            d.outcome = Outcome::Redirect;
+            d.fault = None;
+            d.redirect = Some(self.redirect(r, m, view));
+            return d;
+        }
+        if let Some(dr) = &spec.direct_response {
+            d.outcome = Outcome::DirectResponse;
+            d.fault = None;
+            d.direct_response = Some(DirectResponse {
+                status: dr.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                body: dr.body.as_ref().and_then(|b| {
+                    b.string
+                        .clone()
+                        .or_else(|| b.bytes.as_deref().map(decode_base64_lossy))
+                }),
+            });
+            return d;
+        }
+        // Forward.
+        let many = spec.route.len() > 1;
+        for rd in &spec.route {
+            let weight = rd.weight.unwrap_or(0).max(0) as u32;
+            if many && weight == 0 {
+                continue;
+            }
+            if let Some(dest) = &rd.destination {
+                d.destinations.push(self.route_destination(
+                    dest,
+                    &route.vs_namespace,
+                    if many { weight } else { 100 },
+                    view,
+                    proxy,
+                    t,
+                ));
+            }
+        }
+        if !many {
+            if let Some(h) = spec.route.first().and_then(|rd| rd.headers.as_ref()) {
+                let (rq, rs) = header_ops(Some(h));
+                merge_ops(&mut d.request_headers, rq);
+                merge_ops(&mut d.response_headers, rs);
+            }
+        }
+        d.rewrite = rewrite(spec, m, view);
+        match &spec.timeout {
+            Some(to) => {
+                d.timeout = Some(to.clone());
+                t.add("policy", || "timeout".into(), Verdict::Note, || format!("{to} for the whole request, retries included (504 UT when it runs out)"));
+            }
+            None => t.add(
+                "default",
+                || "timeout".into(),
+                Verdict::Note,
+                || "no timeout: Istio disables Envoy's 15s route default".into(),
+            ),
+        }
+        d.retries = Some(match &spec.retries {
+            None => {
+                t.add("default", || "retries".into(), Verdict::Note, || {
+                    format!("route sets no retries: Istio's default {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
+                });
+                default_retries()
+            }
+            Some(r) => {
+                let attempts = r.attempts.unwrap_or(0).max(0) as u32;
+                let retry_on = if attempts == 0 {
+                    String::new()
+                } else {
+                    r.retry_on
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_RETRY_ON.to_string())
+                };
+                t.add(
+                    "policy",
+                    || "retries".into(),
+                    Verdict::Note,
+                    || {
+                        if attempts == 0 {
+                            "retries disabled (attempts: 0)".into()
+                        } else {
+                            let budget = match (&r.per_try_timeout, &spec.timeout) {
+                                (Some(p), Some(to)) => {
+                                    format!("; each try {p}, all tries within {to}")
+                                }
+                                (Some(p), None) => {
+                                    format!("; each try {p}, up to {} tries", attempts + 1)
+                                }
+                                (None, Some(to)) => format!("; all tries within {to}"),
+                                (None, None) => String::new(),
+                            };
+                            format!("{attempts} retries on {retry_on}{budget}")
+                        }
+                    },
+                );
+                Retries {
+                    attempts,
+                    per_try_timeout: if attempts == 0 {
+                        None
+                    } else {
+                        r.per_try_timeout.clone()
+                    },
+                    retry_on,
+                    backoff: r.backoff.clone(),
+                    default: false,
+                }
+            }
+        });
+        // Mirrors.
+        if let Some(mirror) = &spec.mirror {
+            let percent = spec
+                .mirror_percentage
+                .as_ref()
+                .and_then(|p| p.value)
+                .or(spec.mirror_percent.map(f64::from))
+                .unwrap_or(100.0);
+            d.mirrors
+                .push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
+        }
+        for mp in &spec.mirrors {
+            if let Some(dest) = &mp.destination {
+                let percent = mp
+                    .percentage
+                    .as_ref()
+                    .and_then(|p| p.value)
+                    .unwrap_or(100.0);
+                d.mirrors
+                    .push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
+            }
+        }
+        d
+    }
+
+    fn mirror(
+        &self,
+        dest: &DestinationSpec,
+        vs_namespace: &str,
+        percent: f64,
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+    ) -> Mirror {
+        let mut scratch = Tracer::new(false);
+        let r = self.route_destination(dest, vs_namespace, 100, view, proxy, &mut scratch);
+        Mirror {
+            host: r.host,
+            subset: r.subset,
+            port: r.port,
+            cluster: r.cluster,
+            percent,
+        }
+    }
+
+    /// A `route[].destination` resolved: host expanded from the rule's
+    /// namespace, port (explicit, the service's only port, or the listener
+    /// port), subset checked, policy merged.
+    fn route_destination(
+        &self,
+        dest: &DestinationSpec,
+        vs_namespace: &str,
+        weight: u32,
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Destination {
+        let _ = view;
+        let host = hosts::resolve_short_name(
+            dest.host.as_deref().unwrap_or(""),
+            vs_namespace,
+            &self.options.domain_suffix,
+        )
+        .to_ascii_lowercase();
+        let service = self.registry.lookup(&host, proxy.namespace);
+        let port = dest
+            .port
+            .as_ref()
+            .and_then(|p| p.number)
+            .filter(|p| *p != 0)
+            .or_else(|| {
+                service.and_then(|s| {
+                    if s.ports.len() == 1 {
+                        Some(s.ports[0].number)
+                    } else {
+                        None
+                    }
+                })
+            });
+        let port = port.or(Some(proxy.listener_port));
+        let host_arc: Arc<str> = service
+            .map(|s| s.hostname.clone())
+            .unwrap_or_else(|| Arc::from(host.as_str()));
+        self.destination(&host_arc, dest.subset.as_deref(), port, weight, proxy, t)
+    }
+
+    fn destination(
+        &self,
+        host: &Arc<str>,
+        subset: Option<&str>,
+        port: Option<u32>,
+        weight: u32,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Destination {
+        let service = self.registry.lookup(host, proxy.namespace);
+        let rule = self.rules.lookup(
+            host,
+            proxy.namespace,
+            proxy.labels,
+            service.map(|s| s.namespace.as_str()),
+            &self.options.root_namespace,
+        );
+        let mut problem = None;
+        if service.is_none() {
+            problem = Some(format!(
+                "{host} is not in the service registry: Envoy answers 503 (cluster not found, NC)"
+            ));
+        } else if let Some(s) = service {
+            if let Some(p) = port {
+                if s.port(p).is_none() && !s.ports.is_empty() {
+                    problem = Some(format!(
+                        "{host} has no port {p}: Envoy answers 503 (cluster not found, NC)"
+                    ));
+                }
+            }
+        }
+        if let Some(sub) = subset {
+            match rule.and_then(|r| r.subset(sub)) {
+                None => {
+                    problem = Some(format!(
+                        "subset {sub:?} is not defined in a DestinationRule for {host}: no such cluster, Envoy answers 503 (no healthy upstream, NC)"
+                    ))
+                }
+                Some(def) => {
+                    if let Some(s) = service {
+                        if !s.endpoints.is_empty() && s.endpoints_matching(&def.labels).next().is_none() {
+                            problem = Some(format!("subset {sub:?} selects no endpoint of {host}: 503 (UH)"));
+                        }
+                    }
+                }
+            }
+        }
+        let policy = rule.and_then(|r| r.policy_for(port, subset)).map(Arc::new);
+        let cluster: Arc<str> = Arc::from(format!(
+            "outbound|{}|{}|{}",
+            port.map(|p| p.to_string()).unwrap_or_default(),
+            subset.unwrap_or(""),
+            host
+        ));
+        t.add(
+            "destination",
+            || cluster.to_string(),
+            if problem.is_some() {
+                Verdict::Failed
+            } else {
+                Verdict::Matched
+            },
+            || {
+                let mut s = format!("weight {weight}");
+                if let Some(r) = rule {
+                    s.push_str(&format!("; DestinationRule {}", r.names.join(", ")));
+                }
+                if let Some(p) = &problem {
+                    s.push_str("; ");
+                    s.push_str(p);
+                }
+                s
+            },
+        );
+        Destination {
+            host: host.clone(),
+            subset: subset.map(Arc::from),
+            port,
+            weight,
+            cluster,
+            policy,
+            problem,
+        }
+    }
+
+    fn redirect(
+        &self,
+        r: &crate::model::virtual_service::HttpRedirect,
+        m: Option<&CompiledMatch>,
+        view: &View<'_>,
+    ) -> Redirect {
+        let req = view.req;
+        let scheme = r.scheme.clone().unwrap_or_else(|| view.scheme.to_string());
+        let authority = hosts::split_authority(&req.host);
+        let host = r
+            .authority
+            .clone()
+            .unwrap_or_else(|| authority.host_as_written.to_string());
+        let port = match (r.port, r.derive_port) {
+            (Some(p), _) if p != 0 => Some(p),
+            (_, Some(crate::model::virtual_service::RedirectPortSelection::FromRequestPort)) => {
+                Some(view.port)
+            }
+            _ => None,
+        };
+        let port = match port {
+            Some(80) if scheme == "http" => None,
+            Some(443) if scheme == "https" => None,
+            p => p,
+        };
+        let host = if host.contains(':') && !host.starts_with('[') && hosts::is_ip_literal(&host) {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        let (path, query) = if let Some(uri) = &r.uri {
+            match uri.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (
+                    uri.clone(),
+                    (!view.query.is_empty()).then(|| view.query.to_string()),
+                ),
+            }
+        } else if let Some(pr) = &r.prefix_rewrite {
+            (
+                replace_prefix(view.path, m, pr),
+                (!view.query.is_empty()).then(|| view.query.to_string()),
+            )
+        } else {
+            (
+                view.path.to_string(),
+                (!view.query.is_empty()).then(|| view.query.to_string()),
+            )
+        };
+        let mut location = format!("{scheme}://{host}");
+        if let Some(p) = port {
+            location.push_str(&format!(":{p}"));
+        }
+        location.push_str(&path);
+        if let Some(q) = query {
+            location.push('?');
+            location.push_str(&q);
+        }
+        Redirect {
+            status: match r.redirect_code {
+                None | Some(0) => 301,
+                Some(c) => u16::try_from(c).unwrap_or(301),
+            },
+            location,
+        }
+    }
+}
+
+fn strip_default_port(host: &str) -> &str {
+    host.strip_suffix(":80").unwrap_or(host)
+}
+
+fn default_retries() -> Retries {
+    Retries {
+        attempts: DEFAULT_RETRY_ATTEMPTS,
+        per_try_timeout: None,
+        retry_on: DEFAULT_RETRY_ON.to_string(),
+        backoff: None,
+        default: true,
+    }
+}
+
+fn header_value<'a>(req: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    match name {
+        ":authority" | "host" => Some(std::borrow::Cow::Borrowed(req.host.as_str())),
+        ":method" => Some(std::borrow::Cow::Borrowed(req.method.as_str())),
+        ":path" => Some(std::borrow::Cow::Borrowed(req.path.as_str())),
+        ":scheme" => Some(std::borrow::Cow::Borrowed(req.scheme_or_default())),
+        _ => req.headers.get(name),
+    }
+}
+
+fn header_ops(h: Option<&crate::model::virtual_service::Headers>) -> (HeaderOps, HeaderOps) {
+    let conv = |o: Option<&HeaderOperations>| {
+        o.map(|o| HeaderOps {
+            set: o.set.clone(),
+            add: o.add.clone(),
+            remove: o.remove.clone(),
+        })
+        .unwrap_or_default()
+    };
+    match h {
+        Some(h) => (conv(h.request.as_ref()), conv(h.response.as_ref())),
+        None => (HeaderOps::default(), HeaderOps::default()),
+    }
+}
+
+/// Destination-level operations after route-level ones (a destination `set` wins).
+fn merge_ops(into: &mut HeaderOps, more: HeaderOps) {
+    into.set.extend(more.set);
+    into.add.extend(more.add);
+    for r in more.remove {
+        if !into.remove.contains(&r) {
+            into.remove.push(r);
+        }
+    }
+}
+
+/// The path with the matched prefix replaced (exact/regex matches replace
+/// the whole path; no uri condition means the implicit prefix `/`).
+fn replace_prefix(path: &str, m: Option<&CompiledMatch>, replacement: &str) -> String {
+    match m.and_then(|m| m.uri.as_ref().map(|u| (u, m.ignore_uri_case))) {
+        Some((Cond::Prefix(p), _)) => {
+            let n = p.len().min(path.len());
+            format!("{replacement}{}", &path[n..])
+        }
+        Some((Cond::Exact(_), _)) | Some((Cond::Regex(_), _)) => replacement.to_string(),
+        _ => format!("{replacement}{}", path.strip_prefix('/').unwrap_or(path)),
+    }
+}
+
+fn rewrite(spec: &HttpRoute, m: Option<&CompiledMatch>, view: &View<'_>) -> Option<Rewrite> {
+    let rw = spec.rewrite.as_ref();
+    let mut authority = rw.and_then(|r| r.authority.clone());
+    if authority.is_none() {
+        if let Some(req_ops) = spec.headers.as_ref().and_then(|h| h.request.as_ref()) {
+            authority = req_ops
+                .set
+                .get(":authority")
+                .or_else(|| req_ops.set.get("host"))
+                .or_else(|| req_ops.add.get(":authority"))
+                .or_else(|| req_ops.add.get("host"))
+                .cloned();
+        }
+    }
+    let with_query = |p: String| {
+        if view.query.is_empty() {
+            p
+        } else {
+            format!("{p}?{}", view.query)
+        }
+    };
+    let path = rw.and_then(|r| {
+        if let Some(uri) = &r.uri {
+            Some(with_query(replace_prefix(view.path, m, uri)))
+        } else {
+            r.uri_regex_rewrite.as_ref().and_then(|rr| {
+                let re = regex::Regex::new(rr.r#match.as_deref()?).ok()?;
+                let replacement = go_style_groups(rr.rewrite.as_deref().unwrap_or(""));
+                Some(with_query(
+                    re.replace_all(view.path, replacement.as_str()).into_owned(),
+                ))
+            })
+        }
+    });
+    if path.is_none() && authority.is_none() {
+        None
+    } else {
+        Some(Rewrite { path, authority })
+    }
+}
+
+/// Envoy's `\1` group references to the regex crate's `${1}`.
+fn go_style_groups(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn decode_base64_lossy(s: &str) -> String {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => continue,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `ip` lies in `subnet` (an address or CIDR; IPv4 and IPv6).
+pub(crate) fn ip_in_subnet(ip: &str, subnet: &str) -> bool {
+    use std::net::IpAddr;
+    let Ok(addr) = ip.parse::<IpAddr>() else {
+        return false;
+    };
+    let (net, bits) = match subnet.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (subnet, None),
+    };
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            (u32::from(a) & mask) == (u32::from(n) & mask)
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            (u128::from(a) & mask) == (u128::from(n) & mask)
+        }
+        _ => false,
+    }
+}

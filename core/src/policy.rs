@@ -1,0 +1,251 @@
+//! DestinationRules: which one applies to a destination (Istio's
+//! namespace-ordered lookup), how several for one host merge, and the
+//! effective traffic policy of a cluster (top-level, then port-level, then
+//! subset), plus Istio's retry default.
+
+use crate::hosts;
+use crate::model::destination_rule::{PortTrafficPolicy, Subset, TrafficPolicy};
+use crate::model::{Config, Resource};
+use crate::registry::{labels_match, Visibility};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Istio's default `retryOn` when a route sets no retry policy.
+pub const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled";
+/// Istio's default number of retries.
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 2;
+
+/// Several DestinationRules for one host in one namespace, merged the way
+/// Istio merges them.
+#[derive(Debug, Clone)]
+pub struct MergedRule {
+    /// `namespace/name` of every merged DestinationRule, first one first.
+    pub names: Vec<String>,
+    /// Namespace.
+    pub namespace: String,
+    /// Host as expanded (`reviews.default.svc.cluster.local`, `*.example.com`).
+    pub host: String,
+    /// Visibility (exportTo of the first rule).
+    pub visibility: Visibility,
+    /// Workload selector (rules with one apply only to selected proxies of their namespace).
+    pub selector: Option<BTreeMap<String, String>>,
+    /// The top-level policy of the first rule that has one.
+    pub traffic_policy: Option<TrafficPolicy>,
+    /// Subsets, first definition of each name wins.
+    pub subsets: Vec<Subset>,
+}
+
+impl MergedRule {
+    /// The subset with this name.
+    pub fn subset(&self, name: &str) -> Option<&Subset> {
+        self.subsets
+            .iter()
+            .find(|s| s.name.as_deref() == Some(name))
+    }
+
+    /// The effective policy for port `port` and optional subset (istio-api.md §4.3).
+    pub fn policy_for(&self, port: Option<u32>, subset: Option<&str>) -> Option<TrafficPolicy> {
+        let mut result =
+            self.traffic_policy
+                .as_ref()
+                .map(|top| match port.and_then(|p| port_level(top, p)) {
+                    Some(pl) => from_port_level(pl),
+                    None => without_port_levels(top),
+                });
+        if let Some(sub) = subset
+            .and_then(|s| self.subset(s))
+            .and_then(|s| s.traffic_policy.as_ref())
+        {
+            let base = result.get_or_insert_with(TrafficPolicy::default);
+            match port.and_then(|p| port_level(sub, p)) {
+                Some(pl) => {
+                    base.load_balancer = pl.load_balancer.clone();
+                    base.connection_pool = pl.connection_pool.clone();
+                    base.outlier_detection = pl.outlier_detection.clone();
+                    base.tls = pl.tls.clone();
+                }
+                None => {
+                    if sub.load_balancer.is_some() {
+                        base.load_balancer = sub.load_balancer.clone();
+                    }
+                    if sub.connection_pool.is_some() {
+                        base.connection_pool = sub.connection_pool.clone();
+                    }
+                    if sub.outlier_detection.is_some() {
+                        base.outlier_detection = sub.outlier_detection.clone();
+                    }
+                    if sub.tls.is_some() {
+                        base.tls = sub.tls.clone();
+                    }
+                }
+            }
+            if sub.tunnel.is_some() {
+                base.tunnel = sub.tunnel.clone();
+            }
+            if sub.proxy_protocol.is_some() {
+                base.proxy_protocol = sub.proxy_protocol.clone();
+            }
+            if sub.retry_budget.is_some() {
+                base.retry_budget = sub.retry_budget.clone();
+            }
+        }
+        result.filter(|p| *p != TrafficPolicy::default())
+    }
+}
+
+fn port_level(policy: &TrafficPolicy, port: u32) -> Option<&PortTrafficPolicy> {
+    policy
+        .port_level_settings
+        .iter()
+        .find(|pl| pl.port.as_ref().and_then(|p| p.number) == Some(port))
+}
+
+fn from_port_level(pl: &PortTrafficPolicy) -> TrafficPolicy {
+    TrafficPolicy {
+        load_balancer: pl.load_balancer.clone(),
+        connection_pool: pl.connection_pool.clone(),
+        outlier_detection: pl.outlier_detection.clone(),
+        tls: pl.tls.clone(),
+        ..TrafficPolicy::default()
+    }
+}
+
+fn without_port_levels(p: &TrafficPolicy) -> TrafficPolicy {
+    TrafficPolicy {
+        port_level_settings: Vec::new(),
+        ..p.clone()
+    }
+}
+
+/// Every DestinationRule, merged and indexed for lookup.
+#[derive(Debug, Default)]
+pub struct RuleIndex {
+    rules: Vec<Arc<MergedRule>>,
+}
+
+/// Istio's ordering of conflicting resources: creation time, then name, then namespace.
+pub fn resource_order<T>(a: &Resource<T>, b: &Resource<T>) -> Ordering {
+    let ta = a.metadata.creation_timestamp.as_deref().unwrap_or("");
+    let tb = b.metadata.creation_timestamp.as_deref().unwrap_or("");
+    ta.cmp(tb)
+        .then_with(|| a.metadata.name.cmp(&b.metadata.name))
+        .then_with(|| a.metadata.namespace.cmp(&b.metadata.namespace))
+        .then_with(|| a.order.cmp(&b.order))
+}
+
+impl RuleIndex {
+    /// Merges the configuration's DestinationRules (istio-api.md §4.2).
+    pub fn build(config: &Config, domain: &str) -> RuleIndex {
+        let mut drs: Vec<&Resource<crate::model::DestinationRule>> =
+            config.destination_rules.iter().collect();
+        drs.sort_by(|a, b| {
+            let sa = a.spec.workload_selector.is_some();
+            let sb = b.spec.workload_selector.is_some();
+            sb.cmp(&sa).then_with(|| resource_order(a, b))
+        });
+        let mut rules: Vec<MergedRule> = Vec::new();
+        for dr in drs {
+            let ns = dr.namespace();
+            let Some(host) = dr.spec.host.as_deref() else {
+                continue;
+            };
+            let host = hosts::resolve_short_name(host, ns, domain).to_ascii_lowercase();
+            let visibility = Visibility::from_export_to(&dr.spec.export_to, ns);
+            let selector = dr
+                .spec
+                .workload_selector
+                .as_ref()
+                .map(|s| s.match_labels.clone());
+            let existing = rules.iter_mut().find(|r| {
+                r.namespace == ns
+                    && r.host == host
+                    && r.visibility == visibility
+                    && r.selector == selector
+            });
+            match existing {
+                Some(r) => {
+                    r.names.push(dr.key());
+                    if r.traffic_policy.is_none() {
+                        r.traffic_policy = dr.spec.traffic_policy.clone();
+                    }
+                    for s in &dr.spec.subsets {
+                        if r.subset(s.name.as_deref().unwrap_or("")).is_none() {
+                            r.subsets.push(s.clone());
+                        }
+                    }
+                }
+                None => rules.push(MergedRule {
+                    names: vec![dr.key()],
+                    namespace: ns.to_string(),
+                    host,
+                    visibility,
+                    selector,
+                    traffic_policy: dr.spec.traffic_policy.clone(),
+                    subsets: dr.spec.subsets.clone(),
+                }),
+            }
+        }
+        RuleIndex {
+            rules: rules.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// The DestinationRule that applies for a proxy in `proxy_namespace`
+    /// (with `proxy_labels`; `None` for a gateway) calling `host` whose
+    /// service lives in `service_namespace` (istio-api.md §4.1).
+    pub fn lookup(
+        &self,
+        host: &str,
+        proxy_namespace: &str,
+        proxy_labels: Option<&BTreeMap<String, String>>,
+        service_namespace: Option<&str>,
+        root_namespace: &str,
+    ) -> Option<&Arc<MergedRule>> {
+        let step = |ns: &str, own: bool| -> Option<&Arc<MergedRule>> {
+            let candidates = self.rules.iter().filter(|r| {
+                r.namespace == ns
+                    && hosts::matches(&r.host, host)
+                    && hosts::subset_of(host, &r.host)
+                    && if own {
+                        if proxy_namespace == root_namespace {
+                            r.visibility.is_private_to(root_namespace)
+                        } else {
+                            r.visibility.visible_in(proxy_namespace)
+                        }
+                    } else {
+                        r.visibility.visible_in(proxy_namespace) && r.selector.is_none()
+                    }
+                    && match (&r.selector, proxy_labels) {
+                        (None, _) => true,
+                        (Some(sel), Some(labels)) => own && labels_match(sel, labels),
+                        (Some(_), None) => false,
+                    }
+            });
+            // Exact host beats wildcard; the most specific wildcard wins; a
+            // selecting rule beats a selector-less one.
+            candidates.min_by(|a, b| {
+                hosts::more_specific(&a.host, &b.host)
+                    .then_with(|| b.selector.is_some().cmp(&a.selector.is_some()))
+            })
+        };
+        step(proxy_namespace, true)
+            .or_else(|| {
+                service_namespace
+                    .filter(|s| *s != proxy_namespace)
+                    .and_then(|s| step(s, false))
+            })
+            .or_else(|| {
+                if root_namespace != proxy_namespace && service_namespace != Some(root_namespace) {
+                    step(root_namespace, false)
+                } else {
+                    None
+                }
+            })
+    }
+
+    /// Every merged rule.
+    pub fn rules(&self) -> &[Arc<MergedRule>] {
+        &self.rules
+    }
+}
