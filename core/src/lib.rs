@@ -17,9 +17,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod duration;
+pub mod hosts;
 pub mod limits;
+pub mod matching;
 pub mod message;
 pub mod model;
+pub mod names;
 pub mod source;
 
 pub use message::{Message, Severity};
