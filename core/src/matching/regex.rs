@@ -435,7 +435,9 @@ fn translate_group_open(
     let Some(&end) = chars.get(j) else {
         return syntax("missing closing ): `(?`");
     };
-    let dash_ok = flags.matches('-').count() <= 1 && !flags.ends_with('-') && !flags.is_empty();
+    let dash_ok = flags.matches('-').count() <= 1
+        && !flags.ends_with('-')
+        && (!flags.is_empty() || end == ':');
     if !dash_ok {
         return syntax(format!(
             "invalid or unsupported Perl syntax: `(?{flags}{end}`"
