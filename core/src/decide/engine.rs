@@ -1042,9 +1042,8 @@ impl Mesh {
                 })
             });
         let port = port.or(Some(proxy.listener_port));
-        let host_arc: Arc<str> = service
-            .map(|s| s.hostname.clone())
-            .unwrap_or_else(|| Arc::from(host.as_str()));
+        // Istio looks destinations up by exact name: the host stays as written.
+        let host_arc: Arc<str> = Arc::from(host.as_str());
         self.destination(&host_arc, dest.subset.as_deref(), port, weight, proxy, t)
     }
 
@@ -1068,8 +1067,8 @@ impl Mesh {
                 })
             })
             .or(Some(proxy.listener_port));
-        let host = service.map(|s| &s.hostname).unwrap_or(&pd.host);
-        self.destination(host, pd.subset.as_deref(), port, weight, proxy, t)
+        // Istio looks destinations up by exact name: the host stays as written.
+        self.destination(&pd.host, pd.subset.as_deref(), port, weight, proxy, t)
     }
 
     fn destination(
