@@ -693,3 +693,39 @@ fn mesh_is_shared_across_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn paths_are_normalized_before_matching() {
+    let m = mesh(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /admin}}]
+    directResponse: {status: 403}
+  - route: [{destination: {host: reviews}}]
+"#,
+    );
+    let d = decide(
+        &m,
+        Request::new("reviews")
+            .port(9080)
+            .path("/public/../admin/x"),
+    );
+    assert_eq!(
+        d["directResponse"]["status"],
+        json!(403),
+        "dot segments are resolved before routing"
+    );
+    let d = decide(&m, Request::new("reviews").port(9080).path("/%61dmin"));
+    assert_eq!(
+        d["directResponse"]["status"],
+        json!(403),
+        "unreserved escapes are decoded"
+    );
+    let d = decide(&m, Request::new("reviews").port(9080).path("/a%00b"));
+    assert_eq!(d["directResponse"]["status"], json!(400));
+}
