@@ -20,6 +20,7 @@
 pub mod limits;
 pub mod message;
 pub mod model;
+pub mod resilience;
 pub mod source;
 
 pub use message::{Message, Severity};
