@@ -45,7 +45,11 @@ impl Backoff {
     }
 
     fn with_max_ms(base_ms: u64, max_ms: u64) -> Self {
-        Backoff { base_ms, max_ms, next_ms: base_ms }
+        Backoff {
+            base_ms,
+            max_ms,
+            next_ms: base_ms,
+        }
     }
 
     /// The upper bound (exclusive) of the next delay, without drawing.

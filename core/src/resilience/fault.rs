@@ -22,7 +22,10 @@ pub struct FractionalPercent {
 
 impl FractionalPercent {
     /// Never fires.
-    pub const NEVER: FractionalPercent = FractionalPercent { numerator: 0, denominator: 1_000_000 };
+    pub const NEVER: FractionalPercent = FractionalPercent {
+        numerator: 0,
+        denominator: 1_000_000,
+    };
 
     /// Istio's translation of `percentage.value` (percent, a double): per
     /// million, `value × 10000` truncated (so floating-point artefacts such as
@@ -31,7 +34,10 @@ impl FractionalPercent {
         let scaled = value * 10_000.0;
         // `as` saturates and maps NaN to 0: exactly the clamp we want.
         let numerator = (scaled as u32).min(1_000_000);
-        FractionalPercent { numerator, denominator: 1_000_000 }
+        FractionalPercent {
+            numerator,
+            denominator: 1_000_000,
+        }
     }
 
     /// Istio's translation of the deprecated integer `percent` (delay only).
@@ -151,13 +157,31 @@ mod tests {
 
     #[test]
     fn percentage_conversion_truncates_per_million() {
-        assert_eq!(FractionalPercent::from_istio_percentage(0.1).numerator, 1000);
-        assert_eq!(FractionalPercent::from_istio_percentage(100.0).numerator, 1_000_000);
-        assert_eq!(FractionalPercent::from_istio_percentage(0.00015).numerator, 1);
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(0.1).numerator,
+            1000
+        );
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(100.0).numerator,
+            1_000_000
+        );
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(0.00015).numerator,
+            1
+        );
         // 0.57 * 10000 = 5699.999999999999 in binary floating point.
-        assert_eq!(FractionalPercent::from_istio_percentage(0.57).numerator, 5699);
-        assert_eq!(FractionalPercent::from_istio_percentage(0.58).numerator, 5800);
-        assert_eq!(FractionalPercent::from_istio_percentage(f64::NAN).numerator, 0);
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(0.57).numerator,
+            5699
+        );
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(0.58).numerator,
+            5800
+        );
+        assert_eq!(
+            FractionalPercent::from_istio_percentage(f64::NAN).numerator,
+            0
+        );
     }
 
     #[test]
@@ -178,7 +202,10 @@ mod tests {
     fn absent_percentage_never_fires_but_still_draws() {
         let c = FaultConfig {
             delay: None,
-            abort: Some(AbortFault { kind: AbortKind::Grpc(14), percentage: FractionalPercent::NEVER }),
+            abort: Some(AbortFault {
+                kind: AbortKind::Grpc(14),
+                percentage: FractionalPercent::NEVER,
+            }),
         };
         let mut rng = Sequence::new(vec![0]);
         assert_eq!(c.decide(&mut rng), FaultDecision::default());

@@ -123,7 +123,10 @@ impl OutlierConfig {
             c.enforcing_consecutive_gateway_failure = enforce(v);
         }
         c.split_external_local_origin_errors = od.split_external_local_origin_errors;
-        if let Some(v) = od.consecutive_local_origin_failures.filter(|v| *v > 0 && od.split_external_local_origin_errors) {
+        if let Some(v) = od
+            .consecutive_local_origin_failures
+            .filter(|v| *v > 0 && od.split_external_local_origin_errors)
+        {
             c.consecutive_local_origin_failure = v;
             c.enforcing_consecutive_local_origin_failure = 100;
         }
@@ -185,16 +188,24 @@ impl HostReport {
     /// What the HTTP router reports for a retry-state attempt outcome; `None`
     /// for circuit-breaker overflow (never reported). `grpc_request` selects
     /// the gRPC status mapping for responses carrying `grpc-status`.
-    pub fn from_attempt(outcome: &super::retry::AttemptOutcome, grpc_request: bool) -> Option<HostReport> {
+    pub fn from_attempt(
+        outcome: &super::retry::AttemptOutcome,
+        grpc_request: bool,
+    ) -> Option<HostReport> {
         use super::retry::{AttemptOutcome, ResetReason};
         match *outcome {
             AttemptOutcome::Response(r) => Some(HostReport::HttpStatus(match r.grpc_status {
                 Some(g) if grpc_request => grpc_status_to_http(g),
                 _ => r.status,
             })),
-            AttemptOutcome::Reset { reason: ResetReason::Overflow, .. } => None,
+            AttemptOutcome::Reset {
+                reason: ResetReason::Overflow,
+                ..
+            } => None,
             AttemptOutcome::Reset { .. } => Some(HostReport::LocalOriginConnectFailed),
-            AttemptOutcome::PerTryTimeout { .. } | AttemptOutcome::GlobalTimeout => Some(HostReport::LocalOriginTimeout),
+            AttemptOutcome::PerTryTimeout { .. } | AttemptOutcome::GlobalTimeout => {
+                Some(HostReport::LocalOriginTimeout)
+            }
         }
     }
 }
@@ -304,7 +315,13 @@ impl OutlierDetector {
         let interval = Self::interval_of(&config);
         OutlierDetector {
             config,
-            hosts: vec![HostState { present: true, ..HostState::default() }; host_count],
+            hosts: vec![
+                HostState {
+                    present: true,
+                    ..HostState::default()
+                };
+                host_count
+            ],
             present: host_count,
             ejected: 0,
             next_tick: start + interval,
@@ -323,7 +340,10 @@ impl OutlierDetector {
 
     /// Add a host; returns its id.
     pub fn add_host(&mut self) -> HostId {
-        self.hosts.push(HostState { present: true, ..HostState::default() });
+        self.hosts.push(HostState {
+            present: true,
+            ..HostState::default()
+        });
         self.present += 1;
         self.hosts.len() - 1
     }
@@ -357,7 +377,11 @@ impl OutlierDetector {
 
     /// The ejected hosts, in id order.
     pub fn ejected_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
-        self.hosts.iter().enumerate().filter(|(_, h)| h.ejected).map(|(i, _)| i)
+        self.hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.ejected)
+            .map(|(i, _)| i)
     }
 
     /// The ejection multiplier `k` of `host` (0 for unknown hosts).
@@ -388,7 +412,11 @@ impl OutlierDetector {
                 // Ticks change nothing now: jump to the last one due.
                 let step = duration_nanos(interval).max(1);
                 let skipped = (now.as_nanos() - self.next_tick.as_nanos()) / step;
-                self.next_tick = Instant(self.next_tick.as_nanos().saturating_add(skipped.saturating_mul(step)));
+                self.next_tick = Instant(
+                    self.next_tick
+                        .as_nanos()
+                        .saturating_add(skipped.saturating_mul(step)),
+                );
                 self.next_tick = self.next_tick + interval;
                 return;
             }
@@ -405,7 +433,11 @@ impl OutlierDetector {
                 continue;
             }
             let ejected_at = h.last_ejection.unwrap_or(now);
-            let nominal = c.base_ejection_time.saturating_mul(h.backoff_k).min(c.max_ejection_time) + h.jitter;
+            let nominal = c
+                .base_ejection_time
+                .saturating_mul(h.backoff_k)
+                .min(c.max_ejection_time)
+                + h.jitter;
             let out_for = now.saturating_since(ejected_at);
             if out_for >= nominal {
                 h.ejected = false;
@@ -415,12 +447,24 @@ impl OutlierDetector {
                 h.last_unejection = Some(now);
                 self.ejected -= 1;
                 self.stats.unejections += 1;
-                events.push(OutlierEvent { at: now, host: id, kind: OutlierEventKind::Unejected { ejected_for: out_for } });
+                events.push(OutlierEvent {
+                    at: now,
+                    host: id,
+                    kind: OutlierEventKind::Unejected {
+                        ejected_for: out_for,
+                    },
+                });
             }
         }
         let interval = c.interval;
-        for h in self.hosts.iter_mut().filter(|h| !h.ejected && h.backoff_k > 0) {
-            if h.last_unejection.is_some_and(|u| now.saturating_since(u) >= interval) {
+        for h in self
+            .hosts
+            .iter_mut()
+            .filter(|h| !h.ejected && h.backoff_k > 0)
+        {
+            if h.last_unejection
+                .is_some_and(|u| now.saturating_since(u) >= interval)
+            {
                 h.backoff_k -= 1;
             }
         }
@@ -451,7 +495,10 @@ impl OutlierDetector {
                 self.local_origin(host, true, now, rng, events);
                 None
             }
-            (HostReport::LocalOriginConnectSuccess | HostReport::LocalOriginConnectSuccessFinal, true) => {
+            (
+                HostReport::LocalOriginConnectSuccess | HostReport::LocalOriginConnectSuccessFinal,
+                true,
+            ) => {
                 self.local_origin(host, false, now, rng, events);
                 None
             }
@@ -464,9 +511,21 @@ impl OutlierDetector {
         }
     }
 
-    fn http_status(&mut self, host: HostId, code: u16, now: Instant, rng: &mut impl Random, events: &mut Vec<OutlierEvent>) {
-        let (gw_t, fx_t) = (self.config.consecutive_gateway_failure, self.config.consecutive_5xx);
-        let Some(h) = self.hosts.get_mut(host).filter(|h| h.present) else { return };
+    fn http_status(
+        &mut self,
+        host: HostId,
+        code: u16,
+        now: Instant,
+        rng: &mut impl Random,
+        events: &mut Vec<OutlierEvent>,
+    ) {
+        let (gw_t, fx_t) = (
+            self.config.consecutive_gateway_failure,
+            self.config.consecutive_5xx,
+        );
+        let Some(h) = self.hosts.get_mut(host).filter(|h| h.present) else {
+            return;
+        };
         if !(500..=599).contains(&code) {
             h.c5xx = 0;
             h.cgw = 0;
@@ -489,20 +548,42 @@ impl OutlierDetector {
         }
     }
 
-    fn local_origin(&mut self, host: HostId, failed: bool, now: Instant, rng: &mut impl Random, events: &mut Vec<OutlierEvent>) {
+    fn local_origin(
+        &mut self,
+        host: HostId,
+        failed: bool,
+        now: Instant,
+        rng: &mut impl Random,
+        events: &mut Vec<OutlierEvent>,
+    ) {
         let threshold = self.config.consecutive_local_origin_failure;
-        let Some(h) = self.hosts.get_mut(host).filter(|h| h.present) else { return };
+        let Some(h) = self.hosts.get_mut(host).filter(|h| h.present) else {
+            return;
+        };
         if !failed {
             h.clocal = 0;
             return;
         }
         h.clocal = h.clocal.saturating_add(1);
         if h.clocal == threshold {
-            self.detected(host, Detection::ConsecutiveLocalOriginFailure, now, rng, events);
+            self.detected(
+                host,
+                Detection::ConsecutiveLocalOriginFailure,
+                now,
+                rng,
+                events,
+            );
         }
     }
 
-    fn detected(&mut self, host: HostId, cause: Detection, now: Instant, rng: &mut impl Random, events: &mut Vec<OutlierEvent>) {
+    fn detected(
+        &mut self,
+        host: HostId,
+        cause: Detection,
+        now: Instant,
+        rng: &mut impl Random,
+        events: &mut Vec<OutlierEvent>,
+    ) {
         if self.hosts.get(host).is_none_or(|h| h.ejected) {
             // Already ejected: ignored, and the counter is not reset.
             return;
@@ -524,26 +605,46 @@ impl OutlierDetector {
         after <= max_pct || (self.config.always_eject_one_host && self.ejected == 0)
     }
 
-    fn eject(&mut self, host: HostId, cause: Detection, now: Instant, rng: &mut impl Random, events: &mut Vec<OutlierEvent>) {
+    fn eject(
+        &mut self,
+        host: HostId,
+        cause: Detection,
+        now: Instant,
+        rng: &mut impl Random,
+        events: &mut Vec<OutlierEvent>,
+    ) {
         if !self.ejection_allowed() {
             self.stats.ejections_overflow += 1;
-            events.push(OutlierEvent { at: now, host, kind: OutlierEventKind::EjectionOverflow { cause } });
+            events.push(OutlierEvent {
+                at: now,
+                host,
+                kind: OutlierEventKind::EjectionOverflow { cause },
+            });
             return;
         }
         let c = &self.config;
         let enforcing = match cause {
             Detection::Consecutive5xx => c.enforcing_consecutive_5xx,
             Detection::ConsecutiveGatewayFailure => c.enforcing_consecutive_gateway_failure,
-            Detection::ConsecutiveLocalOriginFailure => c.enforcing_consecutive_local_origin_failure,
+            Detection::ConsecutiveLocalOriginFailure => {
+                c.enforcing_consecutive_local_origin_failure
+            }
         };
         if rng.next_u64() % 100 >= u64::from(enforcing) {
             self.stats.ejections_not_enforced += 1;
-            events.push(OutlierEvent { at: now, host, kind: OutlierEventKind::NotEnforced { cause } });
+            events.push(OutlierEvent {
+                at: now,
+                host,
+                kind: OutlierEventKind::NotEnforced { cause },
+            });
             return;
         }
-        let jitter_ms = rng.next_u64() % duration_millis(c.max_ejection_time_jitter).saturating_add(1);
+        let jitter_ms =
+            rng.next_u64() % duration_millis(c.max_ejection_time_jitter).saturating_add(1);
         let (base, max) = (c.base_ejection_time, c.max_ejection_time);
-        let Some(h) = self.hosts.get_mut(host) else { return };
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
         h.ejected = true;
         h.num_ejections += 1;
         h.last_ejection = Some(now);
@@ -555,7 +656,15 @@ impl OutlierDetector {
         let multiplier = h.backoff_k;
         self.ejected += 1;
         self.stats.ejections_enforced += 1;
-        events.push(OutlierEvent { at: now, host, kind: OutlierEventKind::Ejected { cause, duration, multiplier } });
+        events.push(OutlierEvent {
+            at: now,
+            host,
+            kind: OutlierEventKind::Ejected {
+                cause,
+                duration,
+                multiplier,
+            },
+        });
     }
 }
 
@@ -575,7 +684,13 @@ mod tests {
         })
     }
 
-    fn fail(d: &mut OutlierDetector, host: HostId, code: u16, n: usize, at: Instant) -> Vec<OutlierEvent> {
+    fn fail(
+        d: &mut OutlierDetector,
+        host: HostId,
+        code: u16,
+        n: usize,
+        at: Instant,
+    ) -> Vec<OutlierEvent> {
         let mut ev = Vec::new();
         let mut rng = Sequence::new(vec![0]);
         for _ in 0..n {
@@ -593,7 +708,13 @@ mod tests {
     fn empty_istio_block_defaults() {
         let c = OutlierConfig::from_istio(&IstioOutlierDetection::default());
         assert_eq!((c.consecutive_5xx, c.enforcing_consecutive_5xx), (5, 100));
-        assert_eq!((c.consecutive_gateway_failure, c.enforcing_consecutive_gateway_failure), (5, 0));
+        assert_eq!(
+            (
+                c.consecutive_gateway_failure,
+                c.enforcing_consecutive_gateway_failure
+            ),
+            (5, 0)
+        );
         assert_eq!(c.interval, Duration::from_secs(10));
         assert_eq!(c.base_ejection_time, Duration::from_secs(30));
         assert_eq!(c.max_ejection_time, Duration::from_secs(300));
@@ -606,7 +727,13 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(zero.enforcing_consecutive_5xx, 0);
-        assert_eq!((zero.consecutive_gateway_failure, zero.enforcing_consecutive_gateway_failure), (3, 100));
+        assert_eq!(
+            (
+                zero.consecutive_gateway_failure,
+                zero.enforcing_consecutive_gateway_failure
+            ),
+            (3, 100)
+        );
         assert_eq!(zero.max_ejection_time, Duration::from_secs(400));
         // Local-origin threshold only applies in split mode.
         assert_eq!(zero.consecutive_local_origin_failure, 5);
@@ -627,23 +754,30 @@ mod tests {
                 OutlierEvent {
                     at: Instant::from_secs(2),
                     host: 0,
-                    kind: OutlierEventKind::NotEnforced { cause: Detection::ConsecutiveGatewayFailure }
+                    kind: OutlierEventKind::NotEnforced {
+                        cause: Detection::ConsecutiveGatewayFailure
+                    }
                 },
                 OutlierEvent {
-                at: Instant::from_secs(2),
-                host: 0,
-                kind: OutlierEventKind::Ejected {
-                    cause: Detection::Consecutive5xx,
-                    duration: Duration::from_secs(30),
-                    multiplier: 1
+                    at: Instant::from_secs(2),
+                    host: 0,
+                    kind: OutlierEventKind::Ejected {
+                        cause: Detection::Consecutive5xx,
+                        duration: Duration::from_secs(30),
+                        multiplier: 1
+                    }
                 }
-            }
             ]
         );
         assert_eq!(at(&mut d, Instant::from_secs(39)), vec![0]);
         let mut ev = Vec::new();
         d.advance_to(Instant::from_secs(40), &mut ev);
-        assert_eq!(ev[0].kind, OutlierEventKind::Unejected { ejected_for: Duration::from_secs(38) });
+        assert_eq!(
+            ev[0].kind,
+            OutlierEventKind::Unejected {
+                ejected_for: Duration::from_secs(38)
+            }
+        );
         assert_eq!(d.ejected_hosts().count(), 0);
     }
 
@@ -659,8 +793,12 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                OutlierEventKind::EjectionOverflow { cause: Detection::ConsecutiveGatewayFailure },
-                OutlierEventKind::EjectionOverflow { cause: Detection::Consecutive5xx }
+                OutlierEventKind::EjectionOverflow {
+                    cause: Detection::ConsecutiveGatewayFailure
+                },
+                OutlierEventKind::EjectionOverflow {
+                    cause: Detection::Consecutive5xx
+                }
             ]
         );
         assert_eq!(at(&mut d, Instant::from_secs(2)), vec![0]);
@@ -688,7 +826,9 @@ mod tests {
         assert_eq!(at(&mut d, Instant::from_secs(39)), vec![0]);
         assert_eq!(at(&mut d, Instant::from_secs(40)), Vec::<HostId>::new()); // 30 s exactly
         let ev = fail(&mut d, 0, 500, 5, Instant::from_secs(40));
-        assert!(matches!(ev[0].kind, OutlierEventKind::Ejected { duration, multiplier: 2, .. } if duration == Duration::from_secs(60)));
+        assert!(
+            matches!(ev[0].kind, OutlierEventKind::Ejected { duration, multiplier: 2, .. } if duration == Duration::from_secs(60))
+        );
         assert_eq!(at(&mut d, Instant::from_secs(99)), vec![0]);
         assert_eq!(at(&mut d, Instant::from_secs(100)), Vec::<HostId>::new());
         assert_eq!(d.multiplier(0), 2); // not decremented on its unejection tick
@@ -697,7 +837,10 @@ mod tests {
         at(&mut d, Instant::from_secs(120));
         assert_eq!(d.multiplier(0), 0);
         let ev = fail(&mut d, 0, 500, 5, Instant::from_secs(125));
-        assert!(matches!(ev[0].kind, OutlierEventKind::Ejected { multiplier: 1, .. }));
+        assert!(matches!(
+            ev[0].kind,
+            OutlierEventKind::Ejected { multiplier: 1, .. }
+        ));
     }
 
     #[test]
@@ -716,7 +859,10 @@ mod tests {
                 d.advance_to(t, &mut Vec::new());
             }
         }
-        assert_eq!(durations, [30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 300, 300]);
+        assert_eq!(
+            durations,
+            [30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 300, 300]
+        );
         assert_eq!(d.multiplier(0), 11);
     }
 
@@ -742,14 +888,31 @@ mod tests {
         let mut rng = Sequence::new(vec![0]);
         let mut ev = Vec::new();
         for _ in 0..5 {
-            d.report(0, HostReport::HttpStatus(503), Instant::ZERO, &mut rng, &mut ev);
+            d.report(
+                0,
+                HostReport::HttpStatus(503),
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
         }
         assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].kind, OutlierEventKind::NotEnforced { cause: Detection::ConsecutiveGatewayFailure });
+        assert_eq!(
+            ev[0].kind,
+            OutlierEventKind::NotEnforced {
+                cause: Detection::ConsecutiveGatewayFailure
+            }
+        );
         assert_eq!(rng.consumed(), 1);
         // Counter reset: 5 more gateway errors fire again; 5xx reaches 7 at the 7th.
         for _ in 0..2 {
-            d.report(0, HostReport::HttpStatus(503), Instant::ZERO, &mut rng, &mut ev);
+            d.report(
+                0,
+                HostReport::HttpStatus(503),
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
         }
         assert!(d.is_ejected(0));
     }
@@ -779,8 +942,20 @@ mod tests {
         let mut rng = Sequence::new(vec![0]);
         let mut ev = Vec::new();
         for _ in 0..5 {
-            d.report(0, HostReport::LocalOriginConnectFailed, Instant::ZERO, &mut rng, &mut ev);
-            d.report(0, HostReport::LocalOriginConnectSuccess, Instant::ZERO, &mut rng, &mut ev);
+            d.report(
+                0,
+                HostReport::LocalOriginConnectFailed,
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
+            d.report(
+                0,
+                HostReport::LocalOriginConnectSuccess,
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
         }
         assert!(d.is_ejected(0));
 
@@ -792,19 +967,49 @@ mod tests {
         });
         let mut d = OutlierDetector::new(split, 1, Instant::ZERO);
         for _ in 0..5 {
-            d.report(0, HostReport::LocalOriginTimeout, Instant::ZERO, &mut rng, &mut ev);
-            d.report(0, HostReport::LocalOriginConnectSuccess, Instant::ZERO, &mut rng, &mut ev);
+            d.report(
+                0,
+                HostReport::LocalOriginTimeout,
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
+            d.report(
+                0,
+                HostReport::LocalOriginConnectSuccess,
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
         }
-        assert!(!d.is_ejected(0), "a connect success resets the local-origin counter");
+        assert!(
+            !d.is_ejected(0),
+            "a connect success resets the local-origin counter"
+        );
         for _ in 0..3 {
             // In split mode an HTTP 200 does not reset the local-origin counter.
-            d.report(0, HostReport::HttpStatus(200), Instant::ZERO, &mut rng, &mut ev);
-            d.report(0, HostReport::LocalOriginTimeout, Instant::ZERO, &mut rng, &mut ev);
+            d.report(
+                0,
+                HostReport::HttpStatus(200),
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
+            d.report(
+                0,
+                HostReport::LocalOriginTimeout,
+                Instant::ZERO,
+                &mut rng,
+                &mut ev,
+            );
         }
         assert!(d.is_ejected(0));
         assert!(matches!(
             ev.last().map(|e| e.kind),
-            Some(OutlierEventKind::Ejected { cause: Detection::ConsecutiveLocalOriginFailure, .. })
+            Some(OutlierEventKind::Ejected {
+                cause: Detection::ConsecutiveLocalOriginFailure,
+                ..
+            })
         ));
     }
 

@@ -86,13 +86,20 @@ pub struct IstioConnectionPool {
 impl PoolConfig {
     /// Istio's translation: start from 2^32 − 1 and override with values > 0.
     pub fn from_istio(p: &IstioConnectionPool, http2: bool) -> PoolConfig {
-        let pick = |v: i32| u64::try_from(v).ok().filter(|v| *v > 0).unwrap_or(ISTIO_UNLIMITED);
+        let pick = |v: i32| {
+            u64::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .unwrap_or(ISTIO_UNLIMITED)
+        };
         PoolConfig {
             max_connections: pick(p.max_connections),
             max_pending_requests: pick(p.http1_max_pending_requests),
             max_requests: pick(p.http2_max_requests),
             max_retries: pick(p.max_retries),
-            max_requests_per_connection: u32::try_from(p.max_requests_per_connection).ok().filter(|v| *v > 0),
+            max_requests_per_connection: u32::try_from(p.max_requests_per_connection)
+                .ok()
+                .filter(|v| *v > 0),
             protocol: if http2 {
                 Protocol::Http2 {
                     max_concurrent_streams: u32::try_from(p.max_concurrent_streams)
@@ -109,7 +116,9 @@ impl PoolConfig {
     fn streams_per_connection(&self) -> u32 {
         match self.protocol {
             Protocol::Http1 => 1,
-            Protocol::Http2 { max_concurrent_streams } => max_concurrent_streams.max(1),
+            Protocol::Http2 {
+                max_concurrent_streams,
+            } => max_concurrent_streams.max(1),
         }
     }
 }
@@ -129,7 +138,10 @@ impl RequestId {
 
     /// The inverse of [`RequestId::to_u64`].
     pub fn from_u64(v: u64) -> RequestId {
-        RequestId { index: (v & 0xFFFF_FFFF) as u32, generation: (v >> 32) as u32 }
+        RequestId {
+            index: (v & 0xFFFF_FFFF) as u32,
+            generation: (v >> 32) as u32,
+        }
     }
 }
 
@@ -234,7 +246,13 @@ pub struct ConnectionPool {
 impl ConnectionPool {
     /// A pool for `host_count` hosts with no connections yet.
     pub fn new(config: PoolConfig, host_count: usize) -> ConnectionPool {
-        ConnectionPool { config, hosts: vec![HostPool::default(); host_count], slots: Vec::new(), free: Vec::new(), stats: PoolStats::default() }
+        ConnectionPool {
+            config,
+            hosts: vec![HostPool::default(); host_count],
+            slots: Vec::new(),
+            free: Vec::new(),
+            stats: PoolStats::default(),
+        }
     }
 
     /// The configuration.
@@ -340,7 +358,10 @@ impl ConnectionPool {
     }
 
     fn slot(&self, id: RequestId) -> Option<Slot> {
-        self.slots.get(id.index as usize).filter(|(g, _)| *g == id.generation).map(|(_, s)| *s)
+        self.slots
+            .get(id.index as usize)
+            .filter(|(g, _)| *g == id.generation)
+            .map(|(_, s)| *s)
     }
 
     fn requests_available(&self) -> bool {
@@ -368,7 +389,11 @@ impl ConnectionPool {
     fn open_connection(&mut self, host: HostId) -> Option<usize> {
         let remaining = self.config.max_requests_per_connection;
         let h = self.hosts.get_mut(host)?;
-        let conn = Conn { open: true, active: 0, remaining };
+        let conn = Conn {
+            open: true,
+            active: 0,
+            remaining,
+        };
         let index = match h.conns.iter().position(|c| !c.open) {
             Some(i) => {
                 h.conns[i] = conn;
@@ -398,7 +423,9 @@ impl ConnectionPool {
 
     fn serve_pending(&mut self, host: HostId, promoted: &mut Vec<Promotion>) {
         loop {
-            let Some(&next) = self.hosts.get(host).and_then(|h| h.pending.front()) else { return };
+            let Some(&next) = self.hosts.get(host).and_then(|h| h.pending.front()) else {
+                return;
+            };
             let conn = match self.ready_connection(host) {
                 Some(c) => c,
                 None => {
@@ -434,12 +461,18 @@ impl ConnectionPool {
             Some(index) => {
                 let entry = &mut self.slots[index as usize];
                 entry.1 = slot;
-                RequestId { index, generation: entry.0 }
+                RequestId {
+                    index,
+                    generation: entry.0,
+                }
             }
             None => {
                 let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
                 self.slots.push((0, slot));
-                RequestId { index, generation: 0 }
+                RequestId {
+                    index,
+                    generation: 0,
+                }
             }
         }
     }
@@ -494,13 +527,20 @@ mod tests {
     }
 
     fn start(p: &mut ConnectionPool, host: HostId) -> Admission {
-        p.start(host).unwrap_or(Admission::Overflow(Overflow::Pending))
+        p.start(host)
+            .unwrap_or(Admission::Overflow(Overflow::Pending))
     }
 
     #[test]
     fn scenario_connection_pool_overflow() {
         // resilience-connection-pool-overflow.scenario.yaml: http2MaxRequests 2.
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { http2_max_requests: 2, ..Default::default() }, false);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                http2_max_requests: 2,
+                ..Default::default()
+            },
+            false,
+        );
         let mut p = ConnectionPool::new(cfg, 2);
         let a = active(start(&mut p, 0));
         active(start(&mut p, 1));
@@ -517,23 +557,42 @@ mod tests {
     #[test]
     fn http1_queues_at_max_connections_then_pending_overflows() {
         let cfg = PoolConfig::from_istio(
-            &IstioConnectionPool { max_connections: 1, http1_max_pending_requests: 1, ..Default::default() },
+            &IstioConnectionPool {
+                max_connections: 1,
+                http1_max_pending_requests: 1,
+                ..Default::default()
+            },
             false,
         );
         let mut p = ConnectionPool::new(cfg, 1);
         let first = active(start(&mut p, 0));
-        let Admission::Pending(second) = start(&mut p, 0) else { panic!("second should queue") };
+        let Admission::Pending(second) = start(&mut p, 0) else {
+            panic!("second should queue")
+        };
         assert_eq!(start(&mut p, 0), Admission::Overflow(Overflow::Pending));
         assert_eq!(p.stats().connection_overflow, 1);
         assert_eq!(p.finish(first), Ok(vec![Promotion::Active(second)]));
         assert!(p.is_active(second));
-        assert_eq!((p.stats().pending, p.stats().active, p.stats().admitted), (0, 1, 2));
-        assert_eq!(p.finish(first), Err(PoolError::UnknownRequest), "stale id rejected");
+        assert_eq!(
+            (p.stats().pending, p.stats().active, p.stats().admitted),
+            (0, 1, 2)
+        );
+        assert_eq!(
+            p.finish(first),
+            Err(PoolError::UnknownRequest),
+            "stale id rejected"
+        );
     }
 
     #[test]
     fn a_host_without_connections_may_always_open_one() {
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { max_connections: 1, ..Default::default() }, false);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                max_connections: 1,
+                ..Default::default()
+            },
+            false,
+        );
         let mut p = ConnectionPool::new(cfg, 2);
         active(start(&mut p, 0));
         active(start(&mut p, 1));
@@ -543,7 +602,13 @@ mod tests {
 
     #[test]
     fn http2_multiplexes_on_one_connection() {
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { max_connections: 1, ..Default::default() }, true);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                max_connections: 1,
+                ..Default::default()
+            },
+            true,
+        );
         let mut p = ConnectionPool::new(cfg, 1);
         for _ in 0..10 {
             active(start(&mut p, 0));
@@ -553,7 +618,13 @@ mod tests {
 
     #[test]
     fn max_requests_per_connection_closes_and_reopens() {
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { max_requests_per_connection: 1, ..Default::default() }, false);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                max_requests_per_connection: 1,
+                ..Default::default()
+            },
+            false,
+        );
         let mut p = ConnectionPool::new(cfg, 1);
         let a = active(start(&mut p, 0));
         assert_eq!(p.finish(a), Ok(vec![]));
@@ -565,12 +636,19 @@ mod tests {
     #[test]
     fn promoted_pending_request_can_overflow_max_requests() {
         let cfg = PoolConfig::from_istio(
-            &IstioConnectionPool { max_connections: 1, http2_max_requests: 1, max_requests_per_connection: 1, ..Default::default() },
+            &IstioConnectionPool {
+                max_connections: 1,
+                http2_max_requests: 1,
+                max_requests_per_connection: 1,
+                ..Default::default()
+            },
             false,
         );
         let mut p = ConnectionPool::new(cfg, 1);
         let a = active(start(&mut p, 0));
-        let Admission::Pending(b) = start(&mut p, 0) else { panic!("should queue") };
+        let Admission::Pending(b) = start(&mut p, 0) else {
+            panic!("should queue")
+        };
         // `a` closes its connection; a new one opens for `b`, which then fits.
         assert_eq!(p.finish(a), Ok(vec![Promotion::Active(b)]));
         let _ = p.finish(b);
@@ -580,12 +658,18 @@ mod tests {
     #[test]
     fn cancelling_pending_frees_the_queue() {
         let cfg = PoolConfig::from_istio(
-            &IstioConnectionPool { max_connections: 1, http1_max_pending_requests: 1, ..Default::default() },
+            &IstioConnectionPool {
+                max_connections: 1,
+                http1_max_pending_requests: 1,
+                ..Default::default()
+            },
             false,
         );
         let mut p = ConnectionPool::new(cfg, 1);
         let _a = active(start(&mut p, 0));
-        let Admission::Pending(b) = start(&mut p, 0) else { panic!("should queue") };
+        let Admission::Pending(b) = start(&mut p, 0) else {
+            panic!("should queue")
+        };
         assert!(p.is_pending(b));
         assert_eq!(p.finish(b), Ok(vec![]));
         assert!(matches!(start(&mut p, 0), Admission::Pending(_)));
@@ -594,7 +678,13 @@ mod tests {
 
     #[test]
     fn retry_slots_limited_by_max_retries() {
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { max_retries: 1, ..Default::default() }, false);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                max_retries: 1,
+                ..Default::default()
+            },
+            false,
+        );
         let mut p = ConnectionPool::new(cfg, 1);
         assert!(p.try_acquire_retry());
         assert!(!p.try_acquire_retry());

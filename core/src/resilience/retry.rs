@@ -71,7 +71,10 @@ impl RetryOn {
 
     /// The flag for one token, `None` for an unknown token (Envoy ignores those).
     pub fn from_token(token: &str) -> Option<RetryOn> {
-        Self::TOKENS.iter().find(|(t, _)| *t == token).map(|(_, f)| *f)
+        Self::TOKENS
+            .iter()
+            .find(|(t, _)| *t == token)
+            .map(|(_, f)| *f)
     }
 
     /// Whether every flag of `other` is set.
@@ -168,7 +171,11 @@ impl RetryPolicy {
         policy.per_try_timeout = per_try_timeout.filter(|d| !d.is_zero());
         if let Some(text) = retry_on.filter(|t| !t.trim().is_empty()) {
             let (flags, codes) = parse_retry_on(text);
-            policy.retry_on = if codes.is_empty() { flags } else { flags | RetryOn::RETRIABLE_STATUS_CODES };
+            policy.retry_on = if codes.is_empty() {
+                flags
+            } else {
+                flags | RetryOn::RETRIABLE_STATUS_CODES
+            };
             policy.retriable_status_codes = codes;
         }
         if let Some(b) = backoff.filter(|d| !d.is_zero()) {
@@ -238,7 +245,9 @@ impl ResetReason {
     pub const fn is_connect_failure(self) -> bool {
         matches!(
             self,
-            ResetReason::LocalConnectionFailure | ResetReason::RemoteConnectionFailure | ResetReason::ConnectionTimeout
+            ResetReason::LocalConnectionFailure
+                | ResetReason::RemoteConnectionFailure
+                | ResetReason::ConnectionTimeout
         )
     }
 
@@ -272,12 +281,19 @@ pub struct ResponseInfo {
 impl ResponseInfo {
     /// A plain HTTP response.
     pub const fn status(status: u16) -> ResponseInfo {
-        ResponseInfo { status, grpc_status: None, envoy_ratelimited: false }
+        ResponseInfo {
+            status,
+            grpc_status: None,
+            envoy_ratelimited: false,
+        }
     }
 
     /// Read `grpc-status` and `x-envoy-ratelimited` from response headers
     /// (names compared case-insensitively; an unparsable grpc-status is ignored).
-    pub fn from_headers<'a>(status: u16, headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> ResponseInfo {
+    pub fn from_headers<'a>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> ResponseInfo {
         let mut info = ResponseInfo::status(status);
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("grpc-status") {
@@ -394,13 +410,20 @@ impl RetryState {
     /// also starts the route timer). `route_timeout` `None` or zero = no
     /// deadline (Istio's default). A per-try timeout not shorter than a
     /// non-zero route timeout is discarded, as Envoy does.
-    pub fn new(policy: Option<RetryPolicy>, route_timeout: Option<Duration>, now: Instant) -> RetryState {
+    pub fn new(
+        policy: Option<RetryPolicy>,
+        route_timeout: Option<Duration>,
+        now: Instant,
+    ) -> RetryState {
         let timeout = route_timeout.filter(|d| !d.is_zero());
         let per_try_timeout = policy
             .as_ref()
             .and_then(|p| p.per_try_timeout)
             .filter(|pt| timeout.is_none_or(|t| *pt < t));
-        let backoff = policy.as_ref().map(RetryPolicy::backoff).unwrap_or_else(|| Backoff::new(DEFAULT_BASE_INTERVAL));
+        let backoff = policy
+            .as_ref()
+            .map(RetryPolicy::backoff)
+            .unwrap_or_else(|| Backoff::new(DEFAULT_BASE_INTERVAL));
         RetryState {
             retries_remaining: policy.as_ref().map_or(0, |p| p.num_retries),
             policy,
@@ -440,7 +463,9 @@ impl RetryState {
     /// Whether the policy's conditions cover this outcome (Envoy
     /// `wouldRetryFromHeaders` / `wouldRetryFromReset`), ignoring counts.
     pub fn would_retry(&self, outcome: &AttemptOutcome) -> bool {
-        self.policy.as_ref().is_some_and(|p| would_retry(p, outcome))
+        self.policy
+            .as_ref()
+            .is_some_and(|p| would_retry(p, outcome))
     }
 
     /// Decide after an attempt's outcome at `now`. A retry holds one
@@ -456,9 +481,17 @@ impl RetryState {
             circuit.release_retry();
             self.holds_retry_slot = false;
         }
-        let stop = |reason| RetryDecision::Stop { reason, reply: final_reply(outcome) };
-        if matches!(outcome, AttemptOutcome::GlobalTimeout) || self.deadline.is_some_and(|d| now >= d) {
-            return RetryDecision::Stop { reason: StopReason::Deadline, reply: TIMEOUT_REPLY };
+        let stop = |reason| RetryDecision::Stop {
+            reason,
+            reply: final_reply(outcome),
+        };
+        if matches!(outcome, AttemptOutcome::GlobalTimeout)
+            || self.deadline.is_some_and(|d| now >= d)
+        {
+            return RetryDecision::Stop {
+                reason: StopReason::Deadline,
+                reply: TIMEOUT_REPLY,
+            };
         }
         let Some(policy) = &self.policy else {
             return stop(StopReason::NoPolicy);
@@ -477,7 +510,10 @@ impl RetryState {
         if self.deadline.is_some_and(|d| now + after >= d) {
             // Envoy schedules the retry; the route timer fires during the wait.
             circuit.release_retry();
-            return RetryDecision::Stop { reason: StopReason::Deadline, reply: TIMEOUT_REPLY };
+            return RetryDecision::Stop {
+                reason: StopReason::Deadline,
+                reply: TIMEOUT_REPLY,
+            };
         }
         self.holds_retry_slot = true;
         self.attempts += 1;
@@ -493,13 +529,20 @@ impl RetryState {
     }
 }
 
-const TIMEOUT_REPLY: FinalReply = FinalReply::Local { status: 504, flag: "UT" };
+const TIMEOUT_REPLY: FinalReply = FinalReply::Local {
+    status: 504,
+    flag: "UT",
+};
 
 fn final_reply(outcome: &AttemptOutcome) -> FinalReply {
     match *outcome {
         AttemptOutcome::Response(r) => FinalReply::Upstream(r),
         AttemptOutcome::Reset { reason, .. } => FinalReply::Local {
-            status: if reason == ResetReason::ProtocolError { 502 } else { 503 },
+            status: if reason == ResetReason::ProtocolError {
+                502
+            } else {
+                503
+            },
             flag: reason.response_flag(),
         },
         AttemptOutcome::PerTryTimeout { .. } | AttemptOutcome::GlobalTimeout => TIMEOUT_REPLY,
@@ -524,7 +567,9 @@ fn would_retry(policy: &RetryPolicy, outcome: &AttemptOutcome) -> bool {
             if on.contains(RetryOn::RETRIABLE_4XX) && s == 409 {
                 return true;
             }
-            if on.contains(RetryOn::RETRIABLE_STATUS_CODES) && policy.retriable_status_codes.contains(&s) {
+            if on.contains(RetryOn::RETRIABLE_STATUS_CODES)
+                && policy.retriable_status_codes.contains(&s)
+            {
                 return true;
             }
             // RETRIABLE_HEADERS: Istio cannot configure header matchers, so it matches nothing.
@@ -538,7 +583,10 @@ fn would_retry(policy: &RetryPolicy, outcome: &AttemptOutcome) -> bool {
             };
             on.intersects(grpc)
         }
-        AttemptOutcome::Reset { reason, request_sent } => {
+        AttemptOutcome::Reset {
+            reason,
+            request_sent,
+        } => {
             if reason == ResetReason::Overflow {
                 return false;
             }
@@ -546,7 +594,8 @@ fn would_retry(policy: &RetryPolicy, outcome: &AttemptOutcome) -> bool {
                 return true;
             }
             any_reset_retriable(on, request_sent)
-                || (on.contains(RetryOn::REFUSED_STREAM) && reason == ResetReason::RemoteRefusedStream)
+                || (on.contains(RetryOn::REFUSED_STREAM)
+                    && reason == ResetReason::RemoteRefusedStream)
         }
         // Treated as a local reset: only the generic reset conditions apply.
         AttemptOutcome::PerTryTimeout { request_sent } => any_reset_retriable(on, request_sent),
@@ -569,11 +618,19 @@ mod tests {
     }
 
     fn reset(reason: ResetReason) -> AttemptOutcome {
-        AttemptOutcome::Reset { reason, request_sent: true }
+        AttemptOutcome::Reset {
+            reason,
+            request_sent: true,
+        }
     }
 
     fn decide(state: &mut RetryState, outcome: AttemptOutcome, at_ms: u64) -> RetryDecision {
-        state.on_outcome(&outcome, Instant::from_millis(at_ms), &mut Sequence::new(vec![7]), &mut UnlimitedRetries)
+        state.on_outcome(
+            &outcome,
+            Instant::from_millis(at_ms),
+            &mut Sequence::new(vec![7]),
+            &mut UnlimitedRetries,
+        )
     }
 
     struct Limited {
@@ -595,15 +652,32 @@ mod tests {
     fn istio_default_retries_connect_failure_twice_but_not_503() {
         let mut s = RetryState::new(Some(RetryPolicy::istio_default()), None, Instant::ZERO);
         assert!(!s.would_retry(&ok(503)));
-        assert!(matches!(decide(&mut s, ok(503), 0), RetryDecision::Stop { reason: StopReason::NotRetriable, .. }));
+        assert!(matches!(
+            decide(&mut s, ok(503), 0),
+            RetryDecision::Stop {
+                reason: StopReason::NotRetriable,
+                ..
+            }
+        ));
         let cf = reset(ResetReason::LocalConnectionFailure);
-        assert_eq!(decide(&mut s, cf, 0), RetryDecision::Retry { after: Duration::from_millis(7) });
-        assert!(matches!(decide(&mut s, cf, 10), RetryDecision::Retry { .. }));
+        assert_eq!(
+            decide(&mut s, cf, 0),
+            RetryDecision::Retry {
+                after: Duration::from_millis(7)
+            }
+        );
+        assert!(matches!(
+            decide(&mut s, cf, 10),
+            RetryDecision::Retry { .. }
+        ));
         assert_eq!(
             decide(&mut s, cf, 20),
             RetryDecision::Stop {
                 reason: StopReason::BudgetExhausted,
-                reply: FinalReply::Local { status: 503, flag: "UF" }
+                reply: FinalReply::Local {
+                    status: 503,
+                    flag: "UF"
+                }
             }
         );
         assert_eq!(s.attempts(), 3);
@@ -627,7 +701,9 @@ mod tests {
         let p = p.unwrap_or_else(RetryPolicy::istio_default);
         assert_eq!(p.num_retries, 3);
         assert_eq!(p.retriable_status_codes, vec![503]);
-        assert!(p.retry_on.contains(RetryOn::RETRIABLE_STATUS_CODES | RetryOn::GATEWAY_ERROR));
+        assert!(p
+            .retry_on
+            .contains(RetryOn::RETRIABLE_STATUS_CODES | RetryOn::GATEWAY_ERROR));
         assert!(!p.retry_on.contains(RetryOn::CONNECT_FAILURE));
         let s = RetryState::new(Some(p), None, Instant::ZERO);
         assert!(s.would_retry(&ok(503)));
@@ -640,35 +716,63 @@ mod tests {
     fn zero_attempts_means_no_policy() {
         assert_eq!(RetryPolicy::from_istio(0, None, Some("5xx"), None), None);
         let mut s = RetryState::new(None, None, Instant::ZERO);
-        assert!(matches!(decide(&mut s, ok(503), 0), RetryDecision::Stop { reason: StopReason::NoPolicy, .. }));
+        assert!(matches!(
+            decide(&mut s, ok(503), 0),
+            RetryDecision::Stop {
+                reason: StopReason::NoPolicy,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn per_try_timeout_retried_by_reset_family_only() {
         let t = AttemptOutcome::PerTryTimeout { request_sent: true };
-        for (tokens, expected) in [("5xx", true), ("gateway-error", true), ("reset", true), ("connect-failure", false)] {
+        for (tokens, expected) in [
+            ("5xx", true),
+            ("gateway-error", true),
+            ("reset", true),
+            ("connect-failure", false),
+        ] {
             let p = RetryPolicy::from_istio(1, None, Some(tokens), None);
             let s = RetryState::new(p, None, Instant::ZERO);
             assert_eq!(s.would_retry(&t), expected, "{tokens}");
         }
         let p = RetryPolicy::from_istio(1, None, Some("reset-before-request"), None);
         let s = RetryState::new(p, None, Instant::ZERO);
-        assert!(s.would_retry(&AttemptOutcome::PerTryTimeout { request_sent: false }));
+        assert!(s.would_retry(&AttemptOutcome::PerTryTimeout {
+            request_sent: false
+        }));
         assert!(!s.would_retry(&t));
     }
 
     #[test]
     fn ratelimited_header_short_circuits_every_other_condition() {
-        let limited = AttemptOutcome::Response(ResponseInfo::from_headers(503, [("x-envoy-ratelimited", "true")]));
-        let s = RetryState::new(RetryPolicy::from_istio(1, None, Some("5xx"), None), None, Instant::ZERO);
+        let limited = AttemptOutcome::Response(ResponseInfo::from_headers(
+            503,
+            [("x-envoy-ratelimited", "true")],
+        ));
+        let s = RetryState::new(
+            RetryPolicy::from_istio(1, None, Some("5xx"), None),
+            None,
+            Instant::ZERO,
+        );
         assert!(!s.would_retry(&limited));
-        let s = RetryState::new(RetryPolicy::from_istio(1, None, Some("envoy-ratelimited"), None), None, Instant::ZERO);
+        let s = RetryState::new(
+            RetryPolicy::from_istio(1, None, Some("envoy-ratelimited"), None),
+            None,
+            Instant::ZERO,
+        );
         assert!(s.would_retry(&limited));
     }
 
     #[test]
     fn overflow_reset_is_never_retried_and_409_only_for_retriable_4xx() {
-        let s = RetryState::new(RetryPolicy::from_istio(1, None, Some("5xx,reset,retriable-4xx"), None), None, Instant::ZERO);
+        let s = RetryState::new(
+            RetryPolicy::from_istio(1, None, Some("5xx,reset,retriable-4xx"), None),
+            None,
+            Instant::ZERO,
+        );
         assert!(!s.would_retry(&reset(ResetReason::Overflow)));
         assert!(s.would_retry(&ok(409)));
         assert!(!s.would_retry(&ok(408)));
@@ -681,10 +785,16 @@ mod tests {
         let mut a = RetryState::new(p.clone(), None, Instant::ZERO);
         let mut b = RetryState::new(p, None, Instant::ZERO);
         let mut rng = Sequence::new(vec![0]);
-        assert!(matches!(a.on_outcome(&ok(500), Instant::ZERO, &mut rng, &mut circuit), RetryDecision::Retry { .. }));
+        assert!(matches!(
+            a.on_outcome(&ok(500), Instant::ZERO, &mut rng, &mut circuit),
+            RetryDecision::Retry { .. }
+        ));
         assert_eq!(
             b.on_outcome(&ok(502), Instant::ZERO, &mut rng, &mut circuit),
-            RetryDecision::Stop { reason: StopReason::RetryOverflow, reply: FinalReply::Upstream(ResponseInfo::status(502)) }
+            RetryDecision::Stop {
+                reason: StopReason::RetryOverflow,
+                reply: FinalReply::Upstream(ResponseInfo::status(502))
+            }
         );
         // The overflowed retry still used one of b's retries (decrement before the check).
         assert_eq!(b.retries_remaining(), 4);
@@ -696,15 +806,33 @@ mod tests {
     fn deadline_stops_with_504_and_per_try_discarded_when_not_shorter() {
         let p = RetryPolicy::from_istio(3, Some(Duration::from_secs(2)), Some("5xx"), None);
         let s = RetryState::new(p.clone(), Some(Duration::from_secs(2)), Instant::ZERO);
-        assert_eq!(s.attempt_deadline(Instant::ZERO), Some(Instant::from_secs(2)));
+        assert_eq!(
+            s.attempt_deadline(Instant::ZERO),
+            Some(Instant::from_secs(2))
+        );
         let mut s = RetryState::new(p, Some(Duration::from_secs(3)), Instant::ZERO);
-        assert_eq!(s.attempt_deadline(Instant::from_secs(2)), Some(Instant::from_secs(3)));
-        assert_eq!(s.attempt_deadline(Instant::ZERO), Some(Instant::from_secs(2)));
-        assert!(matches!(decide(&mut s, ok(500), 2_000), RetryDecision::Retry { .. }));
+        assert_eq!(
+            s.attempt_deadline(Instant::from_secs(2)),
+            Some(Instant::from_secs(3))
+        );
+        assert_eq!(
+            s.attempt_deadline(Instant::ZERO),
+            Some(Instant::from_secs(2))
+        );
+        assert!(matches!(
+            decide(&mut s, ok(500), 2_000),
+            RetryDecision::Retry { .. }
+        ));
         // Back-off draw 7 ms would end at 3.000 s: the route timer fires first.
         assert_eq!(
             decide(&mut s, ok(500), 2_993),
-            RetryDecision::Stop { reason: StopReason::Deadline, reply: FinalReply::Local { status: 504, flag: "UT" } }
+            RetryDecision::Stop {
+                reason: StopReason::Deadline,
+                reply: FinalReply::Local {
+                    status: 504,
+                    flag: "UT"
+                }
+            }
         );
     }
 
@@ -715,7 +843,9 @@ mod tests {
         let mut s = RetryState::new(p.clone(), None, Instant::ZERO);
         let mut afters = Vec::new();
         for _ in 0..3 {
-            if let RetryDecision::Retry { after } = s.on_outcome(&ok(500), Instant::ZERO, &mut rng, &mut UnlimitedRetries) {
+            if let RetryDecision::Retry { after } =
+                s.on_outcome(&ok(500), Instant::ZERO, &mut rng, &mut UnlimitedRetries)
+            {
                 afters.push(after.as_millis());
             }
         }
@@ -724,16 +854,28 @@ mod tests {
         let mut fresh = RetryState::new(p, None, Instant::ZERO);
         assert_eq!(
             fresh.on_outcome(&ok(500), Instant::ZERO, &mut rng, &mut UnlimitedRetries),
-            RetryDecision::Retry { after: Duration::from_millis(5) }
+            RetryDecision::Retry {
+                after: Duration::from_millis(5)
+            }
         );
     }
 
     #[test]
     fn protocol_error_replies_502() {
-        let mut s = RetryState::new(RetryPolicy::from_istio(1, None, Some("connect-failure"), None), None, Instant::ZERO);
+        let mut s = RetryState::new(
+            RetryPolicy::from_istio(1, None, Some("connect-failure"), None),
+            None,
+            Instant::ZERO,
+        );
         assert_eq!(
             decide(&mut s, reset(ResetReason::ProtocolError), 0),
-            RetryDecision::Stop { reason: StopReason::NotRetriable, reply: FinalReply::Local { status: 502, flag: "UPE" } }
+            RetryDecision::Stop {
+                reason: StopReason::NotRetriable,
+                reply: FinalReply::Local {
+                    status: 502,
+                    flag: "UPE"
+                }
+            }
         );
     }
 }

@@ -37,7 +37,14 @@ impl SharedDetector {
     }
 
     /// [`OutlierDetector::report`] under the lock.
-    pub fn report(&self, host: HostId, report: HostReport, now: Instant, rng: &mut impl Random, events: &mut Vec<OutlierEvent>) {
+    pub fn report(
+        &self,
+        host: HostId,
+        report: HostReport,
+        now: Instant,
+        rng: &mut impl Random,
+        events: &mut Vec<OutlierEvent>,
+    ) {
         lock(&self.0).report(host, report, now, rng, events);
     }
 
@@ -115,7 +122,10 @@ impl SharedPool {
     /// Admit a request with an RAII guard.
     pub fn start_guarded(self: &Arc<Self>, host: HostId) -> Result<SharedAdmission, PoolError> {
         let admission = lock(&self.0).start(host)?;
-        let guard = |id| RequestGuard { pool: Arc::clone(self), id };
+        let guard = |id| RequestGuard {
+            pool: Arc::clone(self),
+            id,
+        };
         Ok(match admission {
             Admission::Active(id) => SharedAdmission::Active(guard(id)),
             Admission::Pending(id) => SharedAdmission::Pending(guard(id)),
@@ -135,7 +145,9 @@ impl SharedPool {
 
     /// Take a retry slot as a guard; `None` = retry overflow.
     pub fn acquire_retry_guarded(self: &Arc<Self>) -> Option<RetryGuard> {
-        lock(&self.0).try_acquire_retry().then(|| RetryGuard { pool: Arc::clone(self) })
+        lock(&self.0).try_acquire_retry().then(|| RetryGuard {
+            pool: Arc::clone(self),
+        })
     }
 
     /// Take a retry slot; give it back with [`SharedPool::release_retry`].
@@ -207,14 +219,29 @@ mod tests {
     #[test]
     fn eight_threads_hammering_one_pool_and_one_detector_balance() {
         let cfg = PoolConfig::from_istio(
-            &IstioConnectionPool { max_connections: 4, http1_max_pending_requests: 8, http2_max_requests: 6, max_retries: 3, ..Default::default() },
+            &IstioConnectionPool {
+                max_connections: 4,
+                http1_max_pending_requests: 8,
+                http2_max_requests: 6,
+                max_retries: 3,
+                ..Default::default()
+            },
             false,
         );
         let pool = SharedPool::new(ConnectionPool::new(cfg, 4));
-        let od = OutlierConfig::from_istio(&IstioOutlierDetection { max_ejection_percent: 50, ..Default::default() });
-        let detector = Arc::new(SharedDetector::new(OutlierDetector::new(od, 4, Instant::ZERO)));
+        let od = OutlierConfig::from_istio(&IstioOutlierDetection {
+            max_ejection_percent: 50,
+            ..Default::default()
+        });
+        let detector = Arc::new(SharedDetector::new(OutlierDetector::new(
+            od,
+            4,
+            Instant::ZERO,
+        )));
         let balancer = Arc::new(SharedBalancer::new(Balancer::new(
-            (0..4).map(|i| Endpoint::new(format!("10.0.0.{i}:80"))).collect(),
+            (0..4)
+                .map(|i| Endpoint::new(format!("10.0.0.{i}:80")))
+                .collect(),
             LbPolicy::LEAST_REQUEST,
             0,
             &mut SplitMix64::new(0),
@@ -222,7 +249,11 @@ mod tests {
         const PER_THREAD: usize = 2_000;
         let handles: Vec<_> = (0..8u64)
             .map(|t| {
-                let (pool, detector, balancer) = (Arc::clone(&pool), Arc::clone(&detector), Arc::clone(&balancer));
+                let (pool, detector, balancer) = (
+                    Arc::clone(&pool),
+                    Arc::clone(&detector),
+                    Arc::clone(&balancer),
+                );
                 thread::spawn(move || {
                     let mut rng = SplitMix64::new(t);
                     let mut events = Vec::new();
@@ -245,9 +276,19 @@ mod tests {
                             held.remove(0);
                         }
                         let _retry = pool.acquire_retry_guarded();
-                        let code = if rng.next_u64() % 3 == 0 { 503 } else { 200 };
+                        let code = if rng.next_u64().is_multiple_of(3) {
+                            503
+                        } else {
+                            200
+                        };
                         let now = Instant::from_millis((i as u64) * 10);
-                        detector.report(host, HostReport::HttpStatus(code), now, &mut rng, &mut events);
+                        detector.report(
+                            host,
+                            HostReport::HttpStatus(code),
+                            now,
+                            &mut rng,
+                            &mut events,
+                        );
                         if i % 50 == 0 {
                             balancer.sync_health(&detector);
                         }
@@ -264,7 +305,11 @@ mod tests {
             totals.1 += o;
         }
         let s = pool.stats();
-        assert_eq!(totals.0 + totals.1, 8 * PER_THREAD as u64, "every start answered once");
+        assert_eq!(
+            totals.0 + totals.1,
+            8 * PER_THREAD as u64,
+            "every start answered once"
+        );
         assert_eq!(s.overflowed, totals.1);
         // Every admitted or pending request ended: admitted ones ran, pending ones
         // were promoted (counted in admitted) or cancelled, or overflowed on promotion.
@@ -275,19 +320,35 @@ mod tests {
             assert_eq!(d.ejections_active(), d.ejected_hosts().count());
             assert!(d.ejections_active() <= 2);
             let st = d.stats();
-            assert_eq!(st.ejections_enforced - st.unejections, d.ejections_active() as u64);
+            assert_eq!(
+                st.ejections_enforced - st.unejections,
+                d.ejections_active() as u64
+            );
         });
     }
 
     #[test]
     fn dropping_guards_releases_slots() {
-        let cfg = PoolConfig::from_istio(&IstioConnectionPool { http2_max_requests: 1, max_retries: 1, ..Default::default() }, false);
+        let cfg = PoolConfig::from_istio(
+            &IstioConnectionPool {
+                http2_max_requests: 1,
+                max_retries: 1,
+                ..Default::default()
+            },
+            false,
+        );
         let pool = SharedPool::new(ConnectionPool::new(cfg, 1));
         let first = pool.start_guarded(0);
         assert!(matches!(first, Ok(SharedAdmission::Active(_))));
-        assert!(matches!(pool.start_guarded(0), Ok(SharedAdmission::Overflow(_))));
+        assert!(matches!(
+            pool.start_guarded(0),
+            Ok(SharedAdmission::Overflow(_))
+        ));
         drop(first);
-        assert!(matches!(pool.start_guarded(0), Ok(SharedAdmission::Active(_))));
+        assert!(matches!(
+            pool.start_guarded(0),
+            Ok(SharedAdmission::Active(_))
+        ));
         let r = pool.acquire_retry_guarded();
         assert!(r.is_some());
         assert!(pool.acquire_retry_guarded().is_none());

@@ -78,7 +78,10 @@ mod tests {
     fn arithmetic_saturates_instead_of_wrapping() {
         let end = Instant(u64::MAX - 1);
         assert_eq!(end + Duration::from_secs(1), Instant(u64::MAX));
-        assert_eq!(Instant::from_secs(1).saturating_since(Instant::from_secs(2)), Duration::ZERO);
+        assert_eq!(
+            Instant::from_secs(1).saturating_since(Instant::from_secs(2)),
+            Duration::ZERO
+        );
         assert_eq!(
             Instant::from_secs(3).saturating_since(Instant::from_millis(500)),
             Duration::from_millis(2500)

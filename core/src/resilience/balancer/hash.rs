@@ -24,7 +24,9 @@ fn read_u32(b: &[u8], i: usize) -> u64 {
 }
 
 fn round(acc: u64, lane: u64) -> u64 {
-    acc.wrapping_add(lane.wrapping_mul(P2)).rotate_left(31).wrapping_mul(P1)
+    acc.wrapping_add(lane.wrapping_mul(P2))
+        .rotate_left(31)
+        .wrapping_mul(P1)
 }
 
 fn merge(acc: u64, v: u64) -> u64 {
@@ -49,7 +51,11 @@ pub fn xxhash64(data: &[u8], seed: u64) -> u64 {
             }
             i += 32;
         }
-        let mut h = v[0].rotate_left(1).wrapping_add(v[1].rotate_left(7)).wrapping_add(v[2].rotate_left(12)).wrapping_add(v[3].rotate_left(18));
+        let mut h = v[0]
+            .rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18));
         for lane in v {
             h = merge(h, lane);
         }
@@ -59,15 +65,23 @@ pub fn xxhash64(data: &[u8], seed: u64) -> u64 {
     };
     h = h.wrapping_add(len as u64);
     while i + 8 <= len {
-        h = (h ^ round(0, read_u64(data, i))).rotate_left(27).wrapping_mul(P1).wrapping_add(P4);
+        h = (h ^ round(0, read_u64(data, i)))
+            .rotate_left(27)
+            .wrapping_mul(P1)
+            .wrapping_add(P4);
         i += 8;
     }
     if i + 4 <= len {
-        h = (h ^ read_u32(data, i).wrapping_mul(P1)).rotate_left(23).wrapping_mul(P2).wrapping_add(P3);
+        h = (h ^ read_u32(data, i).wrapping_mul(P1))
+            .rotate_left(23)
+            .wrapping_mul(P2)
+            .wrapping_add(P3);
         i += 4;
     }
     for &byte in data.get(i..).unwrap_or(&[]) {
-        h = (h ^ u64::from(byte).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+        h = (h ^ u64::from(byte).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(P2);
@@ -126,10 +140,17 @@ pub fn request_hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashOutco
     for policy in policies {
         let value = match policy {
             HashPolicy::Header(name) => header_hash(input.headers, name),
-            HashPolicy::Cookie { name, generate_when_absent } => match cookie_value(input.headers, name) {
+            HashPolicy::Cookie {
+                name,
+                generate_when_absent,
+            } => match cookie_value(input.headers, name) {
                 Some(v) => Some(xxhash64(v.as_bytes(), 0)),
                 None if *generate_when_absent => {
-                    let addresses = format!("{}{}", input.remote_address.unwrap_or(""), input.local_address.unwrap_or(""));
+                    let addresses = format!(
+                        "{}{}",
+                        input.remote_address.unwrap_or(""),
+                        input.local_address.unwrap_or("")
+                    );
                     let generated = format!("{:016x}", xxhash64(addresses.as_bytes(), 0));
                     let h = xxhash64(generated.as_bytes(), 0);
                     out.generated_cookie = Some(generated);
@@ -138,7 +159,9 @@ pub fn request_hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashOutco
                 None => None,
             },
             HashPolicy::SourceIp => input.source_ip.map(|ip| xxhash64(ip.as_bytes(), 0)),
-            HashPolicy::QueryParameter(name) => query_value(input.query, name).map(|v| xxhash64(v.as_bytes(), 0)),
+            HashPolicy::QueryParameter(name) => {
+                query_value(input.query, name).map(|v| xxhash64(v.as_bytes(), 0))
+            }
         };
         if let Some(v) = value {
             out.hash = Some(match out.hash {
@@ -151,7 +174,11 @@ pub fn request_hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashOutco
 }
 
 fn header_hash(headers: &[(&str, &str)], name: &str) -> Option<u64> {
-    let mut values: Vec<&str> = headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect();
+    let mut values: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+        .collect();
     if values.is_empty() {
         return None;
     }
@@ -169,7 +196,11 @@ pub fn cookie_value<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a s
         .flat_map(|(_, v)| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v))
+        .map(|(_, v)| {
+            v.strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or(v)
+        })
 }
 
 fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
@@ -189,7 +220,10 @@ mod tests {
         assert_eq!(xxhash64(b"", 0), 0xEF46_DB37_51D8_E999);
         assert_eq!(xxhash64(b"a", 0), 0xD24E_C4F1_A98C_6E5B);
         assert_eq!(xxhash64(b"abc", 0), 0x44BC_2CF5_AD77_0999);
-        assert_eq!(xxhash64(b"Nobody inspects the spammish repetition", 0), 0xFBCE_A83C_8A37_8BF1);
+        assert_eq!(
+            xxhash64(b"Nobody inspects the spammish repetition", 0),
+            0xFBCE_A83C_8A37_8BF1
+        );
         assert_ne!(xxhash64(b"abc", 1), xxhash64(b"abc", 0));
     }
 
@@ -197,7 +231,16 @@ mod tests {
     fn header_values_are_sorted_and_concatenated() {
         let a = [("x-user", "b"), ("X-User", "a")];
         let b = [("x-user", "ab")];
-        let h = |headers: &[(&str, &str)]| request_hash(&[HashPolicy::Header("x-user".into())], &HashInput { headers, ..Default::default() }).hash;
+        let h = |headers: &[(&str, &str)]| {
+            request_hash(
+                &[HashPolicy::Header("x-user".into())],
+                &HashInput {
+                    headers,
+                    ..Default::default()
+                },
+            )
+            .hash
+        };
         assert_eq!(h(&a), h(&b));
         assert_eq!(h(&b), Some(xxhash64(b"ab", 0)));
         assert_eq!(h(&[("other", "x")]), None);
@@ -206,23 +249,72 @@ mod tests {
     #[test]
     fn cookie_generated_only_with_ttl() {
         let headers = [("cookie", "a=1; session=\"xyz\"")];
-        let input = HashInput { headers: &headers, remote_address: Some("10.0.0.9:5555"), local_address: Some("10.0.0.1:80"), ..Default::default() };
-        let found = request_hash(&[HashPolicy::Cookie { name: "session".into(), generate_when_absent: true }], &input);
-        assert_eq!(found, HashOutcome { hash: Some(xxhash64(b"xyz", 0)), generated_cookie: None });
-        let absent = request_hash(&[HashPolicy::Cookie { name: "user".into(), generate_when_absent: false }], &input);
+        let input = HashInput {
+            headers: &headers,
+            remote_address: Some("10.0.0.9:5555"),
+            local_address: Some("10.0.0.1:80"),
+            ..Default::default()
+        };
+        let found = request_hash(
+            &[HashPolicy::Cookie {
+                name: "session".into(),
+                generate_when_absent: true,
+            }],
+            &input,
+        );
+        assert_eq!(
+            found,
+            HashOutcome {
+                hash: Some(xxhash64(b"xyz", 0)),
+                generated_cookie: None
+            }
+        );
+        let absent = request_hash(
+            &[HashPolicy::Cookie {
+                name: "user".into(),
+                generate_when_absent: false,
+            }],
+            &input,
+        );
         assert_eq!(absent.hash, None);
-        let generated = request_hash(&[HashPolicy::Cookie { name: "user".into(), generate_when_absent: true }], &input);
+        let generated = request_hash(
+            &[HashPolicy::Cookie {
+                name: "user".into(),
+                generate_when_absent: true,
+            }],
+            &input,
+        );
         let value = generated.generated_cookie.unwrap_or_default();
-        assert_eq!(value, format!("{:016x}", xxhash64(b"10.0.0.9:555510.0.0.1:80", 0)));
+        assert_eq!(
+            value,
+            format!("{:016x}", xxhash64(b"10.0.0.9:555510.0.0.1:80", 0))
+        );
         assert_eq!(generated.hash, Some(xxhash64(value.as_bytes(), 0)));
     }
 
     #[test]
     fn query_parameter_first_value_and_source_ip() {
-        let input = HashInput { query: Some("a=1&user=j%20s&user=x"), source_ip: Some("10.1.2.3"), ..Default::default() };
-        assert_eq!(request_hash(&[HashPolicy::QueryParameter("user".into())], &input).hash, Some(xxhash64(b"j%20s", 0)));
-        assert_eq!(request_hash(&[HashPolicy::QueryParameter("none".into())], &input).hash, None);
-        let both = request_hash(&[HashPolicy::SourceIp, HashPolicy::QueryParameter("a".into())], &input).hash;
-        assert_eq!(both, Some(xxhash64(b"10.1.2.3", 0).rotate_left(1) ^ xxhash64(b"1", 0)));
+        let input = HashInput {
+            query: Some("a=1&user=j%20s&user=x"),
+            source_ip: Some("10.1.2.3"),
+            ..Default::default()
+        };
+        assert_eq!(
+            request_hash(&[HashPolicy::QueryParameter("user".into())], &input).hash,
+            Some(xxhash64(b"j%20s", 0))
+        );
+        assert_eq!(
+            request_hash(&[HashPolicy::QueryParameter("none".into())], &input).hash,
+            None
+        );
+        let both = request_hash(
+            &[HashPolicy::SourceIp, HashPolicy::QueryParameter("a".into())],
+            &input,
+        )
+        .hash;
+        assert_eq!(
+            both,
+            Some(xxhash64(b"10.1.2.3", 0).rotate_left(1) ^ xxhash64(b"1", 0))
+        );
     }
 }

@@ -19,7 +19,7 @@ pub fn is_prime(n: u64) -> bool {
     }
     let mut d = 2u64;
     while d.saturating_mul(d) <= n {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 1;
@@ -39,7 +39,10 @@ impl MaglevTable {
         let mut sorted: Vec<&(HostId, &str, u32)> = hosts.iter().collect();
         sorted.sort_by(|a, b| a.1.cmp(b.1));
         let total: f64 = sorted.iter().map(|h| f64::from(h.2.max(1))).sum();
-        let max_nw = sorted.iter().map(|h| f64::from(h.2.max(1)) / total).fold(0.0, f64::max);
+        let max_nw = sorted
+            .iter()
+            .map(|h| f64::from(h.2.max(1)) / total)
+            .fold(0.0, f64::max);
         struct Build {
             host: HostId,
             offset: u64,
@@ -85,7 +88,9 @@ impl MaglevTable {
             }
             iteration += 1;
         }
-        MaglevTable { table: table.into_iter().map(|s| s.unwrap_or(0)).collect() }
+        MaglevTable {
+            table: table.into_iter().map(|s| s.unwrap_or(0)).collect(),
+        }
     }
 
     /// Table size.
@@ -104,7 +109,11 @@ impl MaglevTable {
         if n == 0 {
             return None;
         }
-        let h = if attempt > 0 { hash ^ u64::from(attempt).wrapping_neg() } else { hash };
+        let h = if attempt > 0 {
+            hash ^ u64::from(attempt).wrapping_neg()
+        } else {
+            hash
+        };
         self.table.get((h % n) as usize).copied()
     }
 
@@ -127,8 +136,22 @@ mod tests {
 
     #[test]
     fn table_is_full_balanced_and_order_independent() {
-        let a = MaglevTable::build(&[(0, "10.0.0.1:80", 1), (1, "10.0.0.2:80", 1), (2, "10.0.0.3:80", 1)], 65_537);
-        let b = MaglevTable::build(&[(2, "10.0.0.3:80", 1), (0, "10.0.0.1:80", 1), (1, "10.0.0.2:80", 1)], 65_537);
+        let a = MaglevTable::build(
+            &[
+                (0, "10.0.0.1:80", 1),
+                (1, "10.0.0.2:80", 1),
+                (2, "10.0.0.3:80", 1),
+            ],
+            65_537,
+        );
+        let b = MaglevTable::build(
+            &[
+                (2, "10.0.0.3:80", 1),
+                (0, "10.0.0.1:80", 1),
+                (1, "10.0.0.2:80", 1),
+            ],
+            65_537,
+        );
         assert_eq!(a.table, b.table);
         for h in 0..3 {
             let c = a.count(h);
@@ -142,6 +165,11 @@ mod tests {
         let share = t.count(1) as f64 / t.len() as f64;
         assert!((share - 0.75).abs() < 0.001, "{share}");
         assert_ne!(t.pick(12345, 0), None);
-        assert_eq!(t.pick(12345, 1), t.table.get(((12345u64 ^ u64::MAX) % 65_537) as usize).copied());
+        assert_eq!(
+            t.pick(12345, 1),
+            t.table
+                .get(((12345u64 ^ u64::MAX) % 65_537) as usize)
+                .copied()
+        );
     }
 }

@@ -49,7 +49,11 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint with weight 1 and no labels.
     pub fn new(address: impl Into<String>) -> Endpoint {
-        Endpoint { address: address.into(), weight: 1, ..Endpoint::default() }
+        Endpoint {
+            address: address.into(),
+            weight: 1,
+            ..Endpoint::default()
+        }
     }
 }
 
@@ -85,14 +89,19 @@ pub enum LbPolicy {
 
 impl LbPolicy {
     /// Istio's default, `LEAST_REQUEST` with Envoy's defaults.
-    pub const LEAST_REQUEST: LbPolicy = LbPolicy::LeastRequest { choice_count: 2, active_request_bias: 1.0 };
+    pub const LEAST_REQUEST: LbPolicy = LbPolicy::LeastRequest {
+        choice_count: 2,
+        active_request_bias: 1.0,
+    };
     /// Ring hash with Envoy's default sizes.
     pub const RING_HASH: LbPolicy = LbPolicy::RingHash {
         minimum_ring_size: ring_hash::DEFAULT_MINIMUM_RING_SIZE,
         maximum_ring_size: ring_hash::DEFAULT_MAXIMUM_RING_SIZE,
     };
     /// Maglev with the default table size.
-    pub const MAGLEV: LbPolicy = LbPolicy::Maglev { table_size: maglev::DEFAULT_TABLE_SIZE };
+    pub const MAGLEV: LbPolicy = LbPolicy::Maglev {
+        table_size: maglev::DEFAULT_TABLE_SIZE,
+    };
 }
 
 /// The result of a pick.
@@ -143,7 +152,12 @@ impl Balancer {
     /// threshold in percent (Envoy default 50; Istio with outlier detection:
     /// `minHealthPercent`, default 0 = never panic). See the module doc for
     /// the randomness drawn.
-    pub fn new(endpoints: Vec<Endpoint>, policy: LbPolicy, panic_threshold: u32, rng: &mut impl Random) -> Balancer {
+    pub fn new(
+        endpoints: Vec<Endpoint>,
+        policy: LbPolicy,
+        panic_threshold: u32,
+        rng: &mut impl Random,
+    ) -> Balancer {
         let seed = match policy {
             LbPolicy::RoundRobin | LbPolicy::LeastRequest { .. } => rng.next_u64(),
             _ => 0,
@@ -156,8 +170,14 @@ impl Balancer {
             policy,
             panic_threshold,
             seed,
-            healthy: Source { rr_index: seed, ..Source::default() },
-            all: Source { rr_index: seed, ..Source::default() },
+            healthy: Source {
+                rr_index: seed,
+                ..Source::default()
+            },
+            all: Source {
+                rr_index: seed,
+                ..Source::default()
+            },
             in_panic: false,
         };
         b.rebuild();
@@ -186,7 +206,8 @@ impl Balancer {
 
     /// Take every host's health from a detector (ejected = unhealthy).
     pub fn sync_health(&mut self, detector: &OutlierDetector) {
-        let changed = (0..self.endpoints.len()).any(|h| self.unhealthy.get(h).copied() != Some(detector.is_ejected(h)));
+        let changed = (0..self.endpoints.len())
+            .any(|h| self.unhealthy.get(h).copied() != Some(detector.is_ejected(h)));
         if changed {
             for (h, u) in self.unhealthy.iter_mut().enumerate() {
                 *u = detector.is_ejected(h);
@@ -215,8 +236,13 @@ impl Balancer {
 
     fn rebuild(&mut self) {
         let total = self.endpoints.len();
-        let healthy: Vec<HostId> = (0..total).filter(|h| !self.unhealthy.get(*h).copied().unwrap_or(false)).collect();
-        let health = if total == 0 { 0 } else { (140 * healthy.len() / total).min(100) };
+        let healthy: Vec<HostId> = (0..total)
+            .filter(|h| !self.unhealthy.get(*h).copied().unwrap_or(false))
+            .collect();
+        let health = (140 * healthy.len())
+            .checked_div(total)
+            .unwrap_or(0)
+            .min(100);
         self.in_panic = total > 0
             && self.panic_threshold > 0
             && health < 100
@@ -233,23 +259,39 @@ impl Balancer {
     }
 
     fn build_source(&self, hosts: Vec<HostId>, rr_index: u64) -> Source {
-        let weighted = hosts.windows(2).any(|w| self.weight(w[0]) != self.weight(w[1]));
+        let weighted = hosts
+            .windows(2)
+            .any(|w| self.weight(w[0]) != self.weight(w[1]));
         let keyed: Vec<(HostId, &str, u32)> = match self.policy {
-            LbPolicy::RingHash { .. } | LbPolicy::Maglev { .. } => {
-                hosts.iter().filter_map(|h| self.endpoints.get(*h).map(|e| (*h, e.address.as_str(), e.weight.max(1)))).collect()
-            }
+            LbPolicy::RingHash { .. } | LbPolicy::Maglev { .. } => hosts
+                .iter()
+                .filter_map(|h| {
+                    self.endpoints
+                        .get(*h)
+                        .map(|e| (*h, e.address.as_str(), e.weight.max(1)))
+                })
+                .collect(),
             _ => Vec::new(),
         };
-        let mut s = Source { rr_index, ..Source::default() };
+        let mut s = Source {
+            rr_index,
+            ..Source::default()
+        };
         match self.policy {
             LbPolicy::RoundRobin | LbPolicy::LeastRequest { .. } if weighted => {
-                let w: Vec<(HostId, f64)> = hosts.iter().map(|h| (*h, self.edf_weight(*h))).collect();
+                let w: Vec<(HostId, f64)> =
+                    hosts.iter().map(|h| (*h, self.edf_weight(*h))).collect();
                 s.edf = Some(Edf::with_prepicks(&w, self.seed));
             }
-            LbPolicy::RingHash { minimum_ring_size, maximum_ring_size } => {
+            LbPolicy::RingHash {
+                minimum_ring_size,
+                maximum_ring_size,
+            } => {
                 s.ring = Some(Ring::build(&keyed, minimum_ring_size, maximum_ring_size));
             }
-            LbPolicy::Maglev { table_size } => s.maglev = Some(MaglevTable::build(&keyed, table_size)),
+            LbPolicy::Maglev { table_size } => {
+                s.maglev = Some(MaglevTable::build(&keyed, table_size))
+            }
             _ => {}
         }
         s.hosts = hosts;
@@ -259,7 +301,10 @@ impl Balancer {
     fn edf_weight(&self, h: HostId) -> f64 {
         let w = f64::from(self.weight(h));
         match self.policy {
-            LbPolicy::LeastRequest { active_request_bias, .. } => {
+            LbPolicy::LeastRequest {
+                active_request_bias,
+                ..
+            } => {
                 let active = f64::from(self.active.get(h).copied().unwrap_or(0));
                 if active_request_bias == 1.0 {
                     w / (active + 1.0)
@@ -286,7 +331,11 @@ impl Balancer {
             _ => rng.next_u64(),
         };
         let active = &self.active;
-        let source = if in_panic { &mut self.all } else { &mut self.healthy };
+        let source = if in_panic {
+            &mut self.all
+        } else {
+            &mut self.healthy
+        };
         let n = source.hosts.len() as u64;
         if n == 0 {
             return Pick::NoHost;
@@ -297,7 +346,10 @@ impl Balancer {
                 let w = |h: HostId| -> f64 {
                     let base = f64::from(endpoints.get(h).map_or(1, |e| e.weight.max(1)));
                     match policy {
-                        LbPolicy::LeastRequest { active_request_bias, .. } => {
+                        LbPolicy::LeastRequest {
+                            active_request_bias,
+                            ..
+                        } => {
                             let a = f64::from(active.get(h).copied().unwrap_or(0)) + 1.0;
                             if active_request_bias == 1.0 {
                                 base / a
@@ -328,8 +380,14 @@ impl Balancer {
                 candidate
             }
             LbPolicy::Random => source.hosts.get((value % n) as usize).copied(),
-            LbPolicy::RingHash { .. } => source.ring.as_ref().and_then(|r| r.pick(value, ctx.attempt)),
-            LbPolicy::Maglev { .. } => source.maglev.as_ref().and_then(|m| m.pick(value, ctx.attempt)),
+            LbPolicy::RingHash { .. } => source
+                .ring
+                .as_ref()
+                .and_then(|r| r.pick(value, ctx.attempt)),
+            LbPolicy::Maglev { .. } => source
+                .maglev
+                .as_ref()
+                .and_then(|m| m.pick(value, ctx.attempt)),
             LbPolicy::Passthrough => None,
         };
         picked.map_or(Pick::NoHost, Pick::Host)

@@ -22,7 +22,10 @@ impl Ring {
             return Ring::default();
         }
         let total: f64 = hosts.iter().map(|(_, _, w)| f64::from((*w).max(1))).sum();
-        let min_nw = hosts.iter().map(|(_, _, w)| f64::from((*w).max(1)) / total).fold(f64::INFINITY, f64::min);
+        let min_nw = hosts
+            .iter()
+            .map(|(_, _, w)| f64::from((*w).max(1)) / total)
+            .fold(f64::INFINITY, f64::min);
         let max_ring = max_ring.max(1);
         let scale = ((min_nw * min_ring as f64).ceil() / min_nw).min(max_ring as f64);
         let size = scale.ceil() as usize;
@@ -76,7 +79,11 @@ mod tests {
 
     #[test]
     fn ring_size_and_weight_share() {
-        let ring = Ring::build(&[(0, "10.0.0.1:80", 1), (1, "10.0.0.2:80", 3)], 1024, DEFAULT_MAXIMUM_RING_SIZE);
+        let ring = Ring::build(
+            &[(0, "10.0.0.1:80", 1), (1, "10.0.0.2:80", 3)],
+            1024,
+            DEFAULT_MAXIMUM_RING_SIZE,
+        );
         // min normalized weight 0.25: scale = ceil(256)/0.25 = 1024.
         assert_eq!(ring.len(), 1024);
         let host1 = ring.entries.iter().filter(|(_, h)| *h == 1).count();
@@ -91,8 +98,18 @@ mod tests {
         let (first_hash, first_host) = ring.entries[0];
         assert_eq!(ring.pick(first_hash, 0), Some(first_host));
         let (last_hash, _) = ring.entries[ring.len() - 1];
-        assert_eq!(ring.pick(last_hash.wrapping_add(1).max(last_hash), 0), ring.pick(last_hash, 0));
-        assert_eq!(ring.pick(u64::MAX, 0), if last_hash == u64::MAX { Some(ring.entries[ring.len() - 1].1) } else { Some(first_host) });
+        assert_eq!(
+            ring.pick(last_hash.wrapping_add(1).max(last_hash), 0),
+            ring.pick(last_hash, 0)
+        );
+        assert_eq!(
+            ring.pick(u64::MAX, 0),
+            if last_hash == u64::MAX {
+                Some(ring.entries[ring.len() - 1].1)
+            } else {
+                Some(first_host)
+            }
+        );
         assert_eq!(ring.pick(first_hash, 1), Some(ring.entries[1].1));
         assert_eq!(Ring::default().pick(1, 0), None);
     }

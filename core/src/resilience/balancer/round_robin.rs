@@ -29,7 +29,10 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     // BinaryHeap is a max-heap: reverse so the earliest deadline (then lowest order) pops first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.deadline.total_cmp(&self.deadline).then(other.order.cmp(&self.order))
+        other
+            .deadline
+            .total_cmp(&self.deadline)
+            .then(other.order.cmp(&self.order))
     }
 }
 
@@ -60,13 +63,22 @@ impl Edf {
             let p = (picks as f64 * w / total).floor() as u64;
             done += p;
             max_pick_time = max_pick_time.max(p as f64 / w);
-            edf.heap.push(Entry { deadline: (p as f64 + 1.0) / w, order: edf.order, host });
+            edf.heap.push(Entry {
+                deadline: (p as f64 + 1.0) / w,
+                order: edf.order,
+                host,
+            });
             edf.order += 1;
         }
         edf.current_time = max_pick_time;
         let by_host: Vec<(HostId, f64)> = hosts.to_vec();
         while done < picks {
-            edf.pick_and_add(|h| by_host.iter().find(|(id, _)| *id == h).map_or(1.0, |(_, w)| weight(*w)));
+            edf.pick_and_add(|h| {
+                by_host
+                    .iter()
+                    .find(|(id, _)| *id == h)
+                    .map_or(1.0, |(_, w)| weight(*w))
+            });
             done += 1;
         }
         edf
@@ -78,7 +90,11 @@ impl Edf {
         self.current_time = e.deadline;
         let w = weight(e.host);
         let w = if w > 0.0 && w.is_finite() { w } else { 1.0 };
-        self.heap.push(Entry { deadline: self.current_time + 1.0 / w, order: self.order, host: e.host });
+        self.heap.push(Entry {
+            deadline: self.current_time + 1.0 / w,
+            order: self.order,
+            host: e.host,
+        });
         self.order += 1;
         Some(e.host)
     }

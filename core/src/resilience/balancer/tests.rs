@@ -6,14 +6,20 @@ use proptest::prelude::*;
 use std::time::Duration;
 
 fn endpoints(n: usize) -> Vec<Endpoint> {
-    (0..n).map(|i| Endpoint::new(format!("10.0.{}.{}:9080", i / 250, i % 250 + 1))).collect()
+    (0..n)
+        .map(|i| Endpoint::new(format!("10.0.{}.{}:9080", i / 250, i % 250 + 1)))
+        .collect()
 }
 
 fn weighted(weights: &[u32]) -> Vec<Endpoint> {
-    endpoints(weights.len()).into_iter().zip(weights).map(|(mut e, w)| {
-        e.weight = *w;
-        e
-    }).collect()
+    endpoints(weights.len())
+        .into_iter()
+        .zip(weights)
+        .map(|(mut e, w)| {
+            e.weight = *w;
+            e
+        })
+        .collect()
 }
 
 fn counts(b: &mut Balancer, n: usize, picks: usize, rng: &mut impl Random) -> (Vec<usize>, usize) {
@@ -41,10 +47,21 @@ fn scenario_ejected_host_gets_no_picks() {
     let mut d = OutlierDetector::new(cfg.clone(), 2, Instant::ZERO);
     let mut events = Vec::new();
     for _ in 0..5 {
-        d.report(0, HostReport::HttpStatus(503), Instant::from_secs(1), &mut Sequence::new(vec![0]), &mut events);
+        d.report(
+            0,
+            HostReport::HttpStatus(503),
+            Instant::from_secs(1),
+            &mut Sequence::new(vec![0]),
+            &mut events,
+        );
     }
     let mut rng = SplitMix64::new(7);
-    let mut b = Balancer::new(endpoints(2), LbPolicy::LEAST_REQUEST, cfg.healthy_panic_threshold, &mut rng);
+    let mut b = Balancer::new(
+        endpoints(2),
+        LbPolicy::LEAST_REQUEST,
+        cfg.healthy_panic_threshold,
+        &mut rng,
+    );
     b.sync_health(&d);
     assert_eq!(counts(&mut b, 2, 1000, &mut rng), (vec![0, 1000], 0));
     // The nearest case: both healthy, both picked.
@@ -86,8 +103,13 @@ fn overprovisioning_factor_prevents_panic_with_most_hosts_healthy() {
 fn round_robin_equal_weights_rotates_from_seed() {
     let mut rng = Sequence::new(vec![5]);
     let mut b = Balancer::new(endpoints(3), LbPolicy::RoundRobin, 50, &mut rng);
-    let picks: Vec<Pick> = (0..4).map(|_| b.pick(PickContext::default(), &mut rng)).collect();
-    assert_eq!(picks, [Pick::Host(2), Pick::Host(0), Pick::Host(1), Pick::Host(2)]);
+    let picks: Vec<Pick> = (0..4)
+        .map(|_| b.pick(PickContext::default(), &mut rng))
+        .collect();
+    assert_eq!(
+        picks,
+        [Pick::Host(2), Pick::Host(0), Pick::Host(1), Pick::Host(2)]
+    );
 }
 
 #[test]
@@ -99,7 +121,10 @@ fn least_request_keeps_first_sample_unless_strictly_fewer() {
     assert_eq!(b.pick(PickContext::default(), &mut rng), Pick::Host(1));
     b.request_started(1);
     // Equal counts: the first sample (1 % 2 = host 1) stays.
-    assert_eq!(b.pick(PickContext::default(), &mut Sequence::new(vec![9, 1, 0])), Pick::Host(1));
+    assert_eq!(
+        b.pick(PickContext::default(), &mut Sequence::new(vec![9, 1, 0])),
+        Pick::Host(1)
+    );
 }
 
 #[test]
@@ -114,11 +139,17 @@ fn weighted_least_request_prefers_idle_heavy_hosts() {
 fn passthrough_and_hash_policies() {
     let mut rng = Sequence::new(vec![0]);
     let mut b = Balancer::new(endpoints(3), LbPolicy::Passthrough, 50, &mut rng);
-    assert_eq!(b.pick(PickContext::default(), &mut rng), Pick::OriginalDestination);
+    assert_eq!(
+        b.pick(PickContext::default(), &mut rng),
+        Pick::OriginalDestination
+    );
     assert_eq!(rng.consumed(), 0);
     for policy in [LbPolicy::RING_HASH, LbPolicy::MAGLEV] {
         let mut b = Balancer::new(endpoints(5), policy, 50, &mut rng);
-        let ctx = PickContext { hash: Some(42), attempt: 0 };
+        let ctx = PickContext {
+            hash: Some(42),
+            attempt: 0,
+        };
         let first = b.pick(ctx, &mut rng);
         assert_eq!(b.pick(ctx, &mut rng), first, "same hash, same host");
         assert_eq!(rng.consumed(), 0, "a request hash draws nothing");
@@ -133,11 +164,35 @@ fn ejection_moves_only_the_ejected_hosts_keys() {
     let mut rng = SplitMix64::new(1);
     for policy in [LbPolicy::RING_HASH, LbPolicy::MAGLEV] {
         let mut b = Balancer::new(endpoints(10), policy, 0, &mut rng);
-        let before: Vec<Pick> = (0..2000u64).map(|k| b.pick(PickContext { hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15)), attempt: 0 }, &mut rng)).collect();
+        let before: Vec<Pick> = (0..2000u64)
+            .map(|k| {
+                b.pick(
+                    PickContext {
+                        hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                        attempt: 0,
+                    },
+                    &mut rng,
+                )
+            })
+            .collect();
         b.set_unhealthy(3, true);
-        let after: Vec<Pick> = (0..2000u64).map(|k| b.pick(PickContext { hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15)), attempt: 0 }, &mut rng)).collect();
+        let after: Vec<Pick> = (0..2000u64)
+            .map(|k| {
+                b.pick(
+                    PickContext {
+                        hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                        attempt: 0,
+                    },
+                    &mut rng,
+                )
+            })
+            .collect();
         assert!(after.iter().all(|p| *p != Pick::Host(3)));
-        let moved = before.iter().zip(&after).filter(|(a, b)| a != b && **a != Pick::Host(3)).count();
+        let moved = before
+            .iter()
+            .zip(&after)
+            .filter(|(a, b)| a != b && **a != Pick::Host(3))
+            .count();
         // Ring hash moves none of the others; Maglev moves a few (its table is not minimal-disruption).
         assert!(moved < 2000 / 10, "{policy:?}: {moved}");
     }
@@ -151,7 +206,10 @@ fn moved_fraction(policy: LbPolicy, n: usize) -> f64 {
     let keys = 4000u64;
     let moved = (0..keys)
         .filter(|k| {
-            let ctx = PickContext { hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555), attempt: 0 };
+            let ctx = PickContext {
+                hash: Some(k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555),
+                attempt: 0,
+            };
             a.pick(ctx, &mut rng) != b.pick(ctx, &mut rng)
         })
         .count();
