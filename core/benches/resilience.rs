@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let host = (i % HOSTS as u64) as usize;
-            let code = if i % 7 == 0 { 200 } else { 503 };
+            let code = if i.is_multiple_of(7) { 200 } else { 503 };
             events.clear();
             d.report(
                 host,
