@@ -22,6 +22,7 @@ pub mod limits;
 pub mod load;
 pub mod message;
 pub mod model;
+pub mod routetest;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
