@@ -95,7 +95,10 @@ fn check_typo_shows_line_column_and_did_you_mean_and_exits_2() {
     let o = meshroute(&["check", &f]);
     assert_eq!(o.status.code(), Some(2));
     let out = stdout(&o);
-    assert!(out.starts_with("Error [MR0002] (VirtualService default/reviews"), "{out}");
+    assert!(
+        out.starts_with("Error [MR0002] (VirtualService default/reviews"),
+        "{out}"
+    );
     assert!(out.contains(&format!("{f}:5:1")), "{out}");
     assert!(out.contains("did you mean `spec`?"), "{out}");
 }
@@ -165,7 +168,10 @@ cases:
     assert_eq!(o.status.code(), Some(1));
     let fail_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
     assert_eq!(fail_lines.len(), 1, "{out}");
-    assert!(fail_lines[0].contains("a.routetest.yaml:6: some other error"), "{out}");
+    assert!(
+        fail_lines[0].contains("a.routetest.yaml:6: some other error"),
+        "{out}"
+    );
 
     let ok = write(
         &dir,
@@ -195,7 +201,11 @@ fn test_counts_scenario_expectations_as_failed_pending() {
 #[test]
 fn test_reports_a_broken_file_as_a_failure() {
     let dir = scratch("broken");
-    let t = write(&dir, "c.routetest.yaml", "cases:\n  - name: a\n    expcet: {}\n");
+    let t = write(
+        &dir,
+        "c.routetest.yaml",
+        "cases:\n  - name: a\n    expcet: {}\n",
+    );
     let o = meshroute(&["test", &t]);
     let out = stdout(&o);
     assert!(out.contains("did you mean `expect`"), "{out}");
@@ -207,7 +217,10 @@ fn every_command_has_help() {
     for c in ["check", "route", "explain", "test"] {
         let o = meshroute(&[c, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{c}");
-        assert!(stdout(&o).starts_with(&format!("Usage: meshroute {c}")), "{c}");
+        assert!(
+            stdout(&o).starts_with(&format!("Usage: meshroute {c}")),
+            "{c}"
+        );
     }
     assert_eq!(meshroute(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(meshroute(&["check", "--bogus", "x"]).status.code(), Some(2));
@@ -224,7 +237,10 @@ fn explain_a_route_test_file_shows_every_case_plainly_when_piped() {
     );
     let o = meshroute(&["explain", &t]);
     let out = stdout(&o);
-    assert!(out.contains("first case") && out.contains("second case"), "{out}");
+    assert!(
+        out.contains("first case") && out.contains("second case"),
+        "{out}"
+    );
     assert!(out.contains("GET http://reviews:9080/"), "{out}");
     assert!(out.contains("end-user: jason"), "{out}");
     assert!(!out.contains('\u{1b}'), "no colour when piped: {out}");
