@@ -155,6 +155,24 @@ fn verdict_out(v: Verdict) -> meshroute_verdict {
     }
 }
 
+/// Reads `list[index].field`; the field's name is only formatted for an error
+/// message, so the common path does not allocate.
+///
+/// # Safety
+/// As `meshroute_str_in`.
+unsafe fn pair_field_in<'a>(
+    list: &str,
+    index: usize,
+    field: &str,
+    value: meshroute_str,
+) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded contract.
+    unsafe { meshroute_str_in("", value) }.map_err(|e| Failure {
+        status: e.status,
+        message: format!("{list}[{index}].{field} {}", e.message),
+    })
+}
+
 /// Converts the C request into core's `Request`.
 ///
 /// # Safety
@@ -190,8 +208,8 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
     }
     let headers = unsafe { slice_in("request.headers", req.headers, req.header_count) }?;
     for (i, h) in headers.iter().enumerate() {
-        let name = unsafe { meshroute_str_in(&format!("request.headers[{i}].name"), h.name) }?;
-        let value = unsafe { meshroute_str_in(&format!("request.headers[{i}].value"), h.value) }?;
+        let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
+        let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
         request.headers.append(name, value);
     }
     let namespace = unsafe { meshroute_str_in("request.source_namespace", req.source_namespace) }?;
@@ -208,10 +226,8 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
     if !labels.is_empty() {
         let mut map = BTreeMap::new();
         for (i, l) in labels.iter().enumerate() {
-            let key =
-                unsafe { meshroute_str_in(&format!("request.source_labels[{i}].name"), l.name) }?;
-            let value =
-                unsafe { meshroute_str_in(&format!("request.source_labels[{i}].value"), l.value) }?;
+            let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
+            let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
             map.insert(key.to_string(), value.to_string());
         }
         request.source.labels = map;
@@ -765,4 +781,70 @@ pub unsafe extern "C" fn meshroute_decision_trace_entry(
         // SAFETY: checked non-NULL.
         unsafe { write_out("out", out, view) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> meshroute_str {
+        meshroute_str::borrow(text)
+    }
+
+    fn empty_request(authority: &'static str) -> meshroute_request {
+        meshroute_request {
+            method: s(""),
+            authority: s(authority),
+            path: s(""),
+            headers: std::ptr::null(),
+            header_count: 0,
+            source_namespace: s(""),
+            source_labels: std::ptr::null(),
+            source_label_count: 0,
+            gateway: s(""),
+        }
+    }
+
+    #[test]
+    fn empty_fields_take_the_spec_defaults() {
+        // SAFETY: every string borrows a live &'static str; arrays are NULL with count 0.
+        let r = unsafe { request_in(&empty_request("reviews")) }.unwrap();
+        assert_eq!(r, Request::new("reviews"));
+    }
+
+    #[test]
+    fn given_fields_are_kept_and_header_names_lower_cased() {
+        let headers = [meshroute_header {
+            name: s("End-User"),
+            value: s("jason"),
+        }];
+        let labels = [meshroute_header {
+            name: s("app"),
+            value: s("web"),
+        }];
+        let mut c = empty_request("reviews:9080");
+        c.method = s("POST");
+        c.path = s("/a?b");
+        c.headers = headers.as_ptr();
+        c.header_count = 1;
+        c.source_namespace = s("shop");
+        c.source_labels = labels.as_ptr();
+        c.source_label_count = 1;
+        c.gateway = s("istio-system/ingress");
+        // SAFETY: all pointers borrow live locals for the call.
+        let r = unsafe { request_in(&c) }.unwrap();
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/a?b"));
+        assert_eq!(r.headers.get("end-user").as_deref(), Some("jason"));
+        assert_eq!(r.source.namespace, "shop");
+        assert_eq!(r.source.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(r.gateway, "istio-system/ingress");
+        assert_eq!(r.host, "reviews:9080");
+    }
+
+    #[test]
+    fn an_empty_authority_is_an_invalid_request() {
+        // SAFETY: as above.
+        let err = unsafe { request_in(&empty_request("")) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_INVALID_REQUEST);
+    }
 }

@@ -75,7 +75,20 @@ impl Failure {
     }
 
     pub(crate) fn null(what: &str) -> Failure {
-        Failure::new(MESHROUTE_STATUS_NULL_ARGUMENT, format!("{what} is NULL"))
+        Failure::new(
+            MESHROUTE_STATUS_NULL_ARGUMENT,
+            format!("{what}{}is NULL", sep(what)),
+        )
+    }
+}
+
+/// The space between an argument's name and the rest of a message; none
+/// when the name is left for the caller to prepend.
+fn sep(what: &str) -> &'static str {
+    if what.is_empty() {
+        ""
+    } else {
+        " "
     }
 }
 
@@ -132,7 +145,7 @@ pub(crate) unsafe fn str_in<'a>(
     if len > isize::MAX as usize {
         return Err(Failure::new(
             MESHROUTE_STATUS_INVALID_ARGUMENT,
-            format!("{what}: length {len} is larger than isize::MAX"),
+            format!("{what}{}length {len} is larger than isize::MAX", sep(what)),
         ));
     }
     // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
@@ -140,7 +153,7 @@ pub(crate) unsafe fn str_in<'a>(
     std::str::from_utf8(bytes).map_err(|e| {
         Failure::new(
             MESHROUTE_STATUS_INVALID_UTF8,
-            format!("{what} is not valid UTF-8: {e}"),
+            format!("{what}{}is not valid UTF-8: {e}", sep(what)),
         )
     })
 }
@@ -256,4 +269,74 @@ pub extern "C" fn meshroute_debug_panic() -> meshroute_status {
     guard("meshroute_debug_panic", || {
         panic!("meshroute_debug_panic was called");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        let s = meshroute_last_error();
+        // SAFETY: meshroute_last_error returns a valid borrowed UTF-8 string.
+        let bytes = unsafe { std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) };
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn null_string_is_empty_only_with_length_zero() {
+        // SAFETY: NULL pointers are never read.
+        assert_eq!(unsafe { str_in("t", std::ptr::null(), 0) }.ok(), Some(""));
+        let err = unsafe { str_in("t", std::ptr::null(), 1) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_NULL_ARGUMENT);
+        assert_eq!(err.message, "t is NULL");
+    }
+
+    #[test]
+    fn strings_in_are_utf8_checked_and_length_bounded() {
+        let good = "héllo, trailing";
+        // SAFETY: pointers into live slices with their lengths.
+        assert_eq!(
+            unsafe { str_in("t", good.as_ptr().cast(), 6) }.ok(),
+            Some("héllo")
+        );
+        let bad = [b'a', 0xff];
+        let err = unsafe { str_in("t", bad.as_ptr().cast(), 2) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_INVALID_UTF8);
+        assert!(err.message.starts_with("t is not valid UTF-8"));
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        assert_eq!(meshroute_debug_panic(), MESHROUTE_STATUS_PANIC);
+        assert!(last_error().contains("panic inside meshroute"));
+        assert_eq!(guard("f", || Ok(())), MESHROUTE_STATUS_OK);
+        let st = guard("f", || Err(Failure::new(MESHROUTE_STATUS_ABSENT, "gone")));
+        assert_eq!(st, MESHROUTE_STATUS_ABSENT);
+        assert_eq!(last_error(), "f: gone");
+    }
+
+    #[test]
+    fn every_status_has_its_name() {
+        for (code, status) in [
+            (0, MESHROUTE_STATUS_OK),
+            (1, MESHROUTE_STATUS_NULL_ARGUMENT),
+            (2, MESHROUTE_STATUS_INVALID_UTF8),
+            (3, MESHROUTE_STATUS_INVALID_HANDLE),
+            (4, MESHROUTE_STATUS_INVALID_ARGUMENT),
+            (5, MESHROUTE_STATUS_INVALID_REQUEST),
+            (6, MESHROUTE_STATUS_OUT_OF_RANGE),
+            (7, MESHROUTE_STATUS_ABSENT),
+            (8, MESHROUTE_STATUS_PANIC),
+        ] {
+            assert_eq!(status as u32, code);
+            let name = meshroute_status_name(code);
+            // SAFETY: static string from meshroute_status_name.
+            let bytes = unsafe { std::slice::from_raw_parts(name.ptr.cast::<u8>(), name.len) };
+            assert_eq!(bytes, format!("{status:?}").as_bytes());
+        }
+        assert_eq!(
+            meshroute_status_name(9).len,
+            "MESHROUTE_STATUS_UNKNOWN".len()
+        );
+    }
 }

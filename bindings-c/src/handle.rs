@@ -103,3 +103,50 @@ pub(crate) unsafe fn free<K: Kind, T>(ptr: *mut Tagged<T>) -> Result<(), Failure
     drop(boxed);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct A;
+    impl Kind for A {
+        const MAGIC: u64 = 1;
+        const NAME: &'static str = "a";
+    }
+    struct B;
+    impl Kind for B {
+        const MAGIC: u64 = 2;
+        const NAME: &'static str = "b";
+    }
+
+    #[test]
+    fn double_free_is_refused() {
+        let h = into_handle::<A, _>(String::from("x"));
+        // SAFETY: `h` is live for the first free; the second is refused by the registry.
+        assert!(unsafe { free::<A, String>(h) }.is_ok());
+        let err = unsafe { free::<A, String>(h) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_INVALID_HANDLE);
+    }
+
+    #[test]
+    fn a_handle_of_another_kind_is_refused() {
+        let h = into_handle::<A, _>(7u32);
+        // SAFETY: `h` is live; B's functions must refuse it without freeing it.
+        let err = unsafe { borrow::<B, u32>(h) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_INVALID_HANDLE);
+        assert!(unsafe { free::<B, u32>(h) }.is_err());
+        assert_eq!(unsafe { borrow::<A, u32>(h) }.ok().copied(), Some(7));
+        assert!(unsafe { free::<A, u32>(h) }.is_ok());
+    }
+
+    #[test]
+    fn null_is_refused_by_borrow_and_ignored_by_free() {
+        let null: *mut Tagged<u8> = std::ptr::null_mut();
+        // SAFETY: NULL is never dereferenced.
+        assert_eq!(
+            unsafe { borrow::<A, u8>(null) }.unwrap_err().status,
+            MESHROUTE_STATUS_NULL_ARGUMENT
+        );
+        assert!(unsafe { free::<A, u8>(null) }.is_ok());
+    }
+}
