@@ -1,7 +1,7 @@
 //! Host names as Istio (`pkg/config/host`, `ResolveShortnameToFQDN`,
 //! `resolveGatewayName`) and Envoy (virtual-host domain lookup) treat them.
 //!
-//! [`matches`], [`subset_of`] and [`more_specific`] compare bytes exactly, as
+//! [`matches()`], [`subset_of`] and [`more_specific`] compare bytes exactly, as
 //! Istio's `host.Name` methods do; hosts should be lower-cased first
 //! ([`normalize_host`]) wherever the comparison stands for DNS or Envoy
 //! semantics, which are case-insensitive.
@@ -111,7 +111,7 @@ pub fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// [`matches`] ignoring ASCII case.
+/// [`matches()`] ignoring ASCII case.
 pub fn matches_ignore_case(a: &str, b: &str) -> bool {
     matches(&normalize_host(a), &normalize_host(b))
 }

@@ -888,9 +888,11 @@ mod tests {
         assert_eq!(validate_wildcard_domain("*.example.com"), Ok(()));
         assert_eq!(validate_wildcard_domain("*foo.example.com"), Ok(()));
         assert_eq!(validate_wildcard_domain("*-foo.example.com"), Ok(()));
+        // As in Istio, labels after the first are reported against the rest
+        // of the name.
         assert_eq!(
             validate_wildcard_domain("foo.*.com"),
-            Err("domain name \"foo.*.com\" invalid (label \"*\" invalid)".into())
+            Err("domain name \"*.com\" invalid (label \"*\" invalid)".into())
         );
         assert!(validate_wildcard_domain("*.1").is_err());
     }

@@ -125,6 +125,12 @@ impl Re2Regex {
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
+
+    /// The anchored pattern in the `regex` crate's syntax, for building a
+    /// `regex::RegexSet` that matches exactly as this regex does.
+    pub fn compiled_pattern(&self) -> &str {
+        self.compiled.as_str()
+    }
 }
 
 /// The last non-empty line of a `regex` syntax error (the explanation; the
@@ -435,7 +441,9 @@ fn translate_group_open(
     let Some(&end) = chars.get(j) else {
         return syntax("missing closing ): `(?`");
     };
-    let dash_ok = flags.matches('-').count() <= 1 && !flags.ends_with('-') && !flags.is_empty();
+    let dash_ok = flags.matches('-').count() <= 1
+        && !flags.ends_with('-')
+        && (!flags.is_empty() || end == ':');
     if !dash_ok {
         return syntax(format!(
             "invalid or unsupported Perl syntax: `(?{flags}{end}`"
