@@ -20,7 +20,9 @@
  * once for every function taking `const meshroute_mesh *` (deciding, reading
  * messages); meshroute_mesh_free must not race with them. A
  * meshroute_decision's accessors are likewise safe to call concurrently.
- * meshroute_last_error is per thread. All other functions are thread-safe.
+ * The outlier detector, pool and balancer handles lock internally: all their
+ * calls are thread-safe (except their *_free). meshroute_last_error is per
+ * thread. All other functions are thread-safe.
  */
 
 
@@ -99,6 +101,29 @@ typedef enum meshroute_severity {
   MESHROUTE_SEVERITY_ERROR = 2,
 } meshroute_severity;
 
+// What the pool did with a new request.
+typedef enum meshroute_admission {
+  // Running on a connection now; release it with `meshroute_pool_release`.
+  MESHROUTE_ADMISSION_ACTIVE = 0,
+  // Queued until a connection frees up; release (abandon) it with `meshroute_pool_release`.
+  MESHROUTE_ADMISSION_PENDING = 1,
+  // Refused at once (Envoy 503 `UO`); there is nothing to release.
+  MESHROUTE_ADMISSION_OVERFLOW = 2,
+} meshroute_admission;
+
+// The balancing algorithm (the Istio `simple` values meshroute decides).
+typedef enum meshroute_lb_policy {
+  // `ROUND_ROBIN`.
+  MESHROUTE_LB_ROUND_ROBIN = 0,
+  // `LEAST_REQUEST` (Istio's default), Envoy defaults: 2 choices, bias 1.0.
+  MESHROUTE_LB_LEAST_REQUEST = 1,
+  // `RANDOM`.
+  MESHROUTE_LB_RANDOM = 2,
+} meshroute_lb_policy;
+
+// Load balancer over one cluster's endpoints. Opaque; thread-safe.
+typedef struct meshroute_balancer meshroute_balancer;
+
 // Where a request goes and why. Opaque; created by the
 // `meshroute_mesh_decide*`/`meshroute_mesh_explain*` calls, released with
 // `meshroute_decision_free`. Independent of the mesh it came from.
@@ -107,6 +132,12 @@ typedef struct meshroute_decision meshroute_decision;
 // A compiled configuration. Opaque; create with `meshroute_mesh_new`,
 // release with `meshroute_mesh_free`. Shareable by threads for deciding.
 typedef struct meshroute_mesh meshroute_mesh;
+
+// Outlier detector for one cluster. Opaque; thread-safe.
+typedef struct meshroute_outlier_detector meshroute_outlier_detector;
+
+// Connection pool (circuit breaker) for one cluster. Opaque; thread-safe.
+typedef struct meshroute_pool meshroute_pool;
 
 // A borrowed UTF-8 string: `len` bytes at `ptr`, not NUL-terminated.
 // Strings returned by meshroute stay valid until the handle they came from
@@ -202,6 +233,53 @@ typedef struct meshroute_message {
   // How to fix it, or empty.
   struct meshroute_str fix;
 } meshroute_message;
+
+// A DestinationRule `outlierDetection` block. Counts below 0 mean "unset"
+// (Istio's default applies); durations are nanoseconds, 0 = unset.
+typedef struct meshroute_outlier_config {
+  // `consecutive5xxErrors` (< 0: unset).
+  int64_t consecutive_5xx_errors;
+  // `consecutiveGatewayErrors` (< 0: unset).
+  int64_t consecutive_gateway_errors;
+  // `splitExternalLocalOriginErrors`.
+  bool split_external_local_origin_errors;
+  // `consecutiveLocalOriginFailures` (< 0: unset).
+  int64_t consecutive_local_origin_failures;
+  // `interval` in nanoseconds (0: unset).
+  uint64_t interval_ns;
+  // `baseEjectionTime` in nanoseconds (0: unset).
+  uint64_t base_ejection_time_ns;
+  // `maxEjectionPercent` (0: unset).
+  int32_t max_ejection_percent;
+  // `minHealthPercent` (0: panic mode disabled).
+  int32_t min_health_percent;
+} meshroute_outlier_config;
+
+// A DestinationRule `connectionPool` block; 0 (or less) = unset.
+typedef struct meshroute_pool_config {
+  // `tcp.maxConnections`.
+  int32_t max_connections;
+  // `http.http1MaxPendingRequests`.
+  int32_t http1_max_pending_requests;
+  // `http.http2MaxRequests`.
+  int32_t http2_max_requests;
+  // `http.maxRequestsPerConnection`.
+  int32_t max_requests_per_connection;
+  // `http.maxRetries`.
+  int32_t max_retries;
+  // `http.maxConcurrentStreams`.
+  int32_t max_concurrent_streams;
+  // Whether the upstream speaks HTTP/2.
+  bool http2;
+} meshroute_pool_config;
+
+// One endpoint of a balancer.
+typedef struct meshroute_endpoint {
+  // Address (`10.0.0.1:9080`), borrowed for the call.
+  struct meshroute_str address;
+  // Weight (0 is treated as 1).
+  uint32_t weight;
+} meshroute_endpoint;
 
 #ifdef __cplusplus
 extern "C" {
@@ -445,6 +523,128 @@ enum meshroute_status meshroute_mesh_message(const struct meshroute_mesh *mesh,
 // `mesh` must be a live mesh (or NULL); `out` writable (or NULL).
 enum meshroute_status meshroute_mesh_messages_json(const struct meshroute_mesh *mesh,
                                                    struct meshroute_str *out);
+
+// Creates an outlier detector over `host_count` hosts (numbered from 0),
+// starting at `now_ns`.
+//
+// # Safety
+// `config` NULL or valid; `out` writable or NULL.
+enum meshroute_status meshroute_outlier_detector_new(const struct meshroute_outlier_config *config,
+                                                     size_t host_count,
+                                                     uint64_t now_ns,
+                                                     struct meshroute_outlier_detector **out);
+
+// Frees an outlier detector (NULL: no-op; twice: `MESHROUTE_STATUS_INVALID_HANDLE`).
+//
+// # Safety
+// `detector` NULL or a pointer meshroute returned.
+enum meshroute_status meshroute_outlier_detector_free(struct meshroute_outlier_detector *detector);
+
+// Reports the HTTP status of a response from `host` at `now_ns` (ticks
+// that are due run first). `random` seeds the draws an ejection makes
+// (enforcement percentages, ejection-time jitter). `*ejected` (may be NULL)
+// tells whether `host` is ejected afterwards.
+//
+// # Safety
+// `detector` NULL or live; `ejected` NULL or writable.
+enum meshroute_status meshroute_outlier_detector_report_status(const struct meshroute_outlier_detector *detector,
+                                                               size_t host,
+                                                               uint16_t http_status,
+                                                               uint64_t now_ns,
+                                                               uint64_t random,
+                                                               bool *ejected);
+
+// Advances the detector's clock to `now_ns` (runs due interval ticks:
+// un-ejections).
+//
+// # Safety
+// `detector` NULL or live.
+enum meshroute_status meshroute_outlier_detector_advance(const struct meshroute_outlier_detector *detector,
+                                                         uint64_t now_ns);
+
+// Whether `host` is ejected now. `MESHROUTE_STATUS_OUT_OF_RANGE` for a
+// host the detector does not have.
+//
+// # Safety
+// `detector` NULL or live; `out` writable or NULL.
+enum meshroute_status meshroute_outlier_detector_is_ejected(const struct meshroute_outlier_detector *detector,
+                                                            size_t host,
+                                                            bool *out);
+
+// Creates a connection pool over `host_count` hosts from an Istio
+// `connectionPool` block.
+//
+// # Safety
+// `config` NULL or valid; `out` writable or NULL.
+enum meshroute_status meshroute_pool_new(const struct meshroute_pool_config *config,
+                                         size_t host_count,
+                                         struct meshroute_pool **out);
+
+// Frees a pool (NULL: no-op; twice: `MESHROUTE_STATUS_INVALID_HANDLE`).
+//
+// # Safety
+// `pool` NULL or a pointer meshroute returned.
+enum meshroute_status meshroute_pool_free(struct meshroute_pool *pool);
+
+// Asks the pool to admit a request to `host`. `*admission` says what
+// happened; for ACTIVE and PENDING `*request_id` identifies the request
+// for `meshroute_pool_release` (which must be called exactly once).
+//
+// # Safety
+// `pool` NULL or live; both outs writable or NULL.
+enum meshroute_status meshroute_pool_acquire(const struct meshroute_pool *pool,
+                                             size_t host,
+                                             enum meshroute_admission *admission,
+                                             uint64_t *request_id);
+
+// Ends a request admitted by `meshroute_pool_acquire` (or abandons a
+// pending one), freeing its capacity for pending requests.
+// `MESHROUTE_STATUS_INVALID_ARGUMENT` for an unknown or already released id.
+//
+// # Safety
+// `pool` NULL or live.
+enum meshroute_status meshroute_pool_release(const struct meshroute_pool *pool,
+                                             uint64_t request_id);
+
+// Creates a balancer over `endpoint_count` endpoints (hosts numbered in
+// order from 0) with the panic threshold in percent (Envoy default 50).
+// `policy` is a `meshroute_lb_policy` value, passed as an integer so that an
+// unknown value is `MESHROUTE_STATUS_INVALID_ARGUMENT` rather than undefined
+// behaviour. `random` seeds the balancer's initial state.
+//
+// # Safety
+// `endpoints` NULL (count 0) or `endpoint_count` valid items; `out` writable or NULL.
+enum meshroute_status meshroute_balancer_new(const struct meshroute_endpoint *endpoints,
+                                             size_t endpoint_count,
+                                             uint32_t policy,
+                                             uint32_t panic_threshold,
+                                             uint64_t random,
+                                             struct meshroute_balancer **out);
+
+// Frees a balancer (NULL: no-op; twice: `MESHROUTE_STATUS_INVALID_HANDLE`).
+//
+// # Safety
+// `balancer` NULL or a pointer meshroute returned.
+enum meshroute_status meshroute_balancer_free(struct meshroute_balancer *balancer);
+
+// Picks a host for a request; `random` seeds the pick's draws. `*host` is
+// the endpoint's index. `MESHROUTE_STATUS_ABSENT` when no host can be
+// picked (Envoy 503 `UH`).
+//
+// # Safety
+// `balancer` NULL or live; `host` writable or NULL.
+enum meshroute_status meshroute_balancer_pick(const struct meshroute_balancer *balancer,
+                                              uint64_t random,
+                                              size_t *host);
+
+// Marks `host` unhealthy (or healthy again), e.g. from
+// `meshroute_outlier_detector_is_ejected`.
+//
+// # Safety
+// `balancer` NULL or live.
+enum meshroute_status meshroute_balancer_set_unhealthy(const struct meshroute_balancer *balancer,
+                                                       size_t host,
+                                                       bool unhealthy);
 
 #ifdef __cplusplus
 }  // extern "C"

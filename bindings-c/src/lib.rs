@@ -17,7 +17,9 @@ pub mod decision;
 pub mod ffi;
 mod handle;
 pub mod mesh;
+pub mod resilience;
 
 pub use decision::*;
 pub use ffi::*;
 pub use mesh::*;
+pub use resilience::*;

@@ -554,6 +554,120 @@ static void test_threads_share_a_mesh(meshroute_mesh *mesh) {
     }
 }
 
+static void test_outlier_detector(void) {
+    meshroute_outlier_config cfg = {-1, -1, false, -1, 0, 0, 0, 0};
+    cfg.consecutive_5xx_errors = 2;
+    cfg.interval_ns = 10000000000ull;          /* 10 s */
+    cfg.base_ejection_time_ns = 30000000000ull; /* 30 s */
+    cfg.max_ejection_percent = 100;
+    meshroute_outlier_detector *det = NULL;
+    OK(meshroute_outlier_detector_new(&cfg, 2, 0, &det));
+    bool ejected = true;
+    OK(meshroute_outlier_detector_report_status(det, 0, 503, 1000, 7, &ejected));
+    CHECK(!ejected); /* one 5xx is not two */
+    OK(meshroute_outlier_detector_report_status(det, 1, 200, 1000, 7, NULL));
+    OK(meshroute_outlier_detector_report_status(det, 0, 503, 2000, 7, &ejected));
+    CHECK(ejected);
+    OK(meshroute_outlier_detector_is_ejected(det, 1, &ejected));
+    CHECK(!ejected);
+    /* Un-ejected at the first interval tick after the base ejection time. */
+    OK(meshroute_outlier_detector_advance(det, 20000000000ull));
+    OK(meshroute_outlier_detector_is_ejected(det, 0, &ejected));
+    CHECK(ejected);
+    OK(meshroute_outlier_detector_advance(det, 45000000000ull));
+    OK(meshroute_outlier_detector_is_ejected(det, 0, &ejected));
+    CHECK(!ejected);
+    STATUS(meshroute_outlier_detector_is_ejected(det, 2, &ejected), MESHROUTE_STATUS_OUT_OF_RANGE);
+    STATUS(meshroute_outlier_detector_is_ejected(det, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_outlier_detector_is_ejected(NULL, 0, &ejected), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_outlier_detector_report_status(NULL, 0, 503, 0, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_outlier_detector_advance(NULL, 0), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_outlier_detector_new(NULL, 2, 0, &det), MESHROUTE_STATUS_NULL_ARGUMENT);
+    CHECK(det == NULL);
+    OK(meshroute_outlier_detector_new(&cfg, 1, 0, &det));
+    STATUS(meshroute_outlier_detector_new(&cfg, 1, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_pool_free((meshroute_pool *)det), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_outlier_detector_free(det));
+    STATUS(meshroute_outlier_detector_free(det), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_outlier_detector_free(NULL));
+}
+
+static void test_pool(void) {
+    meshroute_pool_config cfg = {1, 1, 0, 0, 0, 0, false};
+    meshroute_pool *pool = NULL;
+    OK(meshroute_pool_new(&cfg, 1, &pool));
+    meshroute_admission a;
+    uint64_t first = 0, second = 0, third = 0;
+    OK(meshroute_pool_acquire(pool, 0, &a, &first));
+    CHECK(a == MESHROUTE_ADMISSION_ACTIVE);
+    OK(meshroute_pool_acquire(pool, 0, &a, &second));
+    CHECK(a == MESHROUTE_ADMISSION_PENDING);
+    OK(meshroute_pool_acquire(pool, 0, &a, &third));
+    CHECK(a == MESHROUTE_ADMISSION_OVERFLOW);
+    OK(meshroute_pool_release(pool, first));
+    STATUS(meshroute_pool_release(pool, first), MESHROUTE_STATUS_INVALID_ARGUMENT);
+    CHECK(last_error_contains("unknown or finished request"));
+    /* The pending request took the freed connection: a new one must wait. */
+    OK(meshroute_pool_acquire(pool, 0, &a, &third));
+    CHECK(a == MESHROUTE_ADMISSION_PENDING);
+    OK(meshroute_pool_release(pool, third));
+    OK(meshroute_pool_release(pool, second));
+    STATUS(meshroute_pool_acquire(pool, 1, &a, &third), MESHROUTE_STATUS_OUT_OF_RANGE);
+    STATUS(meshroute_pool_acquire(pool, 0, NULL, &third), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_pool_acquire(pool, 0, &a, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_pool_acquire(NULL, 0, &a, &third), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_pool_release(NULL, 1), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_pool_new(NULL, 1, &pool), MESHROUTE_STATUS_NULL_ARGUMENT);
+    CHECK(pool == NULL);
+    OK(meshroute_pool_new(&cfg, 1, &pool));
+    STATUS(meshroute_pool_new(&cfg, 1, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    OK(meshroute_pool_free(pool));
+    STATUS(meshroute_pool_free(pool), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_pool_free(NULL));
+}
+
+static void test_balancer(void) {
+    meshroute_endpoint eps[] = {{{"10.0.0.1:80", 11}, 1}, {{"10.0.0.2:80", 11}, 1}};
+    meshroute_balancer *b = NULL;
+    OK(meshroute_balancer_new(eps, 2, MESHROUTE_LB_ROUND_ROBIN, 0, 42, &b));
+    size_t h1 = 9, h2 = 9, h3 = 9;
+    OK(meshroute_balancer_pick(b, 1, &h1));
+    OK(meshroute_balancer_pick(b, 2, &h2));
+    OK(meshroute_balancer_pick(b, 3, &h3));
+    CHECK(h1 < 2 && h2 == 1 - h1 && h3 == h1); /* round robin alternates */
+    OK(meshroute_balancer_set_unhealthy(b, 0, true));
+    OK(meshroute_balancer_pick(b, 4, &h1));
+    OK(meshroute_balancer_pick(b, 5, &h2));
+    CHECK(h1 == 1 && h2 == 1);
+    OK(meshroute_balancer_set_unhealthy(b, 1, true));
+    STATUS(meshroute_balancer_pick(b, 6, &h1), MESHROUTE_STATUS_ABSENT); /* threshold 0: no panic mode */
+    OK(meshroute_balancer_set_unhealthy(b, 1, false));
+    OK(meshroute_balancer_pick(b, 7, &h1));
+    CHECK(h1 == 1);
+    STATUS(meshroute_balancer_set_unhealthy(b, 2, true), MESHROUTE_STATUS_OUT_OF_RANGE);
+    STATUS(meshroute_balancer_set_unhealthy(NULL, 0, true), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_balancer_pick(b, 1, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_balancer_pick(NULL, 1, &h1), MESHROUTE_STATUS_NULL_ARGUMENT);
+    OK(meshroute_balancer_free(b));
+    STATUS(meshroute_balancer_free(b), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_balancer_free(NULL));
+
+    OK(meshroute_balancer_new(eps, 2, MESHROUTE_LB_LEAST_REQUEST, 50, 1, &b));
+    OK(meshroute_balancer_pick(b, 9, &h1));
+    CHECK(h1 < 2);
+    OK(meshroute_balancer_free(b));
+    OK(meshroute_balancer_new(eps, 2, MESHROUTE_LB_RANDOM, 50, 1, &b));
+    OK(meshroute_balancer_pick(b, 9, &h1));
+    CHECK(h1 < 2);
+    OK(meshroute_balancer_free(b));
+    STATUS(meshroute_balancer_new(eps, 2, 99, 50, 1, &b), MESHROUTE_STATUS_INVALID_ARGUMENT);
+    CHECK(b == NULL);
+    STATUS(meshroute_balancer_new(NULL, 2, MESHROUTE_LB_RANDOM, 50, 1, &b), MESHROUTE_STATUS_NULL_ARGUMENT);
+    meshroute_endpoint bad[] = {{{"\xff", 1}, 1}};
+    STATUS(meshroute_balancer_new(bad, 1, MESHROUTE_LB_RANDOM, 50, 1, &b), MESHROUTE_STATUS_INVALID_UTF8);
+    STATUS(meshroute_balancer_new(eps, 2, MESHROUTE_LB_RANDOM, 50, 1, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_capi reviews.yaml\n");
@@ -586,6 +700,9 @@ int main(int argc, char **argv) {
     OK(meshroute_mesh_free(mesh));
     test_mesh_double_free();
     test_decision_outlives_mesh(config);
+    test_outlier_detector();
+    test_pool();
+    test_balancer();
     free(config);
 
     printf("capi: %d passed, %d failed\n", passed, failed);
