@@ -582,6 +582,7 @@ static void test_outlier_detector(void) {
     STATUS(meshroute_outlier_detector_is_ejected(NULL, 0, &ejected), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_outlier_detector_report_status(NULL, 0, 503, 0, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_outlier_detector_advance(NULL, 0), MESHROUTE_STATUS_NULL_ARGUMENT);
+    OK(meshroute_outlier_detector_free(det));
     STATUS(meshroute_outlier_detector_new(NULL, 2, 0, &det), MESHROUTE_STATUS_NULL_ARGUMENT);
     CHECK(det == NULL);
     OK(meshroute_outlier_detector_new(&cfg, 1, 0, &det));
@@ -617,6 +618,7 @@ static void test_pool(void) {
     STATUS(meshroute_pool_acquire(pool, 0, &a, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_pool_acquire(NULL, 0, &a, &third), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_pool_release(NULL, 1), MESHROUTE_STATUS_NULL_ARGUMENT);
+    OK(meshroute_pool_free(pool));
     STATUS(meshroute_pool_new(NULL, 1, &pool), MESHROUTE_STATUS_NULL_ARGUMENT);
     CHECK(pool == NULL);
     OK(meshroute_pool_new(&cfg, 1, &pool));
