@@ -9,6 +9,21 @@ cd "$ROOT"
 CONFORMANCE="${MESHROUTE_CONFORMANCE:-$ROOT/../shared/conformance}"
 MESHROUTE="$ROOT/target/debug/meshroute"
 
+# System packages the stages need, installed once (idempotent: only what is missing).
+stage_setup() {
+  local missing=()
+  local pair cmd pkg
+  for pair in gcc:gcc valgrind:valgrind pkg-config:pkg-config; do
+    cmd=${pair%%:*} pkg=${pair##*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -q
+    apt-get install -y -q "${missing[@]}"
+  fi
+}
+
 stage_fmt() { cargo fmt --all --check; }
 
 stage_clippy() { cargo clippy --workspace --all-targets -- -D warnings; }
@@ -36,7 +51,20 @@ stage_route_tests() {
   "$MESHROUTE" test "${targets[@]}"
 }
 
-STAGES=(fmt clippy test doc check_conformance route_tests)
+stage_c() { bindings-c/test.sh; }
+
+# Short fuzz smoke of every target when the nightly toolchain is present
+# (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.
+stage_fuzz_smoke() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "nightly toolchain absent: fuzz smoke skipped"
+    return 0
+  fi
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install -q cargo-fuzz
+  fuzz/run.sh "${MESHROUTE_FUZZ_SECONDS:-20}"
+}
+
+STAGES=(setup fmt clippy test doc check_conformance route_tests c fuzz_smoke)
 
 main() {
   local results=() failed=0 stage start status elapsed
