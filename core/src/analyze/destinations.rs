@@ -23,7 +23,7 @@ use crate::message::{codes, Message, Severity};
 use crate::model::common::Destination;
 use crate::model::{Config, Kind, Resource, VirtualService};
 use crate::source::path;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// One destination of a VirtualService with the path it is written at.
 struct Annotated<'a> {
@@ -128,8 +128,31 @@ pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>
         hosts_and_ports(vs, index, out);
         subsets_defined(vs, &subsets, out);
     }
+    // host string -> one entry (VirtualService index) per subset destination
+    // of a VirtualService listing that host (Istio's
+    // `initVirtualServiceDestinations`).
+    let mut subset_routes: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, vs) in config.virtual_services.iter().enumerate() {
+        for d in vs
+            .spec
+            .http
+            .iter()
+            .flat_map(|r| r.route.iter())
+            .filter_map(|rd| rd.destination.as_ref())
+        {
+            if d.subset.as_deref().is_none_or(str::is_empty) {
+                continue;
+            }
+            let Some(host) = d.host.as_deref() else {
+                continue;
+            };
+            for _ in vs.spec.hosts.iter().filter(|h| h.as_str() == host) {
+                subset_routes.entry(host).or_default().push(i);
+            }
+        }
+    }
     for vs in &config.virtual_services {
-        ingress_subsets(vs, config, out);
+        ingress_subsets(vs, config, &subset_routes, out);
     }
 }
 
@@ -224,7 +247,12 @@ fn subsets_defined(
     }
 }
 
-fn ingress_subsets(vs: &Resource<VirtualService>, config: &Config, out: &mut Vec<Message>) {
+fn ingress_subsets(
+    vs: &Resource<VirtualService>,
+    config: &Config,
+    subset_routes: &HashMap<&str, Vec<usize>>,
+    out: &mut Vec<Message>,
+) {
     if vs.spec.gateways.is_empty() {
         return;
     }
@@ -237,10 +265,13 @@ fn ingress_subsets(vs: &Resource<VirtualService>, config: &Config, out: &mut Vec
                 continue;
             }
             let host = dest.host.as_deref().unwrap_or("");
-            for other in &config.virtual_services {
-                for _ in subset_destinations_for(&other.spec, host) {
-                    let p = path::field(&route_destination("spec.http", i, j, None).path, "host");
-                    out.push(report(
+            let others = subset_routes.get(host).map(Vec::as_slice).unwrap_or(&[]);
+            for other in others
+                .iter()
+                .filter_map(|&k| config.virtual_services.get(k))
+            {
+                let p = path::field(&route_destination("spec.http", i, j, None).path, "host");
+                out.push(report(
                         vs,
                         Kind::VirtualService,
                         codes::INGRESS_ROUTE_RULES_NOT_AFFECTED,
@@ -253,28 +284,7 @@ fn ingress_subsets(vs: &Resource<VirtualService>, config: &Config, out: &mut Vec
                         ),
                         "route to the subset in this VirtualService too, or bind the subset rules to the gateway",
                     ));
-                }
             }
         }
     }
-}
-
-/// The http route destinations of `vs` that name `host` with a subset, once
-/// per host of `vs` equal to `host` (Istio's `initVirtualServiceDestinations`).
-fn subset_destinations_for<'a>(
-    vs: &'a VirtualService,
-    host: &'a str,
-) -> impl Iterator<Item = &'a Destination> + 'a {
-    vs.http
-        .iter()
-        .flat_map(|r| r.route.iter())
-        .filter_map(|rd| rd.destination.as_ref())
-        .filter(|d| d.subset.as_deref().is_some_and(|s| !s.is_empty()))
-        .flat_map(move |d| {
-            vs.hosts
-                .iter()
-                .filter(move |h| d.host.as_deref() == Some(h.as_str()))
-                .map(move |_| d)
-        })
-        .filter(move |d| d.host.as_deref() == Some(host))
 }
