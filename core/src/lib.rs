@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod decide;
 pub mod duration;
 pub(crate) mod fasthash;
