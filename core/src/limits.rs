@@ -35,5 +35,6 @@ pub const MAX_SCENARIO_HOSTS: usize = 10_000;
 /// Most operations (results, request starts and finishes, picks, counting
 /// every `repeat`) one resilience scenario may replay.
 pub const MAX_SCENARIO_OPERATIONS: u64 = 10_000_000;
-/// Most outlier-detection interval ticks one resilience scenario may span.
-pub const MAX_SCENARIO_TICKS: u64 = 10_000_000;
+/// Most outlier-detection interval ticks times hosts one resilience scenario
+/// may span (each tick looks at every host).
+pub const MAX_SCENARIO_HOST_TICKS: u64 = 100_000_000;

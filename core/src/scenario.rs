@@ -1289,10 +1289,11 @@ impl Runner {
                 .max()
                 .unwrap_or_default();
             let ticks = duration_nanos(horizon) / duration_nanos(c.interval).max(1);
-            if ticks > limits::MAX_SCENARIO_TICKS {
+            let work = ticks.saturating_mul(u64::try_from(n.max(1)).unwrap_or(u64::MAX));
+            if work > limits::MAX_SCENARIO_HOST_TICKS {
                 return Err(format!(
-                    "the scenario spans {ticks} outlier-detection intervals; at most {} are replayed",
-                    limits::MAX_SCENARIO_TICKS
+                    "the scenario spans {ticks} outlier-detection intervals over {n} hosts; at most {} interval-hosts are replayed",
+                    limits::MAX_SCENARIO_HOST_TICKS
                 ));
             }
         }
