@@ -32,6 +32,7 @@
 //! * `pick` and `start` events may carry `headers` (map), `query` (string) and
 //!   `sourceIp` for consistent hashing, and `seed`;
 //! * `start` without `host` sends each request where the load balancer picks.
+//! * events and `expect` entries may carry a `name` (a label, not compared).
 //!
 //! Randomness: the scenario has one default stream, [`SplitMix64`] seeded with
 //! 0 (it seeds the balancer and serves outlier detection and unseeded events);
