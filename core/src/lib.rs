@@ -32,6 +32,7 @@ pub mod policy;
 pub mod registry;
 pub mod resilience;
 pub mod routetest;
+pub mod scenario;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
