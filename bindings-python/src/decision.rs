@@ -516,7 +516,7 @@ impl Fault {
 
 fn fault_delay_repr(d: &core::FaultDelay) -> String {
     format!(
-        "FaultDelay(fixed_delay={}, percent={})",
+        "FaultDelay(fixed_delay={}, percent={:?})",
         repr_str(&d.fixed_delay),
         d.percent
     )
@@ -524,7 +524,7 @@ fn fault_delay_repr(d: &core::FaultDelay) -> String {
 
 fn fault_abort_repr(a: &core::FaultAbort) -> String {
     format!(
-        "FaultAbort(http_status={}, grpc_status={}, percent={})",
+        "FaultAbort(http_status={}, grpc_status={}, percent={:?})",
         a.http_status.map_or("None".to_string(), |s| s.to_string()),
         repr_opt(a.grpc_status.as_deref()),
         a.percent
@@ -617,7 +617,7 @@ impl Mirror {
     }
     fn __repr__(&self) -> String {
         format!(
-            "Mirror(host={}, subset={}, percent={})",
+            "Mirror(host={}, subset={}, percent={:?})",
             repr_str(&self.inner.host),
             repr_opt(self.inner.subset.as_deref()),
             self.inner.percent

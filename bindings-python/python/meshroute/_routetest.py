@@ -188,35 +188,40 @@ def _duration(value: Any) -> Optional[timedelta]:
 
 
 def _mismatch(expected: Any, actual: Any, where: str) -> Optional[str]:
-    """Where ``actual`` fails the deep partial match, or ``None`` when it matches."""
+    """Every place where ``actual`` fails the deep partial match, joined by
+    ``; ``, or ``None`` when it matches."""
+    problems: List[str] = []
+    _collect(expected, actual, where, problems)
+    return "; ".join(problems) if problems else None
+
+
+def _collect(expected: Any, actual: Any, where: str, problems: List[str]) -> None:
     at = where or "decision"
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return f"{at}: expected {expected!r}, got {actual!r}"
+            problems.append(f"{at}: expected {expected!r}, got {actual!r}")
+            return
         for key, want in expected.items():
             got = actual.get(key, _ABSENT)
             path = f"{where}.{key}" if where else str(key)
             if want is None:
                 if got is not _ABSENT:
-                    return f"{path}: expected absent, got {got!r}"
-                continue
-            if got is _ABSENT:
-                return f"{path}: expected {want!r}, got nothing"
-            problem = _mismatch(want, got, path)
-            if problem:
-                return problem
-        return None
+                    problems.append(f"{path}: expected absent, got {got!r}")
+            elif got is _ABSENT:
+                problems.append(f"{path}: expected {want!r}, got nothing")
+            else:
+                _collect(want, got, path, problems)
+        return
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
-            return f"{at}: expected {expected!r}, got {actual!r}"
+            problems.append(f"{at}: expected {expected!r}, got {actual!r}")
+            return
         for i, (want, got) in enumerate(zip(expected, actual)):
-            problem = _mismatch(want, got, f"{where}[{i}]")
-            if problem:
-                return problem
-        return None
+            _collect(want, got, f"{where}[{i}]", problems)
+        return
     if expected == actual:
-        return None
+        return
     want_d, got_d = _duration(expected), _duration(actual)
     if want_d is not None and want_d == got_d:
-        return None
-    return f"{at}: expected {expected!r}, got {actual!r}"
+        return
+    problems.append(f"{at}: expected {expected!r}, got {actual!r}")
