@@ -29,6 +29,7 @@ pub mod model;
 pub mod names;
 pub mod policy;
 pub mod registry;
+pub mod resilience;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
