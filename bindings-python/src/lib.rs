@@ -7,6 +7,7 @@ mod convert;
 mod decision;
 mod mesh;
 mod message;
+mod resilience;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mesh::Request>()?;
     m.add_class::<message::Message>()?;
     decision::register(m)?;
+    resilience::register(m)?;
     m.add_function(wrap_pyfunction!(convert::parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(convert::parse_yaml, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -31,7 +31,10 @@ fn all_messages(config: &Config) -> Vec<meshroute::Message> {
     config.messages.clone()
 }
 
-fn messages_list<'py>(py: Python<'py>, messages: Vec<meshroute::Message>) -> PyResult<Bound<'py, PyList>> {
+fn messages_list<'py>(
+    py: Python<'py>,
+    messages: Vec<meshroute::Message>,
+) -> PyResult<Bound<'py, PyList>> {
     PyList::new(py, messages.into_iter().map(Message::new))
 }
 
@@ -137,9 +140,9 @@ impl Mesh {
     ) -> PyResult<Mesh> {
         let mut list = Vec::new();
         for item in sources.try_iter()? {
-            let (name, text): (String, String) = item?.extract().map_err(|_| {
-                PyTypeError::new_err("sources must be (name, text) pairs of str")
-            })?;
+            let (name, text): (String, String) = item?
+                .extract()
+                .map_err(|_| PyTypeError::new_err("sources must be (name, text) pairs of str"))?;
             list.push((name, text));
         }
         build(py, list, namespace, strict)
@@ -257,7 +260,12 @@ impl Mesh {
 }
 
 impl Mesh {
-    fn run(&self, py: Python<'_>, request: Arc<meshroute::Request>, trace: bool) -> PyResult<Decision> {
+    fn run(
+        &self,
+        py: Python<'_>,
+        request: Arc<meshroute::Request>,
+        trace: bool,
+    ) -> PyResult<Decision> {
         let mesh = &self.mesh;
         let req = &*request;
         let result = py.detach(|| {
@@ -306,7 +314,10 @@ impl RequestArgs<'_, '_> {
 }
 
 /// A request from a `Request` object or from a host and arguments.
-fn request_from(host: &Bound<'_, PyAny>, args: RequestArgs<'_, '_>) -> PyResult<Arc<meshroute::Request>> {
+fn request_from(
+    host: &Bound<'_, PyAny>,
+    args: RequestArgs<'_, '_>,
+) -> PyResult<Arc<meshroute::Request>> {
     if let Ok(prepared) = host.cast::<Request>() {
         if args.any_given() {
             return Err(PyTypeError::new_err(

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from ._errors import ConfigError, Error, RequestError
 from ._native import (
+    Admission,
+    ConnectionPool,
+    OutlierDetector,
+    OutlierEvent,
     Decision,
     Destination,
     DirectResponse,
@@ -39,6 +43,10 @@ from ._native import (
 from ._routetest import CaseResult, RouteTestReport, run_route_tests
 
 __all__ = [
+    "Admission",
+    "ConnectionPool",
+    "OutlierDetector",
+    "OutlierEvent",
     "CaseResult",
     "ConfigError",
     "Decision",

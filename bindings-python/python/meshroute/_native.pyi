@@ -385,3 +385,111 @@ class Mesh:
         """Like ``route``, with the trace that says why."""
     def decide(self, request: Request) -> Decision:
         """Decides a prepared request (the fastest path)."""
+
+Time = Union[int, float, timedelta]
+
+class OutlierEvent:
+    """One entry of an outlier detector's timeline."""
+
+    @property
+    def at(self) -> float:
+        """Seconds from the origin."""
+    @property
+    def host(self) -> int:
+        """Host index."""
+    @property
+    def kind(self) -> Literal["ejected", "ejectionOverflow", "notEnforced", "unejected"]:
+        """What happened."""
+    @property
+    def cause(self) -> Optional[str]:
+        """The detector that fired (``"consecutive 5xx"``, ...), or ``None``."""
+    @property
+    def duration(self) -> Optional[timedelta]:
+        """Ejection time (``ejected``) or time spent ejected (``unejected``)."""
+
+class OutlierDetector:
+    """Envoy's outlier detector for one cluster's hosts (0..hosts), configured
+    as Istio translates ``outlierDetection``; time and randomness from the caller."""
+
+    def __init__(
+        self,
+        hosts: int,
+        *,
+        consecutive_5xx_errors: Optional[int] = None,
+        consecutive_gateway_errors: Optional[int] = None,
+        split_external_local_origin_errors: bool = False,
+        consecutive_local_origin_failures: Optional[int] = None,
+        interval: Optional[timedelta] = None,
+        base_ejection_time: Optional[timedelta] = None,
+        max_ejection_percent: int = 0,
+        min_health_percent: int = 0,
+        start: Optional[Time] = None,
+        seed: int = 0,
+    ) -> None: ...
+    @staticmethod
+    def from_policy(
+        policy: Mapping[str, Any], hosts: int, *, start: Optional[Time] = None, seed: int = 0
+    ) -> OutlierDetector:
+        """A detector from ``Destination.policy`` (Istio's TrafficPolicy shape)."""
+    def report(
+        self, host: int, result: Union[int, str], now: Time, random: Optional[Sequence[int]] = None
+    ) -> List[OutlierEvent]:
+        """Reports one result (HTTP status, ``"reset"``, ``"connect-failure"``,
+        ``"timeout"``, ``"connect-success"``) for ``host`` at ``now``."""
+    def advance_to(self, now: Time) -> List[OutlierEvent]:
+        """Runs the interval ticks due by ``now``."""
+    def is_ejected(self, host: int) -> bool:
+        """Whether ``host`` is ejected now."""
+    @property
+    def ejected(self) -> List[int]:
+        """The hosts ejected now."""
+    @property
+    def next_tick(self) -> float:
+        """When the next interval tick happens, in seconds from the origin."""
+    @property
+    def stats(self) -> Dict[str, int]:
+        """Running totals."""
+
+class Admission:
+    """The result of ``ConnectionPool.start``."""
+
+    @property
+    def status(self) -> Literal["active", "pending", "overflow"]:
+        """Runs now, is queued, or failed with 503 UO."""
+    @property
+    def request_id(self) -> Optional[int]:
+        """The request's id (for ``finish``), or ``None`` on overflow."""
+    @property
+    def overflow(self) -> Optional[Literal["pending", "active"]]:
+        """Which limit overflowed, or ``None``."""
+
+class ConnectionPool:
+    """Envoy's circuit breakers and per-host pools for one cluster (hosts
+    0..hosts), configured as Istio translates ``connectionPool``."""
+
+    def __init__(
+        self,
+        hosts: int,
+        *,
+        max_connections: int = 0,
+        http1_max_pending_requests: int = 0,
+        http2_max_requests: int = 0,
+        max_requests_per_connection: int = 0,
+        max_retries: int = 0,
+        max_concurrent_streams: int = 0,
+        http2: bool = False,
+    ) -> None: ...
+    @staticmethod
+    def from_policy(policy: Mapping[str, Any], hosts: int, *, http2: bool = False) -> ConnectionPool:
+        """A pool from ``Destination.policy`` (Istio's TrafficPolicy shape)."""
+    def start(self, host: int) -> Admission:
+        """A request begins on ``host``."""
+    def finish(self, request_id: int) -> List[Tuple[Literal["active", "overflow"], int]]:
+        """A request ends; returns what became of queued requests."""
+    def try_acquire_retry(self) -> bool:
+        """Takes a retry slot; false when the retry overflows."""
+    def release_retry(self) -> None:
+        """Gives back a retry slot."""
+    @property
+    def stats(self) -> Dict[str, int]:
+        """Running totals and current counts."""
