@@ -154,3 +154,23 @@ pub fn repr_str(s: &str) -> String {
     out.push('\'');
     out
 }
+
+/// Runs one route-test file with the core's runner. `text` is the file's
+/// text, `name` its name in messages, and `config.files` entries are read
+/// relative to `base_dir`. Returns the report in the core's JSON shape.
+#[pyfunction]
+pub fn run_route_test<'py>(
+    py: Python<'py>,
+    text: String,
+    name: String,
+    base_dir: std::path::PathBuf,
+) -> PyResult<Bound<'py, PyAny>> {
+    let report = py.detach(move || {
+        let report = meshroute::routetest::run(&text, &name, |file| {
+            let path = base_dir.join(file);
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        });
+        serde_json::to_value(&report).map_err(|e| e.to_string())
+    });
+    json_to_py(py, &report.map_err(PyValueError::new_err)?)
+}

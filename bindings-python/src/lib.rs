@@ -26,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     resilience::register(m)?;
     m.add_function(wrap_pyfunction!(convert::parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(convert::parse_yaml, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::run_route_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

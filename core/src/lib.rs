@@ -30,6 +30,7 @@ pub mod names;
 pub mod policy;
 pub mod registry;
 pub mod resilience;
+pub mod routetest;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};

@@ -22,6 +22,10 @@ def parse_yaml(text: str) -> Any:
     """Parses one YAML (or JSON) document into plain Python objects;
     raises ``ValueError`` on a syntax error."""
 
+def run_route_test(text: str, name: str, base_dir: StrPath) -> Dict[str, Any]:
+    """Runs one route-test file with the core's runner; ``config.files`` are
+    read relative to ``base_dir``. Returns the report as plain objects."""
+
 class Message:
     """One diagnostic about one resource, as ``istioctl analyze`` reports."""
 
