@@ -36,23 +36,33 @@ def test_check_clean_and_broken(tmp_path: Path) -> None:
 
 
 def test_route_prints_the_decision_json(tmp_path: Path) -> None:
-    r = run(["route", *_files(tmp_path), "--host", "reviews", "--port", "9080", "-H", "end-user: jason"])
+    files = ",".join(_files(tmp_path))
+    r = run(["route", "-f", files, "-H", "end-user: jason", "GET", "http://reviews:9080/reviews/0"])
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["outcome"] == "route" and d["destinations"][0]["subset"] == "v2"
 
 
 def test_explain_prints_text(tmp_path: Path) -> None:
-    r = run(["explain", *_files(tmp_path), "--host", "reviews", "--port", "9080"])
+    f = _files(tmp_path)
+    r = run(["explain", "-f", f[0], "-f", f[1], "--from", "default", "reviews:9080/x?y=1"])
     assert r.returncode == 0, r.stderr
     assert "default/reviews" in r.stdout and "=> route" in r.stdout
 
 
 def test_bad_request_and_missing_file_exit_2(tmp_path: Path) -> None:
-    r = run(["route", *_files(tmp_path), "--host", ""])
+    r = run(["route", "-f", str(CONFORMANCE / "bookinfo.yaml"), "--request-json", '{"host": ""}'])
     assert r.returncode == 2 and "host is empty" in r.stderr
     m = run(["check", str(tmp_path / "missing.yaml")])
     assert m.returncode == 2 and "missing.yaml" in m.stderr
+
+
+def test_route_reads_a_directory_and_json_requests(tmp_path: Path) -> None:
+    _files(tmp_path)
+    (tmp_path / "bookinfo.yaml").write_text((CONFORMANCE / "bookinfo.yaml").read_text())
+    r = run(["route", "-f", str(tmp_path), "-r", '{"host": "reviews", "port": 9080, "headers": {"end-user": "jason"}}'])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["destinations"][0]["subset"] == "v2"
 
 
 def test_test_command_summary_and_status(tmp_path: Path) -> None:
