@@ -18,10 +18,14 @@
 #![warn(missing_docs)]
 
 pub mod decide;
+pub mod duration;
+pub mod hosts;
 pub mod limits;
 pub mod load;
+pub mod matching;
 pub mod message;
 pub mod model;
+pub mod names;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
