@@ -27,6 +27,7 @@ pub mod message;
 pub mod model;
 pub mod names;
 pub mod source;
+pub mod validate;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 pub use message::{Message, Severity};
