@@ -28,7 +28,7 @@ pub struct Mesh {
 /// Every message about a configuration: the loader's, then (once core
 /// offers it) the validator's.
 fn all_messages(config: &Config) -> Vec<meshroute::Message> {
-    config.messages.clone()
+    meshroute::validate::check(config)
 }
 
 fn messages_list<'py>(

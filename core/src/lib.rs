@@ -34,6 +34,7 @@ pub mod resilience;
 pub mod routetest;
 pub mod scenario;
 pub mod source;
+pub mod validate;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 pub use message::{Message, Severity};

@@ -182,14 +182,10 @@ impl TestReport {
     }
 }
 
-/// The validation step of the test runner.
-///
-/// SWITCH-OVER POINT: until `crate::validate::check(&Config) -> Vec<Message>`
-/// lands, validation is the loader's own messages. Replace the body with
-/// `crate::validate::check(config)`; the caller already merges and
-/// de-duplicates it with `config.messages`.
+/// The validation step of the test runner: [`crate::validate::check`]
+/// (load messages, webhook validation, analysis).
 pub fn validate(config: &Config) -> Vec<Message> {
-    config.messages.clone()
+    crate::validate::check(config)
 }
 
 /// The load and validation messages of `config`, without duplicates.

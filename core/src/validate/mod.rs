@@ -1,0 +1,57 @@
+//! Validation as Istio's admission webhook (`pkg/config/validation`) does it.
+//!
+//! Every rule Istio applies to VirtualService, DestinationRule, Gateway,
+//! ServiceEntry, Sidecar and WorkloadEntry, reported as `istioctl analyze`
+//! reports them: errors as IST0106 (SchemaValidationError), warnings as
+//! IST0133 (SchemaWarning), VirtualService reachability as IST0130/IST0131,
+//! deprecated fields as IST0002. Each message names the resource, the exact
+//! field path and its `file:line:col`, keeps Istio's wording and says how to
+//! fix it. Regular expressions are compiled by [`crate::matching::regex`], the
+//! engine routing uses, so what validation accepts is what matching can run.
+
+mod common;
+mod destination_rule;
+mod gateway;
+mod service_entry;
+mod sidecar;
+mod virtual_service;
+mod workload_entry;
+
+use crate::message::Message;
+use crate::model::Config;
+
+/// Everything `meshroute check` reports about a loaded configuration: the
+/// loader's messages, then validation's (Istio's admission webhook), then
+/// analysis (`istioctl analyze` checks across resources).
+pub fn check(config: &Config) -> Vec<Message> {
+    let mut messages = config.messages.clone();
+    messages.extend(validate(config));
+    messages.extend(crate::analyze::analyze(config));
+    messages
+}
+
+/// Istio's per-resource validation of every resource in `config`, in load
+/// order by kind. Resources the loader rejected are not in `config` and so
+/// are not validated again.
+pub fn validate(config: &Config) -> Vec<Message> {
+    let mut out = Vec::new();
+    for r in &config.virtual_services {
+        virtual_service::validate(r, &mut out);
+    }
+    for r in &config.destination_rules {
+        destination_rule::validate(r, &mut out);
+    }
+    for r in &config.gateways {
+        gateway::validate(r, &mut out);
+    }
+    for r in &config.service_entries {
+        service_entry::validate(r, &mut out);
+    }
+    for r in &config.sidecars {
+        sidecar::validate(r, &mut out);
+    }
+    for r in &config.workload_entries {
+        workload_entry::validate(r, &mut out);
+    }
+    out
+}
