@@ -5,6 +5,7 @@
 //! README "Design notes" for why.
 
 mod de;
+mod events;
 pub(crate) mod node;
 mod suggest;
 

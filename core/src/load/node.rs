@@ -5,10 +5,9 @@
 //! position of every node. The typed model is then read from this tree by
 //! [`super::de`], which knows the field path of every value.
 
-use crate::limits;
 use crate::source::Location;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
+use serde_saphyr::Spanned;
 use std::fmt;
 
 /// One node with its position.
@@ -71,21 +70,6 @@ impl Node {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
-        }
-    }
-
-    /// Shifts every line by `lines` (documents are parsed one at a time).
-    fn shift(&mut self, lines: u32) {
-        if self.loc.is_known() {
-            self.loc.line += lines;
-        }
-        match &mut self.value {
-            Value::Seq(items) => items.iter_mut().for_each(|n| n.shift(lines)),
-            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-                k.shift(lines);
-                v.shift(lines);
-            }),
-            _ => {}
         }
     }
 }
@@ -228,22 +212,6 @@ pub(crate) struct ParseError {
     pub limit: bool,
 }
 
-fn options() -> Options {
-    let mut budget = Budget::default();
-    budget.max_depth = limits::MAX_NESTING_DEPTH;
-    budget.max_aliases = limits::MAX_ALIASES;
-    budget.max_recorded_anchor_events = limits::MAX_ANCHOR_EXPANSION_EVENTS;
-    budget.max_nodes = limits::MAX_NODES;
-    budget.max_events = limits::MAX_NODES;
-    budget.max_documents = 1;
-    budget.max_total_scalar_bytes = limits::MAX_INPUT_BYTES;
-    budget.max_reader_input_bytes = Some(limits::MAX_INPUT_BYTES);
-    let mut options = Options::default();
-    options.budget = Some(budget);
-    options.duplicate_keys = DuplicateKeyPolicy::Error;
-    options
-}
-
 /// Parses one document. `Ok(None)` for an empty document (only comments).
 pub(crate) fn parse_document(doc: &DocumentText<'_>) -> Result<Option<Node>, ParseError> {
     if doc
@@ -253,44 +221,7 @@ pub(crate) fn parse_document(doc: &DocumentText<'_>) -> Result<Option<Node>, Par
     {
         return Ok(None);
     }
-    match serde_saphyr::from_str_with_options::<Option<Node>>(doc.text, options()) {
-        Ok(Some(mut node)) => {
-            node.shift(doc.first_line - 1);
-            if node.value == Value::Null {
-                Ok(None)
-            } else {
-                Ok(Some(node))
-            }
-        }
-        Ok(None) => Ok(None),
-        Err(e) => {
-            let loc = e
-                .location()
-                .map(|l| {
-                    let mut loc = location_of(&l);
-                    if loc.is_known() {
-                        loc.line += doc.first_line - 1;
-                    }
-                    loc
-                })
-                .unwrap_or(Location::new(doc.first_line, 1));
-            let rendered = e.without_snippet().to_string();
-            let first = rendered
-                .lines()
-                .next()
-                .unwrap_or("invalid YAML")
-                .to_string();
-            let limit = rendered.contains("budget")
-                || rendered.contains("Budget")
-                || rendered.contains("limit")
-                || rendered.contains("depth");
-            Err(ParseError {
-                loc,
-                text: first,
-                limit,
-            })
-        }
-    }
+    super::events::parse(doc.text, doc.first_line)
 }
 
 #[cfg(test)]
@@ -364,7 +295,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_at_the_limit_parses() {
-        let depth = limits::MAX_NESTING_DEPTH - 2;
+        let depth = crate::limits::MAX_NESTING_DEPTH - 2;
         let text = "[".repeat(depth) + &"]".repeat(depth);
         let docs = split_documents(&text);
         assert!(parse_document(&docs[0]).is_ok());

@@ -1,0 +1,334 @@
+//! Builds the [`Node`] tree straight from the YAML parser's events (the
+//! parser under serde-saphyr), with our own budgets: nesting depth, alias
+//! count and total nodes after alias expansion. This avoids a serde round
+//! trip per node and keeps loading linear in the input.
+
+use super::node::{Node, ParseError, Value};
+use crate::limits;
+use crate::source::Location;
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+fn loc(m: &serde_saphyr::granit_parser::Marker, first_line: u32) -> Location {
+    Location::new(
+        u32::try_from(m.line())
+            .unwrap_or(u32::MAX)
+            .saturating_add(first_line.saturating_sub(1)),
+        u32::try_from(m.col()).unwrap_or(u32::MAX).saturating_add(1),
+    )
+}
+
+fn limit(at: Location, text: String) -> ParseError {
+    ParseError {
+        loc: at,
+        text,
+        limit: true,
+    }
+}
+
+/// Resolves a plain scalar the way Kubernetes' YAML reader does (YAML 1.2
+/// core schema, plus YAML 1.1 `yes`/`no`/`on`/`off` booleans).
+fn plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let b = s.as_bytes();
+    let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
+    let (sign, rest) = match b.first() {
+        Some(b'-') | Some(b'+') => (1, &b[1..]),
+        _ => (0, b),
+    };
+    if digits(rest) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(u) = s.trim_start_matches('+').parse::<u64>() {
+            return Value::UInt(u);
+        }
+        return Value::Str(s.to_string());
+    }
+    if sign == 0 {
+        if let Some(h) = s.strip_prefix("0x") {
+            if let Ok(i) = i64::from_str_radix(h, 16) {
+                return Value::Int(i);
+            }
+        }
+        if let Some(o) = s.strip_prefix("0o") {
+            if let Ok(i) = i64::from_str_radix(o, 8) {
+                return Value::Int(i);
+            }
+        }
+    }
+    let looks_float = rest.iter().any(|c| *c == b'.' || *c == b'e' || *c == b'E')
+        && rest
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && rest.iter().any(u8::is_ascii_digit)
+        && rest
+            .first()
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+    if looks_float {
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(s.to_string())
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        loc: Location,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        loc: Location,
+        anchor: usize,
+    },
+}
+
+fn node_count(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(node_count).sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| node_count(k) + node_count(v))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// Parses one document's text into a tree. `Ok(None)` for an empty document.
+pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut nodes = 0usize;
+    let mut aliases = 0usize;
+    let mut last = Location::new(first_line, 1);
+    while let Some(item) = parser.next_event() {
+        let (event, span) = item.map_err(|e| {
+            let text = e.info();
+            let limit = text.contains("limit") || text.contains("too deep");
+            ParseError {
+                loc: loc(e.marker(), first_line),
+                text,
+                limit,
+            }
+        })?;
+        let at = loc(&span.start, first_line);
+        last = at;
+        let finished: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => None,
+            Event::DocumentStart(..) => {
+                if root.is_some() {
+                    break;
+                }
+                None
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let v = match style {
+                    ScalarStyle::Plain
+                        if tag
+                            .as_ref()
+                            .is_none_or(|t| !t.is_yaml_core_schema_tag("str")) =>
+                    {
+                        plain(&value)
+                    }
+                    _ => Value::Str(value.into_owned()),
+                };
+                Some((Node { value: v, loc: at }, anchor))
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                if stack.len() >= limits::MAX_NESTING_DEPTH {
+                    return Err(limit(
+                        at,
+                        format!(
+                            "nesting deeper than {} levels (limits::MAX_NESTING_DEPTH)",
+                            limits::MAX_NESTING_DEPTH
+                        ),
+                    ));
+                }
+                if matches!(event, Event::SequenceStart(..)) {
+                    stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        loc: at,
+                        anchor,
+                    });
+                } else {
+                    stack.push(Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        loc: at,
+                        anchor,
+                    });
+                }
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq { items, loc, anchor }) => Some((
+                    Node {
+                        value: Value::Seq(items),
+                        loc,
+                    },
+                    anchor,
+                )),
+                _ => {
+                    return Err(ParseError {
+                        loc: at,
+                        text: "unbalanced sequence".into(),
+                        limit: false,
+                    })
+                }
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    entries,
+                    loc,
+                    anchor,
+                    ..
+                }) => Some((
+                    Node {
+                        value: Value::Map(merge_keys(entries)),
+                        loc,
+                    },
+                    anchor,
+                )),
+                _ => {
+                    return Err(ParseError {
+                        loc: at,
+                        text: "unbalanced mapping".into(),
+                        limit: false,
+                    })
+                }
+            },
+            Event::Alias(id) => {
+                aliases += 1;
+                if aliases > limits::MAX_ALIASES {
+                    return Err(limit(
+                        at,
+                        format!(
+                            "more than {} aliases (limits::MAX_ALIASES)",
+                            limits::MAX_ALIASES
+                        ),
+                    ));
+                }
+                let Some((target, size)) = anchors.get(&id) else {
+                    return Err(ParseError {
+                        loc: at,
+                        text: "alias to an unknown anchor".into(),
+                        limit: false,
+                    });
+                };
+                nodes += size;
+                if nodes > limits::MAX_NODES {
+                    return Err(limit(
+                        at,
+                        format!(
+                        "aliases expand to more than {} nodes (limits::MAX_NODES): an alias bomb?",
+                        limits::MAX_NODES
+                    ),
+                    ));
+                }
+                let mut copy = target.clone();
+                copy.loc = at;
+                Some((copy, 0))
+            }
+            _ => None,
+        };
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
+        nodes += 1;
+        if nodes > limits::MAX_NODES {
+            return Err(limit(
+                at,
+                format!("more than {} nodes (limits::MAX_NODES)", limits::MAX_NODES),
+            ));
+        }
+        if anchor != 0 {
+            let size = node_count(&node);
+            anchors.insert(anchor, (node.clone(), size));
+        }
+        match stack.last_mut() {
+            None => {
+                if root.is_none() {
+                    root = Some(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => {
+                    if let Value::Str(name) = &k.value {
+                        if name != "<<"
+                            && entries
+                                .iter()
+                                .any(|(e, _)| matches!(&e.value, Value::Str(x) if x == name))
+                        {
+                            return Err(ParseError {
+                                loc: k.loc,
+                                text: format!("duplicate key {name:?}"),
+                                limit: false,
+                            });
+                        }
+                    }
+                    entries.push((k, node));
+                }
+            },
+        }
+    }
+    let _ = last;
+    Ok(root.filter(|n| n.value != Value::Null))
+}
+
+/// YAML merge keys (`<<: *base`): entries of the merged mappings that the
+/// mapping does not set itself.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    if !entries
+        .iter()
+        .any(|(k, _)| matches!(&k.value, Value::Str(s) if s == "<<"))
+    {
+        return entries;
+    }
+    let mut own = Vec::new();
+    let mut merged = Vec::new();
+    for (k, v) in entries {
+        if matches!(&k.value, Value::Str(s) if s == "<<") {
+            match v.value {
+                Value::Map(m) => merged.extend(m),
+                Value::Seq(items) => {
+                    for i in items {
+                        if let Value::Map(m) = i.value {
+                            merged.extend(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            own.push((k, v));
+        }
+    }
+    for (k, v) in merged {
+        if !own.iter().any(|(o, _)| o.value == k.value) {
+            own.push((k, v));
+        }
+    }
+    own
+}
