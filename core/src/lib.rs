@@ -19,6 +19,7 @@
 
 pub mod decide;
 pub mod duration;
+pub mod envoy;
 pub(crate) mod fasthash;
 pub mod hosts;
 pub mod limits;
