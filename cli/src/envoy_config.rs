@@ -36,10 +36,14 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--endpoints" => endpoints_file = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
+            "--endpoints" => {
+                endpoints_file = Some(it.next().ok_or((2, USAGE.to_string()))?.clone())
+            }
             "--listen" => options.listen_port = port(a, it.next())?,
             "--admin" => options.admin_port = port(a, it.next())?,
-            "--namespace" => options.source_namespace = it.next().ok_or((2, USAGE.to_string()))?.clone(),
+            "--namespace" => {
+                options.source_namespace = it.next().ok_or((2, USAGE.to_string()))?.clone()
+            }
             "--wasm" => wasm = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
             "-h" | "--help" => return Err((2, USAGE.to_string())),
             f if f.starts_with("--") => return Err((2, format!("unknown option {f}\n{USAGE}"))),

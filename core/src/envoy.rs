@@ -73,7 +73,11 @@ impl Endpoints {
                     .ok_or_else(|| {
                         format!("endpoints file: {key:?}: {s:?} is not \"address:port\"")
                     })?;
-                out.add(&key, addr.trim_start_matches('[').trim_end_matches(']'), port);
+                out.add(
+                    &key,
+                    addr.trim_start_matches('[').trim_end_matches(']'),
+                    port,
+                );
             }
         }
         Ok(out)
@@ -263,7 +267,9 @@ pub fn route_configuration(mesh: &Mesh, options: &Options) -> Value {
             "routes": routes_for(mesh, options, host, port),
         }));
     }
-    json!({"name": "meshroute", "virtual_hosts": vhosts})
+    // Routes may name clusters that do not exist (undefined subsets): Envoy
+    // must answer those with 503 NC at request time, as with Istio's RDS.
+    json!({"name": "meshroute", "validate_clusters": false, "virtual_hosts": vhosts})
 }
 
 fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Value> {
@@ -275,14 +281,26 @@ fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Valu
         .filter(|vs| !vs.http.is_empty());
     let Some(vs) = vs else {
         let d = mesh.export_default_decision(host, port, ns, labels);
-        return vec![route_entry(json!({"prefix": "/"}), "default", &d, None, None)];
+        return vec![route_entry(
+            json!({"prefix": "/"}),
+            "default",
+            &d,
+            None,
+            None,
+        )];
     };
     let mut out = Vec::new();
     for route in &vs.http {
         let d = mesh.export_route_decision(route, host, port, ns, labels);
         let name = route.name.as_deref().unwrap_or("");
         if route.matches.is_empty() {
-            out.push(route_entry(json!({"prefix": "/"}), name, &d, None, Some(&route.route)));
+            out.push(route_entry(
+                json!({"prefix": "/"}),
+                name,
+                &d,
+                None,
+                Some(&route.route),
+            ));
             return out;
         }
         for m in &route.matches {
@@ -292,7 +310,13 @@ fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Valu
             let Some(envoy_match) = route_match(m) else {
                 continue; // an invalid pattern never matches
             };
-            out.push(route_entry(envoy_match, name, &d, Some(m), Some(&route.route)));
+            out.push(route_entry(
+                envoy_match,
+                name,
+                &d,
+                Some(m),
+                Some(&route.route),
+            ));
             if m.is_catch_all() {
                 return out;
             }
@@ -354,8 +378,11 @@ fn route_match(m: &CompiledMatch) -> Option<Value> {
         out.insert("case_sensitive".into(), json!(false));
     }
     let mut headers = Vec::new();
-    for (name, c) in [(":method", &m.method), (":authority", &m.authority), (":scheme", &m.scheme)]
-    {
+    for (name, c) in [
+        (":method", &m.method),
+        (":authority", &m.authority),
+        (":scheme", &m.scheme),
+    ] {
         if let Some(c) = c {
             headers.push(header_matcher(name, c, false)?);
         }
@@ -399,9 +426,22 @@ fn per_million(percent: f64) -> Value {
 
 fn grpc_code(name: &str) -> u32 {
     const CODES: [&str; 17] = [
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-        "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
         "UNAUTHENTICATED",
     ];
     CODES
@@ -418,7 +458,9 @@ fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
         add.push(json!({"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}));
     }
     for (k, v) in ops.add.iter().filter(|(k, _)| keep(k)) {
-        add.push(json!({"header": {"key": k, "value": v}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}));
+        add.push(
+            json!({"header": {"key": k, "value": v}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}),
+        );
     }
     (add, ops.remove.clone())
 }
@@ -431,7 +473,12 @@ fn retry_policy(d: &Decision) -> Option<Value> {
     }
     let mut on: Vec<String> = Vec::new();
     let mut codes: Vec<u32> = Vec::new();
-    for tok in r.retry_on.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+    for tok in r
+        .retry_on
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         match tok.parse::<u32>() {
             Ok(c) if (100..600).contains(&c) => codes.push(c),
             _ => on.push(tok.to_string()),
@@ -461,7 +508,8 @@ fn retry_policy(d: &Decision) -> Option<Value> {
 
 fn fault_config(d: &Decision) -> Option<Value> {
     let f = d.fault.as_ref()?;
-    let mut v = json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"});
+    let mut v =
+        json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"});
     if let Some(delay) = &f.delay {
         v["delay"] = json!({"fixed_delay": pb_duration(&delay.fixed_delay)?, "percentage": per_million(delay.percent)});
     }
@@ -544,7 +592,10 @@ fn route_entry(
                 action.insert("weighted_clusters".into(), json!({"clusters": list}));
             }
             let timeout = d.timeout.as_deref().and_then(pb_duration);
-            action.insert("timeout".into(), json!(timeout.unwrap_or_else(|| "0s".into())));
+            action.insert(
+                "timeout".into(),
+                json!(timeout.unwrap_or_else(|| "0s".into())),
+            );
             if let Some(rp) = retry_policy(d) {
                 action.insert("retry_policy".into(), rp);
             }
@@ -552,7 +603,10 @@ fn route_entry(
                 if let Some(uri) = &rw.uri {
                     match m.and_then(|m| m.uri.as_ref()) {
                         Some(Cond::Regex(_)) => {
-                            action.insert("regex_rewrite".into(), json!({"pattern": {"regex": ".*"}, "substitution": uri}));
+                            action.insert(
+                                "regex_rewrite".into(),
+                                json!({"pattern": {"regex": ".*"}, "substitution": uri}),
+                            );
                         }
                         _ => {
                             action.insert("prefix_rewrite".into(), json!(uri));
@@ -622,7 +676,9 @@ pub fn clusters(mesh: &Mesh, options: &Options) -> Vec<Value> {
             for sub in &subsets {
                 let name = mesh.cluster_name(&s.hostname, Some(p.number), *sub);
                 let policy = rule.and_then(|r| r.policy(Some(p.number), *sub));
-                let labels = sub.and_then(|n| rule.and_then(|r| r.subset(n))).map(|x| &x.labels);
+                let labels = sub
+                    .and_then(|n| rule.and_then(|r| r.subset(n)))
+                    .map(|x| &x.labels);
                 let mut addrs: Vec<(String, u16)> = options
                     .endpoints
                     .for_cluster(&name, &s.hostname)
@@ -699,10 +755,9 @@ fn cluster(name: &str, addrs: &[(String, u16)], policy: Option<&TrafficPolicy>) 
         common.insert("max_connection_duration".into(), json!(t));
     }
     if let Some(n) = positive(http.and_then(|h| h.max_requests_per_connection)) {
-        common.insert("max_requests_per_stream".into(), json!(n));
+        common.insert("max_requests_per_connection".into(), json!(n));
     }
     if !common.is_empty() {
-        // max_requests_per_stream is the v3 name of max_requests_per_connection.
         c["typed_extension_protocol_options"] = json!({
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
@@ -725,18 +780,27 @@ fn outlier_detection(od: &OutlierDetection) -> Value {
         .or(od.consecutive_errors.and_then(|n| u32::try_from(n).ok()));
     if let Some(n) = c5xx {
         o.insert("consecutive_5xx".into(), json!(n));
-        o.insert("enforcing_consecutive_5xx".into(), json!(if n > 0 { 100 } else { 0 }));
+        o.insert(
+            "enforcing_consecutive_5xx".into(),
+            json!(if n > 0 { 100 } else { 0 }),
+        );
     }
     if let Some(n) = od.consecutive_gateway_errors {
         o.insert("consecutive_gateway_failure".into(), json!(n));
-        o.insert("enforcing_consecutive_gateway_failure".into(), json!(if n > 0 { 100 } else { 0 }));
+        o.insert(
+            "enforcing_consecutive_gateway_failure".into(),
+            json!(if n > 0 { 100 } else { 0 }),
+        );
     }
     if od.split_external_local_origin_errors == Some(true) {
         o.insert("split_external_local_origin_errors".into(), json!(true));
         o.insert("enforcing_local_origin_success_rate".into(), json!(0));
         if let Some(n) = od.consecutive_local_origin_failures.filter(|n| *n > 0) {
             o.insert("consecutive_local_origin_failure".into(), json!(n));
-            o.insert("enforcing_consecutive_local_origin_failure".into(), json!(100));
+            o.insert(
+                "enforcing_consecutive_local_origin_failure".into(),
+                json!(100),
+            );
         }
     }
     if let Some(t) = od.interval.as_deref().and_then(pb_duration) {
@@ -804,12 +868,24 @@ spec:
         );
         let b = bootstrap(&m, &Options::default());
         let vh = vhost(&b);
-        assert!(vh["domains"].as_array().unwrap().contains(&json!("reviews:9080")));
+        assert!(vh["domains"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reviews:9080")));
         let routes = vh["routes"].as_array().unwrap();
         assert_eq!(routes.len(), 2, "generation stops at the catch-all");
-        assert_eq!(routes[0]["match"]["headers"][0]["string_match"]["exact"], "jason");
-        assert_eq!(routes[0]["route"]["cluster"], "outbound|9080|v2|reviews.default.svc.cluster.local");
-        assert_eq!(routes[1]["route"]["cluster"], "outbound|9080|v1|reviews.default.svc.cluster.local");
+        assert_eq!(
+            routes[0]["match"]["headers"][0]["string_match"]["exact"],
+            "jason"
+        );
+        assert_eq!(
+            routes[0]["route"]["cluster"],
+            "outbound|9080|v2|reviews.default.svc.cluster.local"
+        );
+        assert_eq!(
+            routes[1]["route"]["cluster"],
+            "outbound|9080|v1|reviews.default.svc.cluster.local"
+        );
         assert_eq!(routes[1]["route"]["timeout"], "0s");
         assert_eq!(routes[1]["route"]["retry_policy"]["num_retries"], 2);
     }
@@ -839,7 +915,9 @@ spec:
             routes[0]["typed_per_filter_config"][FAULT_FILTER]["delay"]["percentage"]["numerator"],
             1_000_000
         );
-        let w = routes[1]["route"]["weighted_clusters"]["clusters"].as_array().unwrap();
+        let w = routes[1]["route"]["weighted_clusters"]["clusters"]
+            .as_array()
+            .unwrap();
         assert_eq!(w.len(), 2);
         assert_eq!(w[0]["weight"], 90);
         assert!(routes[1].get("typed_per_filter_config").is_none());
@@ -849,21 +927,38 @@ spec:
     fn clusters_carry_circuit_breakers_and_outlier_detection() {
         let m = mesh("");
         let mut o = Options::default();
-        o.endpoints.add("outbound|9080|v1|reviews.default.svc.cluster.local", "127.0.0.1", 9001);
+        o.endpoints.add(
+            "outbound|9080|v1|reviews.default.svc.cluster.local",
+            "127.0.0.1",
+            9001,
+        );
         let cs = clusters(&m, &o);
         let names: Vec<&str> = cs.iter().filter_map(|c| c["name"].as_str()).collect();
         assert!(names.contains(&"outbound|9080||reviews.default.svc.cluster.local"));
         assert!(names.contains(&"outbound|9080|v2|reviews.default.svc.cluster.local"));
-        let v1 = cs.iter().find(|c| c["name"] == "outbound|9080|v1|reviews.default.svc.cluster.local").unwrap();
+        let v1 = cs
+            .iter()
+            .find(|c| c["name"] == "outbound|9080|v1|reviews.default.svc.cluster.local")
+            .unwrap();
         let t = &v1["circuit_breakers"]["thresholds"][0];
         assert_eq!(t["max_connections"], 7);
         assert_eq!(t["max_pending_requests"], 3);
         assert_eq!(t["max_requests"], UNLIMITED);
         assert_eq!(v1["outlier_detection"]["consecutive_5xx"], 2);
         assert_eq!(v1["outlier_detection"]["enforcing_success_rate"], 0);
-        assert_eq!(v1["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"], 9001);
-        let v2 = cs.iter().find(|c| c["name"] == "outbound|9080|v2|reviews.default.svc.cluster.local").unwrap();
-        assert!(v2["load_assignment"]["endpoints"][0]["lb_endpoints"].as_array().unwrap().is_empty());
+        assert_eq!(
+            v1["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+                ["socket_address"]["port_value"],
+            9001
+        );
+        let v2 = cs
+            .iter()
+            .find(|c| c["name"] == "outbound|9080|v2|reviews.default.svc.cluster.local")
+            .unwrap();
+        assert!(v2["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            .as_array()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -872,15 +967,25 @@ spec:
         let b = bootstrap(&m, &Options::default());
         let r = &vhost(&b)["routes"][0];
         assert_eq!(r["match"]["prefix"], "/");
-        assert_eq!(r["route"]["cluster"], "outbound|9080||reviews.default.svc.cluster.local");
-        assert!(r["route"]["retry_policy"]["retry_on"].as_str().unwrap().ends_with("retriable-status-codes"));
+        assert_eq!(
+            r["route"]["cluster"],
+            "outbound|9080||reviews.default.svc.cluster.local"
+        );
+        assert!(r["route"]["retry_policy"]["retry_on"]
+            .as_str()
+            .unwrap()
+            .ends_with("retriable-status-codes"));
     }
 
     #[test]
     fn endpoints_file_parses_and_rejects_bad_entries() {
-        let e = Endpoints::from_json(r#"{"a": "127.0.0.1:1", "b": ["127.0.0.1:2", "[::1]:3"]}"#).unwrap();
+        let e = Endpoints::from_json(r#"{"a": "127.0.0.1:1", "b": ["127.0.0.1:2", "[::1]:3"]}"#)
+            .unwrap();
         assert_eq!(e.for_cluster("x", "b").unwrap().len(), 2);
-        assert_eq!(e.for_cluster("a", "zzz").unwrap()[0], ("127.0.0.1".to_string(), 1));
+        assert_eq!(
+            e.for_cluster("a", "zzz").unwrap()[0],
+            ("127.0.0.1".to_string(), 1)
+        );
         assert!(Endpoints::from_json(r#"{"a": "nope"}"#).is_err());
         assert!(Endpoints::from_json("[1]").is_err());
     }
@@ -897,8 +1002,12 @@ spec:
             ..Options::default()
         };
         let b = bootstrap(&m, &o);
-        assert_eq!(vhost(&b)["routes"][0]["route"]["cluster_header"], "x-meshroute-cluster");
-        let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
+        assert_eq!(
+            vhost(&b)["routes"][0]["route"]["cluster_header"],
+            "x-meshroute-cluster"
+        );
+        let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"];
         assert_eq!(hcm["http_filters"][0]["name"], "envoy.filters.http.wasm");
     }
 }

@@ -162,9 +162,11 @@ mod glue {
             self.response = p.response.clone();
             if let Some(ms) = p.delay_ms {
                 let now = hostcalls::get_current_time().unwrap_or(SystemTime::UNIX_EPOCH);
-                self.pending
-                    .borrow_mut()
-                    .push((self.id, now + Duration::from_millis(ms), p.abort.clone()));
+                self.pending.borrow_mut().push((
+                    self.id,
+                    now + Duration::from_millis(ms),
+                    p.abort.clone(),
+                ));
                 return Action::Pause;
             }
             if let Some(r) = &p.abort {

@@ -175,7 +175,11 @@ pub fn request(options: &FilterOptions, headers: &[(String, String)]) -> Request
             .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.clone())
     };
-    let mut r = Request::new(get(":authority").or_else(|| get("host")).unwrap_or_default());
+    let mut r = Request::new(
+        get(":authority")
+            .or_else(|| get("host"))
+            .unwrap_or_default(),
+    );
     r.method = get(":method").unwrap_or_else(|| "GET".into());
     r.path = get(":path").unwrap_or_else(|| "/".into());
     r.scheme = get(":scheme");
@@ -201,7 +205,11 @@ fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
 /// Decides and turns the decision into header edits and replies.
 pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     let req = request(&c.options, headers);
-    let seed = req.headers.get("x-request-id").unwrap_or_default().into_owned();
+    let seed = req
+        .headers
+        .get("x-request-id")
+        .unwrap_or_default()
+        .into_owned();
     let mut p = Plan {
         remove: CONTROL_HEADERS.iter().map(|h| h.to_string()).collect(),
         ..Plan::default()
@@ -283,7 +291,12 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
         .push(("x-envoy-upstream-rq-timeout-ms".into(), timeout.to_string()));
     if let Some(r) = d.retries.as_ref().filter(|r| r.attempts > 0) {
         let (mut http_on, mut grpc_on, mut codes) = (Vec::new(), Vec::new(), Vec::new());
-        for tok in r.retry_on.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        for tok in r
+            .retry_on
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             if tok.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)) {
                 codes.push(tok);
             } else if GRPC_RETRY_ON.contains(&tok) {
@@ -309,8 +322,10 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                 .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
         }
         if let Some(t) = r.per_try_timeout.as_deref().and_then(millis) {
-            p.set
-                .push(("x-envoy-upstream-rq-per-try-timeout-ms".into(), t.to_string()));
+            p.set.push((
+                "x-envoy-upstream-rq-per-try-timeout-ms".into(),
+                t.to_string(),
+            ));
         }
     }
     if let Some(f) = &d.fault {
@@ -331,7 +346,10 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                         status: 200,
                         headers: vec![
                             ("content-type".into(), "application/grpc".into()),
-                            ("grpc-status".into(), grpc_code(g.as_deref().unwrap_or("")).to_string()),
+                            (
+                                "grpc-status".into(),
+                                grpc_code(g.as_deref().unwrap_or("")).to_string(),
+                            ),
                         ],
                         body: None,
                     },
@@ -344,9 +362,22 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
 
 fn grpc_code(name: &str) -> u32 {
     const CODES: [&str; 17] = [
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-        "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
         "UNAUTHENTICATED",
     ];
     CODES
@@ -418,16 +449,25 @@ spec:
     }
 
     fn set<'a>(p: &'a Plan, name: &str) -> Option<&'a str> {
-        p.set.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        p.set
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
     fn header_match_sets_the_cluster_header() {
         let c = configured();
         let p = plan(&c, &hdrs("/", &[("end-user", "jason")]));
-        assert_eq!(set(&p, "x-meshroute-cluster"), Some("outbound|9080|v2|reviews.default.svc.cluster.local"));
+        assert_eq!(
+            set(&p, "x-meshroute-cluster"),
+            Some("outbound|9080|v2|reviews.default.svc.cluster.local")
+        );
         assert_eq!(set(&p, "x-envoy-upstream-rq-timeout-ms"), Some("0"));
-        assert!(p.remove.iter().any(|h| h == "x-envoy-retry-on"), "client retry headers are dropped");
+        assert!(
+            p.remove.iter().any(|h| h == "x-envoy-retry-on"),
+            "client retry headers are dropped"
+        );
     }
 
     #[test]
@@ -442,7 +482,10 @@ spec:
                 v2 += 1;
             }
         }
-        assert!((140..=260).contains(&v2), "10% of 2000 within bounds, got {v2}");
+        assert!(
+            (140..=260).contains(&v2),
+            "10% of 2000 within bounds, got {v2}"
+        );
     }
 
     #[test]
@@ -450,7 +493,10 @@ spec:
         let c = configured();
         let r = plan(&c, &hdrs("/moved/x", &[])).reply.unwrap();
         assert_eq!(r.status, 302);
-        assert_eq!(r.headers[0], ("location".to_string(), "http://reviews/new".to_string()));
+        assert_eq!(
+            r.headers[0],
+            ("location".to_string(), "http://reviews/new".to_string())
+        );
         let d = plan(&c, &hdrs("/teapot", &[])).reply.unwrap();
         assert_eq!((d.status, d.body.as_deref()), (418, Some("tea")));
         assert!(plan(&c, &hdrs("/", &[])).reply.is_none());
@@ -463,10 +509,16 @@ spec:
         assert_eq!(set(&p, ":path"), Some("/v2/users?q=1"));
         assert_eq!(set(&p, "x-envoy-upstream-rq-timeout-ms"), Some("1500"));
         assert_eq!(set(&p, "x-envoy-max-retries"), Some("3"));
-        assert_eq!(set(&p, "x-envoy-retry-on"), Some("5xx,retriable-status-codes"));
+        assert_eq!(
+            set(&p, "x-envoy-retry-on"),
+            Some("5xx,retriable-status-codes")
+        );
         assert_eq!(set(&p, "x-envoy-retry-grpc-on"), Some("unavailable"));
         assert_eq!(set(&p, "x-envoy-retriable-status-codes"), Some("503"));
-        assert_eq!(set(&p, "x-envoy-upstream-rq-per-try-timeout-ms"), Some("200"));
+        assert_eq!(
+            set(&p, "x-envoy-upstream-rq-per-try-timeout-ms"),
+            Some("200")
+        );
     }
 
     #[test]
