@@ -116,6 +116,52 @@ struct Proxy<'a> {
 
 impl Mesh {
     pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision {
+        // Envoy normalizes the path before routing; the normalized path is
+        // what routes see and what is forwarded. Most paths need nothing.
+        if req.protocol == Protocol::Http
+            && path_may_change(&req.path, self.options.path_normalization)
+        {
+            match crate::matching::path::normalize_path(&req.path, self.options.path_normalization)
+            {
+                Ok(p) if p != req.path => {
+                    let mut normalized = req.clone();
+                    normalized.path = p;
+                    let mut d = self.run_inner(&normalized, trace);
+                    if trace {
+                        d.trace.insert(
+                            0,
+                            TraceEntry {
+                                stage: "path",
+                                subject: req.path.clone(),
+                                verdict: Verdict::Note,
+                                detail: format!(
+                                    "normalized to {:?} before routing",
+                                    normalized.path
+                                ),
+                            },
+                        );
+                    }
+                    return d;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let mut d = Decision::new(Outcome::DirectResponse);
+                    d.direct_response = Some(DirectResponse {
+                        status: crate::matching::path::PathRejected::STATUS,
+                        body: None,
+                    });
+                    if trace {
+                        d.trace.push(TraceEntry {
+                            stage: "path",
+                            subject: req.path.clone(),
+                            verdict: Verdict::Failed,
+                            detail: e.to_string(),
+                        });
+                    }
+                    return d;
+                }
+            }
+        }
         let view = View::new(req);
         let mut t = Tracer::new(trace);
         let mut decision = if req.gateway == "mesh" || req.gateway.is_empty() {
@@ -1110,9 +1156,8 @@ impl Mesh {
                 })
             });
         let port = port.or(Some(proxy.listener_port));
-        let host_arc: Arc<str> = service
-            .map(|s| s.hostname.clone())
-            .unwrap_or_else(|| Arc::from(host.as_str()));
+        // Istio looks destinations up by exact name: the host stays as written.
+        let host_arc: Arc<str> = Arc::from(host.as_str());
         self.destination(&host_arc, dest.subset.as_deref(), port, weight, proxy, t)
     }
 
@@ -1136,8 +1181,8 @@ impl Mesh {
                 })
             })
             .or(Some(proxy.listener_port));
-        let host = service.map(|s| &s.hostname).unwrap_or(&pd.host);
-        self.destination(host, pd.subset.as_deref(), port, weight, proxy, t)
+        // Istio looks destinations up by exact name: the host stays as written.
+        self.destination(&pd.host, pd.subset.as_deref(), port, weight, proxy, t)
     }
 
     fn destination(
@@ -1286,6 +1331,22 @@ impl Mesh {
             location,
         }
     }
+}
+
+/// Whether normalization could change `path` (cheap check, no allocation).
+fn path_may_change(path: &str, mode: crate::matching::path::PathNormalization) -> bool {
+    use crate::matching::path::PathNormalization;
+    if mode == PathNormalization::None {
+        return false;
+    }
+    let p = path.split(['?', '#']).next().unwrap_or(path);
+    p.contains(['%', '\\', '\0'])
+        || p.contains("/./")
+        || p.contains("/../")
+        || p.ends_with("/.")
+        || p.ends_with("/..")
+        || !p.starts_with('/')
+        || (mode != PathNormalization::Base && p.contains("//"))
 }
 
 fn strip_default_port(host: &str) -> &str {

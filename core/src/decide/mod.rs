@@ -37,6 +37,8 @@ pub struct MeshOptions {
     pub domain_suffix: String,
     /// Outbound traffic policy for hosts unknown to the registry.
     pub outbound_policy: OutboundPolicy,
+    /// How Envoy normalizes the path before routing (meshConfig.pathNormalization).
+    pub path_normalization: crate::matching::path::PathNormalization,
 }
 
 impl Default for MeshOptions {
@@ -45,6 +47,7 @@ impl Default for MeshOptions {
             root_namespace: "istio-system".into(),
             domain_suffix: "cluster.local".into(),
             outbound_policy: OutboundPolicy::AllowAny,
+            path_normalization: crate::matching::path::PathNormalization::Base,
         }
     }
 }
