@@ -6,6 +6,7 @@
 
 mod args;
 mod check;
+mod envoy_config;
 mod inputs;
 mod route;
 mod style;
@@ -24,6 +25,8 @@ Commands:
   explain -f FILES... [METHOD] URL   show why a request is routed where it is
   explain FILE.routetest.yaml        explain every case of a route-test file
   test FILES...                      run route-test files
+  envoy-config FILES... [--endpoints F] [--listen PORT] [--wasm FILTER.wasm]
+                                     print an Envoy bootstrap that routes as meshroute decides
 
 Run `meshroute <command> --help` for a command's options.
 ";
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         "route" => route::main(rest, false),
         "explain" => route::main(rest, true),
         "test" => test::main(rest),
+        "envoy-config" => Ok(u8::try_from(envoy_config::run(rest)).unwrap_or(1)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(0)

@@ -588,6 +588,74 @@ impl Mesh {
         Decision::new(Outcome::NotFound)
     }
 
+    /// For config exporters: whether `m` survives Istio's config-time
+    /// filtering for a sidecar in `namespace` with `labels` on `port`.
+    pub(crate) fn export_match_applies(
+        m: &CompiledMatch,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+        port: u32,
+    ) -> bool {
+        let proxy = Proxy {
+            gateway: GatewayRef::Mesh,
+            namespace,
+            labels: Some(labels),
+            listener_port: port,
+        };
+        let req = Request::new("").from_namespace(namespace);
+        Self::static_filter(m, &proxy, &req).is_ok()
+    }
+
+    /// For config exporters: the request-independent parts of the decision
+    /// `route` gives a sidecar in `namespace` on `port` (destinations with
+    /// cluster names and policies, fault, timeout, retries, header
+    /// operations, direct response). Redirect and rewrite depend on the
+    /// request and are taken from the rule itself by the exporter.
+    pub(crate) fn export_route_decision(
+        &self,
+        route: &CompiledHttpRoute,
+        host: &str,
+        port: u32,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Decision {
+        let mut req = Request::new(host).from_namespace(namespace);
+        req.port = u16::try_from(port).ok();
+        let view = View::new(&req);
+        let proxy = Proxy {
+            gateway: GatewayRef::Mesh,
+            namespace,
+            labels: Some(labels),
+            listener_port: port,
+        };
+        let mut t = Tracer::new(false);
+        self.http_decision(route, None, &view, &proxy, &mut t)
+    }
+
+    /// For config exporters: the decision for a host no VirtualService
+    /// routes (default route to the service on `port`).
+    pub(crate) fn export_default_decision(
+        &self,
+        host: &str,
+        port: u32,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Decision {
+        let mut req = Request::new(host).from_namespace(namespace);
+        req.port = u16::try_from(port).ok();
+        req.source.labels = labels.clone();
+        let view = View::new(&req);
+        let proxy = Proxy {
+            gateway: GatewayRef::Mesh,
+            namespace,
+            labels: Some(labels),
+            listener_port: port,
+        };
+        let mut t = Tracer::new(false);
+        let service = self.registry.lookup(host, namespace);
+        self.default_route(host, service, &view, &proxy, &mut t)
+    }
+
     /// Whether a match exists for this proxy and port (conditions Istio
     /// applies when it builds the config, not per request); the reason when not.
     fn static_filter(m: &CompiledMatch, proxy: &Proxy<'_>, req: &Request) -> Result<(), String> {

