@@ -46,12 +46,17 @@ stage_check_conformance() {
 
 stage_route_tests() {
   cargo build -p meshroute-cli
-  local targets=("$CONFORMANCE"/*.routetest.yaml examples)
+  local targets=("$CONFORMANCE"/*.routetest.yaml "$CONFORMANCE"/*.scenario.yaml examples tests/scenarios)
   if [[ -d tests/routes ]]; then targets+=(tests/routes); fi
   "$MESHROUTE" test "${targets[@]}"
 }
 
 stage_c() { bindings-c/test.sh; }
+
+stage_python() { bindings-python/test.sh; }
+
+# The proxy-wasm filter and the generated native config in a real Envoy.
+stage_envoy() { proxy-wasm/test.sh; }
 
 # Short fuzz smoke of every target when the nightly toolchain is present
 # (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.
@@ -64,7 +69,7 @@ stage_fuzz_smoke() {
   fuzz/run.sh "${MESHROUTE_FUZZ_SECONDS:-20}"
 }
 
-STAGES=(setup fmt clippy test doc check_conformance route_tests c fuzz_smoke)
+STAGES=(setup fmt clippy test doc check_conformance route_tests c python envoy fuzz_smoke)
 
 main() {
   local results=() failed=0 stage start status elapsed

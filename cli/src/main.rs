@@ -1,6 +1,6 @@
 //! The `meshroute` command: reads files, calls the core, prints.
 //!
-//! Commands: `check`, `route`, `explain`, `test`. Argument parsing is
+//! Commands: `check`, `route`, `explain`, `test`, `simulate`, `envoy-config`. Argument parsing is
 //! hand-rolled (a handful of flags); every decision is made in the core.
 #![forbid(unsafe_code)]
 
@@ -9,6 +9,7 @@ mod check;
 mod envoy_config;
 mod inputs;
 mod route;
+mod simulate;
 mod style;
 mod test;
 
@@ -24,7 +25,8 @@ Commands:
   route -f FILES... [METHOD] URL     print the routing decision as JSON
   explain -f FILES... [METHOD] URL   show why a request is routed where it is
   explain FILE.routetest.yaml        explain every case of a route-test file
-  test FILES...                      run route-test files
+  test FILES...                      run route-test and scenario files
+  simulate FILE.scenario.yaml...     replay a resilience scenario and print its timeline
   envoy-config FILES... [--endpoints F] [--listen PORT] [--wasm FILTER.wasm]
                                      print an Envoy bootstrap that routes as meshroute decides
 
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         "route" => route::main(rest, false),
         "explain" => route::main(rest, true),
         "test" => test::main(rest),
+        "simulate" => simulate::main(rest),
         "envoy-config" => Ok(u8::try_from(envoy_config::run(rest)).unwrap_or(1)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");

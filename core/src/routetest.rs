@@ -205,7 +205,7 @@ pub fn config_messages(config: &Config) -> Vec<Message> {
 pub fn run(
     text: &str,
     name: &str,
-    resolve: impl FnMut(&str) -> Result<String, String>,
+    mut resolve: impl FnMut(&str) -> Result<String, String>,
 ) -> TestReport {
     let mut report = TestReport {
         file: name.to_string(),
@@ -222,7 +222,7 @@ pub fn run(
         }
     };
     report.kind = Some(file.kind);
-    let config = match file.load_config(resolve) {
+    let config = match file.load_config(&mut resolve) {
         Ok(c) => c,
         Err(e) => {
             report.error = Some(e);
@@ -231,7 +231,13 @@ pub fn run(
     };
     report.messages = config_messages(&config);
     if file.kind == FileKind::Scenario {
-        report.cases = scenario_cases(&file, &config);
+        report.cases = match crate::scenario::run(text, &mut resolve) {
+            Ok(run) => scenario_results(&file, &run),
+            Err(e) => {
+                report.error = Some(e);
+                Vec::new()
+            }
+        };
         return report;
     }
     let mesh = Mesh::compile(&config);
@@ -244,9 +250,43 @@ pub fn run(
     report
 }
 
-/// The extension point for resilience scenarios: today every `expect` entry
-/// is reported as pending (never as passed). When the resilience machines
-/// land, replay `file.scenario` against `config` here and judge each entry.
+/// One case per `expect` entry of a replayed scenario.
+fn scenario_results(file: &TestFile, run: &crate::scenario::ScenarioReport) -> Vec<CaseReport> {
+    run.results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| CaseReport {
+            name: format!("expect[{i}] at {}", crate::duration::format_duration(r.at)),
+            location: file
+                .scenario_expect_locations
+                .get(i)
+                .copied()
+                .unwrap_or(Location::new(r.line, 1)),
+            status: if r.passed {
+                CaseStatus::Passed
+            } else {
+                CaseStatus::Failed
+            },
+            request: Value::Null,
+            expected: r.expected.clone(),
+            actual: r.actual.clone(),
+            mismatches: Vec::new(),
+            note: if r.passed {
+                String::new()
+            } else {
+                format!(
+                    "expected {} at {}, got {}",
+                    r.expected,
+                    crate::duration::format_duration(r.at),
+                    r.actual
+                )
+            },
+        })
+        .collect()
+}
+
+/// Every `expect` entry of a scenario as a pending case (used when a
+/// scenario cannot be replayed, so nothing is counted as passed).
 pub fn scenario_cases(file: &TestFile, _config: &Config) -> Vec<CaseReport> {
     let expects = file
         .scenario

@@ -729,3 +729,20 @@ spec:
     let d = decide(&m, Request::new("reviews").port(9080).path("/a%00b"));
     assert_eq!(d["directResponse"]["status"], json!(400));
 }
+
+#[test]
+fn a_redirect_without_authority_keeps_the_request_port() {
+    let m = mesh(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - redirect: {uri: /new}
+"#,
+    );
+    let d = decide(&m, Request::new("reviews:9080").path("/old"));
+    assert_eq!(d["redirect"]["location"], json!("http://reviews:9080/new"));
+}

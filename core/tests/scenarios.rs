@@ -1,7 +1,7 @@
 //! Resilience scenario files run through `scenario::run`: the public
 //! conformance scenarios (`../shared/conformance/resilience-*.scenario.yaml`
 //! beside the checkout, or `$MESHROUTE_SHARED/conformance`) and the project's
-//! own `tests/scenarios/*.yaml`, one per behaviour. Every `expect` entry must pass.
+//! own `tests/scenarios/*.scenario.yaml`, one per behaviour. Every `expect` entry must pass.
 
 use meshroute::scenario;
 use std::path::{Path, PathBuf};

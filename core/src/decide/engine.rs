@@ -1273,27 +1273,30 @@ impl Mesh {
     ) -> Redirect {
         let req = view.req;
         let scheme = r.scheme.clone().unwrap_or_else(|| view.scheme.to_string());
-        let authority = hosts::split_authority(&req.host);
-        let host = r
-            .authority
-            .clone()
-            .unwrap_or_else(|| authority.host_as_written.to_string());
+        // Envoy keeps the request's Host (port included) unless the redirect
+        // names an authority or a port; a port override replaces the port.
+        let base = r.authority.clone().unwrap_or_else(|| req.host.clone());
+        let parts = hosts::split_authority(&base);
+        let written_port = parts.port_number().map(u32::from);
+        let bare = parts.host_as_written.to_string();
         let port = match (r.port, r.derive_port) {
             (Some(p), _) if p != 0 => Some(p),
             (_, Some(crate::model::virtual_service::RedirectPortSelection::FromRequestPort)) => {
                 Some(view.port)
             }
-            _ => None,
+            _ => written_port,
         };
         let port = match port {
             Some(80) if scheme == "http" => None,
             Some(443) if scheme == "https" => None,
+            // A scheme change drops the old scheme's default port.
+            Some(80) if view.scheme == "http" && written_port == Some(80) => None,
             p => p,
         };
-        let host = if host.contains(':') && !host.starts_with('[') && hosts::is_ip_literal(&host) {
-            format!("[{host}]")
+        let host = if bare.contains(':') && !bare.starts_with('[') && hosts::is_ip_literal(&bare) {
+            format!("[{bare}]")
         } else {
-            host
+            bare
         };
         let (path, query) = if let Some(uri) = &r.uri {
             match uri.split_once('?') {

@@ -1,0 +1,48 @@
+//! `meshroute simulate FILE...`: replays resilience scenarios and prints
+//! their timelines (ejections, unejections, admissions, overflows, picks).
+
+use crate::{inputs, Failure};
+
+const HELP: &str = "\
+Usage: meshroute simulate FILE.scenario.yaml...
+
+Replays a resilience scenario (format: spec/route-tests.md, \"Resilience
+scenarios\") and prints the timeline: every ejection with its cause and
+duration, every unejection, admissions and overflows, pick counts, and each
+expectation with its result. Exit status: 0 when every expectation holds,
+1 otherwise, 2 when a file cannot be read or run.
+";
+
+/// Runs the command; returns the exit status.
+pub fn main(args: &[String]) -> Result<u8, Failure> {
+    if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{HELP}");
+        return Ok(if args.is_empty() { 2 } else { 0 });
+    }
+    let mut failed = 0usize;
+    for file in args {
+        let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{file}: {e}")))?;
+        let report = meshroute::scenario::run(&text, inputs::resolver(file))
+            .map_err(|e| Failure(format!("{file}: {e}")))?;
+        println!("── {file}");
+        print!("{}", report.render_timeline());
+        for r in &report.results {
+            let mark = if r.passed { "✔" } else { "✘" };
+            println!(
+                "{mark} expect at {} (line {}): {}{}",
+                meshroute::duration::format_duration(r.at),
+                r.line,
+                r.expected,
+                if r.passed {
+                    String::new()
+                } else {
+                    format!("  actual {}", r.actual)
+                }
+            );
+            if !r.passed {
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
