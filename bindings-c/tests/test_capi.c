@@ -164,7 +164,7 @@ static void test_messages(void) {
     OK(meshroute_mesh_free(mesh));
 
     /* A clean configuration has no errors. */
-    mesh = load("apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec:\n  ports: [{port: 80}]\n");
+    mesh = load("apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n");
     OK(meshroute_mesh_has_errors(mesh, &errors));
     CHECK(!errors);
     OK(meshroute_mesh_messages_json(mesh, &json));

@@ -38,8 +38,13 @@ def test_lenient_loading_keeps_going_and_reports() -> None:
 
 
 def test_strict_accepts_clean_config() -> None:
-    ok = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hosts: [a], http: [{route: [{destination: {host: b}}]}]}\n"
-    assert meshroute.Mesh.from_yaml(ok, strict=True).route("a").outcome == "route"
+    ok = (
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: b}\n"
+        "spec: {hosts: [b.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}\n---\n"
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\n"
+        "spec: {hosts: [b.example.com], http: [{route: [{destination: {host: b.example.com}}]}]}\n"
+    )
+    assert meshroute.Mesh.from_yaml(ok, strict=True).route("b.example.com").outcome == "route"
 
 
 def test_not_yaml_is_a_message_not_a_crash() -> None:
