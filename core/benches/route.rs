@@ -72,7 +72,9 @@ fn rules_text(n: usize, host: &str) -> String {
             "  - match:\n    - uri: {{{m}}}\n    route:\n    - destination: {{host: {host}}}\n"
         ));
     }
-    s.push_str(&format!("  - route:\n    - destination: {{host: {host}}}\n"));
+    s.push_str(&format!(
+        "  - route:\n    - destination: {{host: {host}}}\n"
+    ));
     s
 }
 
@@ -92,19 +94,28 @@ fn compile(text: &str) -> Mesh {
 
 fn bench(c: &mut Criterion) {
     let bookinfo = compile(&bookinfo_routing());
-    let jason = Request::new("reviews").port(9080).path("/reviews/0").header("end-user", "jason");
-    c.bench_function("a_bookinfo_decision", |b| b.iter(|| bookinfo.decide(black_box(&jason))));
+    let jason = Request::new("reviews")
+        .port(9080)
+        .path("/reviews/0")
+        .header("end-user", "jason");
+    c.bench_function("a_bookinfo_decision", |b| {
+        b.iter(|| bookinfo.decide(black_box(&jason)))
+    });
 
     let wide = compile(&many_hosts(10_000, 10));
     let req = Request::new("svc-7777.bench").path("/users/5/123");
-    c.bench_function("b_10000_hosts_x_10_rules", |b| b.iter(|| wide.decide(black_box(&req))));
+    c.bench_function("b_10000_hosts_x_10_rules", |b| {
+        b.iter(|| wide.decide(black_box(&req)))
+    });
 
     let mut group = c.benchmark_group("c_one_host_rules");
     for n in [1usize, 10, 100, 1000, 10_000] {
         let mesh = compile(&one_host(n));
         // A path that only the last (catch-all) rule matches: every rule is considered.
         let req = Request::new("big.bench").path("/nothing/matches/this");
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| b.iter(|| mesh.decide(black_box(&req))));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| mesh.decide(black_box(&req)))
+        });
     }
     group.finish();
 
@@ -112,7 +123,9 @@ fn bench(c: &mut Criterion) {
     let config = load_str(&text, "bench");
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
-    group.bench_function("10000_virtual_services", |b| b.iter(|| Mesh::compile(black_box(&config))));
+    group.bench_function("10000_virtual_services", |b| {
+        b.iter(|| Mesh::compile(black_box(&config)))
+    });
     group.finish();
 }
 

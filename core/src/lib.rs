@@ -19,6 +19,7 @@
 
 pub mod decide;
 pub mod duration;
+pub(crate) mod fasthash;
 pub mod hosts;
 pub mod limits;
 pub mod load;
@@ -28,6 +29,7 @@ pub mod model;
 pub mod names;
 pub mod policy;
 pub mod registry;
+pub mod resilience;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};

@@ -16,6 +16,42 @@ pub const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,c
 /// Istio's default number of retries.
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 2;
 
+/// The retry policy in force for a rule's `retries` (Istio's default when absent).
+pub fn effective_retries(
+    r: Option<&crate::model::virtual_service::HttpRetry>,
+) -> crate::decide::Retries {
+    match r {
+        None => crate::decide::Retries {
+            attempts: DEFAULT_RETRY_ATTEMPTS,
+            per_try_timeout: None,
+            retry_on: Arc::from(DEFAULT_RETRY_ON),
+            backoff: None,
+            default: true,
+        },
+        Some(r) => {
+            let attempts = r.attempts.unwrap_or(0).max(0) as u32;
+            crate::decide::Retries {
+                attempts,
+                per_try_timeout: if attempts == 0 {
+                    None
+                } else {
+                    r.per_try_timeout.as_deref().map(Arc::from)
+                },
+                retry_on: if attempts == 0 {
+                    Arc::from("")
+                } else {
+                    Arc::from(r.retry_on.as_deref().unwrap_or(DEFAULT_RETRY_ON))
+                },
+                backoff: r.backoff.as_deref().map(Arc::from),
+                default: false,
+            }
+        }
+    }
+}
+
+/// One precomputed policy: port (None: any other), subset, policy.
+type PolicyEntry = (Option<u32>, Option<String>, Option<Arc<TrafficPolicy>>);
+
 /// Several DestinationRules for one host in one namespace, merged the way
 /// Istio merges them.
 #[derive(Debug, Clone)]
@@ -34,9 +70,55 @@ pub struct MergedRule {
     pub traffic_policy: Option<TrafficPolicy>,
     /// Subsets, first definition of each name wins.
     pub subsets: Vec<Subset>,
+    /// Effective policies computed once: ports named by any port-level
+    /// setting (`None`: every other port) x (no subset, each subset).
+    policies: Vec<PolicyEntry>,
+    policy_ports: Vec<u32>,
 }
 
 impl MergedRule {
+    fn precompute(&mut self) {
+        let mut ports: Vec<u32> = Vec::new();
+        let mut collect = |p: &TrafficPolicy| {
+            for pl in &p.port_level_settings {
+                if let Some(n) = pl.port.as_ref().and_then(|p| p.number) {
+                    ports.push(n);
+                }
+            }
+        };
+        if let Some(p) = &self.traffic_policy {
+            collect(p);
+        }
+        for s in &self.subsets {
+            if let Some(p) = &s.traffic_policy {
+                collect(p);
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        let mut table = Vec::new();
+        let subsets: Vec<Option<String>> = std::iter::once(None)
+            .chain(self.subsets.iter().filter_map(|s| s.name.clone()).map(Some))
+            .collect();
+        for port in std::iter::once(None).chain(ports.iter().copied().map(Some)) {
+            for sub in &subsets {
+                let p = self.compute_policy(port, sub.as_deref()).map(Arc::new);
+                table.push((port, sub.clone(), p));
+            }
+        }
+        self.policies = table;
+        self.policy_ports = ports;
+    }
+
+    /// The effective policy for `port` and `subset`, shared (computed when the rule was built).
+    pub fn policy(&self, port: Option<u32>, subset: Option<&str>) -> Option<Arc<TrafficPolicy>> {
+        let port = port.filter(|p| self.policy_ports.binary_search(p).is_ok());
+        self.policies
+            .iter()
+            .find(|(p, s, _)| *p == port && s.as_deref() == subset)
+            .and_then(|(_, _, policy)| policy.clone())
+    }
+
     /// The subset with this name.
     pub fn subset(&self, name: &str) -> Option<&Subset> {
         self.subsets
@@ -46,6 +128,10 @@ impl MergedRule {
 
     /// The effective policy for port `port` and optional subset (istio-api.md §4.3).
     pub fn policy_for(&self, port: Option<u32>, subset: Option<&str>) -> Option<TrafficPolicy> {
+        self.compute_policy(port, subset)
+    }
+
+    fn compute_policy(&self, port: Option<u32>, subset: Option<&str>) -> Option<TrafficPolicy> {
         let mut result =
             self.traffic_policy
                 .as_ref()
@@ -122,6 +208,8 @@ fn without_port_levels(p: &TrafficPolicy) -> TrafficPolicy {
 #[derive(Debug, Default)]
 pub struct RuleIndex {
     rules: Vec<Arc<MergedRule>>,
+    /// Rules by namespace (indexes into `rules`).
+    by_namespace: crate::fasthash::FastMap<String, Vec<usize>>,
 }
 
 /// Istio's ordering of conflicting resources: creation time, then name, then namespace.
@@ -183,11 +271,19 @@ impl RuleIndex {
                     selector,
                     traffic_policy: dr.spec.traffic_policy.clone(),
                     subsets: dr.spec.subsets.clone(),
+                    policies: Vec::new(),
+                    policy_ports: Vec::new(),
                 }),
             }
         }
+        let mut by_namespace: crate::fasthash::FastMap<String, Vec<usize>> = Default::default();
+        for (i, r) in rules.iter_mut().enumerate() {
+            r.precompute();
+            by_namespace.entry(r.namespace.clone()).or_default().push(i);
+        }
         RuleIndex {
             rules: rules.into_iter().map(Arc::new).collect(),
+            by_namespace,
         }
     }
 
@@ -203,25 +299,31 @@ impl RuleIndex {
         root_namespace: &str,
     ) -> Option<&Arc<MergedRule>> {
         let step = |ns: &str, own: bool| -> Option<&Arc<MergedRule>> {
-            let candidates = self.rules.iter().filter(|r| {
-                r.namespace == ns
-                    && hosts::matches(&r.host, host)
-                    && hosts::subset_of(host, &r.host)
-                    && if own {
-                        if proxy_namespace == root_namespace {
-                            r.visibility.is_private_to(root_namespace)
+            let candidates = self
+                .by_namespace
+                .get(ns)
+                .into_iter()
+                .flatten()
+                .map(|&i| &self.rules[i])
+                .filter(|r| {
+                    r.namespace == ns
+                        && hosts::matches(&r.host, host)
+                        && hosts::subset_of(host, &r.host)
+                        && if own {
+                            if proxy_namespace == root_namespace {
+                                r.visibility.is_private_to(root_namespace)
+                            } else {
+                                r.visibility.visible_in(proxy_namespace)
+                            }
                         } else {
-                            r.visibility.visible_in(proxy_namespace)
+                            r.visibility.visible_in(proxy_namespace) && r.selector.is_none()
                         }
-                    } else {
-                        r.visibility.visible_in(proxy_namespace) && r.selector.is_none()
-                    }
-                    && match (&r.selector, proxy_labels) {
-                        (None, _) => true,
-                        (Some(sel), Some(labels)) => own && labels_match(sel, labels),
-                        (Some(_), None) => false,
-                    }
-            });
+                        && match (&r.selector, proxy_labels) {
+                            (None, _) => true,
+                            (Some(sel), Some(labels)) => own && labels_match(sel, labels),
+                            (Some(_), None) => false,
+                        }
+                });
             // Exact host beats wildcard; the most specific wildcard wins; a
             // selecting rule beats a selector-less one.
             candidates.min_by(|a, b| {

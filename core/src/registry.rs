@@ -4,7 +4,7 @@
 use crate::model::kube::IntOrString;
 use crate::model::service_entry::Resolution;
 use crate::model::Config;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Who may see a resource (exportTo).
@@ -192,7 +192,7 @@ pub fn labels_match(
 #[derive(Debug, Default)]
 pub struct Registry {
     services: Vec<Service>,
-    exact: HashMap<String, Vec<usize>>,
+    exact: crate::fasthash::FastMap<String, Vec<usize>>,
     wildcard: Vec<usize>,
 }
 
@@ -341,7 +341,7 @@ impl Registry {
         }
         let mut registry = Registry {
             services,
-            exact: HashMap::new(),
+            exact: Default::default(),
             wildcard: Vec::new(),
         };
         for (i, s) in registry.services.iter().enumerate() {

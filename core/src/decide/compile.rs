@@ -153,6 +153,18 @@ impl CompiledMatch {
     }
 }
 
+/// A route destination with its names resolved once.
+#[derive(Debug)]
+pub(crate) struct PreparedDest {
+    /// Host, short name expanded from the rule's namespace, lower-cased.
+    pub host: Arc<str>,
+    pub subset: Option<Arc<str>>,
+    /// `destination.port.number`, when given.
+    pub port: Option<u32>,
+    /// Configured weight (absent = 0).
+    pub weight: u32,
+}
+
 /// One HTTP route after delegation.
 #[derive(Debug)]
 pub(crate) struct CompiledHttpRoute {
@@ -165,9 +177,59 @@ pub(crate) struct CompiledHttpRoute {
     pub name: Option<Arc<str>>,
     pub matches: Vec<CompiledMatch>,
     pub route: Arc<HttpRoute>,
+    /// `route[]` destinations, resolved.
+    pub dests: Vec<PreparedDest>,
+    /// The retry policy in force (Istio's default when the rule has none).
+    pub retries: crate::decide::decision::Retries,
+    pub timeout: Option<Arc<str>>,
 }
 
 impl CompiledHttpRoute {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        index: usize,
+        vs: Arc<str>,
+        vs_namespace: Arc<str>,
+        delegated_from: Option<Arc<str>>,
+        matches: Vec<CompiledMatch>,
+        route: HttpRoute,
+        domain: &str,
+    ) -> Self {
+        let dests = route
+            .route
+            .iter()
+            .filter_map(|rd| {
+                let d = rd.destination.as_ref()?;
+                Some(PreparedDest {
+                    host: Arc::from(
+                        hosts::resolve_short_name(
+                            d.host.as_deref().unwrap_or(""),
+                            &vs_namespace,
+                            domain,
+                        )
+                        .to_ascii_lowercase(),
+                    ),
+                    subset: d.subset.as_deref().map(Arc::from),
+                    port: d.port.as_ref().and_then(|p| p.number).filter(|p| *p != 0),
+                    weight: rd.weight.unwrap_or(0).max(0) as u32,
+                })
+            })
+            .collect();
+        let retries = crate::policy::effective_retries(route.retries.as_ref());
+        CompiledHttpRoute {
+            index,
+            vs,
+            vs_namespace,
+            delegated_from,
+            name: route.name.as_deref().map(Arc::from),
+            matches,
+            timeout: route.timeout.as_deref().map(Arc::from),
+            route: Arc::new(route),
+            dests,
+            retries,
+        }
+    }
+
     pub fn is_catch_all(&self) -> bool {
         self.matches.is_empty()
             || self
@@ -242,6 +304,8 @@ pub(crate) struct CompiledVs {
     /// Top-level gateways, resolved (`[mesh]` when none).
     pub gateways: Vec<GatewayRef>,
     pub http: Vec<CompiledHttpRoute>,
+    /// Index over `http` for deciding without scanning every rule.
+    pub http_index: super::index::RouteIndex,
     pub tls: Vec<CompiledL4Route>,
     pub tcp: Vec<CompiledL4Route>,
 }
@@ -279,20 +343,20 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
     let mut http = Vec::new();
     for (i, route) in vs.spec.http.iter().enumerate() {
         match &route.delegate {
-            None => http.push(CompiledHttpRoute {
-                index: i,
-                vs: key.clone(),
-                vs_namespace: namespace.clone(),
-                delegated_from: None,
-                name: route.name.as_deref().map(Arc::from),
-                matches: route
+            None => http.push(CompiledHttpRoute::new(
+                i,
+                key.clone(),
+                namespace.clone(),
+                None,
+                route
                     .r#match
                     .iter()
                     .enumerate()
                     .map(|(j, m)| CompiledMatch::compile(j, m, ns))
                     .collect(),
-                route: Arc::new(route.clone()),
-            }),
+                route.clone(),
+                domain,
+            )),
             Some(d) => {
                 let dname = d.name.as_deref().unwrap_or("");
                 let dns = d
@@ -318,19 +382,19 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                         continue;
                     };
                     let merged = merge_route(route, leaf);
-                    http.push(CompiledHttpRoute {
-                        index: j,
-                        vs: dkey.clone(),
-                        vs_namespace: dnamespace.clone(),
-                        delegated_from: Some(key.clone()),
-                        name: merged.name.as_deref().map(Arc::from),
-                        matches: matches
+                    http.push(CompiledHttpRoute::new(
+                        j,
+                        dkey.clone(),
+                        dnamespace.clone(),
+                        Some(key.clone()),
+                        matches
                             .iter()
                             .enumerate()
                             .map(|(k, m)| CompiledMatch::compile(k, m, dns))
                             .collect(),
-                        route: Arc::new(merged),
-                    });
+                        merged,
+                        domain,
+                    ));
                 }
             }
         }
@@ -343,9 +407,11 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
             matches: ms,
             destinations: ds.to_vec(),
         };
+    let http_index = super::index::RouteIndex::build(&http);
     CompiledVs {
         key,
         namespace,
+        http_index,
         visibility: Visibility::from_export_to(&vs.spec.export_to, ns),
         hosts: vs
             .spec

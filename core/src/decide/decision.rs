@@ -115,13 +115,13 @@ pub struct Retries {
     pub attempts: u32,
     /// Per-attempt timeout, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_try_timeout: Option<String>,
+    pub per_try_timeout: Option<Arc<str>>,
     /// Retry conditions, comma-separated as Istio writes them.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub retry_on: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub retry_on: Arc<str>,
     /// Base back-off interval, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<String>,
+    pub backoff: Option<Arc<str>>,
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
@@ -257,7 +257,7 @@ pub struct Decision {
     pub rewrite: Option<Rewrite>,
     /// Overall timeout; absent = none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    pub timeout: Option<Arc<str>>,
     /// Retry policy in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<Retries>,

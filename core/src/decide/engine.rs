@@ -53,7 +53,7 @@ impl Tracer {
 pub(crate) struct View<'r> {
     pub req: &'r Request,
     /// Host without port, lower-cased.
-    pub host: String,
+    pub host: std::borrow::Cow<'r, str>,
     pub port: u32,
     pub path: &'r str,
     pub query: &'r str,
@@ -81,7 +81,14 @@ impl<'r> View<'r> {
             .unwrap_or("");
         View {
             req,
-            host: authority.host.trim_end_matches('.').to_ascii_lowercase(),
+            host: {
+                let h = authority.host.trim_end_matches('.');
+                if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                    std::borrow::Cow::Owned(h.to_ascii_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(h)
+                }
+            },
             port,
             path,
             query,
@@ -109,6 +116,52 @@ struct Proxy<'a> {
 
 impl Mesh {
     pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision {
+        // Envoy normalizes the path before routing; the normalized path is
+        // what routes see and what is forwarded. Most paths need nothing.
+        if req.protocol == Protocol::Http
+            && path_may_change(&req.path, self.options.path_normalization)
+        {
+            match crate::matching::path::normalize_path(&req.path, self.options.path_normalization)
+            {
+                Ok(p) if p != req.path => {
+                    let mut normalized = req.clone();
+                    normalized.path = p;
+                    let mut d = self.run_inner(&normalized, trace);
+                    if trace {
+                        d.trace.insert(
+                            0,
+                            TraceEntry {
+                                stage: "path",
+                                subject: req.path.clone(),
+                                verdict: Verdict::Note,
+                                detail: format!(
+                                    "normalized to {:?} before routing",
+                                    normalized.path
+                                ),
+                            },
+                        );
+                    }
+                    return d;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let mut d = Decision::new(Outcome::DirectResponse);
+                    d.direct_response = Some(DirectResponse {
+                        status: crate::matching::path::PathRejected::STATUS,
+                        body: None,
+                    });
+                    if trace {
+                        d.trace.push(TraceEntry {
+                            stage: "path",
+                            subject: req.path.clone(),
+                            verdict: Verdict::Failed,
+                            detail: e.to_string(),
+                        });
+                    }
+                    return d;
+                }
+            }
+        }
         let view = View::new(req);
         let mut t = Tracer::new(trace);
         let mut decision = if req.gateway == "mesh" || req.gateway.is_empty() {
@@ -123,7 +176,7 @@ impl Mesh {
     /// The FQDN a sidecar's caller means: the DNS search path of a pod in
     /// `namespace` (`reviews` -> `reviews.ns.svc.cluster.local`), the first
     /// candidate known to the registry or claimed by a VirtualService.
-    fn resolve_host(&self, host: &str, namespace: &str) -> (String, bool) {
+    pub(crate) fn resolve_host(&self, host: &str, namespace: &str) -> (String, bool) {
         let domain = &self.options.domain_suffix;
         let mut candidates = Vec::with_capacity(4);
         if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
@@ -149,6 +202,10 @@ impl Mesh {
     /// The VirtualService a sidecar in `namespace` uses for `host`: the
     /// first exact claim in Istio's order, else the most specific wildcard.
     fn mesh_vs_for(&self, host: &str, namespace: &str) -> Option<&CompiledVs> {
+        self.mesh_vs_index(host, namespace).map(|i| &self.vs[i])
+    }
+
+    pub(crate) fn mesh_vs_index(&self, host: &str, namespace: &str) -> Option<usize> {
         let group = |vs: &CompiledVs| -> u8 {
             if vs.namespace.as_ref() == namespace && vs.visibility.is_private_to(namespace) {
                 0
@@ -165,7 +222,7 @@ impl Mesh {
                 .filter(visible)
                 .min_by_key(|&&i| (group(&self.vs[i]), i))
             {
-                return Some(&self.vs[i]);
+                return Some(i);
             }
         }
         self.mesh_wildcard
@@ -177,7 +234,7 @@ impl Mesh {
                 hosts::more_specific(ha, hb)
                     .then((group(&self.vs[*a]), *a).cmp(&(group(&self.vs[*b]), *b)))
             })
-            .map(|(_, i)| &self.vs[*i])
+            .map(|(_, i)| *i)
     }
 
     fn at_sidecar(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
@@ -187,12 +244,22 @@ impl Mesh {
             Protocol::Tls => req
                 .sni
                 .as_deref()
-                .map(|s| s.to_ascii_lowercase())
+                .map(|s| std::borrow::Cow::Owned(s.to_ascii_lowercase()))
                 .unwrap_or_else(|| view.host.clone()),
             _ => view.host.clone(),
         };
-        let (fqdn, known) = self.resolve_host(&lookup_host, ns);
-        t.add("host", || lookup_host.clone(), if known { Verdict::Matched } else { Verdict::Failed }, || {
+        let cached = self
+            .host_cache
+            .get(ns)
+            .and_then(|m| m.get(lookup_host.as_ref()));
+        let (fqdn, known): (std::borrow::Cow<'_, str>, bool) = match cached {
+            Some(c) => (std::borrow::Cow::Borrowed(&*c.fqdn), true),
+            None => {
+                let (f, k) = self.resolve_host(&lookup_host, ns);
+                (std::borrow::Cow::Owned(f), k)
+            }
+        };
+        t.add("host", || lookup_host.to_string(), if known { Verdict::Matched } else { Verdict::Failed }, || {
             if known {
                 format!("resolved to {fqdn} from namespace {ns}")
             } else {
@@ -209,7 +276,10 @@ impl Mesh {
             labels: Some(&req.source.labels),
             listener_port: view.port,
         };
-        let vs = self.mesh_vs_for(&fqdn, ns);
+        let vs = match cached {
+            Some(c) => c.vs.map(|i| &self.vs[i]),
+            None => self.mesh_vs_for(&fqdn, ns),
+        };
         // A VirtualService host outside the registry takes effect only on
         // port 80, or on ports of registry services the VirtualService names.
         let vs = vs.filter(|vs| {
@@ -234,8 +304,12 @@ impl Mesh {
                             );
                             return self.default_route(&fqdn, service, view, &proxy, t);
                         }
-                        let routes: Vec<&CompiledHttpRoute> = vs.http.iter().collect();
-                        self.eval_http(&routes, view, &proxy, t)
+                        if t.on {
+                            let routes: Vec<&CompiledHttpRoute> = vs.http.iter().collect();
+                            self.eval_http(&routes, view, &proxy, t)
+                        } else {
+                            self.eval_http_indexed(vs, view, &proxy, t)
+                        }
                     }
                     Protocol::Tls | Protocol::Tcp => {
                         let routes = if req.protocol == Protocol::Tls {
@@ -253,7 +327,7 @@ impl Mesh {
             None => {
                 t.add(
                     "virtualService",
-                    || fqdn.clone(),
+                    || fqdn.to_string(),
                     Verdict::Note,
                     || "no VirtualService bound to the mesh claims this host".into(),
                 );
@@ -703,6 +777,34 @@ impl Mesh {
         Decision::new(Outcome::NotFound)
     }
 
+    /// First match through the route index (no trace): the same answer as
+    /// [`Mesh::eval_http`] without visiting rules that cannot match the path.
+    fn eval_http_indexed(
+        &self,
+        vs: &CompiledVs,
+        view: &View<'_>,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Decision {
+        for (ri, mi) in vs.http_index.candidates(view.path) {
+            let Some(route) = vs.http.get(ri as usize) else {
+                continue;
+            };
+            if mi == u32::MAX {
+                return self.http_decision(route, None, view, proxy, t);
+            }
+            let Some(m) = route.matches.get(mi as usize) else {
+                continue;
+            };
+            if Self::static_filter(m, proxy, view.req).is_ok()
+                && Self::runtime_match(m, view).is_ok()
+            {
+                return self.http_decision(route, Some(m), view, proxy, t);
+            }
+        }
+        Decision::new(Outcome::NotFound)
+    }
+
     fn eval_l4(
         &self,
         vs: &CompiledVs,
@@ -856,22 +958,17 @@ impl Mesh {
             return d;
         }
         // Forward.
-        let many = spec.route.len() > 1;
-        for rd in &spec.route {
-            let weight = rd.weight.unwrap_or(0).max(0) as u32;
-            if many && weight == 0 {
+        let many = route.dests.len() > 1;
+        for pd in &route.dests {
+            if many && pd.weight == 0 {
                 continue;
             }
-            if let Some(dest) = &rd.destination {
-                d.destinations.push(self.route_destination(
-                    dest,
-                    &route.vs_namespace,
-                    if many { weight } else { 100 },
-                    view,
-                    proxy,
-                    t,
-                ));
-            }
+            d.destinations.push(self.prepared_destination(
+                pd,
+                if many { pd.weight } else { 100 },
+                proxy,
+                t,
+            ));
         }
         if !many {
             if let Some(h) = spec.route.first().and_then(|rd| rd.headers.as_ref()) {
@@ -881,10 +978,12 @@ impl Mesh {
             }
         }
         d.rewrite = rewrite(spec, m, view);
-        match &spec.timeout {
+        match &route.timeout {
             Some(to) => {
                 d.timeout = Some(to.clone());
-                t.add("policy", || "timeout".into(), Verdict::Note, || format!("{to} for the whole request, retries included (504 UT when it runs out)"));
+                t.add("policy", || "timeout".into(), Verdict::Note, || {
+                    format!("{to} for the whole request, retries included (504 UT when it runs out)")
+                });
             }
             None => t.add(
                 "default",
@@ -893,57 +992,23 @@ impl Mesh {
                 || "no timeout: Istio disables Envoy's 15s route default".into(),
             ),
         }
-        d.retries = Some(match &spec.retries {
-            None => {
-                t.add("default", || "retries".into(), Verdict::Note, || {
-                    format!("route sets no retries: Istio's default {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
-                });
-                default_retries()
-            }
-            Some(r) => {
-                let attempts = r.attempts.unwrap_or(0).max(0) as u32;
-                let retry_on = if attempts == 0 {
-                    String::new()
-                } else {
-                    r.retry_on
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_RETRY_ON.to_string())
+        let r = &route.retries;
+        t.add("policy", || "retries".into(), Verdict::Note, || {
+            if r.default {
+                format!("route sets no retries: Istio's default {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
+            } else if r.attempts == 0 {
+                "retries disabled (attempts: 0)".into()
+            } else {
+                let budget = match (&r.per_try_timeout, &route.timeout) {
+                    (Some(p), Some(to)) => format!("; each try {p}, all tries within {to}"),
+                    (Some(p), None) => format!("; each try {p}, up to {} tries", r.attempts + 1),
+                    (None, Some(to)) => format!("; all tries within {to}"),
+                    (None, None) => String::new(),
                 };
-                t.add(
-                    "policy",
-                    || "retries".into(),
-                    Verdict::Note,
-                    || {
-                        if attempts == 0 {
-                            "retries disabled (attempts: 0)".into()
-                        } else {
-                            let budget = match (&r.per_try_timeout, &spec.timeout) {
-                                (Some(p), Some(to)) => {
-                                    format!("; each try {p}, all tries within {to}")
-                                }
-                                (Some(p), None) => {
-                                    format!("; each try {p}, up to {} tries", attempts + 1)
-                                }
-                                (None, Some(to)) => format!("; all tries within {to}"),
-                                (None, None) => String::new(),
-                            };
-                            format!("{attempts} retries on {retry_on}{budget}")
-                        }
-                    },
-                );
-                Retries {
-                    attempts,
-                    per_try_timeout: if attempts == 0 {
-                        None
-                    } else {
-                        r.per_try_timeout.clone()
-                    },
-                    retry_on,
-                    backoff: r.backoff.clone(),
-                    default: false,
-                }
+                format!("{} retries on {}{budget}", r.attempts, r.retry_on)
             }
         });
+        d.retries = Some(route.retries.clone());
         // Mirrors.
         if let Some(mirror) = &spec.mirror {
             let percent = spec
@@ -1023,10 +1088,33 @@ impl Mesh {
                 })
             });
         let port = port.or(Some(proxy.listener_port));
-        let host_arc: Arc<str> = service
-            .map(|s| s.hostname.clone())
-            .unwrap_or_else(|| Arc::from(host.as_str()));
+        // Istio looks destinations up by exact name: the host stays as written.
+        let host_arc: Arc<str> = Arc::from(host.as_str());
         self.destination(&host_arc, dest.subset.as_deref(), port, weight, proxy, t)
+    }
+
+    fn prepared_destination(
+        &self,
+        pd: &super::compile::PreparedDest,
+        weight: u32,
+        proxy: &Proxy<'_>,
+        t: &mut Tracer,
+    ) -> Destination {
+        let service = self.registry.lookup(&pd.host, proxy.namespace);
+        let port = pd
+            .port
+            .or_else(|| {
+                service.and_then(|s| {
+                    if s.ports.len() == 1 {
+                        Some(s.ports[0].number)
+                    } else {
+                        None
+                    }
+                })
+            })
+            .or(Some(proxy.listener_port));
+        // Istio looks destinations up by exact name: the host stays as written.
+        self.destination(&pd.host, pd.subset.as_deref(), port, weight, proxy, t)
     }
 
     fn destination(
@@ -1076,13 +1164,8 @@ impl Mesh {
                 }
             }
         }
-        let policy = rule.and_then(|r| r.policy_for(port, subset)).map(Arc::new);
-        let cluster: Arc<str> = Arc::from(format!(
-            "outbound|{}|{}|{}",
-            port.map(|p| p.to_string()).unwrap_or_default(),
-            subset.unwrap_or(""),
-            host
-        ));
+        let policy = rule.and_then(|r| r.policy(port, subset));
+        let cluster = self.cluster_name(host, port, subset);
         t.add(
             "destination",
             || cluster.to_string(),
@@ -1182,18 +1265,28 @@ impl Mesh {
     }
 }
 
+/// Whether normalization could change `path` (cheap check, no allocation).
+fn path_may_change(path: &str, mode: crate::matching::path::PathNormalization) -> bool {
+    use crate::matching::path::PathNormalization;
+    if mode == PathNormalization::None {
+        return false;
+    }
+    let p = path.split(['?', '#']).next().unwrap_or(path);
+    p.contains(['%', '\\', '\0'])
+        || p.contains("/./")
+        || p.contains("/../")
+        || p.ends_with("/.")
+        || p.ends_with("/..")
+        || !p.starts_with('/')
+        || (mode != PathNormalization::Base && p.contains("//"))
+}
+
 fn strip_default_port(host: &str) -> &str {
     host.strip_suffix(":80").unwrap_or(host)
 }
 
 fn default_retries() -> Retries {
-    Retries {
-        attempts: DEFAULT_RETRY_ATTEMPTS,
-        per_try_timeout: None,
-        retry_on: DEFAULT_RETRY_ON.to_string(),
-        backoff: None,
-        default: true,
-    }
+    crate::policy::effective_retries(None)
 }
 
 fn header_value<'a>(req: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {

@@ -3,6 +3,7 @@
 mod compile;
 pub mod decision;
 mod engine;
+mod index;
 pub mod request;
 
 pub use decision::{
@@ -11,11 +12,12 @@ pub use decision::{
 };
 pub use request::{Caller, Headers, Protocol, Request};
 
+use crate::fasthash::FastMap as HashMap;
 use crate::model::gateway::Server;
 use crate::model::Config;
 use crate::policy::RuleIndex;
 use crate::registry::Registry;
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Why a request could not be decided (the configuration is fine; the
 /// request itself is malformed or over a limit).
@@ -35,6 +37,8 @@ pub struct MeshOptions {
     pub domain_suffix: String,
     /// Outbound traffic policy for hosts unknown to the registry.
     pub outbound_policy: OutboundPolicy,
+    /// How Envoy normalizes the path before routing (meshConfig.pathNormalization).
+    pub path_normalization: crate::matching::path::PathNormalization,
 }
 
 impl Default for MeshOptions {
@@ -43,6 +47,7 @@ impl Default for MeshOptions {
             root_namespace: "istio-system".into(),
             domain_suffix: "cluster.local".into(),
             outbound_policy: OutboundPolicy::AllowAny,
+            path_normalization: crate::matching::path::PathNormalization::Base,
         }
     }
 }
@@ -80,7 +85,26 @@ pub struct Mesh {
     /// Wildcard hosts claimed by VirtualServices bound to the mesh.
     mesh_wildcard: Vec<(String, usize)>,
     gateways: Vec<CompiledGateway>,
+    /// Per caller namespace: the names a caller may use for a known host
+    /// (`reviews`, `reviews.default`, ...) resolved once, with the
+    /// VirtualService a sidecar there uses. A miss takes the slow path.
+    host_cache: HashMap<String, HashMap<Box<str>, CachedHost>>,
+    /// Envoy cluster names built once: host -> (port, subset, name).
+    clusters: ClusterNames,
 }
+
+/// Envoy cluster names by host: (port, subset, name).
+type ClusterNames = HashMap<Arc<str>, Vec<(u32, Option<Arc<str>>, Arc<str>)>>;
+
+/// A host name resolved for one caller namespace.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedHost {
+    pub fqdn: Arc<str>,
+    pub vs: Option<usize>,
+}
+
+/// Most (alias, namespace) pairs resolved ahead of time.
+const MAX_HOST_CACHE_ENTRIES: usize = 2_000_000;
 
 impl Mesh {
     /// Compiles a configuration with default mesh settings. Resources that
@@ -93,7 +117,7 @@ impl Mesh {
     pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
         let domain = options.domain_suffix.clone();
         let vs = compile::compile_virtual_services(config, &domain);
-        let mut mesh_exact: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut mesh_exact: HashMap<String, Vec<usize>> = HashMap::default();
         let mut mesh_wildcard = Vec::new();
         for (i, v) in vs.iter().enumerate() {
             if !v.bound_to(&crate::hosts::GatewayRef::Mesh) {
@@ -120,7 +144,7 @@ impl Mesh {
                 servers: g.spec.servers.clone(),
             })
             .collect();
-        Mesh {
+        let mut mesh = Mesh {
             registry: Registry::build(config, &domain),
             rules: RuleIndex::build(config, &domain),
             vs,
@@ -128,7 +152,135 @@ impl Mesh {
             mesh_wildcard,
             gateways,
             options,
+            host_cache: HashMap::default(),
+            clusters: HashMap::default(),
+        };
+        mesh.host_cache = mesh.build_host_cache(config);
+        mesh.clusters = mesh.build_cluster_names();
+        mesh
+    }
+
+    fn build_cluster_names(&self) -> ClusterNames {
+        let mut out = ClusterNames::default();
+        for s in self.registry.services() {
+            let mut subsets: Vec<Arc<str>> = Vec::new();
+            for r in self.rules.rules() {
+                if crate::hosts::subset_of(&s.hostname, &r.host) {
+                    for sub in r.subsets.iter().filter_map(|x| x.name.as_deref()) {
+                        if !subsets.iter().any(|x| &**x == sub) {
+                            subsets.push(Arc::from(sub));
+                        }
+                    }
+                }
+            }
+            let entry = out.entry(s.hostname.clone()).or_default();
+            for p in &s.ports {
+                for sub in std::iter::once(None).chain(subsets.iter().cloned().map(Some)) {
+                    let name = format!(
+                        "outbound|{}|{}|{}",
+                        p.number,
+                        sub.as_deref().unwrap_or(""),
+                        s.hostname
+                    );
+                    entry.push((p.number, sub, Arc::from(name)));
+                }
+            }
         }
+        out
+    }
+
+    pub(crate) fn cluster_name(
+        &self,
+        host: &str,
+        port: Option<u32>,
+        subset: Option<&str>,
+    ) -> Arc<str> {
+        if let Some(p) = port {
+            if let Some(list) = self.clusters.get(host) {
+                if let Some((_, _, name)) = list
+                    .iter()
+                    .find(|(lp, ls, _)| *lp == p && ls.as_deref() == subset)
+                {
+                    return name.clone();
+                }
+            }
+        }
+        Arc::from(format!(
+            "outbound|{}|{}|{}",
+            port.map(|p| p.to_string()).unwrap_or_default(),
+            subset.unwrap_or(""),
+            host
+        ))
+    }
+
+    fn build_host_cache(&self, config: &Config) -> HashMap<String, HashMap<Box<str>, CachedHost>> {
+        let suffix = format!(".svc.{}", self.options.domain_suffix);
+        let mut aliases: Vec<String> = Vec::new();
+        let mut add = |h: &str| {
+            if h.starts_with('*') {
+                return;
+            }
+            aliases.push(h.to_string());
+            if let Some(short) = h.strip_suffix(&suffix) {
+                if let Some((name, _ns)) = short.split_once('.') {
+                    aliases.push(name.to_string());
+                    aliases.push(short.to_string());
+                    aliases.push(format!("{short}.svc"));
+                }
+            }
+        };
+        for s in self.registry.services() {
+            add(&s.hostname);
+        }
+        for h in self.mesh_exact.keys() {
+            add(h);
+        }
+        aliases.sort_unstable();
+        aliases.dedup();
+        let mut namespaces: Vec<String> = config
+            .virtual_services
+            .iter()
+            .map(|r| r.namespace().to_string())
+            .chain(
+                config
+                    .destination_rules
+                    .iter()
+                    .map(|r| r.namespace().to_string()),
+            )
+            .chain(config.services.iter().map(|r| r.namespace().to_string()))
+            .chain(
+                config
+                    .service_entries
+                    .iter()
+                    .map(|r| r.namespace().to_string()),
+            )
+            .chain(config.workloads.iter().map(|r| r.namespace().to_string()))
+            .chain(std::iter::once("default".to_string()))
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        if aliases.len().saturating_mul(namespaces.len()) > MAX_HOST_CACHE_ENTRIES {
+            return HashMap::default();
+        }
+        let mut cache = HashMap::default();
+        for ns in namespaces {
+            let mut map: HashMap<Box<str>, CachedHost> = HashMap::default();
+            map.reserve(aliases.len());
+            for a in &aliases {
+                let (fqdn, known) = self.resolve_host(a, &ns);
+                if known {
+                    let vs = self.mesh_vs_index(&fqdn, &ns);
+                    let fqdn: Arc<str> = self
+                        .registry
+                        .lookup(&fqdn, &ns)
+                        .map(|s| s.hostname.clone())
+                        .unwrap_or_else(|| Arc::from(fqdn.as_str()));
+                    map.insert(a.as_str().into(), CachedHost { fqdn, vs });
+                }
+            }
+            cache.insert(ns, map);
+        }
+        cache
     }
 
     /// The mesh settings.

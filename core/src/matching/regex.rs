@@ -125,6 +125,12 @@ impl Re2Regex {
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
+
+    /// The anchored pattern in the `regex` crate's syntax, for building a
+    /// `regex::RegexSet` that matches exactly as this regex does.
+    pub fn compiled_pattern(&self) -> &str {
+        self.compiled.as_str()
+    }
 }
 
 /// The last non-empty line of a `regex` syntax error (the explanation; the

@@ -1,0 +1,14 @@
+//! Any text: loading never panics, and every message has a location or an
+//! explicit unknown one; compiling and checking what loaded never panics.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let config = meshroute::load::load_str(text, "fuzz.yaml");
+    for m in &config.messages {
+        assert!(!m.text.is_empty(), "every message says something");
+    }
+    let mesh = meshroute::Mesh::compile(&config);
+    let _ = mesh.decide(&meshroute::Request::new("reviews"));
+});
