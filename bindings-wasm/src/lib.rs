@@ -43,12 +43,11 @@ struct MeshInit {
 }
 
 impl MeshInit {
-    fn parse(value: JsValue) -> Result<MeshInit, JsError> {
-        if value.is_undefined() || value.is_null() {
-            return Ok(MeshInit::default());
+    fn parse(value: Option<JsValue>) -> Result<MeshInit, JsError> {
+        match value {
+            Some(v) if !v.is_undefined() && !v.is_null() => from_js(&v, "mesh options"),
+            _ => Ok(MeshInit::default()),
         }
-        serde_wasm_bindgen::from_value(value)
-            .map_err(|e| JsError::new(&format!("invalid mesh options: {e}")))
     }
 
     fn load_options(&self) -> LoadOptions {
@@ -115,9 +114,19 @@ fn error_text(messages: &[Message]) -> String {
     )
 }
 
-fn parse_request(request: JsValue) -> Result<Request, JsError> {
-    serde_wasm_bindgen::from_value(request)
-        .map_err(|e| JsError::new(&format!("invalid request: {e}")))
+/// Deserialises through JSON text (`JSON.stringify`, then serde_json): unlike a
+/// field-by-field read of the object, this sees every key, so the core's
+/// `deny_unknown_fields` reports a misspelt one.
+fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, JsError> {
+    let text = JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| JsError::new(&format!("invalid {what}: not representable as JSON")))?;
+    serde_json::from_str(&text).map_err(|e| JsError::new(&format!("invalid {what}: {e}")))
+}
+
+fn parse_request(request: &JsValue) -> Result<Request, JsError> {
+    from_js(request, "request")
 }
 
 /// Where a resource of `kind` with `key` (`namespace/name`) writes `field_path`.
@@ -153,7 +162,7 @@ impl Mesh {
     )]
     pub fn from_yaml(
         text: &str,
-        #[wasm_bindgen(unchecked_param_type = "MeshOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "MeshOptions")] options: Option<JsValue>,
     ) -> Result<Mesh, JsError> {
         let init = MeshInit::parse(options)?;
         let name = init.file_name.clone().unwrap_or_else(|| "<inline>".into());
@@ -164,7 +173,7 @@ impl Mesh {
     #[wasm_bindgen(js_name = fromFiles)]
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "MeshOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "MeshOptions")] options: Option<JsValue>,
     ) -> Result<Mesh, JsError> {
         let init = MeshInit::parse(options)?;
         let files: Vec<(String, String)> = files_from_js(files)?;
@@ -189,7 +198,7 @@ impl Mesh {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let request = parse_request(request)?;
+        let request = parse_request(&request)?;
         let decision = self
             .mesh
             .decide(&request)
@@ -203,7 +212,7 @@ impl Mesh {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let request = parse_request(request)?;
+        let request = parse_request(&request)?;
         let decision = self
             .mesh
             .explain(&request)
@@ -215,17 +224,17 @@ impl Mesh {
     /// `locate("VirtualService", "default/reviews", "spec.http[1]")`; falls
     /// back to the nearest written parent. `undefined` for an unknown resource.
     #[wasm_bindgen(unchecked_return_type = "Source | undefined")]
-    pub fn locate(&self, kind: &str, key: &str, field_path: &str) -> Result<JsValue, JsError> {
+    pub fn locate(&self, kind: &str, key: &str, path: &str) -> Result<JsValue, JsError> {
         let c = &self.config;
         let found = match kind {
-            "VirtualService" => locate_in(&c.virtual_services, key, field_path),
-            "DestinationRule" => locate_in(&c.destination_rules, key, field_path),
-            "Gateway" => locate_in(&c.gateways, key, field_path),
-            "ServiceEntry" => locate_in(&c.service_entries, key, field_path),
-            "WorkloadEntry" => locate_in(&c.workload_entries, key, field_path),
-            "Sidecar" => locate_in(&c.sidecars, key, field_path),
-            "Service" => locate_in(&c.services, key, field_path),
-            _ => locate_in(&c.workloads, key, field_path),
+            "VirtualService" => locate_in(&c.virtual_services, key, path),
+            "DestinationRule" => locate_in(&c.destination_rules, key, path),
+            "Gateway" => locate_in(&c.gateways, key, path),
+            "ServiceEntry" => locate_in(&c.service_entries, key, path),
+            "WorkloadEntry" => locate_in(&c.workload_entries, key, path),
+            "Sidecar" => locate_in(&c.sidecars, key, path),
+            "Service" => locate_in(&c.services, key, path),
+            _ => locate_in(&c.workloads, key, path),
         };
         match found {
             Some(source) => to_js(&source),

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(js_name = runRouteTests, unchecked_return_type = "RouteTestReport")]
 pub fn run_route_tests(
     text: &str,
-    #[wasm_bindgen(unchecked_param_type = "Record<string, string> | undefined")] files: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let _ = (text, files);
     Err(JsError::new(
