@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod decide;
 pub mod duration;
 pub(crate) mod fasthash;
@@ -30,6 +31,8 @@ pub mod names;
 pub mod policy;
 pub mod registry;
 pub mod resilience;
+pub mod routetest;
+pub mod scenario;
 pub mod source;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};

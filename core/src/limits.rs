@@ -30,3 +30,11 @@ pub const MAX_REQUEST_HEADERS: usize = 1024;
 pub const MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
 /// Largest request path (with query) in bytes.
 pub const MAX_REQUEST_PATH_BYTES: usize = 64 * 1024;
+/// Most upstream hosts in one resilience scenario.
+pub const MAX_SCENARIO_HOSTS: usize = 10_000;
+/// Most operations (results, request starts and finishes, picks, counting
+/// every `repeat`) one resilience scenario may replay.
+pub const MAX_SCENARIO_OPERATIONS: u64 = 10_000_000;
+/// Most outlier-detection interval ticks times hosts one resilience scenario
+/// may span (each tick looks at every host).
+pub const MAX_SCENARIO_HOST_TICKS: u64 = 100_000_000;

@@ -142,6 +142,8 @@ pub mod codes {
     pub const INGRESS_ROUTE_RULES_NOT_AFFECTED: &str = "IST0140";
     /// Istio IST0145 ConflictingGateways.
     pub const CONFLICTING_GATEWAYS: &str = "IST0145";
+    /// Istio IST0162 GatewayPortNotDefinedOnService.
+    pub const GATEWAY_PORT_NOT_DEFINED_ON_SERVICE: &str = "IST0162";
     /// Istio IST0173 DestinationRuleSubsetNotSelectPods.
     pub const DR_SUBSET_NOT_SELECT_PODS: &str = "IST0173";
     /// Istio IST0174 UnknownDestinationRuleHost.

@@ -30,25 +30,49 @@ fn alias_bomb_is_refused() {
         let p = i - 1;
         text.push_str(&format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
     }
-    let config = within(Duration::from_secs(5), "alias bomb", || load_str(&text, "bomb.yaml"));
+    let config = within(Duration::from_secs(5), "alias bomb", || {
+        load_str(&text, "bomb.yaml")
+    });
     let errors = error_text(&config);
-    assert!(errors.contains("MR0005") && errors.contains("bomb.yaml:"), "{errors}");
+    assert!(
+        errors.contains("MR0005") && errors.contains("bomb.yaml:"),
+        "{errors}"
+    );
 }
 
 #[test]
 fn ten_thousand_deep_nesting_is_refused() {
-    let flow = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-    let config = within(Duration::from_secs(5), "deep flow nesting", || load_str(&flow, "deep.yaml"));
-    assert!(error_text(&config).contains("MR0005"), "{}", error_text(&config));
-    let block: String = (0..10_000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
-    let config = within(Duration::from_secs(5), "deep block nesting", || load_str(&block, "deep.yaml"));
+    let flow = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let config = within(Duration::from_secs(5), "deep flow nesting", || {
+        load_str(&flow, "deep.yaml")
+    });
+    assert!(
+        error_text(&config).contains("MR0005"),
+        "{}",
+        error_text(&config)
+    );
+    let block: String = (0..10_000)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    let config = within(Duration::from_secs(5), "deep block nesting", || {
+        load_str(&block, "deep.yaml")
+    });
     assert!(config.has_errors());
 }
 
 #[test]
 fn a_100_mb_document_is_refused_without_parsing() {
-    let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  x: \"{}\"\n", "a".repeat(100 * 1024 * 1024));
-    let config = within(Duration::from_secs(5), "100 MB document", || load_str(&text, "big.yaml"));
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  x: \"{}\"\n",
+        "a".repeat(100 * 1024 * 1024)
+    );
+    let config = within(Duration::from_secs(5), "100 MB document", || {
+        load_str(&text, "big.yaml")
+    });
     let errors = error_text(&config);
     assert!(errors.contains("MAX_INPUT_BYTES"), "{errors}");
 }
@@ -87,7 +111,10 @@ fn huge_regex_programs_are_refused() {
     let re = meshroute::matching::regex::Re2Regex::new(r"\pL{1000}\pL{1000}\pL{1000}");
     assert!(re.is_err());
     let long = "a".repeat(2000);
-    assert!(meshroute::matching::regex::Re2Regex::new(&long).is_err(), "over Istio's 1024 limit");
+    assert!(
+        meshroute::matching::regex::Re2Regex::new(&long).is_err(),
+        "over Istio's 1024 limit"
+    );
 }
 
 #[test]
@@ -98,12 +125,21 @@ fn one_hundred_thousand_rules_compile_and_decide_in_bounded_time() {
     for i in 0..100_000 {
         text.push_str(&format!("  - match: [{{uri: {{exact: /r/{i}}}}}]\n    route: [{{destination: {{host: t.example}}}}]\n"));
     }
-    let config = within(Duration::from_secs(30), "load 100,000 rules", || load_str(&text, "rules.yaml"));
-    assert!(!config.has_errors(), "{}", error_text(&config));
-    let mesh = within(Duration::from_secs(10), "compile 100,000 rules", || Mesh::compile(&config));
-    let d = within(Duration::from_millis(50), "decide among 100,000 rules", || {
-        mesh.decide(&Request::new("t.example").path("/r/99999")).unwrap()
+    let config = within(Duration::from_secs(30), "load 100,000 rules", || {
+        load_str(&text, "rules.yaml")
     });
+    assert!(!config.has_errors(), "{}", error_text(&config));
+    let mesh = within(Duration::from_secs(10), "compile 100,000 rules", || {
+        Mesh::compile(&config)
+    });
+    let d = within(
+        Duration::from_millis(50),
+        "decide among 100,000 rules",
+        || {
+            mesh.decide(&Request::new("t.example").path("/r/99999"))
+                .unwrap()
+        },
+    );
     assert_eq!(d.rule.map(|r| r.index), Some(99_999));
 }
 
@@ -117,5 +153,9 @@ fn oversized_requests_are_request_errors() {
     let e = mesh.decide(&req).unwrap_err();
     assert!(e.to_string().contains("MAX_REQUEST_HEADERS"), "{e}");
     let req = Request::new("a").path("/".repeat(100_000));
-    assert!(mesh.decide(&req).unwrap_err().to_string().contains("MAX_REQUEST_PATH_BYTES"));
+    assert!(mesh
+        .decide(&req)
+        .unwrap_err()
+        .to_string()
+        .contains("MAX_REQUEST_PATH_BYTES"));
 }

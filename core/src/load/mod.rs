@@ -5,7 +5,7 @@
 //! README "Design notes" for why.
 
 mod de;
-mod node;
+pub(crate) mod node;
 mod suggest;
 
 use crate::limits;

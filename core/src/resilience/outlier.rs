@@ -399,6 +399,15 @@ impl OutlierDetector {
         self.stats
     }
 
+    /// The consecutive-error counters of `host` right now: (5xx, gateway
+    /// errors, local-origin failures); `None` for unknown or removed hosts.
+    pub fn consecutive_counts(&self, host: HostId) -> Option<(u32, u32, u32)> {
+        self.hosts
+            .get(host)
+            .filter(|h| h.present)
+            .map(|h| (h.c5xx, h.cgw, h.clocal))
+    }
+
     /// The next interval tick.
     pub fn next_tick(&self) -> Instant {
         self.next_tick

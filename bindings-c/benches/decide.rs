@@ -1,0 +1,164 @@
+//! A decision through the C ABI against the same decision from Rust.
+//! Both sides build the request from borrowed strings, decide, read the
+//! outcome and the first destination's host, and drop the decision.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use meshroute::{
+    meshroute_decision, meshroute_decision_destination, meshroute_decision_free,
+    meshroute_decision_outcome, meshroute_destination, meshroute_header, meshroute_mesh,
+    meshroute_mesh_decide, meshroute_mesh_free, meshroute_mesh_new, meshroute_outcome,
+    meshroute_request, meshroute_status, meshroute_str,
+};
+use std::mem::MaybeUninit;
+use std::time::Instant;
+
+const CONFIG: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match:
+    - headers:
+        end-user: {exact: jason}
+    route:
+    - destination: {host: reviews, subset: v2}
+  - route:
+    - destination: {host: reviews, subset: v1}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  ports: [{name: http, port: 9080}]
+"#;
+
+fn s(text: &str) -> meshroute_str {
+    meshroute_str {
+        ptr: text.as_ptr().cast(),
+        len: text.len(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let config = meshroute_core::load::load_str(CONFIG, "bench.yaml");
+    assert!(config.messages.is_empty(), "{:?}", config.messages);
+    let rust_mesh = meshroute_core::Mesh::compile(&config);
+
+    let mut c_mesh: *mut meshroute_mesh = std::ptr::null_mut();
+    // SAFETY: valid string and out pointer.
+    let status = unsafe {
+        meshroute_mesh_new(
+            CONFIG.as_ptr().cast(),
+            CONFIG.len(),
+            std::ptr::null(),
+            0,
+            &mut c_mesh,
+        )
+    };
+    assert_eq!(status, meshroute_status::MESHROUTE_STATUS_OK);
+
+    let (method, authority, path, user, namespace) =
+        ("GET", "reviews", "/reviews/0", "jason", "default");
+    let headers = [meshroute_header {
+        name: s("end-user"),
+        value: s(user),
+    }];
+
+    let rust_once = || {
+        let request = meshroute_core::Request::new(black_box(authority))
+            .method(black_box(method))
+            .path(black_box(path))
+            .header("end-user", black_box(user))
+            .from_namespace(black_box(namespace));
+        let decision = match rust_mesh.decide(&request) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
+        black_box(decision.destinations.first().map(|d| d.host.len()));
+    };
+    let c_once = || {
+        let request = meshroute_request {
+            method: s(black_box(method)),
+            authority: s(black_box(authority)),
+            path: s(black_box(path)),
+            headers: headers.as_ptr(),
+            header_count: headers.len(),
+            source_namespace: s(black_box(namespace)),
+            source_labels: std::ptr::null(),
+            source_label_count: 0,
+            gateway: s(""),
+        };
+        let mut decision: *mut meshroute_decision = std::ptr::null_mut();
+        let mut outcome = MaybeUninit::<meshroute_outcome>::uninit();
+        let mut dest = MaybeUninit::<meshroute_destination>::uninit();
+        // SAFETY: live mesh, valid request and out pointers; the decision is freed below.
+        unsafe {
+            assert_eq!(
+                meshroute_mesh_decide(c_mesh, &request, &mut decision),
+                meshroute_status::MESHROUTE_STATUS_OK
+            );
+            assert_eq!(
+                meshroute_decision_outcome(decision, outcome.as_mut_ptr()),
+                meshroute_status::MESHROUTE_STATUS_OK
+            );
+            assert_eq!(
+                outcome.assume_init(),
+                meshroute_outcome::MESHROUTE_OUTCOME_ROUTE
+            );
+            assert_eq!(
+                meshroute_decision_destination(decision, 0, dest.as_mut_ptr()),
+                meshroute_status::MESHROUTE_STATUS_OK
+            );
+            black_box(dest.assume_init().host.len);
+            assert_eq!(
+                meshroute_decision_free(decision),
+                meshroute_status::MESHROUTE_STATUS_OK
+            );
+        }
+    };
+    paired(&rust_once, &c_once);
+    let mut group = c.benchmark_group("decide");
+    group.bench_function("rust", |b| b.iter(rust_once));
+    group.bench_function("c_abi", |b| b.iter(c_once));
+    group.finish();
+    // SAFETY: the mesh is live and freed once.
+    unsafe { meshroute_mesh_free(c_mesh) };
+}
+
+/// Alternates batches of both sides and keeps each side's fastest batch:
+/// on a busy machine the minimum is the figure least disturbed by other load.
+fn paired(rust: &dyn Fn(), c_abi: &dyn Fn()) {
+    const ROUNDS: usize = 100;
+    const BATCH: u32 = 2_000;
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
+    };
+    let (mut best_rust, mut best_c) = (f64::MAX, f64::MAX);
+    for _ in 0..ROUNDS {
+        best_rust = best_rust.min(time(rust));
+        best_c = best_c.min(time(c_abi));
+    }
+    println!(
+        "paired minimum over {ROUNDS} alternating batches: rust {best_rust:.0} ns, c_abi {best_c:.0} ns, ratio {:.2}x",
+        best_c / best_rust
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

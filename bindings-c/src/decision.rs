@@ -1,0 +1,850 @@
+//! Deciding a request on a mesh, and reading the `meshroute_decision`.
+
+use crate::ffi::{
+    guard, meshroute_status, meshroute_status::*, meshroute_str, meshroute_str_in, out_required,
+    slice_in, str_in, write_out, Failure, Outcome,
+};
+use crate::handle::{self, Kind, Tagged};
+use crate::mesh::{mesh_ref, meshroute_mesh};
+use meshroute_core::decide::{Decision, Verdict};
+use meshroute_core::{Request, RequestError};
+use std::collections::BTreeMap;
+use std::os::raw::c_char;
+use std::sync::OnceLock;
+
+/// Where a request goes and why. Opaque; created by the
+/// `meshroute_mesh_decide*`/`meshroute_mesh_explain*` calls, released with
+/// `meshroute_decision_free`. Independent of the mesh it came from.
+pub struct meshroute_decision {
+    _private: [u8; 0],
+}
+
+/// What a decision handle holds.
+pub(crate) struct DecisionState {
+    decision: Decision,
+    json: OnceLock<String>,
+}
+
+impl Kind for DecisionState {
+    const MAGIC: u64 = u64::from_be_bytes(*b"mr-decn1");
+    const NAME: &'static str = "decision";
+}
+
+/// A name/value pair: a request header, or a source label.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct meshroute_header {
+    /// Header name (any case; matched lower-cased) or label key.
+    pub name: meshroute_str,
+    /// Value.
+    pub value: meshroute_str,
+}
+
+/// A request as a proxy sees it. Every string is borrowed for the call
+/// only; an empty string (len 0) takes the default.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct meshroute_request {
+    /// HTTP method; default `GET`.
+    pub method: meshroute_str,
+    /// `:authority` (Host), may carry `:port`. Required.
+    pub authority: meshroute_str,
+    /// Path with optional `?query`; default `/`.
+    pub path: meshroute_str,
+    /// Request headers, `header_count` of them (NULL when 0). Repeated names are joined with `,`.
+    pub headers: *const meshroute_header,
+    /// Number of `headers`.
+    pub header_count: usize,
+    /// Namespace of the calling workload; default `default`.
+    pub source_namespace: meshroute_str,
+    /// Labels of the calling workload, `source_label_count` of them (NULL when 0).
+    pub source_labels: *const meshroute_header,
+    /// Number of `source_labels`.
+    pub source_label_count: usize,
+    /// `mesh` (a sidecar) or `namespace/name` of the Gateway; default `mesh`.
+    pub gateway: meshroute_str,
+}
+
+/// What happens to the request.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum meshroute_outcome {
+    /// Forwarded to the weighted destinations.
+    MESHROUTE_OUTCOME_ROUTE = 0,
+    /// Answered with a redirect.
+    MESHROUTE_OUTCOME_REDIRECT = 1,
+    /// Answered with a fixed response.
+    MESHROUTE_OUTCOME_DIRECT_RESPONSE = 2,
+    /// No route (Envoy 404 NR; TCP/TLS closed).
+    MESHROUTE_OUTCOME_NOT_FOUND = 3,
+    /// No VirtualService owns the host: straight to the service.
+    MESHROUTE_OUTCOME_DEFAULT_ROUTE = 4,
+    /// Host unknown to the registry, sent to the original destination.
+    MESHROUTE_OUTCOME_PASSTHROUGH = 5,
+}
+
+/// One weighted destination; strings borrowed from the decision.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct meshroute_destination {
+    /// FQDN of the destination service.
+    pub host: meshroute_str,
+    /// Whether `subset` is set.
+    pub has_subset: bool,
+    /// DestinationRule subset (empty when `has_subset` is false).
+    pub subset: meshroute_str,
+    /// Whether `port` is set.
+    pub has_port: bool,
+    /// Destination port (0 when `has_port` is false).
+    pub port: u32,
+    /// Weight (percent of traffic; all weights sum to 100).
+    pub weight: u32,
+    /// Envoy cluster name (`outbound|9080|v1|reviews.default.svc.cluster.local`).
+    pub cluster: meshroute_str,
+}
+
+/// How one step of an explanation fared.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum meshroute_verdict {
+    /// Chosen / condition held.
+    MESHROUTE_VERDICT_MATCHED = 0,
+    /// Not chosen / condition failed.
+    MESHROUTE_VERDICT_FAILED = 1,
+    /// Not considered for this proxy or port.
+    MESHROUTE_VERDICT_SKIPPED = 2,
+    /// A default or a fact the decision relies on.
+    MESHROUTE_VERDICT_NOTE = 3,
+}
+
+/// One step of an explanation (only decisions from `meshroute_mesh_explain*`
+/// have any); strings borrowed from the decision.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct meshroute_trace_entry {
+    /// What was considered (`host`, `virtualService`, `rule`, `match`, ...).
+    pub stage: meshroute_str,
+    /// Which one (`default/reviews`, `http[1]`, ...).
+    pub subject: meshroute_str,
+    /// How it fared.
+    pub verdict: meshroute_verdict,
+    /// Why, in words.
+    pub detail: meshroute_str,
+}
+
+fn outcome_out(o: meshroute_core::Outcome) -> meshroute_outcome {
+    use meshroute_core::Outcome as O;
+    use meshroute_outcome::*;
+    match o {
+        O::Route => MESHROUTE_OUTCOME_ROUTE,
+        O::Redirect => MESHROUTE_OUTCOME_REDIRECT,
+        O::DirectResponse => MESHROUTE_OUTCOME_DIRECT_RESPONSE,
+        O::NotFound => MESHROUTE_OUTCOME_NOT_FOUND,
+        O::DefaultRoute => MESHROUTE_OUTCOME_DEFAULT_ROUTE,
+        O::Passthrough => MESHROUTE_OUTCOME_PASSTHROUGH,
+    }
+}
+
+fn verdict_out(v: Verdict) -> meshroute_verdict {
+    use meshroute_verdict::*;
+    match v {
+        Verdict::Matched => MESHROUTE_VERDICT_MATCHED,
+        Verdict::Failed => MESHROUTE_VERDICT_FAILED,
+        Verdict::Skipped => MESHROUTE_VERDICT_SKIPPED,
+        Verdict::Note => MESHROUTE_VERDICT_NOTE,
+    }
+}
+
+/// Reads `list[index].field`; the field's name is only formatted for an error
+/// message, so the common path does not allocate.
+///
+/// # Safety
+/// As `meshroute_str_in`.
+unsafe fn pair_field_in<'a>(
+    list: &str,
+    index: usize,
+    field: &str,
+    value: meshroute_str,
+) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded contract.
+    unsafe { meshroute_str_in("", value) }.map_err(|e| Failure {
+        status: e.status,
+        message: format!("{list}[{index}].{field} {}", e.message),
+    })
+}
+
+/// Converts the C request into core's `Request`.
+///
+/// # Safety
+/// Every pointer in `req` must satisfy the `meshroute_request` contract.
+unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
+    // SAFETY (all blocks below): the caller's contract for the request's strings and arrays.
+    let authority = unsafe { meshroute_str_in("request.authority", req.authority) }?;
+    if authority.is_empty() {
+        return Err(Failure::new(
+            MESHROUTE_STATUS_INVALID_REQUEST,
+            "request.authority is empty",
+        ));
+    }
+    // Refuse an absurd count before copying anything; core checks the exact limit again.
+    if req.header_count > meshroute_core::limits::MAX_REQUEST_HEADERS {
+        return Err(Failure::new(
+            MESHROUTE_STATUS_INVALID_REQUEST,
+            format!(
+                "{} headers, more than {} (limits::MAX_REQUEST_HEADERS)",
+                req.header_count,
+                meshroute_core::limits::MAX_REQUEST_HEADERS
+            ),
+        ));
+    }
+    let mut request = Request::new(authority);
+    let method = unsafe { meshroute_str_in("request.method", req.method) }?;
+    if !method.is_empty() {
+        request.method = method.to_string();
+    }
+    let path = unsafe { meshroute_str_in("request.path", req.path) }?;
+    if !path.is_empty() {
+        request.path = path.to_string();
+    }
+    let headers = unsafe { slice_in("request.headers", req.headers, req.header_count) }?;
+    for (i, h) in headers.iter().enumerate() {
+        let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
+        let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
+        request.headers.append(name, value);
+    }
+    let namespace = unsafe { meshroute_str_in("request.source_namespace", req.source_namespace) }?;
+    if !namespace.is_empty() {
+        request.source.namespace = namespace.to_string();
+    }
+    let labels = unsafe {
+        slice_in(
+            "request.source_labels",
+            req.source_labels,
+            req.source_label_count,
+        )
+    }?;
+    if !labels.is_empty() {
+        let mut map = BTreeMap::new();
+        for (i, l) in labels.iter().enumerate() {
+            let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
+            let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
+            map.insert(key.to_string(), value.to_string());
+        }
+        request.source.labels = map;
+    }
+    let gateway = unsafe { meshroute_str_in("request.gateway", req.gateway) }?;
+    if !gateway.is_empty() {
+        request.gateway = gateway.to_string();
+    }
+    Ok(request)
+}
+
+fn request_error(e: RequestError) -> Failure {
+    Failure::new(MESHROUTE_STATUS_INVALID_REQUEST, e.to_string())
+}
+
+/// Decides (or explains) and hands the decision out as a new handle.
+///
+/// # Safety
+/// `mesh` live or NULL; `out` checked and writable.
+unsafe fn decide_into(
+    mesh: *const meshroute_mesh,
+    request: &Request,
+    explain: bool,
+    out: *mut *mut meshroute_decision,
+) -> Outcome {
+    // SAFETY: caller contract.
+    let state = unsafe { mesh_ref(mesh) }?;
+    let decision = if explain {
+        state.mesh.explain(request)
+    } else {
+        state.mesh.decide(request)
+    }
+    .map_err(request_error)?;
+    let raw: *mut Tagged<DecisionState> = handle::into_handle::<DecisionState, _>(DecisionState {
+        decision,
+        json: OnceLock::new(),
+    });
+    // SAFETY: `out` was checked non-NULL by the entry point.
+    unsafe { out.write(raw.cast()) };
+    Ok(())
+}
+
+/// Shared body of the two struct-request entry points.
+///
+/// # Safety
+/// The entry points' contract.
+unsafe fn decide_struct(
+    mesh: *const meshroute_mesh,
+    request: *const meshroute_request,
+    explain: bool,
+    out: *mut *mut meshroute_decision,
+) -> Outcome {
+    out_required("out", out)?;
+    // SAFETY: checked non-NULL.
+    unsafe { out.write(std::ptr::null_mut()) };
+    if request.is_null() {
+        return Err(Failure::null("request"));
+    }
+    // SAFETY: non-NULL; the caller guarantees a valid meshroute_request.
+    let request = unsafe { request_in(&*request) }?;
+    // SAFETY: forwarded.
+    unsafe { decide_into(mesh, &request, explain, out) }
+}
+
+/// Shared body of the two JSON-request entry points.
+///
+/// # Safety
+/// The entry points' contract.
+unsafe fn decide_json(
+    mesh: *const meshroute_mesh,
+    json: *const c_char,
+    json_len: usize,
+    explain: bool,
+    out: *mut *mut meshroute_decision,
+) -> Outcome {
+    out_required("out", out)?;
+    // SAFETY: checked non-NULL.
+    unsafe { out.write(std::ptr::null_mut()) };
+    // SAFETY: caller contract.
+    let text = unsafe { str_in("json", json, json_len) }?;
+    let request: Request = serde_json::from_str(text).map_err(|e| {
+        Failure::new(
+            MESHROUTE_STATUS_INVALID_REQUEST,
+            format!("request JSON: {e}"),
+        )
+    })?;
+    // SAFETY: forwarded.
+    unsafe { decide_into(mesh, &request, explain, out) }
+}
+
+/// Decides where `request` goes. On success `*out` is a new decision (free
+/// it with `meshroute_decision_free`); on failure NULL. Thread-safe: many
+/// threads may decide on one mesh at once.
+///
+/// # Safety
+/// `mesh` a live mesh or NULL; `request` NULL or valid with its strings and
+/// arrays; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_mesh_decide(
+    mesh: *const meshroute_mesh,
+    request: *const meshroute_request,
+    out: *mut *mut meshroute_decision,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    guard("meshroute_mesh_decide", || unsafe {
+        decide_struct(mesh, request, false, out)
+    })
+}
+
+/// As `meshroute_mesh_decide`, and the decision carries the trace that says
+/// why (`meshroute_decision_trace_*`, and `trace` in the JSON). Thread-safe.
+///
+/// # Safety
+/// As `meshroute_mesh_decide`.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_mesh_explain(
+    mesh: *const meshroute_mesh,
+    request: *const meshroute_request,
+    out: *mut *mut meshroute_decision,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    guard("meshroute_mesh_explain", || unsafe {
+        decide_struct(mesh, request, true, out)
+    })
+}
+
+/// Decides a request given as JSON, in the route-test request shape
+/// (`{"host": "reviews", "path": "/", "headers": {...}, "source":
+/// {"namespace": ..., "labels": {...}}, "gateway": ..., "port": ...,
+/// "protocol": "http"|"tls"|"tcp", "sni": ...}`). Thread-safe.
+///
+/// # Safety
+/// `mesh` a live mesh or NULL; `json` `json_len` readable bytes (or NULL
+/// with 0); `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_mesh_decide_json(
+    mesh: *const meshroute_mesh,
+    json: *const c_char,
+    json_len: usize,
+    out: *mut *mut meshroute_decision,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    guard("meshroute_mesh_decide_json", || unsafe {
+        decide_json(mesh, json, json_len, false, out)
+    })
+}
+
+/// As `meshroute_mesh_decide_json`, with the trace. Thread-safe.
+///
+/// # Safety
+/// As `meshroute_mesh_decide_json`.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_mesh_explain_json(
+    mesh: *const meshroute_mesh,
+    json: *const c_char,
+    json_len: usize,
+    out: *mut *mut meshroute_decision,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    guard("meshroute_mesh_explain_json", || unsafe {
+        decide_json(mesh, json, json_len, true, out)
+    })
+}
+
+/// Frees a decision. NULL is a no-op. Returns
+/// `MESHROUTE_STATUS_INVALID_HANDLE` (and does nothing) for a decision
+/// already freed, or a pointer that is no decision.
+///
+/// # Safety
+/// `decision` NULL or a pointer meshroute returned.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_free(
+    decision: *mut meshroute_decision,
+) -> meshroute_status {
+    guard("meshroute_decision_free", || {
+        // SAFETY: forwarded contract; the registry refuses non-live pointers.
+        unsafe { handle::free::<DecisionState, DecisionState>(decision.cast()) }
+    })
+}
+
+/// Borrows a decision's state.
+///
+/// # Safety
+/// `decision` NULL or live.
+unsafe fn decision_ref<'a>(
+    decision: *const meshroute_decision,
+) -> Result<&'a DecisionState, Failure> {
+    // SAFETY: forwarded contract.
+    unsafe { handle::borrow::<DecisionState, DecisionState>(decision.cast()) }
+}
+
+fn absent(what: &str) -> Failure {
+    Failure::new(
+        MESHROUTE_STATUS_ABSENT,
+        format!("the decision has no {what}"),
+    )
+}
+
+/// Shared body of the single-value decision accessors: checks the handle and
+/// the out-parameter, computes the value, writes it.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+unsafe fn read_field<T>(
+    function: &str,
+    decision: *const meshroute_decision,
+    out: *mut T,
+    field: impl FnOnce(&DecisionState) -> Result<T, Failure>,
+) -> meshroute_status {
+    guard(function, || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("out", out)?;
+        let value = field(state)?;
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { write_out("out", out, value) }
+    })
+}
+
+/// What happens to the request.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_outcome(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_outcome,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_outcome", decision, out, |s| {
+            Ok(outcome_out(s.decision.outcome))
+        })
+    }
+}
+
+/// The outcome's name in the spec's JSON (`route`, `defaultRoute` ...), static.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_outcome_name(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_str,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_outcome_name", decision, out, |s| {
+            Ok(meshroute_str::borrow(s.decision.outcome.as_str()))
+        })
+    }
+}
+
+/// `namespace/name` of the VirtualService whose rule decided;
+/// `MESHROUTE_STATUS_ABSENT` when none did.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_virtual_service(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_str,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_virtual_service", decision, out, |s| {
+            s.decision
+                .virtual_service
+                .as_deref()
+                .map(meshroute_str::borrow)
+                .ok_or_else(|| absent("virtual service"))
+        })
+    }
+}
+
+/// 0-based index of the matched rule in the VirtualService's `http`
+/// (`tls`, `tcp`) list; `MESHROUTE_STATUS_ABSENT` when no rule matched.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_rule_index(
+    decision: *const meshroute_decision,
+    out: *mut usize,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_rule_index", decision, out, |s| {
+            s.decision
+                .rule
+                .as_ref()
+                .map(|r| r.index)
+                .ok_or_else(|| absent("matched rule"))
+        })
+    }
+}
+
+/// The matched rule's `name`; `MESHROUTE_STATUS_ABSENT` when no rule
+/// matched or it has no name.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_rule_name(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_str,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_rule_name", decision, out, |s| {
+            s.decision
+                .rule
+                .as_ref()
+                .and_then(|r| r.name.as_deref())
+                .map(meshroute_str::borrow)
+                .ok_or_else(|| absent("rule name"))
+        })
+    }
+}
+
+/// Number of weighted destinations (0 unless the outcome forwards).
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_destination_count(
+    decision: *const meshroute_decision,
+    out: *mut usize,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_destination_count", decision, out, |s| {
+            Ok(s.decision.destinations.len())
+        })
+    }
+}
+
+/// The route timeout as written in the configuration (`"10s"`);
+/// `MESHROUTE_STATUS_ABSENT` when none is set.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_timeout(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_str,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_timeout", decision, out, |s| {
+            s.decision
+                .timeout
+                .as_deref()
+                .map(meshroute_str::borrow)
+                .ok_or_else(|| absent("timeout"))
+        })
+    }
+}
+
+/// The whole decision as the spec's JSON (with `trace` when explained),
+/// borrowed from the decision.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_json(
+    decision: *const meshroute_decision,
+    out: *mut meshroute_str,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_json", decision, out, |s| {
+            Ok(meshroute_str::borrow(
+                s.json.get_or_init(|| s.decision.to_json().to_string()),
+            ))
+        })
+    }
+}
+
+/// Number of trace entries (0 unless made by `meshroute_mesh_explain*`).
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_trace_count(
+    decision: *const meshroute_decision,
+    out: *mut usize,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        read_field("meshroute_decision_trace_count", decision, out, |s| {
+            Ok(s.decision.trace.len())
+        })
+    }
+}
+
+/// The destination at `index` (below `meshroute_decision_destination_count`).
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_destination(
+    decision: *const meshroute_decision,
+    index: usize,
+    out: *mut meshroute_destination,
+) -> meshroute_status {
+    guard("meshroute_decision_destination", || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("out", out)?;
+        let list = &state.decision.destinations;
+        let d = list.get(index).ok_or_else(|| {
+            Failure::new(
+                MESHROUTE_STATUS_OUT_OF_RANGE,
+                format!("index {index}, but there are {} destinations", list.len()),
+            )
+        })?;
+        let view = meshroute_destination {
+            host: meshroute_str::borrow(&d.host),
+            has_subset: d.subset.is_some(),
+            subset: meshroute_str::borrow(d.subset.as_deref().unwrap_or("")),
+            has_port: d.port.is_some(),
+            port: d.port.unwrap_or(0),
+            weight: d.weight,
+            cluster: meshroute_str::borrow(&d.cluster),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write_out("out", out, view) }
+    })
+}
+
+/// Picks one destination the way Envoy's weighted clusters do with the
+/// per-request random number `random`; `*out` is its index.
+/// `MESHROUTE_STATUS_ABSENT` when there are no destinations.
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_pick(
+    decision: *const meshroute_decision,
+    random: u64,
+    out: *mut usize,
+) -> meshroute_status {
+    guard("meshroute_decision_pick", || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("out", out)?;
+        let picked = state
+            .decision
+            .pick(random)
+            .ok_or_else(|| absent("destinations"))?;
+        let index = state
+            .decision
+            .destinations
+            .iter()
+            .position(|d| std::ptr::eq(d, picked))
+            .ok_or_else(|| absent("picked destination"))?;
+        // SAFETY: checked non-NULL.
+        unsafe { write_out("out", out, index) }
+    })
+}
+
+/// The redirect: HTTP status and `Location` value (borrowed).
+/// `MESHROUTE_STATUS_ABSENT` unless the outcome is a redirect.
+///
+/// # Safety
+/// `decision` a live decision or NULL; both outs writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_redirect(
+    decision: *const meshroute_decision,
+    status: *mut u16,
+    location: *mut meshroute_str,
+) -> meshroute_status {
+    guard("meshroute_decision_redirect", || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("status", status)?;
+        out_required("location", location)?;
+        let r = state
+            .decision
+            .redirect
+            .as_ref()
+            .ok_or_else(|| absent("redirect"))?;
+        // SAFETY: both checked non-NULL.
+        unsafe { write_out("status", status, r.status) }?;
+        unsafe { write_out("location", location, meshroute_str::borrow(&r.location)) }
+    })
+}
+
+/// The direct response: HTTP status and body (borrowed; empty when the
+/// response has none). `MESHROUTE_STATUS_ABSENT` unless the outcome is a
+/// direct response.
+///
+/// # Safety
+/// `decision` a live decision or NULL; both outs writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_direct_response(
+    decision: *const meshroute_decision,
+    status: *mut u16,
+    body: *mut meshroute_str,
+) -> meshroute_status {
+    guard("meshroute_decision_direct_response", || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("status", status)?;
+        out_required("body", body)?;
+        let r = state
+            .decision
+            .direct_response
+            .as_ref()
+            .ok_or_else(|| absent("direct response"))?;
+        // SAFETY: both checked non-NULL.
+        unsafe { write_out("status", status, r.status) }?;
+        unsafe {
+            write_out(
+                "body",
+                body,
+                meshroute_str::borrow(r.body.as_deref().unwrap_or("")),
+            )
+        }
+    })
+}
+
+/// The trace entry at `index` (below `meshroute_decision_trace_count`).
+///
+/// # Safety
+/// `decision` a live decision or NULL; `out` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_decision_trace_entry(
+    decision: *const meshroute_decision,
+    index: usize,
+    out: *mut meshroute_trace_entry,
+) -> meshroute_status {
+    guard("meshroute_decision_trace_entry", || {
+        // SAFETY: caller contract.
+        let state = unsafe { decision_ref(decision) }?;
+        out_required("out", out)?;
+        let trace = &state.decision.trace;
+        let t = trace.get(index).ok_or_else(|| {
+            Failure::new(
+                MESHROUTE_STATUS_OUT_OF_RANGE,
+                format!("index {index}, but there are {} trace entries", trace.len()),
+            )
+        })?;
+        let view = meshroute_trace_entry {
+            stage: meshroute_str::borrow(t.stage),
+            subject: meshroute_str::borrow(&t.subject),
+            verdict: verdict_out(t.verdict),
+            detail: meshroute_str::borrow(&t.detail),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { write_out("out", out, view) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> meshroute_str {
+        meshroute_str::borrow(text)
+    }
+
+    fn empty_request(authority: &'static str) -> meshroute_request {
+        meshroute_request {
+            method: s(""),
+            authority: s(authority),
+            path: s(""),
+            headers: std::ptr::null(),
+            header_count: 0,
+            source_namespace: s(""),
+            source_labels: std::ptr::null(),
+            source_label_count: 0,
+            gateway: s(""),
+        }
+    }
+
+    #[test]
+    fn empty_fields_take_the_spec_defaults() {
+        // SAFETY: every string borrows a live &'static str; arrays are NULL with count 0.
+        let r = unsafe { request_in(&empty_request("reviews")) }.unwrap();
+        assert_eq!(r, Request::new("reviews"));
+    }
+
+    #[test]
+    fn given_fields_are_kept_and_header_names_lower_cased() {
+        let headers = [meshroute_header {
+            name: s("End-User"),
+            value: s("jason"),
+        }];
+        let labels = [meshroute_header {
+            name: s("app"),
+            value: s("web"),
+        }];
+        let mut c = empty_request("reviews:9080");
+        c.method = s("POST");
+        c.path = s("/a?b");
+        c.headers = headers.as_ptr();
+        c.header_count = 1;
+        c.source_namespace = s("shop");
+        c.source_labels = labels.as_ptr();
+        c.source_label_count = 1;
+        c.gateway = s("istio-system/ingress");
+        // SAFETY: all pointers borrow live locals for the call.
+        let r = unsafe { request_in(&c) }.unwrap();
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/a?b"));
+        assert_eq!(r.headers.get("end-user").as_deref(), Some("jason"));
+        assert_eq!(r.source.namespace, "shop");
+        assert_eq!(r.source.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(r.gateway, "istio-system/ingress");
+        assert_eq!(r.host, "reviews:9080");
+    }
+
+    #[test]
+    fn an_empty_authority_is_an_invalid_request() {
+        // SAFETY: as above.
+        let err = unsafe { request_in(&empty_request("")) }.unwrap_err();
+        assert_eq!(err.status, MESHROUTE_STATUS_INVALID_REQUEST);
+    }
+}

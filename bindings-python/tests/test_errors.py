@@ -1,0 +1,114 @@
+"""Errors are exceptions in meshroute's hierarchy (or Python's own), never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import meshroute
+
+BAD = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hosts: [a], http: [{route: 7}]}\n"
+
+
+def test_hierarchy() -> None:
+    assert issubclass(meshroute.ConfigError, meshroute.Error)
+    assert issubclass(meshroute.RequestError, meshroute.Error)
+    assert issubclass(meshroute.Error, Exception)
+    # Both are about bad values, so `except ValueError` catches them too.
+    assert issubclass(meshroute.ConfigError, ValueError)
+    assert issubclass(meshroute.RequestError, ValueError)
+    assert meshroute.ConfigError("x").messages == []
+
+
+def test_strict_raises_config_error_with_messages() -> None:
+    with pytest.raises(meshroute.ConfigError) as info:
+        meshroute.Mesh.from_yaml(BAD, name="bad.yaml", strict=True)
+    messages = info.value.messages
+    assert messages and all(isinstance(m, meshroute.Message) and m.is_error for m in messages)
+    assert "bad.yaml" in str(info.value)
+
+
+def test_lenient_loading_keeps_going_and_reports() -> None:
+    mesh = meshroute.Mesh.from_yaml(BAD)
+    assert any(m.is_error for m in mesh.check())
+    # The broken VirtualService is left out, as Istio rejects it.
+    assert mesh.route("a").outcome == "passthrough"
+
+
+def test_strict_accepts_clean_config() -> None:
+    ok = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hosts: [a], http: [{route: [{destination: {host: b}}]}]}\n"
+    assert meshroute.Mesh.from_yaml(ok, strict=True).route("a").outcome == "route"
+
+
+def test_not_yaml_is_a_message_not_a_crash() -> None:
+    mesh = meshroute.Mesh.from_yaml("{{{{ : : [")
+    assert [m.code for m in mesh.check()] == ["MR0001"]
+    with pytest.raises(meshroute.ConfigError):
+        meshroute.Mesh.from_yaml("{{{{ : : [", strict=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, wanted",
+    [
+        ({"host": ""}, "host is empty"),
+        ({"host": "a", "port": 0}, "port 0"),
+        ({"host": "a", "port": 70000}, "port 70000"),
+        ({"host": "a", "port": -1}, "port -1"),
+        ({"host": "a", "protocol": "udp"}, "protocol"),
+        ({"host": "a", "path": "/" + "x" * 100_000}, "MAX_REQUEST_PATH_BYTES"),
+        ({"host": "a", "headers": {f"h{i}": "v" for i in range(10_000)}}, "headers"),
+    ],
+)
+def test_bad_requests_raise_request_error(mesh: meshroute.Mesh, kwargs: Any, wanted: str) -> None:
+    with pytest.raises(meshroute.RequestError, match=wanted):
+        mesh.route(**kwargs)
+    with pytest.raises(meshroute.RequestError):
+        meshroute.Request(**kwargs)
+
+
+def test_a_good_request_next_to_the_bad_ones_is_fine(mesh: meshroute.Mesh) -> None:
+    assert mesh.route("a", port=65535, protocol="tcp").outcome == "passthrough"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.route(None),
+        lambda m: m.route(42),
+        lambda m: m.route("a", headers={"x": 1}),
+        lambda m: m.route("a", headers={1: "x"}),
+        lambda m: m.route("a", headers=5),
+        lambda m: m.route("a", source_labels={"a": 1}),
+        lambda m: m.route("a", port="80"),
+        lambda m: meshroute.Mesh.from_yaml(b"bytes"),  # type: ignore[arg-type]
+        lambda m: meshroute.Mesh.from_sources([("only-a-name",)]),  # type: ignore[list-item]
+    ],
+)
+def test_wrong_types_raise_type_error(mesh: meshroute.Mesh, call: Any) -> None:
+    with pytest.raises(TypeError):
+        call(mesh)
+
+
+def test_request_from_dict_rejects_unknown_keys() -> None:
+    with pytest.raises(meshroute.RequestError, match="hedaers"):
+        meshroute.Request.from_dict({"host": "a", "hedaers": {}})
+    with pytest.raises(TypeError):
+        meshroute.Request.from_dict({"host": object()})
+
+
+def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        meshroute.Mesh.from_files(tmp_path / "nope.yaml")
+
+
+def test_hostile_yaml_is_handled() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(12)
+    )
+    mesh = meshroute.Mesh.from_yaml(bomb)
+    assert mesh.route("a").outcome == "passthrough"
+    with pytest.raises(ValueError):
+        meshroute._native.parse_yaml(bomb)

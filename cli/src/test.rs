@@ -1,0 +1,103 @@
+//! `meshroute test`: run route-test files, one line per failing case, then
+//! `N passed, M failed`.
+
+use crate::args::{scan, unknown, Arg};
+use crate::inputs;
+use crate::route::differences;
+use crate::style::Style;
+use crate::Failure;
+use meshroute::routetest::{self, CaseStatus};
+
+const HELP: &str = "\
+Usage: meshroute test [options] FILES...
+
+Runs route-test files (*.routetest.yaml) and resilience scenarios
+(*.scenario.yaml; support pending: their expectations count as failed).
+Directories are searched recursively. Prints one line per failing case with
+the expected and actual values, and ends with `N passed, M failed`.
+
+Options:
+  -v, --verbose    also print the request, expected and actual JSON of each failure
+  -h, --help       this text
+
+Exit status: 0 when nothing failed, 1 when a case failed, 2 on bad usage.
+";
+
+/// Runs the command; returns the exit status.
+pub fn main(argv: &[String]) -> Result<u8, Failure> {
+    let mut verbose = false;
+    let mut paths = Vec::new();
+    for arg in scan(argv, &[])? {
+        match arg {
+            Arg::Positional(p) => paths.push(p),
+            Arg::Flag(f, _) => match f.as_str() {
+                "-h" | "--help" => {
+                    print!("{HELP}");
+                    return Ok(0);
+                }
+                "-v" | "--verbose" => verbose = true,
+                other => return Err(unknown(other, "test")),
+            },
+        }
+    }
+    if paths.is_empty() {
+        return Err(Failure(
+            "no files given; run `meshroute test --help`".into(),
+        ));
+    }
+    let style = Style::for_stdout();
+    let names = inputs::expand(&paths, inputs::is_test_file)?;
+    let (mut passed, mut failed, mut pending) = (0usize, 0usize, 0usize);
+    for name in &names {
+        let report = match inputs::read(name) {
+            Ok(text) => routetest::run(&text, name, inputs::resolver(name)),
+            Err(e) => {
+                println!("{} {name}: {e}", style.red("FAIL"));
+                failed += 1;
+                continue;
+            }
+        };
+        if let Some(e) = &report.error {
+            println!("{} {e}", style.red("FAIL"));
+            failed += 1;
+            continue;
+        }
+        for case in &report.cases {
+            let place = format!("{name}:{}", case.location.line);
+            match case.status {
+                CaseStatus::Passed => passed += 1,
+                CaseStatus::Pending => {
+                    pending += 1;
+                    println!(
+                        "{} {place}: {}: {}",
+                        style.yellow("PENDING"),
+                        case.name,
+                        case.note
+                    );
+                }
+                CaseStatus::Failed => {
+                    failed += 1;
+                    println!(
+                        "{} {place}: {}: {}",
+                        style.red("FAIL"),
+                        case.name,
+                        differences(case)
+                    );
+                    if verbose {
+                        println!("    request:  {}", case.request);
+                        println!("    expected: {}", case.expected);
+                        println!("    actual:   {}", case.actual);
+                    }
+                }
+            }
+        }
+    }
+    if pending > 0 {
+        println!(
+            "({pending} of the failed are scenario expectations not run: scenario support pending)"
+        );
+    }
+    let failed = failed + pending;
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { 0 } else { 1 })
+}

@@ -1,0 +1,249 @@
+//! Runs the built `meshroute` binary on small inputs.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn meshroute(args: &[&str]) -> Output {
+    meshroute_with_stdin(args, "")
+}
+
+fn meshroute_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshroute"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("stdin accepts the input");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshroute-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path.to_string_lossy().into_owned()
+}
+
+const GOOD_VS: &str = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews]
+";
+
+const TYPO_VS: &str = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spce:
+  hosts: [reviews]
+";
+
+const DUPLICATE_VS: &str = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews]
+";
+
+#[test]
+fn check_clean_config_exits_0_with_the_istioctl_line() {
+    let dir = scratch("clean");
+    let f = write(&dir, "vs.yaml", GOOD_VS);
+    let o = meshroute(&["check", &f]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).starts_with("\u{2714} No validation issues found when analyzing 1 file"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn check_typo_shows_line_column_and_did_you_mean_and_exits_2() {
+    let dir = scratch("typo");
+    let f = write(&dir, "vs.yaml", TYPO_VS);
+    let o = meshroute(&["check", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("Error [MR0002] (VirtualService default/reviews"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{f}:5:1")), "{out}");
+    assert!(out.contains("did you mean `spec`?"), "{out}");
+}
+
+#[test]
+fn check_warnings_exit_1_only_with_fail_on_warning() {
+    let dir = scratch("warn");
+    let f = write(&dir, "vs.yaml", DUPLICATE_VS);
+    assert_eq!(meshroute(&["check", &f]).status.code(), Some(0));
+    let o = meshroute(&["check", "--fail-on", "warning", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("Warning [MR0006]"), "{}", stdout(&o));
+}
+
+#[test]
+fn check_json_output_is_a_list_of_messages() {
+    let o = meshroute_with_stdin(&["check", "-o", "json", "-"], TYPO_VS);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    let list = v.as_array().expect("a list");
+    assert_eq!(list.len(), 1);
+    let m = &list[0];
+    assert_eq!(m["code"], "MR0002");
+    assert_eq!(m["severity"], "Error");
+    assert_eq!(m["resource"], "VirtualService default/reviews");
+    assert_eq!(m["source"]["file"], "-");
+    assert_eq!(m["source"]["line"], 5);
+    assert_eq!(m["source"]["column"], 1);
+    assert!(m["text"].as_str().unwrap_or("").contains("spce"));
+
+    let clean = meshroute_with_stdin(&["check", "-o", "json", "-"], GOOD_VS);
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(stdout(&clean).trim(), "[]");
+}
+
+#[test]
+fn check_reads_directories_recursively() {
+    let dir = scratch("dir");
+    std::fs::create_dir_all(dir.join("sub")).expect("subdir");
+    write(&dir, "sub/vs.yml", TYPO_VS);
+    write(&dir, "notes.txt", "not yaml: [");
+    let o = meshroute(&["check", &dir.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains("sub/vs.yml:5:1"));
+}
+
+#[test]
+fn test_ends_with_the_count_line_and_fails_on_failures() {
+    let dir = scratch("test");
+    write(&dir, "vs.yaml", TYPO_VS);
+    let t = write(
+        &dir,
+        "a.routetest.yaml",
+        "config: {files: [vs.yaml]}
+cases:
+  - name: the typo is reported
+    request: {host: reviews}
+    expectError: unknown field `SPCE`
+  - name: some other error
+    request: {host: reviews}
+    expectError: no such message
+",
+    );
+    let o = meshroute(&["test", &t]);
+    let out = stdout(&o);
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+    assert_eq!(o.status.code(), Some(1));
+    let fail_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fail_lines.len(), 1, "{out}");
+    assert!(
+        fail_lines[0].contains("a.routetest.yaml:6: some other error"),
+        "{out}"
+    );
+
+    let ok = write(
+        &dir,
+        "b.routetest.yaml",
+        "config: {files: [vs.yaml]}\ncases:\n  - {name: x, request: {host: r}, expectError: spce}\n",
+    );
+    let o = meshroute(&["test", &ok]);
+    assert_eq!(stdout(&o).lines().last(), Some("1 passed, 0 failed"));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn test_counts_scenario_expectations_as_failed_pending() {
+    let dir = scratch("scenario");
+    let s = write(
+        &dir,
+        "s.scenario.yaml",
+        "config: {inline: \"\"}\ndestination: {host: reviews}\nevents:\n  - {at: 0s, start: 1}\nexpect:\n  - {at: 0s, admitted: 1}\n",
+    );
+    let o = meshroute(&["test", &s]);
+    let out = stdout(&o);
+    assert!(out.contains("PENDING"), "{out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 1 failed"));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn test_reports_a_broken_file_as_a_failure() {
+    let dir = scratch("broken");
+    let t = write(
+        &dir,
+        "c.routetest.yaml",
+        "cases:\n  - name: a\n    expcet: {}\n",
+    );
+    let o = meshroute(&["test", &t]);
+    let out = stdout(&o);
+    assert!(out.contains("did you mean `expect`"), "{out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 1 failed"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for c in ["check", "route", "explain", "test"] {
+        let o = meshroute(&[c, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "{c}");
+        assert!(
+            stdout(&o).starts_with(&format!("Usage: meshroute {c}")),
+            "{c}"
+        );
+    }
+    assert_eq!(meshroute(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(meshroute(&["check", "--bogus", "x"]).status.code(), Some(2));
+}
+
+#[test]
+fn explain_a_route_test_file_shows_every_case_plainly_when_piped() {
+    let dir = scratch("explain");
+    write(&dir, "vs.yaml", GOOD_VS);
+    let t = write(
+        &dir,
+        "e.routetest.yaml",
+        "config: {files: [vs.yaml]}\ndefaults: {port: 9080}\ncases:\n  - {name: first case, request: {host: reviews, headers: {end-user: jason}}, expectError: hedaers}\n  - {name: second case, request: {host: reviews, hedaers: {}}, expectError: hedaers}\n",
+    );
+    let o = meshroute(&["explain", &t]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("first case") && out.contains("second case"),
+        "{out}"
+    );
+    assert!(out.contains("GET http://reviews:9080/"), "{out}");
+    assert!(out.contains("end-user: jason"), "{out}");
+    assert!(!out.contains('\u{1b}'), "no colour when piped: {out}");
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+    assert_eq!(o.status.code(), Some(1));
+}

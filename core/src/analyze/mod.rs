@@ -1,0 +1,339 @@
+//! Analysis as `istioctl analyze` does it (istio/istio
+//! `pkg/config/analysis/analyzers`): cross-resource checks that admission
+//! validation cannot make, with Istio's codes, severities and wording.
+//!
+//! [`analyze`] runs every analyzer group over one [`Config`]:
+//!
+//! | module | codes |
+//! |---|---|
+//! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
+//! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162 |
+//! | [`mesh_hosts`] | IST0109 |
+//! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
+//! | [`service_entries`] | IST0134, IST0177 |
+//! | [`sidecars`] | IST0110, IST0111, IST0101 (`selector`) |
+//! | [`deprecations`] | IST0002 |
+//! | [`ports`] | IST0118 |
+//!
+//! Service lookups follow the analyzers' own model (`util.InitServiceEntryHostMap`
+//! and `util.GetDestinationHost`), not the proxy's: every registry service
+//! (built by [`Registry::build`]) is keyed by *scope* (`*` or one namespace,
+//! from exportTo) and FQDN, and a host is looked up with the scope of the
+//! referencing resource's exportTo. See [`ServiceIndex`].
+//!
+//! Checks that ask whether a selector matches *no* pod run only when the
+//! configuration holds `Pod` objects, i.e. a snapshot of what runs (as
+//! `kubectl get pods -o yaml` gives). Deployments and other controllers in
+//! files say what those files deploy, not everything that runs (the ingress
+//! gateway pods of the Istio installation, say, or a `v2-mysql` version
+//! deployed from another file), and `istioctl analyze`, whose analyzers read
+//! only Pods, would report every selector of a file set without Pods:
+//!
+//! * Gateway `selector` (IST0101): when the configuration holds any Pod.
+//!   The port check (IST0162) runs when the selector matched workloads.
+//! * DestinationRule subsets (IST0173): when the configuration holds a Pod in
+//!   the namespace of the service the rule's host resolves to.
+//! * Sidecar `workloadSelector` (IST0101): when the configuration holds a Pod
+//!   in the Sidecar's namespace.
+//!
+//! Once a check runs, every workload is a candidate: a Deployment (or other
+//! controller) stands for its pods, matched by its template labels. Istio's
+//! topology label augmentation (region, zone, hostname from Node objects) is
+//! not applied: meshroute reads no Nodes.
+
+pub mod deprecations;
+pub mod destination_rules;
+pub mod destinations;
+pub mod gateways;
+pub mod mesh_hosts;
+pub mod ports;
+pub mod service_entries;
+pub mod sidecars;
+
+use crate::message::{Message, Severity};
+use crate::model::{Config, Kind, Resource};
+use crate::registry::{Registry, Service, ServiceOrigin, Visibility};
+use std::collections::BTreeMap;
+
+/// The cluster domain the analyzers assume (`svc.cluster.local` suffix).
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// Runs every analyzer over `config` and returns their messages, grouped by
+/// analyzer in the order of the module table above, each group in resource
+/// order.
+pub fn analyze(config: &Config) -> Vec<Message> {
+    let registry = Registry::build(config, CLUSTER_DOMAIN);
+    let index = ServiceIndex::new(&registry);
+    let mut out = Vec::new();
+    destinations::analyze(config, &index, &mut out);
+    gateways::analyze(config, &mut out);
+    mesh_hosts::analyze(config, &mut out);
+    destination_rules::analyze(config, &index, &mut out);
+    service_entries::analyze(config, &mut out);
+    sidecars::analyze(config, &mut out);
+    deprecations::analyze(config, &mut out);
+    ports::analyze(config, &mut out);
+    out
+}
+
+/// A message about resource `r` of `kind`, pointing at `path` (or at its
+/// nearest written parent).
+pub(crate) fn report<T>(
+    r: &Resource<T>,
+    kind: Kind,
+    code: &str,
+    severity: Severity,
+    path: &str,
+    text: String,
+    fix: &str,
+) -> Message {
+    Message::new(
+        code,
+        severity,
+        format!("{kind} {}", r.key()),
+        path,
+        r.source_of(path),
+        text,
+        fix,
+    )
+}
+
+/// Whether the configuration holds `Pod` objects (in `namespace`, when
+/// given): the condition for checks that report selectors matching no pod.
+pub(crate) fn has_pods(config: &Config, namespace: Option<&str>) -> bool {
+    config
+        .workloads
+        .iter()
+        .any(|w| w.kind_name == "Pod" && namespace.is_none_or(|ns| w.namespace() == ns))
+}
+
+/// Go's `%q` for the ASCII strings hosts and names are made of.
+pub(crate) fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// A label set as Kubernetes `labels.SelectorFromSet(..).String()` writes
+/// it: `k1=v1,k2=v2`, keys sorted.
+pub(crate) fn selector_string(selector: &BTreeMap<String, String>) -> String {
+    selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Istio's `util.ConvertHostToFQDN`: a dotless, non-wildcard host written
+/// in `namespace` becomes `host.namespace.svc.cluster.local`.
+pub(crate) fn to_fqdn(host: &str, namespace: &str) -> String {
+    crate::hosts::resolve_short_name(host, namespace, CLUSTER_DOMAIN)
+}
+
+/// Istio's `util.GetResourceNameFromHost`: `(namespace, name)` read from
+/// `name.namespace.svc.cluster.local`, or `(default_namespace, host)` for any
+/// other host (short names and external hosts alike).
+pub(crate) fn resource_name_from_host(default_namespace: &str, host: &str) -> (String, String) {
+    if let Some(stem) = host.strip_suffix(".svc.cluster.local") {
+        if let Some((name, ns)) = stem.rsplit_once('.') {
+            if !name.is_empty() && !ns.is_empty() {
+                return (ns.to_string(), name.to_string());
+            }
+        }
+    }
+    (default_namespace.to_string(), host.to_string())
+}
+
+/// The scopes Istio keys a resource under: `*` when exported everywhere,
+/// else each exportTo entry with `.` read as the own namespace.
+pub(crate) fn export_scopes(export_to: &[String], namespace: &str) -> Vec<String> {
+    if export_to.is_empty() || export_to.iter().any(|e| e == "*") {
+        return vec!["*".to_string()];
+    }
+    let mut scopes: Vec<String> = export_to
+        .iter()
+        .map(|e| {
+            if e == "." {
+                namespace.to_string()
+            } else {
+                e.clone()
+            }
+        })
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// One registry service as the analyzers key it.
+#[derive(Debug)]
+pub struct IndexedService<'a> {
+    /// Host after `ConvertHostToFQDN` in the defining resource's namespace.
+    pub fqdn: String,
+    /// The registry service (ports, visibility, endpoints, origin).
+    pub service: &'a Service,
+}
+
+/// The analyzers' service lookup (`util.InitServiceEntryHostMap` +
+/// `util.GetDestinationHost`) over the registry's services.
+#[derive(Debug)]
+pub struct ServiceIndex<'a> {
+    services: Vec<IndexedService<'a>>,
+}
+
+impl<'a> ServiceIndex<'a> {
+    /// Indexes every service of `registry`.
+    pub fn new(registry: &'a Registry) -> Self {
+        let services = registry
+            .services()
+            .iter()
+            .map(|s| IndexedService {
+                fqdn: to_fqdn(&s.hostname, &s.namespace),
+                service: s,
+            })
+            .collect();
+        ServiceIndex { services }
+    }
+
+    /// The service `host` refers to, for a resource in `source_namespace`
+    /// with `export_to`: first an exact FQDN exported to `*`; then one
+    /// exported to the resource's own namespace (exportTo unset) or to one
+    /// of its exportTo namespaces; then a wildcard host exported to `*` or
+    /// to `source_namespace` whose suffix ends `host` (the most specific one;
+    /// Istio takes whichever its map yields first). A Kubernetes Service wins
+    /// over a ServiceEntry with the same key, as in Istio's map, where
+    /// Services are written last.
+    pub fn lookup(
+        &self,
+        source_namespace: &str,
+        export_to: &[String],
+        host: &str,
+    ) -> Option<&IndexedService<'a>> {
+        let fqdn = to_fqdn(host, source_namespace).to_ascii_lowercase();
+        let exact = |scope_ok: &dyn Fn(&Visibility) -> bool| {
+            let mut found: Option<&IndexedService<'a>> = None;
+            for s in self.services.iter().filter(|s| s.fqdn == fqdn) {
+                if !scope_ok(&s.service.visibility) {
+                    continue;
+                }
+                let kube = matches!(s.service.origin, ServiceOrigin::Kubernetes(_));
+                match found {
+                    Some(f) if matches!(f.service.origin, ServiceOrigin::Kubernetes(_)) => {}
+                    Some(_) if !kube => {}
+                    _ => found = Some(s),
+                }
+            }
+            found
+        };
+        if let Some(s) = exact(&|v| matches!(v, Visibility::Public)) {
+            return Some(s);
+        }
+        let scopes: Vec<String> = if export_to.is_empty() {
+            vec![source_namespace.to_string()]
+        } else {
+            export_to
+                .iter()
+                .map(|e| {
+                    if e == "." {
+                        source_namespace.to_string()
+                    } else {
+                        e.clone()
+                    }
+                })
+                .collect()
+        };
+        for scope in &scopes {
+            let in_scope =
+                |v: &Visibility| matches!(v, Visibility::Namespaces(list) if list.contains(scope));
+            if let Some(s) = exact(&in_scope) {
+                return Some(s);
+            }
+        }
+        let bare = host.strip_prefix('*').unwrap_or(host).to_ascii_lowercase();
+        self.services
+            .iter()
+            .filter(|s| s.fqdn.starts_with('*'))
+            .filter(|s| s.service.visibility.visible_in(source_namespace))
+            .filter(|s| bare.ends_with(&s.fqdn[1..]))
+            .min_by(|a, b| crate::hosts::more_specific(&a.fqdn, &b.fqdn))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_name_reads_cluster_local_fqdns_only() {
+        assert_eq!(
+            resource_name_from_host("x", "reviews.prod.svc.cluster.local"),
+            ("prod".to_string(), "reviews".to_string())
+        );
+        assert_eq!(
+            resource_name_from_host("x", "reviews"),
+            ("x".to_string(), "reviews".to_string())
+        );
+        assert_eq!(
+            resource_name_from_host("x", "httpbin.org"),
+            ("x".to_string(), "httpbin.org".to_string())
+        );
+    }
+
+    #[test]
+    fn export_scopes_collapse_to_star() {
+        assert_eq!(export_scopes(&[], "a"), ["*"]);
+        assert_eq!(export_scopes(&[".".into(), "b".into()], "a"), ["a", "b"]);
+        assert_eq!(export_scopes(&["b".into(), "*".into()], "a"), ["*"]);
+    }
+
+    fn config(yaml: &str) -> Config {
+        let c = crate::load::load_str(yaml, "t.yaml");
+        assert!(c.messages.is_empty(), "{:?}", c.messages);
+        c
+    }
+
+    const PRIVATE_SE: &str = "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: a}
+spec:
+  hosts: [ext.example.com, '*.wild.com']
+  exportTo: [.]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+";
+
+    #[test]
+    fn lookup_uses_the_referencing_namespace_and_export_to() {
+        let c = config(PRIVATE_SE);
+        let registry = Registry::build(&c, CLUSTER_DOMAIN);
+        let index = ServiceIndex::new(&registry);
+        assert!(index.lookup("a", &[], "ext.example.com").is_some());
+        assert!(index.lookup("b", &[], "ext.example.com").is_none());
+        // A resource in b exported to a looks the host up in scope a.
+        assert!(index
+            .lookup("b", &["a".into()], "ext.example.com")
+            .is_some());
+        // Wildcard hosts are scoped by the referencing namespace only.
+        assert!(index.lookup("a", &[], "x.wild.com").is_some());
+        assert!(index.lookup("b", &["a".into()], "x.wild.com").is_none());
+    }
+
+    #[test]
+    fn lookup_expands_short_names_in_the_referencing_namespace() {
+        let c = config("apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: a}\nspec:\n  ports: [{name: http, port: 9080}]\n");
+        let registry = Registry::build(&c, CLUSTER_DOMAIN);
+        let index = ServiceIndex::new(&registry);
+        assert!(index.lookup("a", &[], "reviews").is_some());
+        assert!(index.lookup("b", &[], "reviews").is_none());
+        assert!(index
+            .lookup("b", &[], "reviews.a.svc.cluster.local")
+            .is_some());
+        assert!(index.lookup("b", &[], "reviews.a").is_none());
+    }
+
+    #[test]
+    fn selector_string_is_sorted_pairs() {
+        let mut m = BTreeMap::new();
+        m.insert("b".to_string(), "2".to_string());
+        m.insert("a".to_string(), "1".to_string());
+        assert_eq!(selector_string(&m), "a=1,b=2");
+        assert_eq!(selector_string(&BTreeMap::new()), "");
+    }
+}

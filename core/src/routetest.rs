@@ -1,0 +1,1094 @@
+//! Route-test files: configuration, requests and the decisions expected for
+//! them (spec: route-tests.md, "Route-test files").
+//!
+//! Pure: the caller reads files. [`run`] takes the test file's text and a
+//! resolver that returns the text of each `config.files` entry, and returns a
+//! [`TestReport`]. The pieces ([`parse`], [`TestFile::load_config`],
+//! [`decide_case`], [`judge`]) are public so `meshroute explain` can show the
+//! trace of every case with the same verdicts `meshroute test` gives.
+//!
+//! Scenario files (a file with `events:`) are recognised; until the
+//! resilience machines land, each of their `expect` entries is reported as
+//! [`CaseStatus::Pending`] (see [`scenario_cases`], the one place to connect
+//! them).
+
+use crate::decide::{Decision, Mesh, Request};
+use crate::load::node::{self, Node, Value as NodeValue};
+use crate::load::{self, did_you_mean, Input, LoadOptions};
+use crate::message::Message;
+use crate::model::Config;
+use crate::source::Location;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Keys of a route-test file.
+const FILE_KEYS: [&str; 3] = ["config", "defaults", "cases"];
+/// Keys of a scenario file.
+const SCENARIO_KEYS: [&str; 6] = [
+    "config",
+    "destination",
+    "source",
+    "hosts",
+    "events",
+    "expect",
+];
+/// Keys of `config`.
+const CONFIG_KEYS: [&str; 2] = ["files", "inline"];
+/// Keys of one case.
+const CASE_KEYS: [&str; 4] = ["name", "request", "expect", "expectError"];
+
+/// What kind of file this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileKind {
+    /// Requests and expected decisions (`cases:`).
+    RouteTest,
+    /// A resilience scenario (`events:`).
+    Scenario,
+}
+
+/// The `config:` block: files relative to the test file, and inline YAML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigSpec {
+    /// Files as written (relative to the test file).
+    pub files: Vec<String>,
+    /// Inline multi-document YAML.
+    pub inline: Option<String>,
+    /// Where the inline text's first line is in the test file, and its
+    /// indentation, so messages about it point into the test file.
+    inline_origin: Option<(u32, u32)>,
+}
+
+/// What a case expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// A deep partial match against the decision's JSON.
+    Decision(Value),
+    /// A case-insensitive substring of a configuration or request error.
+    Error(String),
+}
+
+/// One case of a route-test file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSpec {
+    /// The case's name (`case N` when it has none).
+    pub name: String,
+    /// Where the case starts in the test file.
+    pub location: Location,
+    /// The request as written (before `defaults` are merged under it).
+    pub request: Value,
+    /// What is expected.
+    pub expect: Expectation,
+}
+
+/// A parsed route-test or scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestFile {
+    /// The name the file was given (used in messages).
+    pub name: String,
+    /// Route test or scenario.
+    pub kind: FileKind,
+    /// The configuration to load.
+    pub config: ConfigSpec,
+    /// Merged under every case's request.
+    pub defaults: Value,
+    /// The cases (route tests only).
+    pub cases: Vec<CaseSpec>,
+    /// The whole document of a scenario file (the resilience runner reads it).
+    pub scenario: Option<Value>,
+    /// Where each scenario `expect` entry starts.
+    scenario_expect_locations: Vec<Location>,
+}
+
+/// How one case came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaseStatus {
+    /// Every expectation held.
+    Passed,
+    /// An expectation did not hold.
+    Failed,
+    /// Not run: scenario support is pending. Not a pass.
+    Pending,
+}
+
+/// One difference between the expected and the actual value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mismatch {
+    /// Where (`destinations[0].subset`; empty for the whole value).
+    pub path: String,
+    /// What the case expects (`null` = the key must be absent).
+    pub expected: Value,
+    /// What the decision has; `None` when the key is absent.
+    pub actual: Option<Value>,
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseReport {
+    /// The case's name.
+    pub name: String,
+    /// Where the case starts in the test file.
+    pub location: Location,
+    /// Passed, failed or pending.
+    pub status: CaseStatus,
+    /// The request after `defaults` were merged under it.
+    pub request: Value,
+    /// The expectation (`expect`, or `{"expectError": "..."}`).
+    pub expected: Value,
+    /// The decision's JSON, or `{"error": "..."}` when there was none.
+    pub actual: Value,
+    /// The differences (empty when passed).
+    pub mismatches: Vec<Mismatch>,
+    /// Why the case failed or is pending, when it is not a value mismatch.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// The result of one test file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestReport {
+    /// The test file's name.
+    pub file: String,
+    /// Route test or scenario (`None` when the file could not be read as either).
+    pub kind: Option<FileKind>,
+    /// Why the file could not be run at all (then `cases` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Load and validation messages about the configuration.
+    pub messages: Vec<Message>,
+    /// One report per case.
+    pub cases: Vec<CaseReport>,
+}
+
+impl TestReport {
+    /// Cases that passed.
+    pub fn passed(&self) -> usize {
+        self.count(CaseStatus::Passed)
+    }
+
+    /// Cases that failed.
+    pub fn failed(&self) -> usize {
+        self.count(CaseStatus::Failed)
+    }
+
+    /// Cases not run because scenario support is pending.
+    pub fn pending(&self) -> usize {
+        self.count(CaseStatus::Pending)
+    }
+
+    fn count(&self, status: CaseStatus) -> usize {
+        self.cases.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// The validation step of the test runner.
+///
+/// SWITCH-OVER POINT: until `crate::validate::check(&Config) -> Vec<Message>`
+/// lands, validation is the loader's own messages. Replace the body with
+/// `crate::validate::check(config)`; the caller already merges and
+/// de-duplicates it with `config.messages`.
+pub fn validate(config: &Config) -> Vec<Message> {
+    config.messages.clone()
+}
+
+/// The load and validation messages of `config`, without duplicates.
+pub fn config_messages(config: &Config) -> Vec<Message> {
+    let mut all = config.messages.clone();
+    for m in validate(config) {
+        if !all.contains(&m) {
+            all.push(m);
+        }
+    }
+    all
+}
+
+/// Runs every case of a route-test file (or reports a scenario's
+/// expectations as pending). `resolve` returns the text of a
+/// `config.files` entry, given as written (relative to the test file).
+pub fn run(
+    text: &str,
+    name: &str,
+    resolve: impl FnMut(&str) -> Result<String, String>,
+) -> TestReport {
+    let mut report = TestReport {
+        file: name.to_string(),
+        kind: None,
+        error: None,
+        messages: Vec::new(),
+        cases: Vec::new(),
+    };
+    let file = match parse(text, name) {
+        Ok(f) => f,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    report.kind = Some(file.kind);
+    let config = match file.load_config(resolve) {
+        Ok(c) => c,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    report.messages = config_messages(&config);
+    if file.kind == FileKind::Scenario {
+        report.cases = scenario_cases(&file, &config);
+        return report;
+    }
+    let mesh = Mesh::compile(&config);
+    for case in &file.cases {
+        let (request, outcome) = decide_case(case, &file.defaults, &mesh, false);
+        report
+            .cases
+            .push(judge(case, request, &outcome, &report.messages));
+    }
+    report
+}
+
+/// The extension point for resilience scenarios: today every `expect` entry
+/// is reported as pending (never as passed). When the resilience machines
+/// land, replay `file.scenario` against `config` here and judge each entry.
+pub fn scenario_cases(file: &TestFile, _config: &Config) -> Vec<CaseReport> {
+    let expects = file
+        .scenario
+        .as_ref()
+        .and_then(|s| s.get("expect"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    expects
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let at = entry
+                .get("at")
+                .map(scalar_text)
+                .unwrap_or_else(|| "?".to_string());
+            CaseReport {
+                name: format!("expect[{i}] at {at}"),
+                location: file
+                    .scenario_expect_locations
+                    .get(i)
+                    .copied()
+                    .unwrap_or(Location::UNKNOWN),
+                status: CaseStatus::Pending,
+                request: Value::Null,
+                expected: entry,
+                actual: Value::Null,
+                mismatches: Vec::new(),
+                note: "scenario support pending".to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Builds the request of `case` (with `defaults` merged under it) and
+/// decides it. Returns the merged request JSON and the decision, or the
+/// request error as text (a malformed request, or one `decide` refused).
+pub fn decide_case(
+    case: &CaseSpec,
+    defaults: &Value,
+    mesh: &Mesh,
+    trace: bool,
+) -> (Value, Result<Decision, String>) {
+    let merged = merge_under(&case.request, defaults);
+    let outcome = serde_json::from_value::<Request>(merged.clone())
+        .map_err(|e| format!("invalid request: {e}"))
+        .and_then(|r| {
+            let result = if trace {
+                mesh.explain(&r)
+            } else {
+                mesh.decide(&r)
+            };
+            result.map_err(|e| e.to_string())
+        });
+    (merged, outcome)
+}
+
+/// Judges one case: `outcome` is the decision (or request error) for the
+/// merged `request`; `messages` are the configuration's load and
+/// validation messages.
+///
+/// A case with `expect` fails when the configuration has load errors (a
+/// resource it relies on may have been left out), when the request is
+/// refused, or when the decision does not match. A case with `expectError`
+/// passes when an error message (configuration error or request error)
+/// contains the substring, compared case-insensitively.
+pub fn judge(
+    case: &CaseSpec,
+    request: Value,
+    outcome: &Result<Decision, String>,
+    messages: &[Message],
+) -> CaseReport {
+    let actual = match outcome {
+        Ok(d) => d.to_json(),
+        Err(e) => serde_json::json!({ "error": e }),
+    };
+    let mut report = CaseReport {
+        name: case.name.clone(),
+        location: case.location,
+        status: CaseStatus::Failed,
+        request,
+        expected: Value::Null,
+        actual,
+        mismatches: Vec::new(),
+        note: String::new(),
+    };
+    let errors: Vec<&Message> = messages.iter().filter(|m| m.is_error()).collect();
+    match &case.expect {
+        Expectation::Error(wanted) => {
+            report.expected = serde_json::json!({ "expectError": wanted });
+            let needle = wanted.to_lowercase();
+            let in_config = errors
+                .iter()
+                .any(|m| m.to_string().to_lowercase().contains(&needle));
+            let in_request = outcome
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.to_lowercase().contains(&needle));
+            if in_config || in_request {
+                report.status = CaseStatus::Passed;
+            } else if errors.is_empty() && outcome.is_ok() {
+                report.note =
+                    format!("expected an error containing {wanted:?}, but there was none");
+            } else {
+                let mut seen: Vec<String> = errors.iter().map(|m| m.text.clone()).collect();
+                if let Err(e) = outcome {
+                    seen.push(e.clone());
+                }
+                report.note = format!(
+                    "expected an error containing {wanted:?}, got: {}",
+                    seen.join(" | ")
+                );
+            }
+        }
+        Expectation::Decision(expected) => {
+            report.expected = expected.clone();
+            if let Some(first) = errors.first() {
+                report.note = format!(
+                    "the configuration has {} error(s), first: {first}",
+                    errors.len()
+                );
+                let mut note = report.note.replace('\n', " ");
+                note.truncate(note.trim_end().len());
+                report.note = note;
+            } else if let Err(e) = outcome {
+                report.note = e.clone();
+            } else {
+                report.mismatches = partial_match(expected, &report.actual);
+                if report.mismatches.is_empty() {
+                    report.status = CaseStatus::Passed;
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Deep partial match of `actual` against `expected` (spec: route-tests.md):
+/// objects match when every key named matches (`null` = the key is absent);
+/// lists when they have the same length and match elementwise in order;
+/// scalars when equal, numbers numerically (`100` = `100.0`), durations by
+/// value (`0.5s` = `500ms`). Returns every difference; empty when it matches.
+pub fn partial_match(expected: &Value, actual: &Value) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    match_at(String::new(), expected, Some(actual), &mut out);
+    out
+}
+
+fn match_at(path: String, expected: &Value, actual: Option<&Value>, out: &mut Vec<Mismatch>) {
+    let mismatch = |out: &mut Vec<Mismatch>, path: String| {
+        out.push(Mismatch {
+            path,
+            expected: expected.clone(),
+            actual: actual.cloned(),
+        })
+    };
+    let Some(actual) = actual else {
+        if !expected.is_null() {
+            mismatch(out, path);
+        }
+        return;
+    };
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(have)) => {
+            for (k, w) in want {
+                match_at(join_key(&path, k), w, have.get(k), out);
+            }
+        }
+        (Value::Array(want), Value::Array(have)) => {
+            if want.len() != have.len() {
+                mismatch(out, path);
+                return;
+            }
+            for (i, (w, h)) in want.iter().zip(have).enumerate() {
+                match_at(format!("{path}[{i}]"), w, Some(h), out);
+            }
+        }
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => {
+            mismatch(out, path)
+        }
+        (w, h) => {
+            if !scalars_equal(w, h) {
+                mismatch(out, path);
+            }
+        }
+    }
+}
+
+fn join_key(path: &str, key: &str) -> String {
+    let simple = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (path.is_empty(), simple) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{path}.{key}"),
+        (_, false) => format!("{path}[{key:?}]"),
+    }
+}
+
+fn scalars_equal(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Number(a), Value::Number(b)) => numbers_equal(a, b),
+        (Value::String(a), Value::String(b)) => {
+            a == b || matches!((duration_value(a), duration_value(b)), (Some(x), Some(y)) if x == y)
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A duration (`5s`, `0.5s`, `100ms`, `1m30s`, Go and protobuf JSON syntax)
+/// in units of 10⁻¹⁸ s, so every written duration is compared exactly.
+/// `None` when `text` is not a duration or is too large to compare.
+pub fn duration_value(text: &str) -> Option<u128> {
+    const UNITS: [(&str, u128); 8] = [
+        ("ns", 1_000_000_000),
+        ("us", 1_000_000_000_000),
+        ("µs", 1_000_000_000_000),
+        ("μs", 1_000_000_000_000),
+        ("ms", 1_000_000_000_000_000),
+        ("s", 1_000_000_000_000_000_000),
+        ("m", 60_000_000_000_000_000_000),
+        ("h", 3_600_000_000_000_000_000_000),
+    ];
+    let mut rest = text;
+    let mut total: u128 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = rest.get(..digits_end)?;
+        rest = rest.get(digits_end..)?;
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+        if (int_part.is_empty() && frac_part.is_empty())
+            || frac_part.contains('.')
+            || int_part.len() + frac_part.len() > 30
+            || frac_part.len() > 18
+        {
+            return None;
+        }
+        // `ms` before `m` and `s`; the longest unit that prefixes `rest`.
+        let (unit, scale) = UNITS
+            .iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())?;
+        rest = rest.get(unit.len()..)?;
+        let mantissa: u128 = format!("{int_part}{frac_part}").parse().ok()?;
+        let divisor = 10u128.checked_pow(u32::try_from(frac_part.len()).ok()?)?;
+        let value = mantissa.checked_mul(*scale)?;
+        if value % divisor != 0 {
+            return None;
+        }
+        total = total.checked_add(value / divisor)?;
+    }
+    Some(total)
+}
+
+/// `defaults` merged under `request`: maps are merged key by key (deeply);
+/// anything else the request gives wins.
+pub fn merge_under(request: &Value, defaults: &Value) -> Value {
+    match (request, defaults) {
+        (Value::Object(r), Value::Object(d)) => {
+            let mut merged: Map<String, Value> = d.clone();
+            for (k, v) in r {
+                let value = match d.get(k) {
+                    Some(dv) => merge_under(v, dv),
+                    None => v.clone(),
+                };
+                merged.insert(k.clone(), value);
+            }
+            Value::Object(merged)
+        }
+        (r, Value::Null) => r.clone(),
+        (Value::Null, d) => d.clone(),
+        (r, _) => r.clone(),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl TestFile {
+    /// Whether this is a resilience scenario.
+    pub fn is_scenario(&self) -> bool {
+        self.kind == FileKind::Scenario
+    }
+
+    /// Loads the configuration: each `config.files` entry through `resolve`
+    /// (named, in messages, relative to the test file's directory), then
+    /// the inline text (messages point at the test file's lines). `Err`
+    /// when a file cannot be read.
+    pub fn load_config(
+        &self,
+        mut resolve: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<Config, String> {
+        let dir = match self.name.rfind('/') {
+            Some(i) => self.name.get(..=i).unwrap_or(""),
+            None => "",
+        };
+        let mut texts = Vec::new();
+        for f in &self.config.files {
+            let text = resolve(f).map_err(|e| format!("cannot read config file {f:?}: {e}"))?;
+            let shown = if f.starts_with('/') {
+                f.clone()
+            } else {
+                format!("{dir}{f}")
+            };
+            texts.push((shown, text));
+        }
+        let inline_name = format!("{} (config.inline)", self.name);
+        if let Some(inline) = &self.config.inline {
+            texts.push((inline_name.clone(), inline.clone()));
+        }
+        let inputs: Vec<Input<'_>> = texts
+            .iter()
+            .map(|(name, text)| Input { name, text })
+            .collect();
+        let mut config = load::load(&inputs, &LoadOptions::default());
+        if let Some((first_line, indent)) = self.config.inline_origin {
+            for m in &mut config.messages {
+                if *m.source.file == *inline_name && m.source.location.is_known() {
+                    m.source.file = self.name.as_str().into();
+                    m.source.location.line += first_line - 1;
+                    m.source.location.column += indent;
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Parses a route-test or scenario file. `Err` says what is wrong, with the
+/// line where it can.
+pub fn parse(text: &str, name: &str) -> Result<TestFile, String> {
+    let mut docs = Vec::new();
+    for doc in node::split_documents(text) {
+        match node::parse_document(&doc) {
+            Ok(Some(n)) => docs.push(n),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(format!(
+                    "{name}:{}: invalid YAML: {}",
+                    loc_text(e.loc),
+                    e.text
+                ))
+            }
+        }
+    }
+    let root = match docs.as_slice() {
+        [root] => root,
+        [] => return Err(format!("{name}: the file is empty")),
+        [_, second, ..] => {
+            return Err(format!(
+                "{name}:{}: a route-test file is one YAML document",
+                loc_text(second.loc)
+            ))
+        }
+    };
+    let at = |loc: Location| format!("{name}:{}", loc_text(loc));
+    let NodeValue::Map(entries) = &root.value else {
+        return Err(format!(
+            "{}: a route-test file is a mapping with config and cases",
+            at(root.loc)
+        ));
+    };
+    let kind = if root.get("events").is_some() {
+        FileKind::Scenario
+    } else {
+        FileKind::RouteTest
+    };
+    let allowed: &[&str] = match kind {
+        FileKind::RouteTest => &FILE_KEYS,
+        FileKind::Scenario => &SCENARIO_KEYS,
+    };
+    check_keys(entries, allowed, &at)?;
+    let config = match root.get("config") {
+        Some(c) => parse_config(c, text, &at)?,
+        None => ConfigSpec::default(),
+    };
+    let mut file = TestFile {
+        name: name.to_string(),
+        kind,
+        config,
+        defaults: Value::Null,
+        cases: Vec::new(),
+        scenario: None,
+        scenario_expect_locations: Vec::new(),
+    };
+    if kind == FileKind::Scenario {
+        file.scenario = Some(to_json(root));
+        if let Some(NodeValue::Seq(items)) = root.get("expect").map(|n| &n.value) {
+            file.scenario_expect_locations = items.iter().map(|n| n.loc).collect();
+        }
+        return Ok(file);
+    }
+    if let Some(d) = root.get("defaults") {
+        if !matches!(d.value, NodeValue::Map(_) | NodeValue::Null) {
+            return Err(format!("{}: `defaults` must be a mapping", at(d.loc)));
+        }
+        file.defaults = to_json(d);
+    }
+    let cases = match root.get("cases") {
+        Some(Node {
+            value: NodeValue::Seq(items),
+            ..
+        }) => items,
+        Some(other) => return Err(format!("{}: `cases` must be a list", at(other.loc))),
+        None => return Err(format!("{}: the file has no `cases`", at(root.loc))),
+    };
+    for (i, c) in cases.iter().enumerate() {
+        file.cases.push(parse_case(i, c, &at)?);
+    }
+    Ok(file)
+}
+
+fn loc_text(loc: Location) -> String {
+    format!("{}:{}", loc.line, loc.column)
+}
+
+fn check_keys(
+    entries: &[(Node, Node)],
+    allowed: &[&str],
+    at: &impl Fn(Location) -> String,
+) -> Result<(), String> {
+    for (k, _) in entries {
+        let key = k.as_str().unwrap_or("");
+        if !allowed.contains(&key) {
+            let hint = match did_you_mean(key, allowed.iter().copied()) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => format!("; expected one of: {}", allowed.join(", ")),
+            };
+            return Err(format!("{}: unknown key `{key}`{hint}", at(k.loc)));
+        }
+    }
+    Ok(())
+}
+
+fn parse_config(
+    node: &Node,
+    text: &str,
+    at: &impl Fn(Location) -> String,
+) -> Result<ConfigSpec, String> {
+    let NodeValue::Map(entries) = &node.value else {
+        return Err(format!(
+            "{}: `config` must be a mapping with `files` and/or `inline`",
+            at(node.loc)
+        ));
+    };
+    check_keys(entries, &CONFIG_KEYS, at)?;
+    let mut spec = ConfigSpec::default();
+    match node.get("files").map(|n| (&n.value, n.loc)) {
+        None | Some((NodeValue::Null, _)) => {}
+        Some((NodeValue::Str(s), _)) => spec.files.push(s.clone()),
+        Some((NodeValue::Seq(items), _)) => {
+            for item in items {
+                match item.as_str() {
+                    Some(s) => spec.files.push(s.to_string()),
+                    None => return Err(format!("{}: a config file must be a path", at(item.loc))),
+                }
+            }
+        }
+        Some((_, loc)) => return Err(format!("{}: `config.files` must be a list", at(loc))),
+    }
+    match node.get("inline") {
+        None => {}
+        Some(n) => match &n.value {
+            NodeValue::Str(s) => {
+                spec.inline = Some(s.clone());
+                spec.inline_origin = block_scalar_origin(text, n.loc);
+            }
+            NodeValue::Null => {}
+            _ => return Err(format!("{}: `config.inline` must be a string", at(n.loc))),
+        },
+    }
+    Ok(spec)
+}
+
+/// For a block scalar (`inline: |`) whose node is at `loc`, the line of its
+/// first content line and its indentation; `None` for other scalar styles.
+/// The parser places a block scalar either at its `|` indicator or at its
+/// first content character; both are handled.
+fn block_scalar_origin(text: &str, loc: Location) -> Option<(u32, u32)> {
+    let is_header = |s: &str| {
+        let s = s.split(" #").next().unwrap_or("").trim_end();
+        let tail = s.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        tail.ends_with('|') || tail.ends_with('>')
+    };
+    let line_index = usize::try_from(loc.line).ok()?.checked_sub(1)?;
+    let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
+    let line = text.lines().nth(line_index)?;
+    let at = line.get(column..)?;
+    if at.starts_with('|') || at.starts_with('>') {
+        let first = text
+            .lines()
+            .skip(line_index + 1)
+            .find(|l| !l.trim().is_empty())?;
+        let indent = first.len() - first.trim_start_matches(' ').len();
+        return Some((loc.line.checked_add(1)?, u32::try_from(indent).ok()?));
+    }
+    let previous = text.lines().nth(line_index.checked_sub(1)?)?;
+    if is_header(previous) {
+        return Some((loc.line, loc.column.checked_sub(1)?));
+    }
+    None
+}
+
+fn parse_case(
+    index: usize,
+    node: &Node,
+    at: &impl Fn(Location) -> String,
+) -> Result<CaseSpec, String> {
+    let NodeValue::Map(entries) = &node.value else {
+        return Err(format!(
+            "{}: a case is a mapping with name, request and expect",
+            at(node.loc)
+        ));
+    };
+    check_keys(entries, &CASE_KEYS, at)?;
+    let name = match node.get("name") {
+        Some(n) => match &n.value {
+            NodeValue::Str(s) => s.clone(),
+            other => to_json(&Node {
+                value: other.clone(),
+                loc: n.loc,
+            })
+            .to_string(),
+        },
+        None => format!("case {}", index + 1),
+    };
+    let request = match node.get("request") {
+        Some(r) if matches!(r.value, NodeValue::Map(_)) => to_json(r),
+        Some(r) => return Err(format!("{}: `request` must be a mapping", at(r.loc))),
+        None => Value::Object(Map::new()),
+    };
+    let expect = match (node.get("expect"), node.get("expectError")) {
+        (Some(_), Some(e)) => {
+            return Err(format!(
+                "{}: case {name:?} gives both `expect` and `expectError`",
+                at(e.loc)
+            ))
+        }
+        (Some(e), None) => Expectation::Decision(to_json(e)),
+        (None, Some(e)) => match e.as_str() {
+            Some(s) => Expectation::Error(s.to_string()),
+            None => {
+                return Err(format!(
+                    "{}: `expectError` must be a string (a part of the error message)",
+                    at(e.loc)
+                ))
+            }
+        },
+        (None, None) => {
+            return Err(format!(
+                "{}: case {name:?} needs `expect` or `expectError`",
+                at(node.loc)
+            ))
+        }
+    };
+    Ok(CaseSpec {
+        name,
+        location: node.loc,
+        request,
+        expect,
+    })
+}
+
+/// A YAML node as JSON (map keys as text).
+fn to_json(node: &Node) -> Value {
+    match &node.value {
+        NodeValue::Null => Value::Null,
+        NodeValue::Bool(b) => Value::Bool(*b),
+        NodeValue::Int(i) => Value::from(*i),
+        NodeValue::UInt(u) => Value::from(*u),
+        NodeValue::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(f.to_string())),
+        NodeValue::Str(s) => Value::String(s.clone()),
+        NodeValue::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        NodeValue::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = match to_json(k) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{Destination, Outcome};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn matches(expected: Value, actual: Value) -> bool {
+        partial_match(&expected, &actual).is_empty()
+    }
+
+    #[test]
+    fn durations_compare_by_value() {
+        assert!(matches(
+            json!({"timeout": "0.5s"}),
+            json!({"timeout": "500ms"})
+        ));
+        assert!(matches(json!("1m"), json!("60s")));
+        assert!(matches(json!("1m30s"), json!("90s")));
+        assert!(!matches(
+            json!({"timeout": "5s"}),
+            json!({"timeout": "500ms"})
+        ));
+        assert_eq!(duration_value("0.5s"), duration_value("500ms"));
+        assert_eq!(duration_value("v1"), None);
+        assert_eq!(duration_value("5"), None);
+        assert_eq!(duration_value(""), None);
+    }
+
+    #[test]
+    fn null_matches_only_an_absent_key() {
+        assert!(matches(
+            json!({"timeout": null}),
+            json!({"outcome": "route"})
+        ));
+        let m = partial_match(
+            &json!({"timeout": null}),
+            &json!({"outcome": "route", "timeout": "5s"}),
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].path, "timeout");
+        assert_eq!(m[0].actual, Some(json!("5s")));
+    }
+
+    #[test]
+    fn an_absent_key_fails_a_non_null_expectation() {
+        let m = partial_match(&json!({"timeout": "5s"}), &json!({"outcome": "route"}));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].actual, None);
+    }
+
+    #[test]
+    fn lists_need_the_same_length_and_match_in_order() {
+        let actual = json!({"destinations": [{"subset": "v1", "weight": 90}, {"subset": "v2", "weight": 10}]});
+        assert!(matches(
+            json!({"destinations": [{"subset": "v1"}, {"subset": "v2"}]}),
+            actual.clone()
+        ));
+        assert!(!matches(
+            json!({"destinations": [{"subset": "v1"}]}),
+            actual.clone()
+        ));
+        let swapped = partial_match(
+            &json!({"destinations": [{"subset": "v2"}, {"subset": "v1"}]}),
+            &actual,
+        );
+        assert_eq!(swapped.len(), 2);
+        assert_eq!(swapped[0].path, "destinations[0].subset");
+    }
+
+    #[test]
+    fn numbers_compare_numerically() {
+        assert!(matches(json!({"weight": 100}), json!({"weight": 100.0})));
+        assert!(matches(json!(50.0), json!(50)));
+        assert!(!matches(json!({"weight": 100}), json!({"weight": 101})));
+        assert!(!matches(json!({"weight": 100}), json!({"weight": "100"})));
+    }
+
+    #[test]
+    fn objects_match_on_the_keys_named() {
+        assert!(matches(
+            json!({"rule": {"index": 0}}),
+            json!({"rule": {"index": 0, "name": "r"}, "outcome": "route"})
+        ));
+        assert!(!matches(json!({"rule": {"index": 0}}), json!({"rule": 0})));
+        let m = partial_match(
+            &json!({"h": {"end-user": "x", "a.b": 1}}),
+            &json!({"h": {}}),
+        );
+        let paths: Vec<&str> = m.iter().map(|m| m.path.as_str()).collect();
+        // serde_json maps are ordered by key.
+        assert_eq!(paths, ["h[\"a.b\"]", "h.end-user"]);
+    }
+
+    #[test]
+    fn defaults_merge_deeply_under_the_request() {
+        let merged = merge_under(
+            &json!({"host": "reviews", "source": {"labels": {"app": "a"}}}),
+            &json!({"port": 9080, "host": "x", "source": {"namespace": "bookinfo"}}),
+        );
+        assert_eq!(
+            merged,
+            json!({"host": "reviews", "port": 9080, "source": {"namespace": "bookinfo", "labels": {"app": "a"}}})
+        );
+        assert_eq!(merge_under(&json!({"a": 1}), &Value::Null), json!({"a": 1}));
+    }
+
+    const VS: &str = "    apiVersion: networking.istio.io/v1\n    kind: VirtualService\n    metadata: {name: reviews}\n    spec:\n      hosts: [reviews]\n";
+
+    #[test]
+    fn parses_cases_and_defaults() {
+        let text = format!(
+            "config:\n  inline: |\n{VS}defaults:\n  port: 9080\ncases:\n  - name: a\n    request: {{host: reviews}}\n    expect: {{outcome: route}}\n  - request: {{host: x}}\n    expectError: bad\n"
+        );
+        let f = parse(&text, "t.routetest.yaml").unwrap();
+        assert_eq!(f.kind, FileKind::RouteTest);
+        assert_eq!(f.cases.len(), 2);
+        assert_eq!(f.cases[0].name, "a");
+        assert_eq!(f.cases[1].name, "case 2");
+        assert_eq!(f.cases[1].expect, Expectation::Error("bad".into()));
+        assert_eq!(f.defaults, json!({"port": 9080}));
+        assert_eq!(f.cases[0].location.line, 11);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_with_a_suggestion() {
+        let e = parse(
+            "config: {}\ncases:\n  - name: a\n    expcet: {}\n",
+            "t.yaml",
+        )
+        .unwrap_err();
+        assert!(e.contains("t.yaml:4:5"), "{e}");
+        assert!(e.contains("did you mean `expect`"), "{e}");
+        let e = parse(
+            "cases:\n  - name: a\n    expect: {}\n    expectError: x\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.contains("both"), "{e}");
+        assert!(parse("cases:\n  - name: a\n", "t")
+            .unwrap_err()
+            .contains("needs `expect`"));
+    }
+
+    #[test]
+    fn config_files_come_from_the_resolver_relative_names_in_messages() {
+        let text = "config: {files: [vs.yaml]}\ncases:\n  - {name: a, request: {host: r}, expectError: unknown field}\n";
+        let mut asked = Vec::new();
+        let report = run(text, "dir/t.routetest.yaml", |f| {
+            asked.push(f.to_string());
+            Ok("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspce: {hosts: [r]}\n".into())
+        });
+        assert_eq!(asked, ["vs.yaml"]);
+        assert_eq!(report.error, None);
+        assert_eq!(report.passed(), 1, "{report:?}");
+        assert_eq!(&*report.messages[0].source.file, "dir/vs.yaml");
+
+        let unreadable = run(text, "t", |_| Err("no such file".into()));
+        assert!(unreadable.error.unwrap().contains("no such file"));
+    }
+
+    #[test]
+    fn expect_error_is_case_insensitive_and_must_match() {
+        let text = format!(
+            "config:\n  inline: |\n{VS}    stauts: {{}}\ncases:\n  - {{name: yes, request: {{host: r}}, expectError: UNKNOWN FIELD `STAUTS`}}\n  - {{name: no, request: {{host: r}}, expectError: weight}}\n  - {{name: dec, request: {{host: r}}, expect: {{outcome: route}}}}\n"
+        );
+        let report = run(&text, "t.yaml", |_| Err("unused".into()));
+        let status: Vec<CaseStatus> = report.cases.iter().map(|c| c.status).collect();
+        assert_eq!(
+            status,
+            [CaseStatus::Passed, CaseStatus::Failed, CaseStatus::Failed]
+        );
+        assert!(report.cases[2].note.contains("configuration has 1 error"));
+        // The inline message points at the test file's own line and column.
+        let m = &report.messages[0];
+        assert_eq!(&*m.source.file, "t.yaml");
+        assert_eq!((m.source.location.line, m.source.location.column), (8, 5));
+    }
+
+    #[test]
+    fn judge_passes_a_matching_decision_and_fails_another() {
+        let case = CaseSpec {
+            name: "c".into(),
+            location: Location::UNKNOWN,
+            request: json!({"host": "reviews"}),
+            expect: Expectation::Decision(
+                json!({"outcome": "route", "timeout": null, "destinations": [{"subset": "v2", "weight": 100}]}),
+            ),
+        };
+        let mut d = Decision::new(Outcome::Route);
+        d.destinations.push(Destination {
+            host: Arc::from("reviews.default.svc.cluster.local"),
+            subset: Some(Arc::from("v2")),
+            port: Some(9080),
+            weight: 100,
+            cluster: Arc::from("outbound|9080|v2|reviews.default.svc.cluster.local"),
+            policy: None,
+            problem: None,
+        });
+        let ok = judge(&case, json!({}), &Ok(d.clone()), &[]);
+        assert_eq!(ok.status, CaseStatus::Passed, "{ok:?}");
+        d.timeout = Some("1s".into());
+        let bad = judge(&case, json!({}), &Ok(d), &[]);
+        assert_eq!(bad.status, CaseStatus::Failed);
+        assert_eq!(bad.mismatches[0].path, "timeout");
+        let refused = judge(&case, json!({}), &Err("invalid request: x".into()), &[]);
+        assert_eq!(refused.status, CaseStatus::Failed);
+        assert_eq!(refused.note, "invalid request: x");
+    }
+
+    #[test]
+    fn scenario_files_are_pending_never_passed() {
+        let text = "config: {inline: \"\"}\ndestination: {host: reviews}\nevents:\n  - {at: 0s, host: 10.0.0.1, result: 503}\nexpect:\n  - {at: 0s, ejected: []}\n  - {at: 31s, ejected: []}\n";
+        let report = run(text, "s.scenario.yaml", |_| Err("unused".into()));
+        assert_eq!(report.kind, Some(FileKind::Scenario));
+        assert_eq!(report.pending(), 2);
+        assert_eq!(report.passed(), 0);
+        assert_eq!(report.cases[1].location.line, 7);
+        assert_eq!(report.cases[1].note, "scenario support pending");
+    }
+
+    #[test]
+    fn a_malformed_request_is_a_request_error() {
+        let text = "cases:\n  - {name: a, request: {host: r, hedaers: {}}, expectError: hedaers}\n";
+        let report = run(text, "t", |_| Err("unused".into()));
+        assert_eq!(report.passed(), 1, "{report:?}");
+    }
+}
