@@ -11,7 +11,7 @@
 use js_sys::JSON;
 use meshroute::load::{load, Input, LoadOptions};
 use meshroute::model::{Config, Resource};
-use meshroute::{Message, MeshOptions, Request, Severity, Source};
+use meshroute::{MeshOptions, Message, Request, Severity, Source};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -23,6 +23,16 @@ pub use routetests::run_route_tests;
 /// to one is seen next to the other.
 #[wasm_bindgen(typescript_custom_section)]
 pub const TS_TYPES: &'static str = include_str!("types.d.ts");
+
+#[wasm_bindgen]
+extern "C" {
+    /// `MeshOptions` in the TypeScript declarations.
+    #[wasm_bindgen(typescript_type = "MeshOptions")]
+    pub type MeshOptionsArg;
+    /// A file name to text map in the TypeScript declarations.
+    #[wasm_bindgen(typescript_type = "Record<string, string>")]
+    pub type FilesArg;
+}
 
 /// Options for [`Mesh::from_yaml`] and [`Mesh::from_files`].
 #[derive(Debug, Default, Deserialize)]
@@ -43,7 +53,7 @@ struct MeshInit {
 }
 
 impl MeshInit {
-    fn parse(value: Option<JsValue>) -> Result<MeshInit, JsError> {
+    fn parse(value: Option<MeshOptionsArg>) -> Result<MeshInit, JsError> {
         match value {
             Some(v) if !v.is_undefined() && !v.is_null() => from_js(&v, "mesh options"),
             _ => Ok(MeshInit::default()),
@@ -87,10 +97,10 @@ pub struct Mesh {
     mesh: meshroute::Mesh,
 }
 
-/// The messages `check` reports for a configuration. Today the loader's;
-/// `meshroute::validate::check` joins here when it lands in core.
+/// The messages `check` reports: the core's one list of load and
+/// validation messages (the same the CLI's `check` and the test runner use).
 fn check_config(config: &Config) -> Vec<Message> {
-    config.messages.clone()
+    meshroute::routetest::config_messages(config)
 }
 
 /// Serialises through JSON text: one boundary crossing, and exactly the
@@ -160,10 +170,7 @@ impl Mesh {
         js_name = fromYaml,
         unchecked_return_type = "Mesh",
     )]
-    pub fn from_yaml(
-        text: &str,
-        #[wasm_bindgen(unchecked_param_type = "MeshOptions")] options: Option<JsValue>,
-    ) -> Result<Mesh, JsError> {
+    pub fn from_yaml(text: &str, options: Option<MeshOptionsArg>) -> Result<Mesh, JsError> {
         let init = MeshInit::parse(options)?;
         let name = init.file_name.clone().unwrap_or_else(|| "<inline>".into());
         Mesh::build(&[Input { name: &name, text }], init)
@@ -171,12 +178,9 @@ impl Mesh {
 
     /// Loads several texts (file name to content, in insertion order) into one mesh.
     #[wasm_bindgen(js_name = fromFiles)]
-    pub fn from_files(
-        #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "MeshOptions")] options: Option<JsValue>,
-    ) -> Result<Mesh, JsError> {
+    pub fn from_files(files: FilesArg, options: Option<MeshOptionsArg>) -> Result<Mesh, JsError> {
         let init = MeshInit::parse(options)?;
-        let files: Vec<(String, String)> = files_from_js(files)?;
+        let files: Vec<(String, String)> = files_from_js(files.into())?;
         let inputs: Vec<Input<'_>> = files
             .iter()
             .map(|(name, text)| Input { name, text })
@@ -268,7 +272,9 @@ fn files_from_js(files: JsValue) -> Result<Vec<(String, String)>, JsError> {
         match (name, text) {
             (Some(name), Some(text)) => out.push((name, text)),
             (Some(name), None) => {
-                return Err(JsError::new(&format!("file {name:?}: content must be a string")))
+                return Err(JsError::new(&format!(
+                    "file {name:?}: content must be a string"
+                )))
             }
             _ => return Err(JsError::new("file names must be strings")),
         }
@@ -281,4 +287,3 @@ fn files_from_js(files: JsValue) -> Result<Vec<(String, String)>, JsError> {
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
-

@@ -272,19 +272,49 @@ export interface Message {
   fix?: string;
 }
 
+/** One difference between the expected and the actual value. */
+export interface Mismatch {
+  /** Where (`destinations[0].subset`; empty for the whole value). */
+  path: string;
+  /** What the case expects (`null` = the key must be absent). */
+  expected: JsonValue;
+  /** What the decision has; absent/`null` when the key is absent. */
+  actual: JsonValue | null;
+}
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
 /** One case of a route-test run. */
 export interface RouteTestCase {
   name: string;
-  passed: boolean;
-  /** Expected vs actual, for a failing case. */
-  detail?: string;
+  /** Where the case starts in the test file. */
+  location: { line: number; column: number };
+  status: "passed" | "failed" | "pending";
+  /** The request after `defaults` were merged under it. */
+  request: RouteRequest;
+  /** The expectation (`expect`, or `{expectError}`). */
+  expected: JsonValue;
+  /** The decision's JSON, or `{error}` when there was none. */
+  actual: Decision | { error: string };
+  mismatches: Mismatch[];
+  /** Why the case failed or is pending, when it is not a value mismatch. */
+  note?: string;
 }
 
 /** The result of `runRouteTests`. */
 export interface RouteTestReport {
-  passed: number;
-  failed: number;
+  /** The test file's name. */
+  file: string;
+  kind: "routeTest" | "scenario" | null;
+  /** Load and validation messages about the test's configuration. */
+  messages: Message[];
   cases: RouteTestCase[];
+  passed: number;
+  /** Failed cases, scenario expectations not run included. */
+  failed: number;
+  /** Scenario expectations not run. */
+  pending: number;
   /** `N passed, M failed`. */
   summary: string;
 }

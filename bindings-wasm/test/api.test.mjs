@@ -118,7 +118,8 @@ test('the TypeScript declarations carry real types', () => {
   assert.match(dts, /route\(request: RouteRequest\): Decision;/);
   assert.match(dts, /explain\(request: RouteRequest\): Decision;/);
   assert.match(dts, /check\(\): Message\[\];/);
-  assert.match(dts, /static fromYaml\(text: string, options\?: MeshOptions( \| null)?\): Mesh;/);
-  assert.match(dts, /export function runRouteTests\(text: string, files\?: Record<string, string>( \| null)?\): RouteTestReport;/);
+  assert.match(dts, /static fromYaml\(text: string, options\?: MeshOptions \| null\): Mesh;/);
+  assert.match(dts, /static fromFiles\(files: Record<string, string>, options\?: MeshOptions \| null\): Mesh;/);
+  assert.match(dts, /export function runRouteTests\(text: string, files\?: Record<string, string>( \| null)?, name\?: string( \| null)?\): RouteTestReport;/);
   assert.doesNotMatch(dts, /\bany\b/);
 });

@@ -21,8 +21,8 @@ test('there are route tests to run', () => {
 
 for (const name of routeTests) {
   test(`conformance ${name}`, () => {
-    const report = runRouteTests(files[name], files);
-    const failing = report.cases.filter((c) => !c.passed).map((c) => `  ✗ ${c.name}\n${c.detail ?? ''}`).join('\n');
+    const report = runRouteTests(files[name], files, name);
+    const failing = report.cases.filter((c) => c.status !== 'passed').map((c) => `  ✗ ${c.name} ${c.note ?? ''}\n${JSON.stringify(c.mismatches)}`).join('\n');
     assert.equal(report.failed, 0, `${name}: ${report.summary}\n${failing}`);
     assert.ok(report.passed > 0, `${name}: no case ran`);
     assert.equal(report.passed, report.cases.length);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
 const check = (file) => spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext',
-  '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'false', fileURLToPath(new URL(file, import.meta.url))], { encoding: 'utf8' });
+  '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,esnext.disposable', '--skipLibCheck', 'false', fileURLToPath(new URL(file, import.meta.url))], { encoding: 'utf8' });
 
 test('typed use of the package compiles under --strict', () => {
   const r = check('./types-check.ts');
