@@ -123,3 +123,29 @@ test('the TypeScript declarations carry real types', () => {
   assert.match(dts, /export function runRouteTests\(text: string, files\?: Record<string, string>( \| null)?, name\?: string( \| null)?\): RouteTestReport;/);
   assert.doesNotMatch(dts, /\bany\b/);
 });
+
+test('RE2 regex matching works in the wasm build (Unicode classes, case folding, ASCII \\w)', () => {
+  const vs = (regex) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {x: {regex: ${JSON.stringify(regex)}}}}]
+    route: [{destination: {host: reviews, subset: hit}}]
+  - route: [{destination: {host: reviews, subset: miss}}]
+`;
+  const subset = (regex, value) => {
+    const mesh = Mesh.fromYaml(jason.yaml.replace(/^# samples\/bookinfo\/networking\/virtual-service-reviews-test-v2.yaml[\s\S]*?(?=---)/m, '') + '---' + vs(regex));
+    assert.deepEqual(mesh.check().filter((m) => m.severity === 'Error'), []);
+    return mesh.route({ host: 'reviews', headers: { x: value } }).destinations[0].subset;
+  };
+  assert.equal(subset('\\p{Greek}+', 'αβγ'), 'hit');
+  assert.equal(subset('\\p{Greek}+', 'abc'), 'miss');
+  assert.equal(subset('(?i)jason', 'JASON'), 'hit');
+  assert.equal(subset('(?i)jason', 'jasonx'), 'miss');
+  assert.equal(subset('\\w+', 'abc_1'), 'hit');
+  assert.equal(subset('\\w+', 'é'), 'miss', 'RE2 \\w is ASCII');
+  assert.equal(subset('\\pL+', 'héllo'), 'hit');
+});
