@@ -1,0 +1,151 @@
+// The nodejs package's API: fromYaml / fromFiles, check, route, explain,
+// locate, errors as JS Errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const { Mesh, version } = require('../pkg/node/meshroute_wasm.js');
+const examples = JSON.parse(readFileSync(new URL('../playground/src/examples.json', import.meta.url), 'utf8'));
+const jason = examples.find((e) => e.id === 'routing-jason');
+
+const REVIEWS = { host: 'reviews', port: 9080, path: '/reviews/0' };
+
+test('version is the crate version', () => {
+  assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test('a header decides between reviews v1 and v2 (rules in order, first match wins)', () => {
+  const mesh = Mesh.fromYaml(jason.yaml);
+  const v2 = mesh.route({ ...REVIEWS, headers: { 'end-user': 'jason' } });
+  assert.equal(v2.outcome, 'route');
+  assert.equal(v2.virtualService, 'default/reviews');
+  assert.deepEqual(v2.rule, { index: 0 });
+  assert.equal(v2.destinations.length, 1);
+  assert.equal(v2.destinations[0].host, 'reviews.default.svc.cluster.local');
+  assert.equal(v2.destinations[0].subset, 'v2');
+  assert.equal(v2.destinations[0].weight, 100);
+  assert.equal(v2.trace, undefined, 'route() carries no trace');
+
+  const v1 = mesh.route({ ...REVIEWS, headers: { 'end-user': 'Jason' } });
+  assert.deepEqual(v1.rule, { index: 1 });
+  assert.equal(v1.destinations[0].subset, 'v1');
+  mesh.free();
+});
+
+test('explain returns the same decision with a trace a person can follow', () => {
+  const mesh = Mesh.fromYaml(jason.yaml);
+  const request = { ...REVIEWS, headers: { 'end-user': 'mary' } };
+  const explained = mesh.explain(request);
+  const { trace, ...rest } = explained;
+  assert.deepEqual(rest, mesh.route(request));
+  assert.ok(Array.isArray(trace) && trace.length > 0);
+  for (const entry of trace) {
+    assert.equal(typeof entry.stage, 'string');
+    assert.equal(typeof entry.subject, 'string');
+    assert.ok(['matched', 'failed', 'skipped', 'note'].includes(entry.verdict), entry.verdict);
+    assert.ok(entry.detail.length > 0);
+  }
+  assert.ok(trace.some((t) => t.verdict === 'failed'), 'the jason rule is shown as not matching');
+});
+
+test('check is clean for the bookinfo example and reports a typo at its line', () => {
+  assert.deepEqual(Mesh.fromYaml(jason.yaml).check().filter((m) => m.severity === 'Error'), []);
+  const lines = jason.yaml.split('\n');
+  const typoLine = lines.findIndex((l) => l.trim() === 'subset: v2') + 1;
+  assert.ok(typoLine > 0);
+  lines[typoLine - 1] = lines[typoLine - 1].replace('subset:', 'subet:');
+  const messages = Mesh.fromYaml(lines.join('\n'), { fileName: 'mesh.yaml' }).check();
+  const typo = messages.find((m) => m.text.includes('subet'));
+  assert.ok(typo, JSON.stringify(messages));
+  assert.equal(typo.severity, 'Error');
+  assert.equal(typo.source.file, 'mesh.yaml');
+  assert.equal(typo.source.line, typoLine);
+  assert.match(typo.code, /^(IST|MR)\d{4}$/);
+});
+
+test('invalid YAML is a message, not a throw; strict mode throws an Error with the messages', () => {
+  const broken = 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x\n';
+  const messages = Mesh.fromYaml(broken).check();
+  assert.ok(messages.some((m) => m.severity === 'Error' && m.source.line >= 1));
+  assert.throws(() => Mesh.fromYaml(broken, { strict: true }), (e) => e instanceof Error && /error/.test(e.message));
+  assert.doesNotThrow(() => Mesh.fromYaml(jason.yaml, { strict: true }));
+});
+
+test('a malformed request throws an Error naming the problem', () => {
+  const mesh = Mesh.fromYaml(jason.yaml);
+  assert.throws(() => mesh.route({ host: 'reviews', hedaers: {} }), (e) => e instanceof Error && e.message.includes('hedaers'));
+  assert.throws(() => mesh.route({ host: '' }), (e) => e instanceof Error && e.message.includes('host is empty'));
+  assert.throws(() => mesh.explain({ path: '/' }), (e) => e instanceof Error && e.message.includes('host'));
+  assert.throws(() => mesh.route('reviews'), Error);
+  assert.throws(() => mesh.route({ host: 'reviews', path: '/' + 'a'.repeat(100000) }), (e) => e instanceof Error && /limit|more than/.test(e.message));
+  // The nearest valid request works.
+  assert.equal(mesh.route({ host: 'reviews' }).outcome, 'route');
+});
+
+test('invalid mesh options throw an Error', () => {
+  assert.throws(() => Mesh.fromYaml('', { outboundTrafficPolicy: 'DENY' }), (e) => e instanceof Error && e.message.includes('REGISTRY_ONLY'));
+  assert.throws(() => Mesh.fromYaml('', { defaultNamepsace: 'x' }), (e) => e instanceof Error && e.message.includes('defaultNamepsace'));
+});
+
+test('outboundTrafficPolicy decides unknown hosts', () => {
+  assert.equal(Mesh.fromYaml('').route({ host: 'example.org' }).outcome, 'passthrough');
+  const strict = Mesh.fromYaml('', { outboundTrafficPolicy: 'REGISTRY_ONLY' }).route({ host: 'example.org' });
+  assert.notEqual(strict.outcome, 'passthrough');
+});
+
+test('fromFiles loads several files in order and names them in messages', () => {
+  const mesh = Mesh.fromFiles({ 'routing.yaml': jason.yaml, 'bad.yaml': 'kind: VirtualService\nspec: {hosts: [a]}\n' });
+  assert.equal(mesh.route({ ...REVIEWS, headers: { 'end-user': 'jason' } }).destinations[0].subset, 'v2');
+  assert.ok(mesh.check().some((m) => m.source.file === 'bad.yaml'));
+  assert.ok(mesh.resourceCount > 10);
+  assert.throws(() => Mesh.fromFiles({ 'a.yaml': 3 }), (e) => e instanceof Error && e.message.includes('a.yaml'));
+});
+
+test('locate finds the matched rule in the text', () => {
+  const mesh = Mesh.fromYaml(jason.yaml, { fileName: 'c.yaml' });
+  const d = mesh.route({ ...REVIEWS, headers: { 'end-user': 'jason' } });
+  const at = mesh.locate('VirtualService', d.virtualService, `spec.http[${d.rule.index}]`);
+  const lines = jason.yaml.split('\n');
+  assert.equal(at.file, 'c.yaml');
+  assert.match(lines[at.line - 1], /^\s*- match:/);
+  assert.equal(mesh.locate('VirtualService', 'default/nope', 'spec'), undefined);
+});
+
+test('the TypeScript declarations carry real types', () => {
+  const dts = readFileSync(new URL('../pkg/node/meshroute_wasm.d.ts', import.meta.url), 'utf8');
+  assert.match(dts, /route\(request: RouteRequest\): Decision;/);
+  assert.match(dts, /explain\(request: RouteRequest\): Decision;/);
+  assert.match(dts, /check\(\): Message\[\];/);
+  assert.match(dts, /static fromYaml\(text: string, options\?: MeshOptions \| null\): Mesh;/);
+  assert.match(dts, /static fromFiles\(files: Record<string, string>, options\?: MeshOptions \| null\): Mesh;/);
+  assert.match(dts, /export function runRouteTests\(text: string, files\?: Record<string, string>( \| null)?, name\?: string( \| null)?\): RouteTestReport;/);
+  assert.doesNotMatch(dts, /\bany\b/);
+});
+
+test('RE2 regex matching works in the wasm build (Unicode classes, case folding, ASCII \\w)', () => {
+  const vs = (regex) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {x: {regex: ${JSON.stringify(regex)}}}}]
+    route: [{destination: {host: reviews, subset: hit}}]
+  - route: [{destination: {host: reviews, subset: miss}}]
+`;
+  const subset = (regex, value) => {
+    const mesh = Mesh.fromYaml(jason.yaml.replace(/^# samples\/bookinfo\/networking\/virtual-service-reviews-test-v2.yaml[\s\S]*?(?=---)/m, '') + '---' + vs(regex));
+    assert.deepEqual(mesh.check().filter((m) => m.severity === 'Error'), []);
+    return mesh.route({ host: 'reviews', headers: { x: value } }).destinations[0].subset;
+  };
+  assert.equal(subset('\\p{Greek}+', 'αβγ'), 'hit');
+  assert.equal(subset('\\p{Greek}+', 'abc'), 'miss');
+  assert.equal(subset('(?i)jason', 'JASON'), 'hit');
+  assert.equal(subset('(?i)jason', 'jasonx'), 'miss');
+  assert.equal(subset('\\w+', 'abc_1'), 'hit');
+  assert.equal(subset('\\w+', 'é'), 'miss', 'RE2 \\w is ASCII');
+  assert.equal(subset('\\pL+', 'héllo'), 'hit');
+});
