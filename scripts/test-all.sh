@@ -55,6 +55,9 @@ stage_c() { bindings-c/test.sh; }
 
 stage_python() { bindings-python/test.sh; }
 
+# The WASM packages (web, nodejs), node tests and the playground in headless Chromium.
+stage_wasm() { bindings-wasm/test.sh; }
+
 # The proxy-wasm filter and the generated native config in a real Envoy.
 stage_envoy() { proxy-wasm/test.sh; }
 
@@ -69,7 +72,7 @@ stage_fuzz_smoke() {
   fuzz/run.sh "${MESHROUTE_FUZZ_SECONDS:-20}"
 }
 
-STAGES=(setup fmt clippy test doc check_conformance route_tests c python envoy fuzz_smoke)
+STAGES=(setup fmt clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke)
 
 main() {
   local results=() failed=0 stage start status elapsed
