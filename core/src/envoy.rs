@@ -424,31 +424,9 @@ fn per_million(percent: f64) -> Value {
     json!({"numerator": n, "denominator": "MILLION"})
 }
 
+/// The numeric gRPC status for a name Istio accepts; UNKNOWN (2) otherwise.
 fn grpc_code(name: &str) -> u32 {
-    const CODES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    CODES
-        .iter()
-        .position(|c| c.eq_ignore_ascii_case(name))
-        .map(|i| i as u32)
-        .unwrap_or(2)
+    crate::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2)
 }
 
 fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {

@@ -360,31 +360,9 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     p
 }
 
+/// The numeric gRPC status for a name Istio accepts; UNKNOWN (2) otherwise.
 fn grpc_code(name: &str) -> u32 {
-    const CODES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    CODES
-        .iter()
-        .position(|c| c.eq_ignore_ascii_case(name))
-        .and_then(|i| u32::try_from(i).ok())
-        .unwrap_or(2)
+    meshroute::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2)
 }
 
 #[cfg(test)]
