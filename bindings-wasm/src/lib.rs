@@ -3,7 +3,7 @@
 //! Thin: every function converts JavaScript values to the core's types,
 //! calls the core, and converts the result back. Values cross the boundary as
 //! the spec's JSON shapes (route-tests.md), so the TypeScript interfaces in
-//! [`TS_TYPES`] mirror the serde shapes of `meshroute::Request`,
+//! `src/types.d.ts` (emitted into the `.d.ts`) mirror the serde shapes of `meshroute::Request`,
 //! `meshroute::Decision` and `meshroute::Message`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
