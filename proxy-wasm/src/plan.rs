@@ -475,7 +475,10 @@ spec:
             r.headers[0],
             // Envoy keeps the request's Host, port included, when the
             // redirect names no authority or port.
-            ("location".to_string(), "http://reviews:9080/new".to_string())
+            (
+                "location".to_string(),
+                "http://reviews:9080/new".to_string()
+            )
         );
         let d = plan(&c, &hdrs("/teapot", &[])).reply.unwrap();
         assert_eq!((d.status, d.body.as_deref()), (418, Some("tea")));
