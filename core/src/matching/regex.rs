@@ -616,7 +616,9 @@ fn translate_class(chars: &[char], i: usize, out: &mut String) -> Result<usize, 
                 while chars.get(k).is_some_and(|&x| x != ']') {
                     k += 1;
                 }
-                let closes = k >= 2 && chars.get(k - 1) == Some(&':') && k > start + 2;
+                // Only a `]` actually present closes the class name (`[[:?:` at the end does not).
+                let closes =
+                    chars.get(k) == Some(&']') && chars.get(k - 1) == Some(&':') && k > start + 2;
                 if closes {
                     out.extend(&chars[start..=k]);
                     j = k + 1;
