@@ -69,7 +69,7 @@ stage_fuzz_smoke() {
     return 0
   fi
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install -q cargo-fuzz
-  fuzz/run.sh "${MESHROUTE_FUZZ_SECONDS:-20}"
+  fuzz/run.sh smoke
 }
 
 STAGES=(setup fmt clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke)
