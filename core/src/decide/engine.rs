@@ -700,7 +700,9 @@ impl Mesh {
     }
 
     /// Runtime conditions of one match; the first failing one when not.
-    fn runtime_match(m: &CompiledMatch, view: &View<'_>) -> Result<(), String> {
+    fn runtime_match(m: &CompiledMatch, view: &View<'_>, explain: bool) -> Result<(), String> {
+        // Reasons are only written when explaining: the decide path must not format.
+        let reason = |f: &dyn Fn() -> String| if explain { f() } else { String::new() };
         let req = view.req;
         if let Some(uri) = &m.uri {
             let ok = if m.ignore_uri_case {
@@ -709,50 +711,45 @@ impl Mesh {
                 uri.matches(view.path)
             };
             if !ok {
-                return Err(format!(
-                    "uri {} does not match path {:?}",
-                    uri.describe(),
-                    view.path
-                ));
+                return Err(reason(&|| {
+                    format!("uri {} does not match path {:?}", uri.describe(), view.path)
+                }));
             }
         }
         if let Some(c) = &m.scheme {
             if !c.matches(view.scheme) {
-                return Err(format!(
-                    "scheme {} does not match {:?}",
-                    c.describe(),
-                    view.scheme
-                ));
+                return Err(reason(&|| {
+                    format!("scheme {} does not match {:?}", c.describe(), view.scheme)
+                }));
             }
         }
         if let Some(c) = &m.method {
             if !c.matches(&req.method) {
-                return Err(format!(
-                    "method {} does not match {:?}",
-                    c.describe(),
-                    req.method
-                ));
+                return Err(reason(&|| {
+                    format!("method {} does not match {:?}", c.describe(), req.method)
+                }));
             }
         }
         if let Some(c) = &m.authority {
             if !c.matches(&req.host) {
-                return Err(format!(
-                    "authority {} does not match {:?}",
-                    c.describe(),
-                    req.host
-                ));
+                return Err(reason(&|| {
+                    format!("authority {} does not match {:?}", c.describe(), req.host)
+                }));
             }
         }
         for (name, c) in &m.headers {
             match header_value(req, name) {
                 Some(v) if c.matches(&v) => {}
                 Some(v) => {
-                    return Err(format!(
-                        "header {name} {} does not match {v:?}",
-                        c.describe()
-                    ))
+                    return Err(reason(&|| {
+                        format!("header {name} {} does not match {v:?}", c.describe())
+                    }))
                 }
-                None => return Err(format!("header {name} is absent (needs {})", c.describe())),
+                None => {
+                    return Err(reason(&|| {
+                        format!("header {name} is absent (needs {})", c.describe())
+                    }))
+                }
             }
         }
         for (name, c) in &m.without_headers {
@@ -763,22 +760,26 @@ impl Mesh {
                 (c, None) => c.matches(""),
             };
             if hit {
-                return Err(format!(
-                    "withoutHeaders {name} {} matches, so the rule does not",
-                    c.describe()
-                ));
+                return Err(reason(&|| {
+                    format!(
+                        "withoutHeaders {name} {} matches, so the rule does not",
+                        c.describe()
+                    )
+                }));
             }
         }
         for (key, c) in &m.query_params {
             match view.query_param(key) {
                 Some(v) if c.matches(v) => {}
                 Some(v) => {
-                    return Err(format!(
-                        "query parameter {key} {} does not match {v:?}",
-                        c.describe()
-                    ))
+                    return Err(reason(&|| {
+                        format!(
+                            "query parameter {key} {} does not match {v:?}",
+                            c.describe()
+                        )
+                    }))
                 }
-                None => return Err(format!("query parameter {key} is absent")),
+                None => return Err(reason(&|| format!("query parameter {key} is absent"))),
             }
         }
         Ok(())
@@ -815,7 +816,7 @@ impl Mesh {
                     continue;
                 }
                 live += 1;
-                match Self::runtime_match(m, view) {
+                match Self::runtime_match(m, view, t.on) {
                     Ok(()) => {
                         t.add("rule", subject, Verdict::Matched, || {
                             format!("match[{}] holds", m.index)
@@ -865,7 +866,7 @@ impl Mesh {
                 continue;
             };
             if Self::static_filter(m, proxy, view.req).is_ok()
-                && Self::runtime_match(m, view).is_ok()
+                && Self::runtime_match(m, view, false).is_ok()
             {
                 return self.http_decision(route, Some(m), view, proxy, t);
             }
