@@ -21,7 +21,7 @@ pub struct meshroute_decision {
 
 /// What a decision handle holds.
 pub(crate) struct DecisionState {
-    decision: Decision,
+    decision: Decision<'static>,
     json: OnceLock<String>,
 }
 
@@ -260,7 +260,8 @@ unsafe fn decide_into(
     } else {
         state.mesh.decide(request)
     }
-    .map_err(request_error)?;
+    .map_err(request_error)?
+    .into_owned();
     let raw: *mut Tagged<DecisionState> = handle::into_handle::<DecisionState, _>(DecisionState {
         decision,
         json: OnceLock::new(),

@@ -44,14 +44,14 @@ fn opt_duration<'py>(py: Python<'py>, text: Option<&str>) -> PyResult<Option<Bou
 pub struct Decision {
     mesh: Arc<meshroute::Mesh>,
     request: Arc<meshroute::Request>,
-    inner: core::Decision,
+    inner: core::Decision<'static>,
 }
 
 impl Decision {
     pub fn new(
         mesh: Arc<meshroute::Mesh>,
         request: Arc<meshroute::Request>,
-        inner: core::Decision,
+        inner: core::Decision<'static>,
     ) -> Self {
         Decision {
             mesh,
@@ -130,7 +130,11 @@ impl Decision {
     /// The retry policy in force (Istio's default when the route sets none), or `None`.
     #[getter]
     fn retries(&self) -> Option<Retries> {
-        self.inner.retries.clone().map(|inner| Retries { inner })
+        self.inner
+            .retries
+            .as_deref()
+            .cloned()
+            .map(|inner| Retries { inner })
     }
 
     /// Fault injection on the route, or `None`.
@@ -154,7 +158,7 @@ impl Decision {
     #[getter]
     fn request_headers(&self) -> HeaderOps {
         HeaderOps {
-            inner: self.inner.request_headers.clone(),
+            inner: (*self.inner.request_headers).clone(),
         }
     }
 
@@ -162,7 +166,7 @@ impl Decision {
     #[getter]
     fn response_headers(&self) -> HeaderOps {
         HeaderOps {
-            inner: self.inner.response_headers.clone(),
+            inner: (*self.inner.response_headers).clone(),
         }
     }
 
@@ -228,7 +232,7 @@ impl Decision {
         }
         let mesh = self.mesh.clone();
         let request = self.request.clone();
-        let traced = py.detach(move || mesh.explain(&request));
+        let traced = py.detach(move || mesh.explain(&request).map(core::Decision::into_owned));
         let traced = traced.map_err(|e| crate::RequestError::new_err(e.to_string()))?;
         Ok(explain_text(&self.request, &traced))
     }
@@ -261,7 +265,7 @@ impl Decision {
 /// `tcp`) list, and its name.
 #[pyclass(module = "meshroute", frozen)]
 pub struct Rule {
-    inner: core::RuleRef,
+    inner: core::RuleRef<'static>,
 }
 
 #[pymethods]
@@ -298,7 +302,7 @@ fn destination_repr(d: &core::Destination) -> String {
 /// One weighted destination.
 #[pyclass(module = "meshroute", frozen)]
 pub struct Destination {
-    inner: core::Destination,
+    inner: core::Destination<'static>,
 }
 
 #[pymethods]
@@ -585,7 +589,7 @@ impl FaultAbort {
 /// One mirror target.
 #[pyclass(module = "meshroute", frozen)]
 pub struct Mirror {
-    inner: core::Mirror,
+    inner: core::Mirror<'static>,
 }
 
 #[pymethods]

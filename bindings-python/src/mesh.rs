@@ -274,6 +274,7 @@ impl Mesh {
             } else {
                 mesh.decide(req)
             }
+            .map(meshroute::Decision::into_owned)
         });
         match result {
             Ok(d) => Ok(Decision::new(self.mesh.clone(), request, d)),

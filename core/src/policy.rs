@@ -24,7 +24,7 @@ pub fn effective_retries(
         None => crate::decide::Retries {
             attempts: DEFAULT_RETRY_ATTEMPTS,
             per_try_timeout: None,
-            retry_on: Arc::from(DEFAULT_RETRY_ON),
+            retry_on: DEFAULT_RETRY_ON.to_string(),
             backoff: None,
             default: true,
         },
@@ -35,14 +35,17 @@ pub fn effective_retries(
                 per_try_timeout: if attempts == 0 {
                     None
                 } else {
-                    r.per_try_timeout.as_deref().map(Arc::from)
+                    r.per_try_timeout.clone()
                 },
                 retry_on: if attempts == 0 {
-                    Arc::from("")
+                    String::new()
                 } else {
-                    Arc::from(r.retry_on.as_deref().unwrap_or(DEFAULT_RETRY_ON))
+                    r.retry_on
+                        .as_deref()
+                        .unwrap_or(DEFAULT_RETRY_ON)
+                        .to_string()
                 },
-                backoff: r.backoff.as_deref().map(Arc::from),
+                backoff: r.backoff.clone(),
                 default: false,
             }
         }
@@ -117,6 +120,19 @@ impl MergedRule {
             .iter()
             .find(|(p, s, _)| *p == port && s.as_deref() == subset)
             .and_then(|(_, _, policy)| policy.clone())
+    }
+
+    /// [`MergedRule::policy`], borrowed.
+    pub fn policy_ref(
+        &self,
+        port: Option<u32>,
+        subset: Option<&str>,
+    ) -> Option<&Arc<TrafficPolicy>> {
+        let port = port.filter(|p| self.policy_ports.binary_search(p).is_ok());
+        self.policies
+            .iter()
+            .find(|(p, s, _)| *p == port && s.as_deref() == subset)
+            .and_then(|(_, _, policy)| policy.as_ref())
     }
 
     /// The subset with this name.
@@ -209,7 +225,15 @@ fn without_port_levels(p: &TrafficPolicy) -> TrafficPolicy {
 pub struct RuleIndex {
     rules: Vec<Arc<MergedRule>>,
     /// Rules by namespace (indexes into `rules`).
-    by_namespace: crate::fasthash::FastMap<String, Vec<usize>>,
+    by_namespace: crate::fasthash::FastMap<String, NamespaceRules>,
+}
+
+/// The rules of one namespace: exact hosts by name, wildcard hosts in a
+/// list, so a lookup costs one hash however many rules the namespace has.
+#[derive(Debug, Default)]
+struct NamespaceRules {
+    exact: crate::fasthash::FastMap<String, Vec<usize>>,
+    wildcard: Vec<usize>,
 }
 
 /// Istio's ordering of conflicting resources: creation time, then name, then namespace.
@@ -276,10 +300,15 @@ impl RuleIndex {
                 }),
             }
         }
-        let mut by_namespace: crate::fasthash::FastMap<String, Vec<usize>> = Default::default();
+        let mut by_namespace: crate::fasthash::FastMap<String, NamespaceRules> = Default::default();
         for (i, r) in rules.iter_mut().enumerate() {
             r.precompute();
-            by_namespace.entry(r.namespace.clone()).or_default().push(i);
+            let entry = by_namespace.entry(r.namespace.clone()).or_default();
+            if r.host.starts_with('*') {
+                entry.wildcard.push(i);
+            } else {
+                entry.exact.entry(r.host.clone()).or_default().push(i);
+            }
         }
         RuleIndex {
             rules: rules.into_iter().map(Arc::new).collect(),
@@ -298,38 +327,45 @@ impl RuleIndex {
         service_namespace: Option<&str>,
         root_namespace: &str,
     ) -> Option<&Arc<MergedRule>> {
+        let applies = |r: &MergedRule, own: bool| -> bool {
+            (if own {
+                if proxy_namespace == root_namespace {
+                    r.visibility.is_private_to(root_namespace)
+                } else {
+                    r.visibility.visible_in(proxy_namespace)
+                }
+            } else {
+                r.visibility.visible_in(proxy_namespace) && r.selector.is_none()
+            }) && match (&r.selector, proxy_labels) {
+                (None, _) => true,
+                (Some(sel), Some(labels)) => own && labels_match(sel, labels),
+                (Some(_), None) => false,
+            }
+        };
         let step = |ns: &str, own: bool| -> Option<&Arc<MergedRule>> {
-            let candidates = self
-                .by_namespace
-                .get(ns)
-                .into_iter()
-                .flatten()
+            let in_ns = self.by_namespace.get(ns)?;
+            // An exact host beats every wildcard; among exact rules a
+            // selecting rule beats a selector-less one (rules are sorted
+            // selecting-first, so the first that applies wins).
+            if let Some(list) = in_ns.exact.get(host) {
+                if let Some(&i) = list.iter().find(|&&i| applies(&self.rules[i], own)) {
+                    return Some(&self.rules[i]);
+                }
+            }
+            // The most specific wildcard wins; then a selecting rule.
+            in_ns
+                .wildcard
+                .iter()
                 .map(|&i| &self.rules[i])
                 .filter(|r| {
-                    r.namespace == ns
-                        && hosts::matches(&r.host, host)
+                    hosts::matches(&r.host, host)
                         && hosts::subset_of(host, &r.host)
-                        && if own {
-                            if proxy_namespace == root_namespace {
-                                r.visibility.is_private_to(root_namespace)
-                            } else {
-                                r.visibility.visible_in(proxy_namespace)
-                            }
-                        } else {
-                            r.visibility.visible_in(proxy_namespace) && r.selector.is_none()
-                        }
-                        && match (&r.selector, proxy_labels) {
-                            (None, _) => true,
-                            (Some(sel), Some(labels)) => own && labels_match(sel, labels),
-                            (Some(_), None) => false,
-                        }
-                });
-            // Exact host beats wildcard; the most specific wildcard wins; a
-            // selecting rule beats a selector-less one.
-            candidates.min_by(|a, b| {
-                hosts::more_specific(&a.host, &b.host)
-                    .then_with(|| b.selector.is_some().cmp(&a.selector.is_some()))
-            })
+                        && applies(r, own)
+                })
+                .min_by(|a, b| {
+                    hosts::more_specific(&a.host, &b.host)
+                        .then_with(|| b.selector.is_some().cmp(&a.selector.is_some()))
+                })
         };
         step(proxy_namespace, true)
             .or_else(|| {
@@ -344,6 +380,18 @@ impl RuleIndex {
                     None
                 }
             })
+    }
+
+    /// Whether a DestinationRule in `namespace` has a `workloadSelector`
+    /// (then which rule applies depends on the caller's labels).
+    pub fn has_workload_selectors_in(&self, namespace: &str) -> bool {
+        self.by_namespace.get(namespace).is_some_and(|n| {
+            n.exact
+                .values()
+                .flatten()
+                .chain(&n.wildcard)
+                .any(|&i| self.rules[i].selector.is_some())
+        })
     }
 
     /// Every merged rule.

@@ -362,17 +362,25 @@ impl Registry {
     /// an exact host first (a Kubernetes Service before a ServiceEntry of the
     /// same name), else the most specific visible wildcard ServiceEntry host.
     pub fn lookup(&self, host: &str, namespace: &str) -> Option<&Service> {
+        self.lookup_index(host, namespace)
+            .map(|i| &self.services[i])
+    }
+
+    /// [`Registry::lookup`], as an index into [`Registry::services`].
+    pub fn lookup_index(&self, host: &str, namespace: &str) -> Option<usize> {
         if let Some(list) = self.exact.get(host) {
-            let visible = list
-                .iter()
-                .map(|&i| &self.services[i])
-                .filter(|s| s.visibility.visible_in(namespace));
-            let mut best: Option<&Service> = None;
-            for s in visible {
+            let mut best: Option<usize> = None;
+            for &i in list {
+                let s = &self.services[i];
+                if !s.visibility.visible_in(namespace) {
+                    continue;
+                }
                 let is_kube = matches!(s.origin, ServiceOrigin::Kubernetes(_));
                 match best {
-                    Some(b) if matches!(b.origin, ServiceOrigin::Kubernetes(_)) || !is_kube => {}
-                    _ => best = Some(s),
+                    Some(b)
+                        if matches!(self.services[b].origin, ServiceOrigin::Kubernetes(_))
+                            || !is_kube => {}
+                    _ => best = Some(i),
                 }
             }
             if best.is_some() {
@@ -381,10 +389,12 @@ impl Registry {
         }
         self.wildcard
             .iter()
-            .map(|&i| &self.services[i])
-            .filter(|s| s.visibility.visible_in(namespace))
-            .filter(|s| crate::hosts::matches(&s.hostname, host))
-            .min_by(|a, b| crate::hosts::more_specific(&a.hostname, &b.hostname))
+            .copied()
+            .filter(|&i| self.services[i].visibility.visible_in(namespace))
+            .filter(|&i| crate::hosts::matches(&self.services[i].hostname, host))
+            .min_by(|&a, &b| {
+                crate::hosts::more_specific(&self.services[a].hostname, &self.services[b].hostname)
+            })
     }
 
     /// Every service.

@@ -324,12 +324,12 @@ pub fn scenario_cases(file: &TestFile, _config: &Config) -> Vec<CaseReport> {
 /// Builds the request of `case` (with `defaults` merged under it) and
 /// decides it. Returns the merged request JSON and the decision, or the
 /// request error as text (a malformed request, or one `decide` refused).
-pub fn decide_case(
+pub fn decide_case<'m>(
     case: &CaseSpec,
     defaults: &Value,
-    mesh: &Mesh,
+    mesh: &'m Mesh,
     trace: bool,
-) -> (Value, Result<Decision, String>) {
+) -> (Value, Result<Decision<'m>, String>) {
     let merged = merge_under(&case.request, defaults);
     let outcome = serde_json::from_value::<Request>(merged.clone())
         .map_err(|e| format!("invalid request: {e}"))
@@ -916,7 +916,6 @@ mod tests {
     use super::*;
     use crate::decide::{Destination, Outcome};
     use serde_json::json;
-    use std::sync::Arc;
 
     fn matches(expected: Value, actual: Value) -> bool {
         partial_match(&expected, &actual).is_empty()
@@ -1102,11 +1101,11 @@ mod tests {
         };
         let mut d = Decision::new(Outcome::Route);
         d.destinations.push(Destination {
-            host: Arc::from("reviews.default.svc.cluster.local"),
-            subset: Some(Arc::from("v2")),
+            host: "reviews.default.svc.cluster.local".into(),
+            subset: Some("v2".into()),
             port: Some(9080),
             weight: 100,
-            cluster: Arc::from("outbound|9080|v2|reviews.default.svc.cluster.local"),
+            cluster: "outbound|9080|v2|reviews.default.svc.cluster.local".into(),
             policy: None,
             problem: None,
         });

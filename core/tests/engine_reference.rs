@@ -211,3 +211,71 @@ fn weighted_picks_over_the_full_range_reproduce_weights_exactly() {
     assert_eq!(d.pick(7).unwrap().subset.as_deref(), Some("c"));
     assert_eq!(d.pick(100 + 20).unwrap().subset.as_deref(), Some("d"));
 }
+
+/// Services in three namespaces (one with two ports), DestinationRules with
+/// subsets, `exportTo` and workload selectors chosen by the test, and one
+/// VirtualService per service routing to every subset.
+fn destinations_yaml(rules: &[(usize, usize, bool, bool)]) -> String {
+    let namespaces = ["default", "prod", "istio-system"];
+    let mut s = String::new();
+    for (i, ns) in namespaces.iter().enumerate() {
+        let ports = if i == 1 {
+            "[{port: 80, name: http}, {port: 8080, name: http-alt}]"
+        } else {
+            "[{port: 80, name: http}]"
+        };
+        s.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc, namespace: {ns}}}\nspec:\n  selector: {{app: svc}}\n  ports: {ports}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: svc-v1, namespace: {ns}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: svc}}}}\n  template:\n    metadata: {{labels: {{app: svc, version: v1}}}}\n    spec: {{containers: [{{name: c, image: i}}]}}\n\
+             ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: svc, namespace: {ns}}}\nspec:\n  hosts: [svc.{ns}.svc.cluster.local]\n  http:\n  - match: [{{uri: {{prefix: /a}}}}]\n    route:\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v1}}, weight: 50}}\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v2}}, weight: 50}}\n  - route:\n    - destination: {{host: svc.{ns}.svc.cluster.local, subset: v1, port: {{number: 80}}}}\n"
+        ));
+    }
+    for (k, &(rule_ns, host_ns, private, selector)) in rules.iter().enumerate() {
+        let (rns, hns) = (namespaces[rule_ns], namespaces[host_ns]);
+        let export = if private { "\n  exportTo: [\".\"]" } else { "" };
+        let sel = if selector {
+            "\n  workloadSelector: {matchLabels: {app: caller}}"
+        } else {
+            ""
+        };
+        let subset = if k % 2 == 0 { "v1" } else { "v2" };
+        s.push_str(&format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: dr-{k}, namespace: {rns}}}\nspec:\n  host: svc.{hns}.svc.cluster.local{export}{sel}\n  trafficPolicy: {{loadBalancer: {{simple: RANDOM}}, portLevelSettings: [{{port: {{number: 8080}}, loadBalancer: {{simple: LEAST_REQUEST}}}}]}}\n  subsets:\n  - name: {subset}\n    labels: {{version: {subset}}}\n    trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: {k}}}}}}}\n"
+        ));
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// `decide` answers from destinations resolved per namespace ahead of
+    /// time; `explain` resolves them per request. They must agree whatever
+    /// the DestinationRules' namespaces, visibility and selectors.
+    #[test]
+    fn resolved_destinations_agree_with_per_request_resolution(
+        rules in prop::collection::vec((0..3usize, 0..3usize, any::<bool>(), any::<bool>()), 0..6),
+        requests in prop::collection::vec(
+            (0..3usize, 0..3usize, prop::sample::select(vec!["/a", "/b"]),
+             prop::sample::select(vec![80u16, 8080]), any::<bool>()),
+            1..10),
+    ) {
+        let namespaces = ["default", "prod", "istio-system"];
+        let config = load_str(&destinations_yaml(&rules), "prop");
+        prop_assert!(!config.has_errors(), "{:?}", config.messages);
+        let mesh = Mesh::compile(&config);
+        for (from, to, path, port, caller_label) in requests {
+            let mut req = Request::new(format!("svc.{}", namespaces[to]))
+                .path(path)
+                .port(port)
+                .from_namespace(namespaces[from]);
+            if caller_label {
+                req = req.from_labels([("app".to_string(), "caller".to_string())].into());
+            }
+            let fast = mesh.decide(&req).unwrap();
+            let mut slow = mesh.explain(&req).unwrap().to_json();
+            slow.as_object_mut().unwrap().remove("trace");
+            prop_assert_eq!(fast.to_json(), slow, "request {:?}", req);
+        }
+    }
+}

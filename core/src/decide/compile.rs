@@ -2,6 +2,7 @@
 //! hosts and gateways resolved, delegates merged in, every match condition
 //! compiled once.
 
+use crate::decide::decision::HeaderOps;
 use crate::hosts::{self, GatewayRef};
 use crate::matching::regex::Re2Regex;
 use crate::model::common::StringMatch;
@@ -163,6 +164,9 @@ pub(crate) struct PreparedDest {
     pub port: Option<u32>,
     /// Configured weight (absent = 0).
     pub weight: u32,
+    /// Which distinct (host, subset, port) this is in the mesh, for the
+    /// per-namespace destination cache (set when the mesh is compiled).
+    pub key: usize,
 }
 
 /// One HTTP route after delegation.
@@ -180,8 +184,15 @@ pub(crate) struct CompiledHttpRoute {
     /// `route[]` destinations, resolved.
     pub dests: Vec<PreparedDest>,
     /// The retry policy in force (Istio's default when the rule has none).
-    pub retries: crate::decide::decision::Retries,
+    pub retries: Arc<crate::decide::decision::Retries>,
     pub timeout: Option<Arc<str>>,
+    /// The route's CORS policy, shared with decisions.
+    pub cors: Option<Arc<crate::model::virtual_service::CorsPolicy>>,
+    /// Route-level request and response header operations (redirects and
+    /// direct responses).
+    pub route_headers: (Arc<HeaderOps>, Arc<HeaderOps>),
+    /// What forwarded requests get: route level, then a lone destination's.
+    pub forward_headers: (Arc<HeaderOps>, Arc<HeaderOps>),
 }
 
 impl CompiledHttpRoute {
@@ -195,7 +206,7 @@ impl CompiledHttpRoute {
         route: HttpRoute,
         domain: &str,
     ) -> Self {
-        let dests = route
+        let dests: Vec<PreparedDest> = route
             .route
             .iter()
             .filter_map(|rd| {
@@ -212,11 +223,24 @@ impl CompiledHttpRoute {
                     subset: d.subset.as_deref().map(Arc::from),
                     port: d.port.as_ref().and_then(|p| p.number).filter(|p| *p != 0),
                     weight: rd.weight.unwrap_or(0).max(0) as u32,
+                    key: usize::MAX,
                 })
             })
             .collect();
         let retries = crate::policy::effective_retries(route.retries.as_ref());
+        let route_headers = header_ops(route.headers.as_ref());
+        let mut forward_headers = route_headers.clone();
+        if dests.len() <= 1 {
+            if let Some(h) = route.route.first().and_then(|rd| rd.headers.as_ref()) {
+                let (rq, rs) = header_ops(Some(h));
+                merge_ops(&mut forward_headers.0, rq);
+                merge_ops(&mut forward_headers.1, rs);
+            }
+        }
         CompiledHttpRoute {
+            cors: route.cors_policy.clone().map(Arc::new),
+            route_headers: (Arc::new(route_headers.0), Arc::new(route_headers.1)),
+            forward_headers: (Arc::new(forward_headers.0), Arc::new(forward_headers.1)),
             index,
             vs,
             vs_namespace,
@@ -226,7 +250,7 @@ impl CompiledHttpRoute {
             timeout: route.timeout.as_deref().map(Arc::from),
             route: Arc::new(route),
             dests,
-            retries,
+            retries: Arc::new(retries),
         }
     }
 
@@ -236,6 +260,32 @@ impl CompiledHttpRoute {
                 .matches
                 .iter()
                 .any(|m| m.is_catch_all() && m.port.is_none())
+    }
+}
+
+fn header_ops(h: Option<&crate::model::virtual_service::Headers>) -> (HeaderOps, HeaderOps) {
+    let conv = |o: Option<&crate::model::virtual_service::HeaderOperations>| {
+        o.map(|o| HeaderOps {
+            set: o.set.clone(),
+            add: o.add.clone(),
+            remove: o.remove.clone(),
+        })
+        .unwrap_or_default()
+    };
+    match h {
+        Some(h) => (conv(h.request.as_ref()), conv(h.response.as_ref())),
+        None => (HeaderOps::default(), HeaderOps::default()),
+    }
+}
+
+/// Destination-level operations after route-level ones (a destination `set` wins).
+fn merge_ops(into: &mut HeaderOps, more: HeaderOps) {
+    into.set.extend(more.set);
+    into.add.extend(more.add);
+    for r in more.remove {
+        if !into.remove.contains(&r) {
+            into.remove.push(r);
+        }
     }
 }
 

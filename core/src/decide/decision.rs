@@ -4,8 +4,8 @@
 use crate::model::destination_rule::TrafficPolicy;
 use crate::model::virtual_service::CorsPolicy;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// What happens to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -44,37 +44,137 @@ impl Outcome {
 
 /// The matched rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleRef {
+pub struct RuleRef<'m> {
     /// 0-based position in the `http` (`tls`, `tcp`) list of the VirtualService.
     pub index: usize,
     /// The rule's `name`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<Arc<str>>,
+    pub name: Option<Cow<'m, str>>,
+}
+
+impl RuleRef<'_> {
+    /// A copy that owns its strings, independent of the [`crate::Mesh`].
+    pub fn into_owned(self) -> RuleRef<'static> {
+        RuleRef {
+            index: self.index,
+            name: self.name.map(own),
+        }
+    }
+}
+
+/// A value lent by the [`crate::Mesh`] for the decision's lifetime, or
+/// owned (shared) once the decision is detached with `into_owned`. Reads
+/// as the value itself (`Deref`); small, so decisions stay cheap to move.
+#[derive(Debug)]
+pub enum Shared<'m, T> {
+    /// Lent by the routing table; `into_owned` clones the value.
+    Borrowed(&'m T),
+    /// Lent by the routing table, which shares it; `into_owned` shares it too.
+    Lent(&'m std::sync::Arc<T>),
+    /// Owned.
+    Owned(std::sync::Arc<T>),
+}
+
+impl<T> std::ops::Deref for Shared<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Shared::Borrowed(r) => r,
+            Shared::Lent(a) => a,
+            Shared::Owned(a) => a,
+        }
+    }
+}
+
+impl<T> Clone for Shared<'_, T> {
+    fn clone(&self) -> Self {
+        match self {
+            Shared::Borrowed(r) => Shared::Borrowed(r),
+            Shared::Lent(a) => Shared::Lent(a),
+            Shared::Owned(a) => Shared::Owned(a.clone()),
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Shared<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Shared<'_, T> {}
+
+impl<T: Serialize> Serialize for Shared<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<T: Clone> Shared<'_, T> {
+    /// The same value, owned.
+    pub fn into_owned(self) -> Shared<'static, T> {
+        match self {
+            Shared::Borrowed(r) => Shared::Owned(std::sync::Arc::new(r.clone())),
+            Shared::Lent(a) => Shared::Owned(a.clone()),
+            Shared::Owned(a) => Shared::Owned(a),
+        }
+    }
+}
+
+impl<T> From<T> for Shared<'static, T> {
+    fn from(value: T) -> Self {
+        Shared::Owned(std::sync::Arc::new(value))
+    }
+}
+
+/// A string borrowed from the routing table made owned.
+fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
+}
+
+/// A lent value made owned.
+fn own_value<T: Clone>(v: Shared<'_, T>) -> Shared<'static, T> {
+    v.into_owned()
 }
 
 /// One weighted destination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Destination {
+pub struct Destination<'m> {
     /// FQDN of the destination service.
-    pub host: Arc<str>,
+    pub host: Cow<'m, str>,
     /// DestinationRule subset, when routed to one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subset: Option<Arc<str>>,
+    pub subset: Option<Cow<'m, str>>,
     /// Destination service port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
     /// Configured weight (100 for a lone destination); share = weight / sum.
     pub weight: u32,
     /// Envoy cluster name: `outbound|PORT|SUBSET|HOST`.
-    pub cluster: Arc<str>,
+    pub cluster: Cow<'m, str>,
     /// The traffic policy for this destination after the DestinationRule's
     /// port-level and subset policies are applied over the top-level one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<Arc<TrafficPolicy>>,
+    pub policy: Option<Shared<'m, TrafficPolicy>>,
     /// Why traffic to this destination fails at runtime, when it will
     /// (unknown host: 503 NC; undefined subset: 503 NC; no endpoints: 503 UH).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
+    pub problem: Option<Cow<'m, str>>,
+}
+
+impl Destination<'_> {
+    /// A copy that owns its contents, independent of the [`crate::Mesh`].
+    pub fn into_owned(self) -> Destination<'static> {
+        Destination {
+            host: own(self.host),
+            subset: self.subset.map(own),
+            port: self.port,
+            weight: self.weight,
+            cluster: own(self.cluster),
+            policy: self.policy.map(own_value),
+            problem: self.problem.map(own),
+        }
+    }
 }
 
 /// A redirect answered by the proxy.
@@ -115,13 +215,13 @@ pub struct Retries {
     pub attempts: u32,
     /// Per-attempt timeout, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_try_timeout: Option<Arc<str>>,
+    pub per_try_timeout: Option<String>,
     /// Retry conditions, comma-separated as Istio writes them.
     #[serde(skip_serializing_if = "str::is_empty")]
-    pub retry_on: Arc<str>,
+    pub retry_on: String,
     /// Base back-off interval, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<Arc<str>>,
+    pub backoff: Option<String>,
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
@@ -164,19 +264,32 @@ pub struct Fault {
 
 /// One mirror target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Mirror {
+pub struct Mirror<'m> {
     /// FQDN.
-    pub host: Arc<str>,
+    pub host: Cow<'m, str>,
     /// Subset.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subset: Option<Arc<str>>,
+    pub subset: Option<Cow<'m, str>>,
     /// Port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u32>,
     /// Envoy cluster name.
-    pub cluster: Arc<str>,
+    pub cluster: Cow<'m, str>,
     /// Percentage of requests mirrored.
     pub percent: f64,
+}
+
+impl Mirror<'_> {
+    /// A copy that owns its strings, independent of the [`crate::Mesh`].
+    pub fn into_owned(self) -> Mirror<'static> {
+        Mirror {
+            host: own(self.host),
+            subset: self.subset.map(own),
+            port: self.port,
+            cluster: own(self.cluster),
+            percent: self.percent,
+        }
+    }
 }
 
 /// Header operations, route and destination level combined.
@@ -198,6 +311,17 @@ impl HeaderOps {
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
     }
+}
+
+/// No header operations, to borrow from when a decision has none.
+pub(crate) static NO_HEADER_OPS: HeaderOps = HeaderOps {
+    set: BTreeMap::new(),
+    add: BTreeMap::new(),
+    remove: Vec::new(),
+};
+
+fn no_ops(ops: &Shared<'_, HeaderOps>) -> bool {
+    ops.is_empty()
 }
 
 /// How one considered item fared.
@@ -229,23 +353,27 @@ pub struct TraceEntry {
 }
 
 /// Where a request goes and why.
+///
+/// A decision borrows names, policies and header operations from the
+/// [`crate::Mesh`] that made it (`'m`), so deciding copies nothing it does
+/// not compute; [`Decision::into_owned`] detaches it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decision {
+pub struct Decision<'m> {
     /// What happens.
     pub outcome: Outcome,
     /// `namespace/name` of the VirtualService whose rule matched.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub virtual_service: Option<Arc<str>>,
+    pub virtual_service: Option<Cow<'m, str>>,
     /// For a delegated rule, the root VirtualService.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delegated_from: Option<Arc<str>>,
+    pub delegated_from: Option<Cow<'m, str>>,
     /// The matched rule.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef>,
+    pub rule: Option<RuleRef<'m>>,
     /// Weighted destinations.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub destinations: Vec<Destination>,
+    pub destinations: Vec<Destination<'m>>,
     /// Redirect answered by the proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect: Option<Redirect>,
@@ -257,31 +385,31 @@ pub struct Decision {
     pub rewrite: Option<Rewrite>,
     /// Overall timeout; absent = none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Arc<str>>,
+    pub timeout: Option<Cow<'m, str>>,
     /// Retry policy in force.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retries: Option<Retries>,
+    pub retries: Option<Shared<'m, Retries>>,
     /// Fault injection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
     /// Mirror targets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mirrors: Vec<Mirror>,
+    pub mirrors: Vec<Mirror<'m>>,
     /// Request header operations.
-    #[serde(skip_serializing_if = "HeaderOps::is_empty")]
-    pub request_headers: HeaderOps,
+    #[serde(skip_serializing_if = "no_ops")]
+    pub request_headers: Shared<'m, HeaderOps>,
     /// Response header operations.
-    #[serde(skip_serializing_if = "HeaderOps::is_empty")]
-    pub response_headers: HeaderOps,
+    #[serde(skip_serializing_if = "no_ops")]
+    pub response_headers: Shared<'m, HeaderOps>,
     /// CORS policy of the route.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cors: Option<Arc<CorsPolicy>>,
+    pub cors: Option<Shared<'m, CorsPolicy>>,
     /// Why (filled by `explain`; empty for `decide`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<TraceEntry>,
 }
 
-impl Decision {
+impl<'m> Decision<'m> {
     /// A decision with only an outcome.
     pub fn new(outcome: Outcome) -> Self {
         Decision {
@@ -297,10 +425,37 @@ impl Decision {
             retries: None,
             fault: None,
             mirrors: Vec::new(),
-            request_headers: HeaderOps::default(),
-            response_headers: HeaderOps::default(),
+            request_headers: Shared::Borrowed(&NO_HEADER_OPS),
+            response_headers: Shared::Borrowed(&NO_HEADER_OPS),
             cors: None,
             trace: Vec::new(),
+        }
+    }
+
+    /// A copy that owns everything, independent of the [`crate::Mesh`]
+    /// (for keeping a decision longer than the table, or across an FFI).
+    pub fn into_owned(self) -> Decision<'static> {
+        Decision {
+            outcome: self.outcome,
+            virtual_service: self.virtual_service.map(own),
+            delegated_from: self.delegated_from.map(own),
+            rule: self.rule.map(RuleRef::into_owned),
+            destinations: self
+                .destinations
+                .into_iter()
+                .map(Destination::into_owned)
+                .collect(),
+            redirect: self.redirect,
+            direct_response: self.direct_response,
+            rewrite: self.rewrite,
+            timeout: self.timeout.map(own),
+            retries: self.retries.map(own_value),
+            fault: self.fault,
+            mirrors: self.mirrors.into_iter().map(Mirror::into_owned).collect(),
+            request_headers: own_value(self.request_headers),
+            response_headers: own_value(self.response_headers),
+            cors: self.cors.map(own_value),
+            trace: self.trace,
         }
     }
 
@@ -313,7 +468,7 @@ impl Decision {
     /// total weight`, walking the list in order. `None` when there are no
     /// destinations. `random` is the per-request random value (Envoy uses the
     /// stream id).
-    pub fn pick(&self, random: u64) -> Option<&Destination> {
+    pub fn pick(&self, random: u64) -> Option<&Destination<'m>> {
         let total: u64 = self.destinations.iter().map(|d| u64::from(d.weight)).sum();
         if total == 0 {
             return self.destinations.first();

@@ -8,9 +8,10 @@ use super::{Mesh, OutboundPolicy};
 use crate::hosts::{self, GatewayRef};
 use crate::model::common::Destination as DestinationSpec;
 use crate::model::gateway::{Server, ServerTlsMode};
-use crate::model::virtual_service::{HeaderOperations, HttpRoute};
+use crate::model::virtual_service::HttpRoute;
 use crate::policy::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
 use crate::registry::{labels_match, PortProtocol, Service};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Collects trace entries when explaining; does nothing otherwise.
@@ -73,7 +74,11 @@ impl<'r> View<'r> {
             } else {
                 80
             });
-        let cut = req.path.find(['?', '#']).unwrap_or(req.path.len());
+        let cut = req
+            .path
+            .bytes()
+            .position(|b| b == b'?' || b == b'#')
+            .unwrap_or(req.path.len());
         let path = &req.path[..cut];
         let query = req.path[cut..]
             .strip_prefix('?')
@@ -104,18 +109,28 @@ impl<'r> View<'r> {
     }
 }
 
+/// A destination's DestinationRule, policy and runtime problem.
+pub(crate) struct DestinationFacts<'m> {
+    pub rule: Option<&'m Arc<crate::policy::MergedRule>>,
+    pub policy: Option<&'m Arc<crate::model::destination_rule::TrafficPolicy>>,
+    pub problem: Option<String>,
+}
+
 /// Where a request is being decided: a sidecar in a namespace, or a gateway.
-struct Proxy<'a> {
+struct Proxy<'a, 'm> {
     gateway: GatewayRef,
     /// Config namespace of the proxy (caller namespace; for a gateway the Gateway's namespace).
     namespace: &'a str,
     labels: Option<&'a std::collections::BTreeMap<String, String>>,
     /// Listener port (service port at a sidecar, server port at a gateway).
     listener_port: u32,
+    /// Route destinations resolved ahead of time for this proxy's
+    /// namespace (empty when not cached); see `NamespaceCache::dests`.
+    resolved: &'m [Option<super::ResolvedDest>],
 }
 
 impl Mesh {
-    pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision {
+    pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision<'_> {
         // Envoy normalizes the path before routing; the normalized path is
         // what routes see and what is forwarded. Most paths need nothing.
         if req.protocol == Protocol::Http
@@ -237,7 +252,7 @@ impl Mesh {
             .map(|(_, i)| *i)
     }
 
-    fn at_sidecar(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+    fn at_sidecar(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
         let req = view.req;
         let ns = req.source.namespace.as_str();
         let lookup_host = match req.protocol {
@@ -248,10 +263,8 @@ impl Mesh {
                 .unwrap_or_else(|| view.host.clone()),
             _ => view.host.clone(),
         };
-        let cached = self
-            .host_cache
-            .get(ns)
-            .and_then(|m| m.get(lookup_host.as_ref()));
+        let ns_cache = self.host_cache.get(ns);
+        let cached = ns_cache.and_then(|c| c.hosts.get(lookup_host.as_ref()));
         let (fqdn, known): (std::borrow::Cow<'_, str>, bool) = match cached {
             Some(c) => (std::borrow::Cow::Borrowed(&*c.fqdn), true),
             None => {
@@ -269,12 +282,16 @@ impl Mesh {
         if !known {
             return self.unknown_host(view, t);
         }
-        let service = self.registry.lookup(&fqdn, ns);
+        let service = match cached {
+            Some(c) => c.service.map(|i| &self.registry.services()[i]),
+            None => self.registry.lookup(&fqdn, ns),
+        };
         let proxy = Proxy {
             gateway: GatewayRef::Mesh,
             namespace: ns,
             labels: Some(&req.source.labels),
             listener_port: view.port,
+            resolved: ns_cache.map_or(&[], |c| c.dests.as_slice()),
         };
         let vs = match cached {
             Some(c) => c.vs.map(|i| &self.vs[i]),
@@ -347,7 +364,7 @@ impl Mesh {
         })
     }
 
-    fn unknown_host(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+    fn unknown_host(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
         match self.options.outbound_policy {
             OutboundPolicy::AllowAny => {
                 t.add(
@@ -377,14 +394,14 @@ impl Mesh {
     }
 
     /// No VirtualService: straight to the service, no subset.
-    fn default_route(
-        &self,
+    fn default_route<'m>(
+        &'m self,
         fqdn: &str,
-        service: Option<&Service>,
+        service: Option<&'m Service>,
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Decision {
+    ) -> Decision<'m> {
         let Some(service) = service else {
             t.add(
                 "destination",
@@ -395,10 +412,18 @@ impl Mesh {
             return self.unknown_host(view, t);
         };
         let mut d = Decision::new(Outcome::DefaultRoute);
-        let dest = self.destination(&service.hostname, None, Some(view.port), 100, proxy, t);
+        let dest = self.destination(
+            Cow::Borrowed(&service.hostname),
+            Some(service),
+            None,
+            Some(view.port),
+            100,
+            proxy,
+            t,
+        );
         d.destinations.push(dest);
         if view.req.protocol == Protocol::Http {
-            d.retries = Some(default_retries());
+            d.retries = Some(Shared::Lent(&self.default_retries));
             t.add("default", || "retries".into(), Verdict::Note, || {
                 format!("Istio's default retry policy: {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
             });
@@ -412,7 +437,7 @@ impl Mesh {
         d
     }
 
-    fn at_gateway(&self, view: &View<'_>, t: &mut Tracer) -> Decision {
+    fn at_gateway(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
         let req = view.req;
         let Some(gw_index) = self.gateways.iter().position(|g| g.key == req.gateway) else {
             t.add(
@@ -447,6 +472,7 @@ impl Mesh {
             namespace: &gw.namespace,
             labels: None,
             listener_port: view.port,
+            resolved: &[],
         };
         let protocol = |s: &Server| {
             PortProtocol::from_istio(
@@ -601,6 +627,7 @@ impl Mesh {
             namespace,
             labels: Some(labels),
             listener_port: port,
+            resolved: &[],
         };
         let req = Request::new("").from_namespace(namespace);
         Self::static_filter(m, &proxy, &req).is_ok()
@@ -611,14 +638,14 @@ impl Mesh {
     /// cluster names and policies, fault, timeout, retries, header
     /// operations, direct response). Redirect and rewrite depend on the
     /// request and are taken from the rule itself by the exporter.
-    pub(crate) fn export_route_decision(
-        &self,
-        route: &CompiledHttpRoute,
+    pub(crate) fn export_route_decision<'m>(
+        &'m self,
+        route: &'m CompiledHttpRoute,
         host: &str,
         port: u32,
         namespace: &str,
         labels: &std::collections::BTreeMap<String, String>,
-    ) -> Decision {
+    ) -> Decision<'m> {
         let mut req = Request::new(host).from_namespace(namespace);
         req.port = u16::try_from(port).ok();
         let view = View::new(&req);
@@ -627,6 +654,7 @@ impl Mesh {
             namespace,
             labels: Some(labels),
             listener_port: port,
+            resolved: &[],
         };
         let mut t = Tracer::new(false);
         self.http_decision(route, None, &view, &proxy, &mut t)
@@ -640,7 +668,7 @@ impl Mesh {
         port: u32,
         namespace: &str,
         labels: &std::collections::BTreeMap<String, String>,
-    ) -> Decision {
+    ) -> Decision<'_> {
         let mut req = Request::new(host).from_namespace(namespace);
         req.port = u16::try_from(port).ok();
         req.source.labels = labels.clone();
@@ -650,6 +678,7 @@ impl Mesh {
             namespace,
             labels: Some(labels),
             listener_port: port,
+            resolved: &[],
         };
         let mut t = Tracer::new(false);
         let service = self.registry.lookup(host, namespace);
@@ -658,7 +687,11 @@ impl Mesh {
 
     /// Whether a match exists for this proxy and port (conditions Istio
     /// applies when it builds the config, not per request); the reason when not.
-    fn static_filter(m: &CompiledMatch, proxy: &Proxy<'_>, req: &Request) -> Result<(), String> {
+    fn static_filter(
+        m: &CompiledMatch,
+        proxy: &Proxy<'_, '_>,
+        req: &Request,
+    ) -> Result<(), String> {
         if let Some(p) = m.port {
             if p != proxy.listener_port {
                 return Err(format!(
@@ -785,13 +818,13 @@ impl Mesh {
         Ok(())
     }
 
-    fn eval_http(
-        &self,
-        routes: &[&CompiledHttpRoute],
+    fn eval_http<'m>(
+        &'m self,
+        routes: &[&'m CompiledHttpRoute],
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Decision {
+    ) -> Decision<'m> {
         for route in routes {
             let subject = || {
                 let mut s = format!("{} http[{}]", route.vs, route.index);
@@ -848,13 +881,13 @@ impl Mesh {
 
     /// First match through the route index (no trace): the same answer as
     /// [`Mesh::eval_http`] without visiting rules that cannot match the path.
-    fn eval_http_indexed(
-        &self,
-        vs: &CompiledVs,
+    fn eval_http_indexed<'m>(
+        &'m self,
+        vs: &'m CompiledVs,
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Decision {
+    ) -> Decision<'m> {
         for (ri, mi) in vs.http_index.candidates(view.path) {
             let Some(route) = vs.http.get(ri as usize) else {
                 continue;
@@ -874,14 +907,14 @@ impl Mesh {
         Decision::new(Outcome::NotFound)
     }
 
-    fn eval_l4(
-        &self,
-        vs: &CompiledVs,
-        routes: &[CompiledL4Route],
+    fn eval_l4<'m>(
+        &'m self,
+        vs: &'m CompiledVs,
+        routes: &'m [CompiledL4Route],
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Option<Decision> {
+    ) -> Option<Decision<'m>> {
         let req = view.req;
         let sni = req.sni.as_deref().map(|s| s.to_ascii_lowercase());
         let kind = if req.protocol == Protocol::Tls {
@@ -922,7 +955,7 @@ impl Mesh {
                 None => "has no match conditions: matches every connection".into(),
             });
             let mut d = Decision::new(Outcome::Route);
-            d.virtual_service = Some(vs.key.clone());
+            d.virtual_service = Some(Cow::Borrowed(&*vs.key));
             d.rule = Some(RuleRef {
                 index: route.index,
                 name: None,
@@ -949,21 +982,21 @@ impl Mesh {
         None
     }
 
-    fn http_decision(
-        &self,
-        route: &CompiledHttpRoute,
+    fn http_decision<'m>(
+        &'m self,
+        route: &'m CompiledHttpRoute,
         m: Option<&CompiledMatch>,
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Decision {
+    ) -> Decision<'m> {
         let spec: &HttpRoute = &route.route;
         let mut d = Decision::new(Outcome::Route);
-        d.virtual_service = Some(route.vs.clone());
-        d.delegated_from = route.delegated_from.clone();
+        d.virtual_service = Some(Cow::Borrowed(&*route.vs));
+        d.delegated_from = route.delegated_from.as_deref().map(Cow::Borrowed);
         d.rule = Some(RuleRef {
             index: route.index,
-            name: route.name.clone(),
+            name: route.name.as_deref().map(Cow::Borrowed),
         });
         if let Some(root) = &route.delegated_from {
             t.add(
@@ -1003,10 +1036,11 @@ impl Mesh {
                 d.fault = Some(Fault { delay, abort });
             }
         }
-        d.cors = spec.cors_policy.clone().map(Arc::new);
-        let (req_ops, resp_ops) = header_ops(spec.headers.as_ref());
-        d.request_headers = req_ops;
-        d.response_headers = resp_ops;
+        d.cors = route.cors.as_ref().map(Shared::Lent);
+        if spec.redirect.is_some() || spec.direct_response.is_some() {
+            d.request_headers = Shared::Lent(&route.route_headers.0);
+            d.response_headers = Shared::Lent(&route.route_headers.1);
+        }
         if let Some(r) = &spec.redirect {
             d.outcome = Outcome::Redirect;
             d.fault = None;
@@ -1027,6 +1061,7 @@ impl Mesh {
             return d;
         }
         // Forward.
+        d.destinations.reserve_exact(route.dests.len());
         let many = route.dests.len() > 1;
         for pd in &route.dests {
             if many && pd.weight == 0 {
@@ -1039,17 +1074,12 @@ impl Mesh {
                 t,
             ));
         }
-        if !many {
-            if let Some(h) = spec.route.first().and_then(|rd| rd.headers.as_ref()) {
-                let (rq, rs) = header_ops(Some(h));
-                merge_ops(&mut d.request_headers, rq);
-                merge_ops(&mut d.response_headers, rs);
-            }
-        }
+        d.request_headers = Shared::Lent(&route.forward_headers.0);
+        d.response_headers = Shared::Lent(&route.forward_headers.1);
         d.rewrite = rewrite(spec, m, view);
         match &route.timeout {
             Some(to) => {
-                d.timeout = Some(to.clone());
+                d.timeout = Some(Cow::Borrowed(&**to));
                 t.add("policy", || "timeout".into(), Verdict::Note, || {
                     format!("{to} for the whole request, retries included (504 UT when it runs out)")
                 });
@@ -1077,7 +1107,7 @@ impl Mesh {
                 format!("{} retries on {}{budget}", r.attempts, r.retry_on)
             }
         });
-        d.retries = Some(route.retries.clone());
+        d.retries = Some(Shared::Lent(&route.retries));
         // Mirrors.
         if let Some(mirror) = &spec.mirror {
             let percent = spec
@@ -1109,8 +1139,8 @@ impl Mesh {
         vs_namespace: &str,
         percent: f64,
         view: &View<'_>,
-        proxy: &Proxy<'_>,
-    ) -> Mirror {
+        proxy: &Proxy<'_, '_>,
+    ) -> Mirror<'_> {
         let mut scratch = Tracer::new(false);
         let r = self.route_destination(dest, vs_namespace, 100, view, proxy, &mut scratch);
         Mirror {
@@ -1131,9 +1161,9 @@ impl Mesh {
         vs_namespace: &str,
         weight: u32,
         view: &View<'_>,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, '_>,
         t: &mut Tracer,
-    ) -> Destination {
+    ) -> Destination<'_> {
         let _ = view;
         let host = hosts::resolve_short_name(
             dest.host.as_deref().unwrap_or(""),
@@ -1158,17 +1188,30 @@ impl Mesh {
             });
         let port = port.or(Some(proxy.listener_port));
         // Istio looks destinations up by exact name: the host stays as written.
-        let host_arc: Arc<str> = Arc::from(host.as_str());
-        self.destination(&host_arc, dest.subset.as_deref(), port, weight, proxy, t)
+        let subset = dest.subset.clone().map(Cow::Owned);
+        self.destination(Cow::Owned(host), service, subset, port, weight, proxy, t)
     }
 
-    fn prepared_destination(
-        &self,
-        pd: &super::compile::PreparedDest,
+    fn prepared_destination<'m>(
+        &'m self,
+        pd: &'m super::compile::PreparedDest,
         weight: u32,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Destination {
+    ) -> Destination<'m> {
+        if !t.on {
+            if let Some(Some(r)) = proxy.resolved.get(pd.key) {
+                return Destination {
+                    host: Cow::Borrowed(&pd.host),
+                    subset: pd.subset.as_deref().map(Cow::Borrowed),
+                    port: r.port,
+                    weight,
+                    cluster: Cow::Borrowed(&r.cluster),
+                    policy: r.policy.as_ref().map(Shared::Lent),
+                    problem: r.problem.as_deref().map(Cow::Borrowed),
+                };
+            }
+        }
         let service = self.registry.lookup(&pd.host, proxy.namespace);
         let port = pd
             .port
@@ -1183,23 +1226,81 @@ impl Mesh {
             })
             .or(Some(proxy.listener_port));
         // Istio looks destinations up by exact name: the host stays as written.
-        self.destination(&pd.host, pd.subset.as_deref(), port, weight, proxy, t)
+        let subset = pd.subset.as_deref().map(Cow::Borrowed);
+        self.destination(
+            Cow::Borrowed(&pd.host),
+            service,
+            subset,
+            port,
+            weight,
+            proxy,
+            t,
+        )
     }
 
-    fn destination(
-        &self,
-        host: &Arc<str>,
-        subset: Option<&str>,
+    /// `service` is the registry's answer for `host` from the proxy's namespace.
+    #[allow(clippy::too_many_arguments)]
+    fn destination<'m>(
+        &'m self,
+        host: Cow<'m, str>,
+        service: Option<&'m Service>,
+        subset_name: Option<Cow<'m, str>>,
         port: Option<u32>,
         weight: u32,
-        proxy: &Proxy<'_>,
+        proxy: &Proxy<'_, '_>,
         t: &mut Tracer,
-    ) -> Destination {
-        let service = self.registry.lookup(host, proxy.namespace);
+    ) -> Destination<'m> {
+        let subset = subset_name.as_deref();
+        let facts =
+            self.destination_facts(&host, service, subset, port, proxy.namespace, proxy.labels);
+        let cluster = self.cluster_name(&host, port, subset);
+        t.add(
+            "destination",
+            || cluster.to_string(),
+            if facts.problem.is_some() {
+                Verdict::Failed
+            } else {
+                Verdict::Matched
+            },
+            || {
+                let mut s = format!("weight {weight}");
+                if let Some(r) = facts.rule {
+                    s.push_str(&format!("; DestinationRule {}", r.names.join(", ")));
+                }
+                if let Some(p) = &facts.problem {
+                    s.push_str("; ");
+                    s.push_str(p);
+                }
+                s
+            },
+        );
+        Destination {
+            host,
+            subset: subset_name,
+            port,
+            weight,
+            cluster,
+            policy: facts.policy.map(Shared::Lent),
+            problem: facts.problem.map(Cow::Owned),
+        }
+    }
+
+    /// What a proxy in `namespace` (with `labels`; `None` at a gateway)
+    /// gets for a destination: the DestinationRule, the merged policy, and
+    /// why traffic will fail at runtime, when it will.
+    pub(crate) fn destination_facts<'m>(
+        &'m self,
+        host: &str,
+        service: Option<&'m Service>,
+        subset: Option<&str>,
+        port: Option<u32>,
+        namespace: &str,
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> DestinationFacts<'m> {
         let rule = self.rules.lookup(
             host,
-            proxy.namespace,
-            proxy.labels,
+            namespace,
+            labels,
             service.map(|s| s.namespace.as_str()),
             &self.options.root_namespace,
         );
@@ -1233,35 +1334,9 @@ impl Mesh {
                 }
             }
         }
-        let policy = rule.and_then(|r| r.policy(port, subset));
-        let cluster = self.cluster_name(host, port, subset);
-        t.add(
-            "destination",
-            || cluster.to_string(),
-            if problem.is_some() {
-                Verdict::Failed
-            } else {
-                Verdict::Matched
-            },
-            || {
-                let mut s = format!("weight {weight}");
-                if let Some(r) = rule {
-                    s.push_str(&format!("; DestinationRule {}", r.names.join(", ")));
-                }
-                if let Some(p) = &problem {
-                    s.push_str("; ");
-                    s.push_str(p);
-                }
-                s
-            },
-        );
-        Destination {
-            host: host.clone(),
-            subset: subset.map(Arc::from),
-            port,
-            weight,
-            cluster,
-            policy,
+        DestinationFacts {
+            rule,
+            policy: rule.and_then(|r| r.policy_ref(port, subset)),
             problem,
         }
     }
@@ -1337,28 +1412,46 @@ impl Mesh {
     }
 }
 
-/// Whether normalization could change `path` (cheap check, no allocation).
+/// Whether normalization could change `path` (one pass up to the query, no
+/// allocation): an escape, a backslash, NUL or `#`, a `.` or `..` segment, no leading `/`,
+/// or (when slashes are merged) an empty segment.
 fn path_may_change(path: &str, mode: crate::matching::path::PathNormalization) -> bool {
     use crate::matching::path::PathNormalization;
     if mode == PathNormalization::None {
         return false;
     }
-    let p = path.split(['?', '#']).next().unwrap_or(path);
-    p.contains(['%', '\\', '\0'])
-        || p.contains("/./")
-        || p.contains("/../")
-        || p.ends_with("/.")
-        || p.ends_with("/..")
-        || !p.starts_with('/')
-        || (mode != PathNormalization::Base && p.contains("//"))
+    let bytes = path.as_bytes();
+    if bytes.first() != Some(&b'/') {
+        return true;
+    }
+    let merge_slashes = mode != PathNormalization::Base;
+    let mut segment_start = 1;
+    for i in 1..=bytes.len() {
+        let c = bytes.get(i).copied();
+        match c {
+            // A fragment is left to the normalizer, which decides what it becomes.
+            Some(b'%' | b'\\' | 0 | b'#') => return true,
+            Some(b'/') | Some(b'?') | None => {
+                let segment = &bytes[segment_start..i];
+                if segment == b"." || segment == b".." {
+                    return true;
+                }
+                if merge_slashes && segment.is_empty() && c == Some(b'/') {
+                    return true;
+                }
+                if c != Some(b'/') {
+                    return false;
+                }
+                segment_start = i + 1;
+            }
+            Some(_) => {}
+        }
+    }
+    false
 }
 
 fn strip_default_port(host: &str) -> &str {
     host.strip_suffix(":80").unwrap_or(host)
-}
-
-fn default_retries() -> Retries {
-    crate::policy::effective_retries(None)
 }
 
 fn header_value<'a>(req: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {
@@ -1368,32 +1461,6 @@ fn header_value<'a>(req: &'a Request, name: &str) -> Option<std::borrow::Cow<'a,
         ":path" => Some(std::borrow::Cow::Borrowed(req.path.as_str())),
         ":scheme" => Some(std::borrow::Cow::Borrowed(req.scheme_or_default())),
         _ => req.headers.get(name),
-    }
-}
-
-fn header_ops(h: Option<&crate::model::virtual_service::Headers>) -> (HeaderOps, HeaderOps) {
-    let conv = |o: Option<&HeaderOperations>| {
-        o.map(|o| HeaderOps {
-            set: o.set.clone(),
-            add: o.add.clone(),
-            remove: o.remove.clone(),
-        })
-        .unwrap_or_default()
-    };
-    match h {
-        Some(h) => (conv(h.request.as_ref()), conv(h.response.as_ref())),
-        None => (HeaderOps::default(), HeaderOps::default()),
-    }
-}
-
-/// Destination-level operations after route-level ones (a destination `set` wins).
-fn merge_ops(into: &mut HeaderOps, more: HeaderOps) {
-    into.set.extend(more.set);
-    into.add.extend(more.add);
-    for r in more.remove {
-        if !into.remove.contains(&r) {
-            into.remove.push(r);
-        }
     }
 }
 
@@ -1529,5 +1596,58 @@ pub(crate) fn ip_in_subnet(ip: &str, subnet: &str) -> bool {
             (u128::from(a) & mask) == (u128::from(n) & mask)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_may_change;
+    use crate::matching::path::{normalize_path, PathNormalization};
+
+    #[test]
+    fn path_may_change_whenever_normalization_changes_the_path() {
+        let paths = [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b?x=/../",
+            "/a#/./",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/a/..",
+            "/.",
+            "/..",
+            "/.a/..b/",
+            "/a//b",
+            "//",
+            "/a%2Fb",
+            "/a\\b",
+            "a",
+            "",
+            "/a/b/c.d",
+            "/..?",
+            "/.#",
+            "/a//?",
+            "/a/b//",
+            "/a#b",
+            "/a?x#/../",
+        ];
+        for mode in [
+            PathNormalization::Base,
+            PathNormalization::MergeSlashes,
+            PathNormalization::DecodeAndMergeSlashes,
+        ] {
+            for p in paths {
+                let changed = normalize_path(p, mode).map_or(true, |n| n != p);
+                if changed {
+                    assert!(path_may_change(p, mode), "{p:?} changes under {mode:?}");
+                }
+            }
+        }
+        assert!(!path_may_change("/reviews/0", PathNormalization::Base));
+        assert!(!path_may_change("/a//b", PathNormalization::Base));
+        assert!(path_may_change("/a//b", PathNormalization::MergeSlashes));
+        assert!(!path_may_change("/a/./b", PathNormalization::None));
     }
 }

@@ -72,28 +72,55 @@ impl RouteIndex {
         } else {
             idx.always.append(&mut idx.regex_entries);
         }
+        // Candidates walk `always` as is when no path condition holds.
+        idx.always.sort_unstable();
         idx
     }
 
     /// Entries that may match `path`, in list order.
     pub fn candidates(&self, path: &str) -> impl Iterator<Item = Entry> + '_ {
-        let mut ids: Vec<u32> = self.always.clone();
+        // Rules whose path condition holds; allocated only when there are some.
+        let mut hits: Vec<u32> = Vec::new();
         if let Some(list) = self.exact.get(path) {
-            ids.extend_from_slice(list);
+            hits.extend_from_slice(list);
         }
         for &len in &self.prefix_lens {
             if len > path.len() {
                 break;
             }
             if let Some(list) = path.get(..len).and_then(|p| self.prefix.get(p)) {
-                ids.extend_from_slice(list);
+                hits.extend_from_slice(list);
             }
         }
         if let Some(set) = &self.regex_set {
-            ids.extend(set.matches(path).iter().map(|i| self.regex_entries[i]));
+            hits.extend(set.matches(path).iter().map(|i| self.regex_entries[i]));
         }
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter().map(|id| self.entries[id as usize])
+        let ids = if hits.is_empty() {
+            // Only the rules without a path condition, already in order.
+            Candidates::Always(self.always.iter())
+        } else {
+            hits.extend_from_slice(&self.always);
+            hits.sort_unstable();
+            hits.dedup();
+            Candidates::Merged(hits.into_iter())
+        };
+        ids.map(|id| self.entries[id as usize])
+    }
+}
+
+/// Candidate rule ids in first-match order.
+enum Candidates<'a> {
+    Always(std::slice::Iter<'a, u32>),
+    Merged(std::vec::IntoIter<u32>),
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            Candidates::Always(it) => it.next().copied(),
+            Candidates::Merged(it) => it.next(),
+        }
     }
 }

@@ -8,7 +8,7 @@ pub mod request;
 
 pub use decision::{
     Decision, Destination, DirectResponse, Fault, FaultAbort, FaultDelay, HeaderOps, Mirror,
-    Outcome, Redirect, Retries, Rewrite, RuleRef, TraceEntry, Verdict,
+    Outcome, Redirect, Retries, Rewrite, RuleRef, Shared, TraceEntry, Verdict,
 };
 pub use request::{Caller, Headers, Protocol, Request};
 
@@ -88,23 +88,55 @@ pub struct Mesh {
     /// Per caller namespace: the names a caller may use for a known host
     /// (`reviews`, `reviews.default`, ...) resolved once, with the
     /// VirtualService a sidecar there uses. A miss takes the slow path.
-    host_cache: HashMap<String, HashMap<Box<str>, CachedHost>>,
+    host_cache: HashMap<String, NamespaceCache>,
+    /// The distinct route destinations, indexed by `PreparedDest::key`.
+    dest_keys: Vec<DestKey>,
     /// Envoy cluster names built once: host -> (port, subset, name).
     clusters: ClusterNames,
+    /// Istio's retry policy for routes that set none, lent to decisions.
+    pub(crate) default_retries: Arc<Retries>,
 }
 
 /// Envoy cluster names by host: (port, subset, name).
 type ClusterNames = HashMap<Arc<str>, Vec<(u32, Option<Arc<str>>, Arc<str>)>>;
+
+/// A route destination as written: host, subset, port.
+type DestKey = (Arc<str>, Option<Arc<str>>, Option<u32>);
+
+/// What sidecars in one namespace resolve ahead of time.
+#[derive(Debug, Default)]
+pub(crate) struct NamespaceCache {
+    /// The names a caller may use for a known host.
+    pub hosts: HashMap<Box<str>, CachedHost>,
+    /// By `PreparedDest::key`: the destination resolved for this
+    /// namespace, when that does not depend on the caller's labels or
+    /// listener port (`None` then, and the decision resolves it).
+    pub dests: Vec<Option<ResolvedDest>>,
+}
+
+/// A route destination resolved for callers in one namespace.
+#[derive(Debug)]
+pub(crate) struct ResolvedDest {
+    pub port: Option<u32>,
+    pub cluster: Arc<str>,
+    pub policy: Option<Arc<crate::model::destination_rule::TrafficPolicy>>,
+    pub problem: Option<Box<str>>,
+}
 
 /// A host name resolved for one caller namespace.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedHost {
     pub fqdn: Arc<str>,
     pub vs: Option<usize>,
+    /// The registry service for `fqdn` seen from the namespace.
+    pub service: Option<usize>,
 }
 
 /// Most (alias, namespace) pairs resolved ahead of time.
 const MAX_HOST_CACHE_ENTRIES: usize = 2_000_000;
+
+/// Most (destination, namespace) pairs resolved ahead of time.
+const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 
 impl Mesh {
     /// Compiles a configuration with default mesh settings. Resources that
@@ -116,7 +148,20 @@ impl Mesh {
     /// Compiles a configuration with the given mesh settings.
     pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
         let domain = options.domain_suffix.clone();
-        let vs = compile::compile_virtual_services(config, &domain);
+        let mut vs = compile::compile_virtual_services(config, &domain);
+        let mut dest_keys: Vec<DestKey> = Vec::new();
+        let mut key_of: HashMap<DestKey, usize> = HashMap::default();
+        for pd in vs
+            .iter_mut()
+            .flat_map(|v| v.http.iter_mut())
+            .flat_map(|r| r.dests.iter_mut())
+        {
+            let key = (pd.host.clone(), pd.subset.clone(), pd.port);
+            pd.key = *key_of.entry(key.clone()).or_insert_with(|| {
+                dest_keys.push(key);
+                dest_keys.len() - 1
+            });
+        }
         let mut mesh_exact: HashMap<String, Vec<usize>> = HashMap::default();
         let mut mesh_wildcard = Vec::new();
         for (i, v) in vs.iter().enumerate() {
@@ -153,10 +198,12 @@ impl Mesh {
             gateways,
             options,
             host_cache: HashMap::default(),
+            dest_keys,
             clusters: HashMap::default(),
+            default_retries: Arc::new(crate::policy::effective_retries(None)),
         };
-        mesh.host_cache = mesh.build_host_cache(config);
         mesh.clusters = mesh.build_cluster_names();
+        mesh.host_cache = mesh.build_host_cache(config);
         mesh
     }
 
@@ -194,18 +241,18 @@ impl Mesh {
         host: &str,
         port: Option<u32>,
         subset: Option<&str>,
-    ) -> Arc<str> {
+    ) -> std::borrow::Cow<'_, str> {
         if let Some(p) = port {
             if let Some(list) = self.clusters.get(host) {
                 if let Some((_, _, name)) = list
                     .iter()
                     .find(|(lp, ls, _)| *lp == p && ls.as_deref() == subset)
                 {
-                    return name.clone();
+                    return std::borrow::Cow::Borrowed(name);
                 }
             }
         }
-        Arc::from(format!(
+        std::borrow::Cow::Owned(format!(
             "outbound|{}|{}|{}",
             port.map(|p| p.to_string()).unwrap_or_default(),
             subset.unwrap_or(""),
@@ -213,7 +260,7 @@ impl Mesh {
         ))
     }
 
-    fn build_host_cache(&self, config: &Config) -> HashMap<String, HashMap<Box<str>, CachedHost>> {
+    fn build_host_cache(&self, config: &Config) -> HashMap<String, NamespaceCache> {
         let suffix = format!(".svc.{}", self.options.domain_suffix);
         let mut aliases: Vec<String> = Vec::new();
         let mut add = |h: &str| {
@@ -270,17 +317,54 @@ impl Mesh {
                 let (fqdn, known) = self.resolve_host(a, &ns);
                 if known {
                     let vs = self.mesh_vs_index(&fqdn, &ns);
-                    let fqdn: Arc<str> = self
-                        .registry
-                        .lookup(&fqdn, &ns)
-                        .map(|s| s.hostname.clone())
+                    let service = self.registry.lookup_index(&fqdn, &ns);
+                    let fqdn: Arc<str> = service
+                        .map(|i| self.registry.services()[i].hostname.clone())
                         .unwrap_or_else(|| Arc::from(fqdn.as_str()));
-                    map.insert(a.as_str().into(), CachedHost { fqdn, vs });
+                    map.insert(a.as_str().into(), CachedHost { fqdn, vs, service });
                 }
             }
-            cache.insert(ns, map);
+            let dests =
+                if self.dest_keys.len().saturating_mul(cache.len() + 1) <= MAX_DEST_CACHE_ENTRIES {
+                    self.resolve_dests(&ns)
+                } else {
+                    Vec::new()
+                };
+            cache.insert(ns, NamespaceCache { hosts: map, dests });
         }
         cache
+    }
+
+    /// Every route destination resolved for sidecars in `ns`, where the
+    /// answer depends only on the namespace: the port is written or the
+    /// service has one, and no DestinationRule there selects workloads.
+    fn resolve_dests(&self, ns: &str) -> Vec<Option<ResolvedDest>> {
+        if self.rules.has_workload_selectors_in(ns) {
+            return Vec::new();
+        }
+        let no_labels = std::collections::BTreeMap::new();
+        self.dest_keys
+            .iter()
+            .map(|(host, subset, port)| {
+                let service = self.registry.lookup(host, ns);
+                let port = port.or_else(|| {
+                    service.and_then(|s| match s.ports.as_slice() {
+                        [only] => Some(only.number),
+                        _ => None,
+                    })
+                })?;
+                let subset = subset.as_deref();
+                let facts =
+                    self.destination_facts(host, service, subset, Some(port), ns, Some(&no_labels));
+                let policy = facts.rule.and_then(|r| r.policy(Some(port), subset));
+                Some(ResolvedDest {
+                    port: Some(port),
+                    cluster: Arc::from(self.cluster_name(host, Some(port), subset).as_ref()),
+                    policy,
+                    problem: facts.problem.map(String::into_boxed_str),
+                })
+            })
+            .collect()
     }
 
     /// The mesh settings.
@@ -304,13 +388,13 @@ impl Mesh {
     }
 
     /// Decides where `request` goes (no trace).
-    pub fn decide(&self, request: &Request) -> Result<Decision, RequestError> {
+    pub fn decide(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
         Ok(self.run_inner(request, false))
     }
 
     /// Decides where `request` goes, with the trace that says why.
-    pub fn explain(&self, request: &Request) -> Result<Decision, RequestError> {
+    pub fn explain(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
         Ok(self.run_inner(request, true))
     }
