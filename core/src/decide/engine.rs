@@ -1425,6 +1425,28 @@ fn path_may_change(path: &str, mode: crate::matching::path::PathNormalization) -
         return true;
     }
     let merge_slashes = mode != PathNormalization::Base;
+    // Most paths have no dot, escape, backslash, NUL, fragment or `//`
+    // before the query: one cheap scan says so.
+    let mut previous_slash = false;
+    let mut suspicious = false;
+    for &b in bytes {
+        match b {
+            b'?' => break,
+            b'.' | b'%' | b'\\' | 0 | b'#' => {
+                suspicious = true;
+                break;
+            }
+            b'/' if merge_slashes && previous_slash => {
+                suspicious = true;
+                break;
+            }
+            _ => {}
+        }
+        previous_slash = b == b'/';
+    }
+    if !suspicious {
+        return false;
+    }
     let mut segment_start = 1;
     for i in 1..=bytes.len() {
         let c = bytes.get(i).copied();
