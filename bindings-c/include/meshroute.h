@@ -296,6 +296,21 @@ enum meshroute_status meshroute_mesh_decide(const struct meshroute_mesh *mesh,
                                             const struct meshroute_request *request,
                                             struct meshroute_decision **out);
 
+// Decides where `request` goes, reusing a decision handle: when
+// `*decision` is NULL a new decision is made (as `meshroute_mesh_decide`);
+// otherwise the live decision `*decision` is replaced in place, which
+// saves the handle's allocation and bookkeeping on a hot path. On failure
+// the old decision (or NULL) stays. Free the handle once, with
+// `meshroute_decision_free`. Thread-safe for the mesh; a decision handle
+// must not be read or reused by another thread during the call.
+//
+// # Safety
+// `mesh` a live mesh or NULL; `request` NULL or valid; `decision` NULL or
+// pointing to NULL or to a live decision.
+enum meshroute_status meshroute_mesh_decide_into(const struct meshroute_mesh *mesh,
+                                                 const struct meshroute_request *request,
+                                                 struct meshroute_decision **decision);
+
 // As `meshroute_mesh_decide`, and the decision carries the trace that says
 // why (`meshroute_decision_trace_*`, and `trace` in the JSON). Thread-safe.
 //

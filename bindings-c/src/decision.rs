@@ -7,7 +7,8 @@ use crate::ffi::{
 use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
 use meshroute_core::decide::{Decision, Verdict};
-use meshroute_core::{Request, RequestError};
+use meshroute_core::{Mesh, Request, RequestError};
+use std::sync::Arc;
 use std::collections::BTreeMap;
 use std::os::raw::c_char;
 use std::sync::OnceLock;
@@ -19,10 +20,51 @@ pub struct meshroute_decision {
     _private: [u8; 0],
 }
 
-/// What a decision handle holds.
+/// What a decision handle holds: the decision, borrowing from the mesh it
+/// keeps alive. Field order matters: the decision is dropped before the mesh.
 pub(crate) struct DecisionState {
     decision: Decision<'static>,
+    mesh: Arc<Mesh>,
     json: OnceLock<String>,
+}
+
+impl DecisionState {
+    /// Decides on `mesh`, keeping it alive for as long as the decision.
+    fn decide(mesh: &Arc<Mesh>, request: &Request, explain: bool) -> Result<Self, Failure> {
+        let decision = run(mesh, request, explain)?;
+        // SAFETY: the decision borrows from `*mesh`, which lives in the Arc's
+        // heap allocation; the state holds a clone of that Arc and drops the
+        // decision first, so the borrow never outlives the mesh.
+        let decision = unsafe { std::mem::transmute::<Decision<'_>, Decision<'static>>(decision) };
+        Ok(DecisionState {
+            decision,
+            mesh: Arc::clone(mesh),
+            json: OnceLock::new(),
+        })
+    }
+
+    /// Replaces the decision in place with one for `request` on `mesh`;
+    /// on failure the old decision stays.
+    fn redecide(&mut self, mesh: &Arc<Mesh>, request: &Request, explain: bool) -> Outcome {
+        if !Arc::ptr_eq(&self.mesh, mesh) {
+            *self = DecisionState::decide(mesh, request, explain)?;
+            return Ok(());
+        }
+        let decision = run(mesh, request, explain)?;
+        // SAFETY: as in `decide`: `self.mesh` is the same mesh and outlives the decision.
+        self.decision = unsafe { std::mem::transmute::<Decision<'_>, Decision<'static>>(decision) };
+        self.json = OnceLock::new();
+        Ok(())
+    }
+}
+
+fn run<'m>(mesh: &'m Mesh, request: &Request, explain: bool) -> Result<Decision<'m>, Failure> {
+    if explain {
+        mesh.explain(request)
+    } else {
+        mesh.decide(request)
+    }
+    .map_err(request_error)
 }
 
 impl Kind for DecisionState {
@@ -255,17 +297,9 @@ unsafe fn decide_into(
 ) -> Outcome {
     // SAFETY: caller contract.
     let state = unsafe { mesh_ref(mesh) }?;
-    let decision = if explain {
-        state.mesh.explain(request)
-    } else {
-        state.mesh.decide(request)
-    }
-    .map_err(request_error)?
-    .into_owned();
-    let raw: *mut Tagged<DecisionState> = handle::into_handle::<DecisionState, _>(DecisionState {
-        decision,
-        json: OnceLock::new(),
-    });
+    let raw: *mut Tagged<DecisionState> = handle::into_handle::<DecisionState, _>(
+        DecisionState::decide(&state.mesh, request, explain)?,
+    );
     // SAFETY: `out` was checked non-NULL by the entry point.
     unsafe { out.write(raw.cast()) };
     Ok(())
@@ -335,6 +369,40 @@ pub unsafe extern "C" fn meshroute_mesh_decide(
     // SAFETY: forwarded contract.
     guard("meshroute_mesh_decide", || unsafe {
         decide_struct(mesh, request, false, out)
+    })
+}
+
+/// Decides where `request` goes, reusing a decision handle: when
+/// `*decision` is NULL a new decision is made (as `meshroute_mesh_decide`);
+/// otherwise the live decision `*decision` is replaced in place, which
+/// saves the handle's allocation and bookkeeping on a hot path. On failure
+/// the old decision (or NULL) stays. Free the handle once, with
+/// `meshroute_decision_free`. Thread-safe for the mesh; a decision handle
+/// must not be read or reused by another thread during the call.
+///
+/// # Safety
+/// `mesh` a live mesh or NULL; `request` NULL or valid; `decision` NULL or
+/// pointing to NULL or to a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn meshroute_mesh_decide_into(
+    mesh: *const meshroute_mesh,
+    request: *const meshroute_request,
+    decision: *mut *mut meshroute_decision,
+) -> meshroute_status {
+    // SAFETY: forwarded contract.
+    guard("meshroute_mesh_decide_into", || unsafe {
+        out_required("decision", decision)?;
+        let current = decision.read();
+        if current.is_null() {
+            return decide_struct(mesh, request, false, decision);
+        }
+        if request.is_null() {
+            return Err(Failure::null("request"));
+        }
+        let state = mesh_ref(mesh)?;
+        let target = handle::borrow_mut::<DecisionState, DecisionState>(current.cast())?;
+        let request = request_in(&*request)?;
+        target.redecide(&state.mesh, &request, false)
     })
 }
 

@@ -61,6 +61,18 @@ pub(crate) unsafe fn borrow<'a, K: Kind, T>(ptr: *const Tagged<T>) -> Result<&'a
     Ok(unsafe { &(*ptr).value })
 }
 
+/// Borrows the value behind a handle mutably, checking NULL and the tag.
+///
+/// # Safety
+/// `ptr` must be NULL or a pointer returned by meshroute and not yet freed,
+/// used by no other thread during the call.
+pub(crate) unsafe fn borrow_mut<'a, K: Kind, T>(ptr: *mut Tagged<T>) -> Result<&'a mut T, Failure> {
+    // SAFETY: forwarded contract (checks NULL and the tag).
+    unsafe { borrow::<K, T>(ptr) }?;
+    // SAFETY: tag checked; the caller guarantees the handle is live and unshared.
+    Ok(unsafe { &mut (*ptr).value })
+}
+
 /// Frees a handle. NULL is a no-op (as `free(3)`); a pointer that is not a
 /// live handle of kind `K` is refused without being touched.
 ///

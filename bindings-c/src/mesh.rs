@@ -18,7 +18,8 @@ pub struct meshroute_mesh {
 
 /// What a mesh handle holds.
 pub(crate) struct MeshState {
-    pub mesh: Mesh,
+    /// Shared with the decisions made from it, which borrow from it.
+    pub mesh: std::sync::Arc<Mesh>,
     messages: Vec<Message>,
     messages_json: OnceLock<String>,
 }
@@ -105,7 +106,7 @@ pub unsafe extern "C" fn meshroute_mesh_new(
         let config = meshroute_core::load::load_str(text, name);
         let mesh = Mesh::compile(&config);
         let state = MeshState {
-            mesh,
+            mesh: std::sync::Arc::new(mesh),
             messages: meshroute_core::validate::check(&config),
             messages_json: OnceLock::new(),
         };

@@ -509,6 +509,58 @@ static void test_decision_outlives_mesh(const char *config) {
     OK(meshroute_decision_free(d));
 }
 
+static void test_decide_into_reuses_a_handle(const char *config) {
+    meshroute_mesh *mesh = load(config);
+    meshroute_header jason[] = {{s("end-user"), s("jason")}};
+    meshroute_request r = request("reviews", "/reviews/0");
+    r.headers = jason;
+    r.header_count = 1;
+    meshroute_decision *d = NULL;
+    size_t rule = 99;
+    /* NULL handle: a new decision, as meshroute_mesh_decide. */
+    OK(meshroute_mesh_decide_into(mesh, &r, &d));
+    CHECK(d != NULL);
+    meshroute_decision *first = d;
+    OK(meshroute_decision_rule_index(d, &rule));
+    CHECK(rule == 0);
+    meshroute_str json;
+    OK(meshroute_decision_json(d, &json));
+    CHECK(str_contains(json, "\"subset\":\"v2\""));
+    /* Reused: same handle, new contents (and a fresh JSON). */
+    r.header_count = 0;
+    OK(meshroute_mesh_decide_into(mesh, &r, &d));
+    CHECK(d == first);
+    OK(meshroute_decision_rule_index(d, &rule));
+    CHECK(rule == 4);
+    OK(meshroute_decision_json(d, &json));
+    CHECK(!str_contains(json, "\"subset\":\"v2\""));
+    /* A refused request leaves the old decision as it was. */
+    meshroute_request bad = request("", "/");
+    STATUS(meshroute_mesh_decide_into(mesh, &bad, &d), MESHROUTE_STATUS_INVALID_REQUEST);
+    CHECK(d == first);
+    OK(meshroute_decision_rule_index(d, &rule));
+    CHECK(rule == 4);
+    /* Reused with another mesh: the decision keeps that mesh alive. */
+    meshroute_mesh *other = load(config);
+    r.header_count = 1;
+    OK(meshroute_mesh_decide_into(other, &r, &d));
+    OK(meshroute_mesh_free(other));
+    OK(meshroute_mesh_free(mesh));
+    meshroute_destination dest;
+    OK(meshroute_decision_destination(d, 0, &dest));
+    CHECK(str_eq(dest.cluster, "outbound|9080|v2|reviews.default.svc.cluster.local"));
+    /* Errors: NULL arguments, a handle of another type. */
+    STATUS(meshroute_mesh_decide_into(NULL, &r, &d), MESHROUTE_STATUS_NULL_ARGUMENT);
+    STATUS(meshroute_mesh_decide_into(NULL, &r, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
+    CHECK(last_error_contains("decision is NULL"));
+    meshroute_mesh *third = load(config);
+    STATUS(meshroute_mesh_decide_into(third, NULL, &d), MESHROUTE_STATUS_NULL_ARGUMENT);
+    meshroute_decision *not_a_decision = (meshroute_decision *)third;
+    STATUS(meshroute_mesh_decide_into(third, &r, &not_a_decision), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_mesh_free(third));
+    OK(meshroute_decision_free(d));
+}
+
 struct worker {
     const meshroute_mesh *mesh;
     int id;
@@ -702,6 +754,7 @@ int main(int argc, char **argv) {
     OK(meshroute_mesh_free(mesh));
     test_mesh_double_free();
     test_decision_outlives_mesh(config);
+    test_decide_into_reuses_a_handle(config);
     test_outlier_detector();
     test_pool();
     test_balancer();
