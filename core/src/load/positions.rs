@@ -1,0 +1,96 @@
+//! The positions of a resource's fields, taken from its node tree, for
+//! [`FieldLocations`] to resolve field paths on demand.
+
+use super::node::{Node, Value};
+use crate::source::{FieldLocations, PositionKind, PositionNode, PositionTree};
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn kind(v: &Value) -> PositionKind {
+    match v {
+        Value::Map(_) => PositionKind::Map,
+        Value::Seq(_) => PositionKind::Seq,
+        _ => PositionKind::Leaf,
+    }
+}
+
+/// Records every field under each `(base path, node)` (the base nodes
+/// themselves are not recorded, as a deserializer starting there would not).
+pub(crate) fn field_locations(bases: &[(&str, &Node)]) -> FieldLocations {
+    let mut tree = PositionTree::default();
+    for (base, node) in bases {
+        let mut root = PositionNode {
+            loc: node.loc,
+            key_start: 0,
+            key_len: 0,
+            children_start: 0,
+            children_len: 0,
+            kind: kind(&node.value),
+        };
+        add_children(&mut tree, &mut root, node);
+        tree.roots.push((Box::from(*base), root));
+    }
+    FieldLocations::from_tree(tree)
+}
+
+/// Appends the children of `node` as one consecutive run, then theirs.
+fn add_children(tree: &mut PositionTree, parent: &mut PositionNode, node: &Node) {
+    let start = tree.nodes.len();
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                let key_start = tree.keys.len();
+                match &k.value {
+                    Value::Str(s) => tree.keys.push_str(s),
+                    other => tree.keys.push_str(&other.describe()),
+                }
+                tree.nodes.push(PositionNode {
+                    loc: k.loc,
+                    key_start: to_u32(key_start),
+                    key_len: to_u32(tree.keys.len() - key_start),
+                    children_start: 0,
+                    children_len: 0,
+                    kind: kind(&v.value),
+                });
+            }
+            parent.children_start = to_u32(start);
+            parent.children_len = to_u32(entries.len());
+            for (i, (_, v)) in entries.iter().enumerate() {
+                fill(tree, start + i, v);
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                tree.nodes.push(PositionNode {
+                    loc: item.loc,
+                    key_start: 0,
+                    key_len: 0,
+                    children_start: 0,
+                    children_len: 0,
+                    kind: kind(&item.value),
+                });
+            }
+            parent.children_start = to_u32(start);
+            parent.children_len = to_u32(items.len());
+            for (i, item) in items.iter().enumerate() {
+                fill(tree, start + i, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fill(tree: &mut PositionTree, index: usize, value: &Node) {
+    if !matches!(value.value, Value::Map(_) | Value::Seq(_)) {
+        return;
+    }
+    let Some(mut n) = tree.nodes.get(index).copied() else {
+        return;
+    };
+    add_children(tree, &mut n, value);
+    if let Some(slot) = tree.nodes.get_mut(index) {
+        *slot = n;
+    }
+}
