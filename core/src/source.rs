@@ -357,20 +357,49 @@ pub mod path {
     /// `parent.field` (or `field` at the top).
     pub fn field(parent: &str, name: &str) -> String {
         if parent.is_empty() {
-            name.to_string()
-        } else {
-            format!("{parent}.{name}")
+            return name.to_string();
         }
+        // Built by hand, not with `format!`: validators build a path for
+        // every field they look at, messages or not.
+        let mut s = String::with_capacity(parent.len() + 1 + name.len());
+        s.push_str(parent);
+        s.push('.');
+        s.push_str(name);
+        s
     }
 
     /// `parent[index]`.
     pub fn index(parent: &str, index: usize) -> String {
-        format!("{parent}[{index}]")
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = index;
+        loop {
+            at -= 1;
+            // `n % 10` is a single digit.
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = std::str::from_utf8(&digits[at..]).unwrap_or("");
+        let mut s = String::with_capacity(parent.len() + 2 + digits.len());
+        s.push_str(parent);
+        s.push('[');
+        s.push_str(digits);
+        s.push(']');
+        s
     }
 
     /// `parent["key"]`, for keys of maps (header names, labels).
     pub fn key(parent: &str, key: &str) -> String {
-        format!("{parent}[{:?}]", key)
+        use std::fmt::Write;
+        let mut s = String::with_capacity(parent.len() + key.len() + 4);
+        s.push_str(parent);
+        s.push('[');
+        let _ = write!(s, "{key:?}");
+        s.push(']');
+        s
     }
 }
 
