@@ -193,7 +193,7 @@ fn remove_key_at(node: &mut Node, loc: Location) -> bool {
 }
 
 struct NodeDeserializer<'a, 'p> {
-    node: &'a Node,
+    node: &'a Node<'a>,
     path: Path<'p>,
 }
 
@@ -408,7 +408,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
     ) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Str(s) => visitor
-                .visit_enum(UnitVariant { name: s.as_str() })
+                .visit_enum(UnitVariant { name: s })
                 .map_err(|e| self.err(e)),
             // Protobuf JSON also accepts enum numbers; let the enum's own
             // deserializer decide whether it takes them.
@@ -467,7 +467,7 @@ impl<'a> VariantAccess<'a> for UnitOnly {
 }
 
 struct NodeSeqAccess<'a, 'p> {
-    items: &'a [Node],
+    items: &'a [Node<'a>],
     index: usize,
     parent: Path<'p>,
 }
@@ -499,12 +499,12 @@ impl<'a> SeqAccess<'a> for NodeSeqAccess<'a, '_> {
 }
 
 struct NodeMapAccess<'a, 'p> {
-    entries: &'a [(Node, Node)],
+    entries: &'a [(Node<'a>, Node<'a>)],
     index: usize,
     parent: Path<'p>,
     is_struct: bool,
     /// Key and value of the entry whose key was just returned.
-    current: Option<(&'a Node, &'a Node)>,
+    current: Option<(&'a Node<'a>, &'a Node<'a>)>,
 }
 
 impl NodeMapAccess<'_, '_> {
@@ -512,7 +512,7 @@ impl NodeMapAccess<'_, '_> {
     /// a string) is `described`.
     fn entry_path<'s>(&'s self, key: &'s Node, described: &'s mut String) -> Path<'s> {
         let text = match &key.value {
-            Value::Str(s) => s.as_str(),
+            Value::Str(s) => s,
             other => {
                 *described = other.describe();
                 described.as_str()
