@@ -18,8 +18,15 @@ fn kind(v: &Value) -> PositionKind {
 
 /// Records every field under each `(base path, node)` (the base nodes
 /// themselves are not recorded, as a deserializer starting there would not).
-pub(crate) fn field_locations(bases: &[(&str, &Node)]) -> FieldLocations {
+pub(crate) fn field_locations(bases: &[(&str, &Node<'_>)]) -> FieldLocations {
     let mut tree = PositionTree::default();
+    // Sized up front: one vector and one string per resource, no regrowth.
+    let (nodes, key_bytes) = bases
+        .iter()
+        .map(|(_, n)| size(n))
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    tree.nodes.reserve_exact(nodes);
+    tree.keys.reserve_exact(key_bytes);
     for (base, node) in bases {
         let mut root = PositionNode {
             loc: node.loc,
@@ -35,8 +42,27 @@ pub(crate) fn field_locations(bases: &[(&str, &Node)]) -> FieldLocations {
     FieldLocations::from_tree(tree)
 }
 
+/// The number of fields under `node` and the bytes of their string keys.
+fn size(node: &Node<'_>) -> (usize, usize) {
+    match &node.value {
+        Value::Map(entries) => entries.iter().fold((0, 0), |(n, b), (k, v)| {
+            let (vn, vb) = size(v);
+            let key = match &k.value {
+                Value::Str(s) => s.len(),
+                _ => 0,
+            };
+            (n + 1 + vn, b + key + vb)
+        }),
+        Value::Seq(items) => items.iter().fold((0, 0), |(n, b), item| {
+            let (vn, vb) = size(item);
+            (n + 1 + vn, b + vb)
+        }),
+        _ => (0, 0),
+    }
+}
+
 /// Appends the children of `node` as one consecutive run, then theirs.
-fn add_children(tree: &mut PositionTree, parent: &mut PositionNode, node: &Node) {
+fn add_children(tree: &mut PositionTree, parent: &mut PositionNode, node: &Node<'_>) {
     let start = tree.nodes.len();
     match &node.value {
         Value::Map(entries) => {
@@ -82,7 +108,7 @@ fn add_children(tree: &mut PositionTree, parent: &mut PositionNode, node: &Node)
     }
 }
 
-fn fill(tree: &mut PositionTree, index: usize, value: &Node) {
+fn fill(tree: &mut PositionTree, index: usize, value: &Node<'_>) {
     if !matches!(value.value, Value::Map(_) | Value::Seq(_)) {
         return;
     }
