@@ -87,21 +87,26 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocumentText<'_>> {
     let mut docs = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
+    let mut line_no = 1u32;
     let mut offset = 0usize;
-    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
-        let content = line.trim_end_matches(['\n', '\r']);
-        let is_separator = content
-            .strip_prefix("---")
-            .is_some_and(|rest| rest.trim().is_empty());
-        if is_separator {
-            docs.push(DocumentText {
-                first_line: start_line,
-                text: &text[start..offset],
-            });
-            start = offset + line.len();
-            start_line = line_no + 1;
+    // Line by line with `find` (memchr), looking closer only at lines that
+    // start with `---`: most of a large input is not separators.
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let line = &rest[..len];
+        if let Some(after) = line.strip_prefix("---") {
+            if after.trim().is_empty() {
+                docs.push(DocumentText {
+                    first_line: start_line,
+                    text: &text[start..offset],
+                });
+                start = offset + len;
+                start_line = line_no + 1;
+            }
         }
-        offset += line.len();
+        offset += len;
+        line_no = line_no.saturating_add(1);
     }
     docs.push(DocumentText {
         first_line: start_line,

@@ -120,3 +120,74 @@ fn fill(tree: &mut PositionTree, index: usize, value: &Node<'_>) {
         *slot = n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::node::{parse_document, split_documents};
+    use crate::source::Location;
+
+    const DOC: &str = "spec:
+  http:
+  - headers:
+      \"x\\\"y\": {exact: a}
+      end-user: {exact: b}
+    route:
+    - destination: {host: r}
+";
+
+    fn locations(text: &str) -> FieldLocations {
+        let docs = split_documents(text);
+        let root = parse_document(&docs[0]).unwrap().unwrap();
+        field_locations(&[("spec", root.get("spec").unwrap())])
+    }
+
+    #[test]
+    fn fields_map_keys_and_items_resolve_to_where_they_are_written() {
+        let f = locations(DOC);
+        assert_eq!(f.locate("spec.http"), Location::new(2, 3));
+        assert_eq!(f.locate("spec.http[0]"), Location::new(3, 5));
+        assert_eq!(
+            f.locate("spec.http[0].headers[\"end-user\"]"),
+            Location::new(5, 7)
+        );
+        assert_eq!(
+            f.locate("spec.http[0].headers[\"x\\\"y\"]"),
+            Location::new(4, 7)
+        );
+        assert_eq!(
+            f.locate("spec.http[0].route[0].destination.host"),
+            Location::new(7, 21)
+        );
+        assert!(f.contains("spec.http[0].route[0].destination"));
+        assert!(!f.contains("spec.http[0].route[1]"));
+    }
+
+    #[test]
+    fn absent_fields_fall_back_to_the_nearest_written_parent() {
+        let f = locations(DOC);
+        assert_eq!(
+            f.locate("spec.http[0].route[3].weight"),
+            Location::new(6, 5)
+        );
+        assert_eq!(f.locate("spec.http[0].timeout"), Location::new(3, 5));
+        // The base itself is not a recorded field, nor is another base.
+        assert_eq!(f.locate("spec"), Location::UNKNOWN);
+        assert_eq!(f.locate("spec.tcp"), Location::UNKNOWN);
+        assert_eq!(f.locate("metadata.name"), Location::UNKNOWN);
+    }
+
+    #[test]
+    fn inserted_paths_and_the_tree_are_both_found() {
+        let mut f = locations(DOC);
+        f.insert("spec.tcp".into(), Location::new(9, 1));
+        assert_eq!(f.locate("spec.tcp[0]"), Location::new(9, 1));
+        assert_eq!(f.locate("spec.http[0].route"), Location::new(6, 5));
+        let all: Vec<(String, Location)> = f.into_entries().collect();
+        assert!(all.contains(&(
+            "spec.http[0].headers[\"end-user\"]".into(),
+            Location::new(5, 7)
+        )));
+        assert!(all.contains(&("spec.tcp".into(), Location::new(9, 1))));
+    }
+}
