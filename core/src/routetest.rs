@@ -770,7 +770,7 @@ fn parse_config(
     let mut spec = ConfigSpec::default();
     match node.get("files").map(|n| (&n.value, n.loc)) {
         None | Some((NodeValue::Null, _)) => {}
-        Some((NodeValue::Str(s), _)) => spec.files.push(s.clone()),
+        Some((NodeValue::Str(s), _)) => spec.files.push(s.to_string()),
         Some((NodeValue::Seq(items), _)) => {
             for item in items {
                 match item.as_str() {
@@ -785,7 +785,7 @@ fn parse_config(
         None => {}
         Some(n) => match &n.value {
             NodeValue::Str(s) => {
-                spec.inline = Some(s.clone());
+                spec.inline = Some(s.to_string());
                 spec.inline_origin = block_scalar_origin(text, n.loc);
             }
             NodeValue::Null => {}
@@ -838,7 +838,7 @@ fn parse_case(
     check_keys(entries, &CASE_KEYS, at)?;
     let name = match node.get("name") {
         Some(n) => match &n.value {
-            NodeValue::Str(s) => s.clone(),
+            NodeValue::Str(s) => s.to_string(),
             other => to_json(&Node {
                 value: other.clone(),
                 loc: n.loc,
@@ -894,7 +894,7 @@ fn to_json(node: &Node) -> Value {
         NodeValue::Float(f) => serde_json::Number::from_f64(*f)
             .map(Value::Number)
             .unwrap_or_else(|| Value::String(f.to_string())),
-        NodeValue::Str(s) => Value::String(s.clone()),
+        NodeValue::Str(s) => Value::String(s.to_string()),
         NodeValue::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
         NodeValue::Map(entries) => Value::Object(
             entries

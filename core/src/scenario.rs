@@ -288,7 +288,7 @@ const EXPECT_KEYS: [&str; 10] = [
     "name",
 ];
 
-fn first_document(text: &str) -> Result<Option<Node>, String> {
+fn first_document(text: &str) -> Result<Option<Node<'_>>, String> {
     if text.len() > limits::MAX_INPUT_BYTES {
         return Err(format!(
             "the scenario is larger than {} bytes",
@@ -675,16 +675,16 @@ fn at_line(n: &Node, text: &str) -> String {
     }
 }
 
-fn field<'a>(doc: &'a Node, key: &str) -> Option<&'a Node> {
+fn field<'a>(doc: &'a Node<'a>, key: &str) -> Option<&'a Node<'a>> {
     doc.get(key).filter(|n| n.value != NodeValue::Null)
 }
 
-fn entries<'a>(n: &'a Node, what: &str) -> Result<Vec<(&'a str, &'a Node)>, String> {
+fn entries<'a>(n: &'a Node<'a>, what: &str) -> Result<Vec<(&'a str, &'a Node<'a>)>, String> {
     match &n.value {
         NodeValue::Map(items) => items
             .iter()
             .map(|(k, v)| match &k.value {
-                NodeValue::Str(s) => Ok((s.as_str(), v)),
+                NodeValue::Str(s) => Ok((&**s, v)),
                 other => Err(at_line(
                     k,
                     &format!("{what}: keys are strings, not {}", other.describe()),
@@ -711,7 +711,7 @@ fn check_keys(entries: &[(&str, &Node)], allowed: &[&str], what: &str) -> Result
     Ok(())
 }
 
-fn list<'a>(n: &'a Node, what: &str) -> Result<&'a [Node], String> {
+fn list<'a>(n: &'a Node<'a>, what: &str) -> Result<&'a [Node<'a>], String> {
     match &n.value {
         NodeValue::Seq(items) => Ok(items),
         NodeValue::Null => Ok(&[]),
@@ -724,7 +724,7 @@ fn list<'a>(n: &'a Node, what: &str) -> Result<&'a [Node], String> {
 
 fn string(n: &Node, what: &str) -> Result<String, String> {
     match &n.value {
-        NodeValue::Str(s) => Ok(s.clone()),
+        NodeValue::Str(s) => Ok(s.to_string()),
         other => Err(at_line(
             n,
             &format!("{what} must be a string, not {}", other.describe()),
@@ -735,7 +735,7 @@ fn string(n: &Node, what: &str) -> Result<String, String> {
 /// A scalar written as a string or a number (`10.0.0.1`, `503`).
 fn scalar_string(n: &Node, what: &str) -> Result<String, String> {
     match &n.value {
-        NodeValue::Str(s) => Ok(s.clone()),
+        NodeValue::Str(s) => Ok(s.to_string()),
         NodeValue::Int(i) => Ok(i.to_string()),
         NodeValue::UInt(u) => Ok(u.to_string()),
         NodeValue::Float(f) => Ok(f.to_string()),
@@ -782,14 +782,14 @@ fn to_json(n: &Node) -> Json {
         NodeValue::Int(i) => json!(i),
         NodeValue::UInt(u) => json!(u),
         NodeValue::Float(f) => json!(f),
-        NodeValue::Str(s) => Json::String(s.clone()),
+        NodeValue::Str(s) => Json::String(s.to_string()),
         NodeValue::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
         NodeValue::Map(items) => Json::Object(
             items
                 .iter()
                 .map(|(k, v)| {
                     let key = match &k.value {
-                        NodeValue::Str(s) => s.clone(),
+                        NodeValue::Str(s) => s.to_string(),
                         _ => to_json(k).to_string(),
                     };
                     (key, to_json(v))

@@ -1,5 +1,6 @@
 //! Where a piece of configuration came from: file, line and column.
 
+use crate::fasthash::FastMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -74,10 +75,15 @@ impl fmt::Display for Source {
 /// (`spec.http[0].route[1].weight`, map keys as `headers["end-user"]`).
 ///
 /// Built by the loader from the parsed document; validators look paths up to
-/// point messages at the exact line and column.
+/// point messages at the exact line and column. The loader keeps a compact
+/// tree of positions and resolves a path only when a message asks for it, so
+/// loading builds no path strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldLocations {
-    entries: std::collections::HashMap<String, Location>,
+    /// Paths recorded one by one with [`FieldLocations::insert`].
+    entries: FastMap<String, Location>,
+    /// Positions recorded by the loader, resolved on lookup.
+    tree: PositionTree,
 }
 
 impl FieldLocations {
@@ -86,18 +92,31 @@ impl FieldLocations {
         Self::default()
     }
 
+    /// A table resolving paths in `tree`.
+    pub(crate) fn from_tree(tree: PositionTree) -> Self {
+        FieldLocations {
+            entries: FastMap::default(),
+            tree,
+        }
+    }
+
     /// Records where `path` is written.
     pub fn insert(&mut self, path: String, location: Location) {
-        self.entries.entry(path).or_insert(location);
+        if self.tree.exact(&path).is_none() {
+            self.entries.entry(path).or_insert(location);
+        }
     }
 
     /// Where `path` is written; if the field itself is absent (a missing
     /// required field, say), the location of its nearest written parent.
     pub fn locate(&self, path: &str) -> Location {
+        if self.entries.is_empty() {
+            return self.tree.deepest(path).unwrap_or(Location::UNKNOWN);
+        }
         let mut p = path;
         loop {
-            if let Some(l) = self.entries.get(p) {
-                return *l;
+            if let Some(l) = self.entries.get(p).copied().or_else(|| self.tree.exact(p)) {
+                return l;
             }
             match parent_path(p) {
                 Some(parent) => p = parent,
@@ -108,22 +127,202 @@ impl FieldLocations {
 
     /// Whether `path` is written (exactly).
     pub fn contains(&self, path: &str) -> bool {
-        self.entries.contains_key(path)
+        self.entries.contains_key(path) || self.tree.exact(path).is_some()
     }
 
     /// Number of recorded paths.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.tree.len()
     }
 
-    /// All recorded paths and positions, in no particular order.
+    /// All recorded paths and positions, in no particular order. Mapping
+    /// entries the loader recorded are written as `parent.key` when the key
+    /// is a plain name, else `parent["key"]`.
     pub fn into_entries(self) -> impl Iterator<Item = (String, Location)> {
-        self.entries.into_iter()
+        let mut all: Vec<(String, Location)> = self.entries.into_iter().collect();
+        self.tree.render(&mut all);
+        all.into_iter()
     }
 
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.tree.len() == 0
+    }
+}
+
+/// What a recorded value is: its children are mapping entries, list items
+/// or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PositionKind {
+    Leaf,
+    Map,
+    Seq,
+}
+
+/// One recorded field: a mapping entry (written at its key) or a list item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PositionNode {
+    /// Where the field is written: the key of a mapping entry, the item of a list.
+    pub loc: Location,
+    /// The key text of a mapping entry, as a range of [`PositionTree::keys`].
+    pub key_start: u32,
+    pub key_len: u32,
+    /// The value's children: a range of [`PositionTree::nodes`].
+    pub children_start: u32,
+    pub children_len: u32,
+    pub kind: PositionKind,
+}
+
+/// Positions of the fields under a few base paths (`metadata`, `spec`),
+/// stored flat: the children of a node are consecutive in `nodes`, and the
+/// key texts share one string. The base paths themselves are not recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PositionTree {
+    /// Base path and its node (whose `loc` is not a recorded position).
+    pub roots: Vec<(Box<str>, PositionNode)>,
+    pub nodes: Vec<PositionNode>,
+    pub keys: String,
+}
+
+/// One step of a field path.
+enum Step<'a> {
+    Name(&'a str),
+    Key(String),
+    Index(usize),
+}
+
+/// Splits the first step off `rest` (which starts with `.` or `[`).
+fn next_step(rest: &str) -> Option<(Step<'_>, &str)> {
+    if let Some(r) = rest.strip_prefix('.') {
+        let end = r.find(['.', '[']).unwrap_or(r.len());
+        return Some((Step::Name(&r[..end]), &r[end..]));
+    }
+    let r = rest.strip_prefix('[')?;
+    if let Some(q) = r.strip_prefix('"') {
+        // A Debug-quoted key: undo the escapes `{:?}` writes.
+        let mut key = String::new();
+        let mut chars = q.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((Step::Key(key), q[i + 1..].strip_prefix(']')?)),
+                '\\' => match chars.next()?.1 {
+                    'n' => key.push('\n'),
+                    't' => key.push('\t'),
+                    'r' => key.push('\r'),
+                    '0' => key.push('\0'),
+                    'u' => {
+                        let (j, _) = chars.next()?;
+                        let close = q[j..].find('}')? + j;
+                        let code = u32::from_str_radix(q.get(j + 1..close)?, 16).ok()?;
+                        key.push(char::from_u32(code)?);
+                        while chars.next()?.0 < close {}
+                    }
+                    other => key.push(other),
+                },
+                c => key.push(c),
+            }
+        }
+        return None;
+    }
+    let end = r.find(']')?;
+    let index = r[..end].parse().ok()?;
+    Some((Step::Index(index), &r[end + 1..]))
+}
+
+impl PositionTree {
+    fn key(&self, n: &PositionNode) -> &str {
+        let start = n.key_start as usize;
+        self.keys
+            .get(start..start + n.key_len as usize)
+            .unwrap_or("")
+    }
+
+    fn children(&self, n: &PositionNode) -> &[PositionNode] {
+        let start = n.children_start as usize;
+        self.nodes
+            .get(start..start + n.children_len as usize)
+            .unwrap_or(&[])
+    }
+
+    fn child(&self, n: &PositionNode, step: &Step<'_>) -> Option<&PositionNode> {
+        match (n.kind, step) {
+            (PositionKind::Map, Step::Name(name)) => {
+                self.children(n).iter().find(|c| self.key(c) == *name)
+            }
+            (PositionKind::Map, Step::Key(key)) => {
+                self.children(n).iter().find(|c| self.key(c) == key)
+            }
+            (PositionKind::Seq, Step::Index(i)) => self.children(n).get(*i),
+            _ => None,
+        }
+    }
+
+    /// Follows `path` as far as it is recorded: the position of the deepest
+    /// recorded node and whether the whole path was found. `None` when not
+    /// even the first field under a base is recorded.
+    fn walk(&self, path: &str) -> Option<(Location, bool)> {
+        let base_end = path.find(['.', '[']).unwrap_or(path.len());
+        let (base, mut rest) = path.split_at(base_end);
+        let (_, root) = self.roots.iter().find(|(b, _)| &**b == base)?;
+        let mut node = root;
+        let mut found: Option<Location> = None;
+        while !rest.is_empty() {
+            let Some((step, after)) = next_step(rest) else {
+                return found.map(|l| (l, false));
+            };
+            match self.child(node, &step) {
+                Some(c) => {
+                    node = c;
+                    found = Some(c.loc);
+                    rest = after;
+                }
+                None => return found.map(|l| (l, false)),
+            }
+        }
+        found.map(|l| (l, true))
+    }
+
+    /// Where exactly `path` is written, if recorded.
+    fn exact(&self, path: &str) -> Option<Location> {
+        match self.walk(path) {
+            Some((l, true)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Where `path` or its nearest recorded parent is written.
+    fn deepest(&self, path: &str) -> Option<Location> {
+        self.walk(path).map(|(l, _)| l)
+    }
+
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn render(&self, out: &mut Vec<(String, Location)>) {
+        for (base, root) in &self.roots {
+            self.render_children(base, root, out);
+        }
+    }
+
+    fn render_children(&self, parent: &str, n: &PositionNode, out: &mut Vec<(String, Location)>) {
+        for (i, c) in self.children(n).iter().enumerate() {
+            let p = match n.kind {
+                PositionKind::Seq => path::index(parent, i),
+                _ => {
+                    let key = self.key(c);
+                    let plain = !key.is_empty()
+                        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if plain {
+                        path::field(parent, key)
+                    } else {
+                        path::key(parent, key)
+                    }
+                }
+            };
+            self.render_children(&p, c, out);
+            out.push((p, c.loc));
+        }
     }
 }
 
@@ -158,20 +357,49 @@ pub mod path {
     /// `parent.field` (or `field` at the top).
     pub fn field(parent: &str, name: &str) -> String {
         if parent.is_empty() {
-            name.to_string()
-        } else {
-            format!("{parent}.{name}")
+            return name.to_string();
         }
+        // Built by hand, not with `format!`: validators build a path for
+        // every field they look at, messages or not.
+        let mut s = String::with_capacity(parent.len() + 1 + name.len());
+        s.push_str(parent);
+        s.push('.');
+        s.push_str(name);
+        s
     }
 
     /// `parent[index]`.
     pub fn index(parent: &str, index: usize) -> String {
-        format!("{parent}[{index}]")
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = index;
+        loop {
+            at -= 1;
+            // `n % 10` is a single digit.
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let digits = std::str::from_utf8(&digits[at..]).unwrap_or("");
+        let mut s = String::with_capacity(parent.len() + 2 + digits.len());
+        s.push_str(parent);
+        s.push('[');
+        s.push_str(digits);
+        s.push(']');
+        s
     }
 
     /// `parent["key"]`, for keys of maps (header names, labels).
     pub fn key(parent: &str, key: &str) -> String {
-        format!("{parent}[{:?}]", key)
+        use std::fmt::Write;
+        let mut s = String::with_capacity(parent.len() + key.len() + 4);
+        s.push_str(parent);
+        s.push('[');
+        let _ = write!(s, "{key:?}");
+        s.push(']');
+        s
     }
 }
 

@@ -50,6 +50,7 @@ pub mod ports;
 pub mod service_entries;
 pub mod sidecars;
 
+use crate::fasthash::FastMap;
 use crate::message::{Message, Severity};
 use crate::model::{Config, Kind, Resource};
 use crate::registry::{Registry, Service, ServiceOrigin, Visibility};
@@ -177,12 +178,17 @@ pub struct IndexedService<'a> {
 #[derive(Debug)]
 pub struct ServiceIndex<'a> {
     services: Vec<IndexedService<'a>>,
+    /// Positions in `services` by FQDN, in registry order, so a lookup
+    /// costs the same with 10 services as with 10,000.
+    by_fqdn: FastMap<String, Vec<usize>>,
+    /// Positions of the wildcard hosts (`*.example.com`).
+    wildcards: Vec<usize>,
 }
 
 impl<'a> ServiceIndex<'a> {
     /// Indexes every service of `registry`.
     pub fn new(registry: &'a Registry) -> Self {
-        let services = registry
+        let services: Vec<IndexedService<'a>> = registry
             .services()
             .iter()
             .map(|s| IndexedService {
@@ -190,7 +196,19 @@ impl<'a> ServiceIndex<'a> {
                 service: s,
             })
             .collect();
-        ServiceIndex { services }
+        let mut by_fqdn: FastMap<String, Vec<usize>> = FastMap::default();
+        let mut wildcards = Vec::new();
+        for (i, s) in services.iter().enumerate() {
+            by_fqdn.entry(s.fqdn.clone()).or_default().push(i);
+            if s.fqdn.starts_with('*') {
+                wildcards.push(i);
+            }
+        }
+        ServiceIndex {
+            services,
+            by_fqdn,
+            wildcards,
+        }
     }
 
     /// The service `host` refers to, for a resource in `source_namespace`
@@ -210,7 +228,8 @@ impl<'a> ServiceIndex<'a> {
         let fqdn = to_fqdn(host, source_namespace).to_ascii_lowercase();
         let exact = |scope_ok: &dyn Fn(&Visibility) -> bool| {
             let mut found: Option<&IndexedService<'a>> = None;
-            for s in self.services.iter().filter(|s| s.fqdn == fqdn) {
+            let same = self.by_fqdn.get(&fqdn).map(Vec::as_slice).unwrap_or(&[]);
+            for s in same.iter().filter_map(|&i| self.services.get(i)) {
                 if !scope_ok(&s.service.visibility) {
                     continue;
                 }
@@ -248,9 +267,9 @@ impl<'a> ServiceIndex<'a> {
             }
         }
         let bare = host.strip_prefix('*').unwrap_or(host).to_ascii_lowercase();
-        self.services
+        self.wildcards
             .iter()
-            .filter(|s| s.fqdn.starts_with('*'))
+            .filter_map(|&i| self.services.get(i))
             .filter(|s| s.service.visibility.visible_in(source_namespace))
             .filter(|s| bare.ends_with(&s.fqdn[1..]))
             .min_by(|a, b| crate::hosts::more_specific(&a.fqdn, &b.fqdn))

@@ -4,12 +4,11 @@
 
 use super::node::{Node, Value};
 use super::suggest::did_you_mean;
-use crate::source::{path, FieldLocations, Location};
+use crate::source::{path, Location};
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
     VariantAccess, Visitor,
 };
-use std::cell::RefCell;
 use std::fmt;
 
 /// A problem found while reading one resource.
@@ -96,10 +95,33 @@ impl de::Error for DeError {
     }
 }
 
+/// The field path of the value being read, kept as links to its parents on
+/// the stack and written out only when an error needs it.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Base(&'p str),
+    /// A struct field: `parent.name`.
+    Field(&'p Path<'p>, &'p str),
+    /// A map key: `parent["key"]`.
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Base(b) => b.to_string(),
+            Path::Field(parent, name) => path::field(&parent.render(), name),
+            Path::Key(parent, key) => path::key(&parent.render(), key),
+            Path::Index(parent, i) => path::index(&parent.render(), *i),
+        }
+    }
+}
+
 impl DeError {
-    fn at(mut self, path: &str, loc: Location) -> Self {
+    fn at(mut self, path: &Path<'_>, loc: Location) -> Self {
         if self.at.is_none() {
-            self.at = Some((path.to_string(), loc));
+            self.at = Some((path.render(), loc));
         }
         self
     }
@@ -117,43 +139,25 @@ impl DeError {
     }
 }
 
-/// Shared state while reading one resource.
-#[derive(Default)]
-pub(crate) struct Context {
-    pub fields: RefCell<FieldLocations>,
-}
-
 /// Most unknown fields reported for one resource before giving up.
 const MAX_UNKNOWN_FIELDS_REPORTED: usize = 32;
 
-/// Reads a `T` from `node`, whose field path is `base` (`spec`, `metadata`),
-/// recording field locations into `fields`.
+/// Reads a `T` from `node`, whose field path is `base` (`spec`, `metadata`).
 ///
 /// Every unknown field is reported, not only the first: serde stops at the
 /// first one, so the key is removed and the read repeated (only on this
 /// error path, a few times at most). The first type error stops reading.
-pub(crate) fn read<T: de::DeserializeOwned>(
-    node: &Node,
-    base: &str,
-    fields: &mut FieldLocations,
-) -> Result<T, Vec<FieldError>> {
+pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut pruned: Option<Node> = None;
     loop {
         let current = pruned.as_ref().unwrap_or(node);
-        let ctx = Context::default();
         let d = NodeDeserializer {
             node: current,
-            path: base.to_string(),
-            ctx: &ctx,
+            path: Path::Base(base),
         };
         match T::deserialize(d) {
-            Ok(v) if errors.is_empty() => {
-                for (p, l) in ctx.fields.take().into_entries() {
-                    fields.insert(p, l);
-                }
-                return Ok(v);
-            }
+            Ok(v) if errors.is_empty() => return Ok(v),
             Ok(_) => return Err(errors),
             Err(e) => {
                 let unknown = e.unknown_field;
@@ -188,13 +192,12 @@ fn remove_key_at(node: &mut Node, loc: Location) -> bool {
     }
 }
 
-struct NodeDeserializer<'a> {
-    node: &'a Node,
-    path: String,
-    ctx: &'a Context,
+struct NodeDeserializer<'a, 'p> {
+    node: &'a Node<'a>,
+    path: Path<'p>,
 }
 
-impl<'a> NodeDeserializer<'a> {
+impl<'a> NodeDeserializer<'a, '_> {
     fn err(&self, e: DeError) -> DeError {
         e.at(&self.path, self.node.loc)
     }
@@ -218,9 +221,8 @@ impl<'a> NodeDeserializer<'a> {
                 let access = NodeMapAccess {
                     entries,
                     index: 0,
-                    parent: self.path.clone(),
+                    parent: self.path,
                     is_struct,
-                    ctx: self.ctx,
                     current: None,
                 };
                 visitor.visit_map(access).map_err(|e| self.err(e))
@@ -230,9 +232,8 @@ impl<'a> NodeDeserializer<'a> {
                 .visit_map(NodeMapAccess {
                     entries: &[],
                     index: 0,
-                    parent: self.path.clone(),
+                    parent: self.path,
                     is_struct,
-                    ctx: self.ctx,
                     current: None,
                 })
                 .map_err(|e| self.err(e)),
@@ -253,7 +254,7 @@ macro_rules! forward_integer {
     )*};
 }
 
-impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
+impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -353,8 +354,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
                 let access = NodeSeqAccess {
                     items,
                     index: 0,
-                    parent: self.path.clone(),
-                    ctx: self.ctx,
+                    parent: self.path,
                 };
                 visitor.visit_seq(access).map_err(|e| self.err(e))
             }
@@ -363,8 +363,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
                 .visit_seq(NodeSeqAccess {
                     items: &[],
                     index: 0,
-                    parent: self.path.clone(),
-                    ctx: self.ctx,
+                    parent: self.path,
                 })
                 .map_err(|e| self.err(e)),
             _ => Err(self.type_error(&visitor)),
@@ -409,7 +408,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a> {
     ) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Str(s) => visitor
-                .visit_enum(UnitVariant { name: s.as_str() })
+                .visit_enum(UnitVariant { name: s })
                 .map_err(|e| self.err(e)),
             // Protobuf JSON also accepts enum numbers; let the enum's own
             // deserializer decide whether it takes them.
@@ -467,14 +466,13 @@ impl<'a> VariantAccess<'a> for UnitOnly {
     }
 }
 
-struct NodeSeqAccess<'a> {
-    items: &'a [Node],
+struct NodeSeqAccess<'a, 'p> {
+    items: &'a [Node<'a>],
     index: usize,
-    parent: String,
-    ctx: &'a Context,
+    parent: Path<'p>,
 }
 
-impl<'a> SeqAccess<'a> for NodeSeqAccess<'a> {
+impl<'a> SeqAccess<'a> for NodeSeqAccess<'a, '_> {
     type Error = DeError;
 
     fn next_element_seed<S: DeserializeSeed<'a>>(
@@ -484,13 +482,11 @@ impl<'a> SeqAccess<'a> for NodeSeqAccess<'a> {
         let Some(item) = self.items.get(self.index) else {
             return Ok(None);
         };
-        let p = path::index(&self.parent, self.index);
+        let p = Path::Index(&self.parent, self.index);
         self.index += 1;
-        self.ctx.fields.borrow_mut().insert(p.clone(), item.loc);
         let d = NodeDeserializer {
             node: item,
-            path: p.clone(),
-            ctx: self.ctx,
+            path: p,
         };
         seed.deserialize(d)
             .map(Some)
@@ -502,31 +498,35 @@ impl<'a> SeqAccess<'a> for NodeSeqAccess<'a> {
     }
 }
 
-struct NodeMapAccess<'a> {
-    entries: &'a [(Node, Node)],
+struct NodeMapAccess<'a, 'p> {
+    entries: &'a [(Node<'a>, Node<'a>)],
     index: usize,
-    parent: String,
+    parent: Path<'p>,
     is_struct: bool,
-    ctx: &'a Context,
-    /// Path and value of the entry whose key was just returned.
-    current: Option<(String, &'a Node)>,
+    /// Key and value of the entry whose key was just returned.
+    current: Option<(&'a Node<'a>, &'a Node<'a>)>,
 }
 
-impl<'a> NodeMapAccess<'a> {
-    fn key_path(&self, key: &Node) -> String {
+impl NodeMapAccess<'_, '_> {
+    /// The path of the entry with `key`, whose text (for a key that is not
+    /// a string) is `described`.
+    fn entry_path<'s>(&'s self, key: &'s Node, described: &'s mut String) -> Path<'s> {
         let text = match &key.value {
-            Value::Str(s) => s.clone(),
-            other => other.describe(),
+            Value::Str(s) => s,
+            other => {
+                *described = other.describe();
+                described.as_str()
+            }
         };
         if self.is_struct {
-            path::field(&self.parent, &text)
+            Path::Field(&self.parent, text)
         } else {
-            path::key(&self.parent, &text)
+            Path::Key(&self.parent, text)
         }
     }
 }
 
-impl<'a> MapAccess<'a> for NodeMapAccess<'a> {
+impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
     type Error = DeError;
 
     fn next_key_seed<S: DeserializeSeed<'a>>(
@@ -537,26 +537,23 @@ impl<'a> MapAccess<'a> for NodeMapAccess<'a> {
             return Ok(None);
         };
         self.index += 1;
-        let p = self.key_path(key);
-        let d = NodeDeserializer {
-            node: key,
-            path: p.clone(),
-            ctx: self.ctx,
-        };
+        let mut described = String::new();
+        let p = self.entry_path(key, &mut described);
+        let d = NodeDeserializer { node: key, path: p };
         let k = seed.deserialize(d).map_err(|e| e.at(&p, key.loc))?;
-        self.ctx.fields.borrow_mut().insert(p.clone(), key.loc);
-        self.current = Some((p, value));
+        self.current = Some((key, value));
         Ok(Some(k))
     }
 
     fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value, DeError> {
-        let Some((p, value)) = self.current.take() else {
+        let Some((key, value)) = self.current.take() else {
             return Err(de::Error::custom("value requested before key"));
         };
+        let mut described = String::new();
+        let p = self.entry_path(key, &mut described);
         let d = NodeDeserializer {
             node: value,
-            path: p.clone(),
-            ctx: self.ctx,
+            path: p,
         };
         seed.deserialize(d).map_err(|e| e.at(&p, value.loc))
     }

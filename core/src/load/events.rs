@@ -4,10 +4,11 @@
 //! trip per node and keeps loading linear in the input.
 
 use super::node::{Node, ParseError, Value};
+use crate::fasthash::FastMap;
 use crate::limits;
 use crate::source::Location;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 fn loc(m: &serde_saphyr::granit_parser::Marker, first_line: u32) -> Location {
     Location::new(
@@ -28,7 +29,8 @@ fn limit(at: Location, text: String) -> ParseError {
 
 /// Resolves a plain scalar the way Kubernetes' YAML reader does (YAML 1.2
 /// core schema, plus YAML 1.1 `yes`/`no`/`on`/`off` booleans).
-fn plain(s: &str) -> Value {
+fn plain(value: Cow<'_, str>) -> Value<'_> {
+    let s: &str = &value;
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
@@ -57,7 +59,7 @@ fn plain(s: &str) -> Value {
         if let Ok(u) = s.trim_start_matches('+').parse::<u64>() {
             return Value::UInt(u);
         }
-        return Value::Str(s.to_string());
+        return Value::Str(value);
     }
     if sign == 0 {
         if let Some(h) = s.strip_prefix("0x") {
@@ -84,24 +86,20 @@ fn plain(s: &str) -> Value {
             return Value::Float(f);
         }
     }
-    Value::Str(s.to_string())
+    Value::Str(value)
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        loc: Location,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-        loc: Location,
-        anchor: usize,
-    },
+/// An open collection. Its children wait on the shared `pending` stack
+/// (from `start`; keys and values alternate for a mapping) until its end
+/// event moves them into one exactly sized vector.
+struct Frame {
+    map: bool,
+    start: usize,
+    loc: Location,
+    anchor: usize,
 }
 
-fn node_count(n: &Node) -> usize {
+fn node_count(n: &Node<'_>) -> usize {
     1 + match &n.value {
         Value::Seq(items) => items.iter().map(node_count).sum(),
         Value::Map(entries) => entries
@@ -113,14 +111,14 @@ fn node_count(n: &Node) -> usize {
 }
 
 /// Parses one document's text into a tree. `Ok(None)` for an empty document.
-pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseError> {
+pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node<'_>>, ParseError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
-    let mut root: Option<Node> = None;
+    let mut pending: Vec<Node<'_>> = Vec::new();
+    let mut anchors: FastMap<usize, (Node<'_>, usize)> = FastMap::default();
+    let mut root: Option<Node<'_>> = None;
     let mut nodes = 0usize;
     let mut aliases = 0usize;
-    let mut last = Location::new(first_line, 1);
     while let Some(item) = parser.next_event() {
         let (event, span) = item.map_err(|e| {
             let text = e.info();
@@ -132,8 +130,7 @@ pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseEr
             }
         })?;
         let at = loc(&span.start, first_line);
-        last = at;
-        let finished: Option<(Node, usize)> = match event {
+        let finished: Option<(Node<'_>, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => None,
             Event::DocumentStart(..) => {
                 if root.is_some() {
@@ -148,9 +145,9 @@ pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseEr
                             .as_ref()
                             .is_none_or(|t| !t.is_yaml_core_schema_tag("str")) =>
                     {
-                        plain(&value)
+                        plain(value)
                     }
-                    _ => Value::Str(value.into_owned()),
+                    _ => Value::Str(value),
                 };
                 Some((Node { value: v, loc: at }, anchor))
             }
@@ -164,30 +161,30 @@ pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseEr
                         ),
                     ));
                 }
-                if matches!(event, Event::SequenceStart(..)) {
-                    stack.push(Frame::Seq {
-                        items: Vec::new(),
-                        loc: at,
-                        anchor,
-                    });
-                } else {
-                    stack.push(Frame::Map {
-                        entries: Vec::new(),
-                        key: None,
-                        loc: at,
-                        anchor,
-                    });
-                }
+                stack.push(Frame {
+                    map: matches!(event, Event::MappingStart(..)),
+                    start: pending.len(),
+                    loc: at,
+                    anchor,
+                });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, loc, anchor }) => Some((
-                    Node {
-                        value: Value::Seq(items),
-                        loc,
-                    },
+                Some(Frame {
+                    map: false,
+                    start,
+                    loc,
                     anchor,
-                )),
+                }) => {
+                    let items: Vec<Node<'_>> = pending.drain(start..).collect();
+                    Some((
+                        Node {
+                            value: Value::Seq(items),
+                            loc,
+                        },
+                        anchor,
+                    ))
+                }
                 _ => {
                     return Err(ParseError {
                         loc: at,
@@ -197,18 +194,27 @@ pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseEr
                 }
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    entries,
+                Some(Frame {
+                    map: true,
+                    start,
                     loc,
                     anchor,
-                    ..
-                }) => Some((
-                    Node {
-                        value: Value::Map(merge_keys(entries)),
-                        loc,
-                    },
-                    anchor,
-                )),
+                }) => {
+                    let mut entries =
+                        Vec::with_capacity((pending.len() - start.min(pending.len())) / 2);
+                    let mut children = pending.drain(start..);
+                    while let (Some(k), Some(v)) = (children.next(), children.next()) {
+                        entries.push((k, v));
+                    }
+                    drop(children);
+                    Some((
+                        Node {
+                            value: Value::Map(merge_keys(entries)),
+                            loc,
+                        },
+                        anchor,
+                    ))
+                }
                 _ => {
                     return Err(ParseError {
                         loc: at,
@@ -265,41 +271,49 @@ pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node>, ParseEr
             let size = node_count(&node);
             anchors.insert(anchor, (node.clone(), size));
         }
-        match stack.last_mut() {
+        match stack.last() {
             None => {
                 if root.is_none() {
                     root = Some(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => {
-                    if let Value::Str(name) = &k.value {
+            Some(&Frame {
+                map: true, start, ..
+            }) => {
+                // A key sits at an even offset from the mapping's start.
+                let is_value = (pending.len() - start.min(pending.len())) % 2 == 1;
+                if is_value {
+                    if let Some(Node {
+                        value: Value::Str(name),
+                        loc,
+                    }) = pending.last()
+                    {
+                        let earlier = pending.get(start..pending.len() - 1).unwrap_or(&[]);
                         if name != "<<"
-                            && entries
+                            && earlier
                                 .iter()
-                                .any(|(e, _)| matches!(&e.value, Value::Str(x) if x == name))
+                                .step_by(2)
+                                .any(|e| matches!(&e.value, Value::Str(x) if x == name))
                         {
                             return Err(ParseError {
-                                loc: k.loc,
+                                loc: *loc,
                                 text: format!("duplicate key {name:?}"),
                                 limit: false,
                             });
                         }
                     }
-                    entries.push((k, node));
                 }
-            },
+                pending.push(node);
+            }
+            Some(Frame { map: false, .. }) => pending.push(node),
         }
     }
-    let _ = last;
     Ok(root.filter(|n| n.value != Value::Null))
 }
 
 /// YAML merge keys (`<<: *base`): entries of the merged mappings that the
 /// mapping does not set itself.
-fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+fn merge_keys<'a>(entries: Vec<(Node<'a>, Node<'a>)>) -> Vec<(Node<'a>, Node<'a>)> {
     if !entries
         .iter()
         .any(|(k, _)| matches!(&k.value, Value::Str(s) if s == "<<"))

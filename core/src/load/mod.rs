@@ -7,12 +7,13 @@
 mod de;
 mod events;
 pub(crate) mod node;
+mod positions;
 mod suggest;
 
 use crate::limits;
 use crate::message::{codes, Message, Severity};
 use crate::model::{self, kube, Config, ObjectMeta, Resource};
-use crate::source::{FieldLocations, Location, Source};
+use crate::source::{Location, Source};
 use node::{Node, Value};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -292,7 +293,6 @@ impl Loader<'_> {
         strict: bool,
     ) -> Option<Resource<T>> {
         let source = Source::new(file.clone(), root.loc);
-        let mut fields = FieldLocations::new();
         let mut errors = Vec::new();
         let resource_name = format!(
             "{kind} {}",
@@ -322,7 +322,7 @@ impl Loader<'_> {
             loc: root.loc,
         };
         let metadata: Option<ObjectMeta> = match root.get("metadata") {
-            Some(m) => match de::read::<ObjectMeta>(m, "metadata", &mut fields) {
+            Some(m) => match de::read::<ObjectMeta>(m, "metadata") {
                 Ok(meta) => Some(meta),
                 Err(e) => {
                     errors.extend(e);
@@ -332,7 +332,7 @@ impl Loader<'_> {
             None => Some(ObjectMeta::default()),
         };
         let spec_node = root.get("spec").unwrap_or(&empty);
-        let spec = match de::read::<T>(spec_node, "spec", &mut fields) {
+        let spec = match de::read::<T>(spec_node, "spec") {
             Ok(s) => Some(s),
             Err(e) => {
                 errors.extend(e);
@@ -365,6 +365,10 @@ impl Loader<'_> {
             return None;
         }
         let mut metadata = metadata?;
+        let fields = match root.get("metadata") {
+            Some(m) => positions::field_locations(&[("metadata", m), ("spec", spec_node)]),
+            None => positions::field_locations(&[("spec", spec_node)]),
+        };
         if metadata.namespace.is_empty() {
             metadata.namespace = self.options.default_namespace.clone();
         }

@@ -1,36 +1,34 @@
 //! A YAML/JSON document as a tree of nodes, each with its line and column.
 //!
-//! Parsing goes through serde-saphyr (pure Rust, panic-free, with budgets
-//! against alias bombs and deep nesting); its `Spanned` wrapper gives the
-//! position of every node. The typed model is then read from this tree by
-//! [`super::de`], which knows the field path of every value.
+//! Parsing goes through the YAML parser under serde-saphyr (pure Rust,
+//! panic-free), see [`super::events`]; strings borrow from the input text
+//! where the YAML has no escapes. The typed model is then read from this
+//! tree by [`super::de`], which knows the field path of every value.
 
 use crate::source::Location;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
-use std::fmt;
+use std::borrow::Cow;
 
 /// One node with its position.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub value: Value,
+pub(crate) struct Node<'a> {
+    pub value: Value<'a>,
     pub loc: Location,
 }
 
 /// The value of a node.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
     UInt(u64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
-impl Value {
+impl Value<'_> {
     /// A short description for type errors: `string "abc"`, `a mapping`.
     pub fn describe(&self) -> String {
         match self {
@@ -53,9 +51,9 @@ impl Value {
     }
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// The value under `key` when this node is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match &self.value {
             Value::Map(entries) => entries.iter().find_map(|(k, v)| match &k.value {
                 Value::Str(s) if s == key => Some(v),
@@ -74,97 +72,6 @@ impl Node {
     }
 }
 
-fn location_of(l: &serde_saphyr::Location) -> Location {
-    Location::new(
-        u32::try_from(l.line()).unwrap_or(u32::MAX),
-        u32::try_from(l.column()).unwrap_or(u32::MAX),
-    )
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<Value>::deserialize(d)?;
-        Ok(Node {
-            loc: location_of(&spanned.referenced),
-            value: spanned.value,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(match i64::try_from(v) {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::UInt(v),
-        })
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .or_else(|_| u64::try_from(v).map(Value::UInt))
-            .map_err(|_| E::custom(format!("integer {v} is out of range")))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        u64::try_from(v)
-            .map(|u| self.visit_u64::<E>(u).unwrap_or(Value::UInt(u)))
-            .map_err(|_| E::custom(format!("integer {v} is out of range")))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
-        }
-        Ok(Value::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry::<Node, Node>()? {
-            entries.push((k, v));
-        }
-        Ok(Value::Map(entries))
-    }
-}
-
 /// A document of a multi-document text: where it starts and its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DocumentText<'a> {
@@ -180,21 +87,26 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocumentText<'_>> {
     let mut docs = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
+    let mut line_no = 1u32;
     let mut offset = 0usize;
-    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
-        let content = line.trim_end_matches(['\n', '\r']);
-        let is_separator = content
-            .strip_prefix("---")
-            .is_some_and(|rest| rest.trim().is_empty());
-        if is_separator {
-            docs.push(DocumentText {
-                first_line: start_line,
-                text: &text[start..offset],
-            });
-            start = offset + line.len();
-            start_line = line_no + 1;
+    // Line by line with `find` (memchr), looking closer only at lines that
+    // start with `---`: most of a large input is not separators.
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let line = &rest[..len];
+        if let Some(after) = line.strip_prefix("---") {
+            if after.trim().is_empty() {
+                docs.push(DocumentText {
+                    first_line: start_line,
+                    text: &text[start..offset],
+                });
+                start = offset + len;
+                start_line = line_no + 1;
+            }
         }
-        offset += line.len();
+        offset += len;
+        line_no = line_no.saturating_add(1);
     }
     docs.push(DocumentText {
         first_line: start_line,
@@ -213,7 +125,7 @@ pub(crate) struct ParseError {
 }
 
 /// Parses one document. `Ok(None)` for an empty document (only comments).
-pub(crate) fn parse_document(doc: &DocumentText<'_>) -> Result<Option<Node>, ParseError> {
+pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'a>>, ParseError> {
     if doc
         .text
         .lines()
@@ -228,7 +140,7 @@ pub(crate) fn parse_document(doc: &DocumentText<'_>) -> Result<Option<Node>, Par
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Node {
+    fn parse(text: &str) -> Node<'_> {
         let docs = split_documents(text);
         parse_document(&docs[0]).unwrap().unwrap()
     }
