@@ -6,8 +6,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use meshroute::{
     meshroute_decision, meshroute_decision_destination, meshroute_decision_free,
     meshroute_decision_outcome, meshroute_destination, meshroute_header, meshroute_mesh,
-    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_mesh_new, meshroute_outcome,
-    meshroute_request, meshroute_status, meshroute_str,
+    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_mesh_new,
+    meshroute_outcome, meshroute_request, meshroute_status, meshroute_str,
 };
 use std::mem::MaybeUninit;
 use std::time::Instant;

@@ -8,9 +8,9 @@ use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
 use meshroute_core::decide::{Decision, Verdict};
 use meshroute_core::{Mesh, Request, RequestError};
-use std::sync::Arc;
 use std::collections::BTreeMap;
 use std::os::raw::c_char;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 /// Where a request goes and why. Opaque; created by the

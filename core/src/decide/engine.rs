@@ -733,11 +733,17 @@ impl Mesh {
     }
 
     /// Runtime conditions of one match; the first failing one when not.
-    fn runtime_match(m: &CompiledMatch, view: &View<'_>, explain: bool) -> Result<(), String> {
+    /// `uri_proven`: the route index already matched the uri condition.
+    fn runtime_match(
+        m: &CompiledMatch,
+        view: &View<'_>,
+        explain: bool,
+        uri_proven: bool,
+    ) -> Result<(), String> {
         // Reasons are only written when explaining: the decide path must not format.
         let reason = |f: &dyn Fn() -> String| if explain { f() } else { String::new() };
         let req = view.req;
-        if let Some(uri) = &m.uri {
+        if let Some(uri) = m.uri.as_ref().filter(|_| !uri_proven) {
             let ok = if m.ignore_uri_case {
                 uri.matches_ignore_case(view.path)
             } else {
@@ -849,7 +855,7 @@ impl Mesh {
                     continue;
                 }
                 live += 1;
-                match Self::runtime_match(m, view, t.on) {
+                match Self::runtime_match(m, view, t.on, false) {
                     Ok(()) => {
                         t.add("rule", subject, Verdict::Matched, || {
                             format!("match[{}] holds", m.index)
@@ -888,7 +894,7 @@ impl Mesh {
         proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
     ) -> Decision<'m> {
-        for (ri, mi) in vs.http_index.candidates(view.path) {
+        for ((ri, mi), uri_proven) in vs.http_index.candidates(view.path) {
             let Some(route) = vs.http.get(ri as usize) else {
                 continue;
             };
@@ -899,7 +905,7 @@ impl Mesh {
                 continue;
             };
             if Self::static_filter(m, proxy, view.req).is_ok()
-                && Self::runtime_match(m, view, false).is_ok()
+                && Self::runtime_match(m, view, false, uri_proven).is_ok()
             {
                 return self.http_decision(route, Some(m), view, proxy, t);
             }

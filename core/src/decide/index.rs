@@ -25,6 +25,9 @@ pub(crate) struct RouteIndex {
     regex_set: Option<regex::RegexSet>,
     regex_entries: Vec<u32>,
     always: Vec<u32>,
+    /// By id: whether a hit in the index proves the match's uri condition
+    /// (exact, prefix, or regex matched without ignoreUriCase).
+    uri_proven: Vec<bool>,
 }
 
 impl RouteIndex {
@@ -41,6 +44,10 @@ impl RouteIndex {
             for (mi, m) in r.matches.iter().enumerate() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, mi as u32));
+                idx.uri_proven.resize(idx.entries.len(), false);
+                if let Some(proven) = idx.uri_proven.last_mut() {
+                    *proven = !m.ignore_uri_case && m.uri.is_some();
+                }
                 match (&m.uri, m.ignore_uri_case) {
                     (Some(Cond::Exact(e)), false) => {
                         idx.exact.entry(e.as_str().into()).or_default().push(id)
@@ -77,50 +84,137 @@ impl RouteIndex {
         idx
     }
 
-    /// Entries that may match `path`, in list order.
-    pub fn candidates(&self, path: &str) -> impl Iterator<Item = Entry> + '_ {
-        // Rules whose path condition holds; allocated only when there are some.
-        let mut hits: Vec<u32> = Vec::new();
+    /// Entries that may match `path`, in list order, each with whether the
+    /// index already proved its uri condition (exact, prefix or regex hit).
+    pub fn candidates(&self, path: &str) -> Candidates<'_> {
+        // Rules whose path condition holds; on the stack unless there are many.
+        let mut hits = Hits::default();
         if let Some(list) = self.exact.get(path) {
-            hits.extend_from_slice(list);
+            hits.extend(list);
         }
         for &len in &self.prefix_lens {
             if len > path.len() {
                 break;
             }
             if let Some(list) = path.get(..len).and_then(|p| self.prefix.get(p)) {
-                hits.extend_from_slice(list);
+                hits.extend(list);
             }
         }
         if let Some(set) = &self.regex_set {
-            hits.extend(set.matches(path).iter().map(|i| self.regex_entries[i]));
+            let mut on_stack = [false; SMALL_REGEX_SET];
+            if set.len() <= SMALL_REGEX_SET {
+                let matched = &mut on_stack[..set.len()];
+                if set.matches_read_at(matched, path, 0) {
+                    for (i, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
+                        hits.push(self.regex_entries[i]);
+                    }
+                }
+            } else if set.is_match(path) {
+                // Only a path some pattern matches pays for the (allocated,
+                // set-sized) list of which ones.
+                for i in set.matches(path).iter() {
+                    hits.push(self.regex_entries[i]);
+                }
+            }
         }
-        let ids = if hits.is_empty() {
-            // Only the rules without a path condition, already in order.
-            Candidates::Always(self.always.iter())
-        } else {
-            hits.extend_from_slice(&self.always);
-            hits.sort_unstable();
-            hits.dedup();
-            Candidates::Merged(hits.into_iter())
-        };
-        ids.map(|id| self.entries[id as usize])
+        hits.as_mut_slice().sort_unstable();
+        Candidates {
+            index: self,
+            hits,
+            next_hit: 0,
+            next_always: 0,
+        }
     }
 }
 
-/// Candidate rule ids in first-match order.
-enum Candidates<'a> {
-    Always(std::slice::Iter<'a, u32>),
-    Merged(std::vec::IntoIter<u32>),
+/// Regex sets up to this size are matched into a buffer on the stack.
+const SMALL_REGEX_SET: usize = 64;
+
+/// Rule ids whose path condition the index proved; inline up to 16.
+#[derive(Default)]
+pub(crate) struct Hits {
+    inline: [u32; 16],
+    len: usize,
+    spilled: Vec<u32>,
+}
+
+impl Hits {
+    fn push(&mut self, id: u32) {
+        if self.spilled.is_empty() && self.len < self.inline.len() {
+            self.inline[self.len] = id;
+            self.len += 1;
+        } else {
+            if self.spilled.is_empty() {
+                self.spilled.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spilled.push(id);
+        }
+    }
+
+    fn extend(&mut self, ids: &[u32]) {
+        for &id in ids {
+            self.push(id);
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u32] {
+        if self.spilled.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.spilled
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<u32> {
+        if self.spilled.is_empty() {
+            self.inline[..self.len].get(i).copied()
+        } else {
+            self.spilled.get(i).copied()
+        }
+    }
+}
+
+/// Candidate (rule, match) pairs in first-match order: the sorted hits and
+/// the always-candidates merged, with whether the uri is already proven.
+pub(crate) struct Candidates<'a> {
+    index: &'a RouteIndex,
+    hits: Hits,
+    next_hit: usize,
+    next_always: usize,
 }
 
 impl Iterator for Candidates<'_> {
-    type Item = u32;
+    type Item = (Entry, bool);
 
-    fn next(&mut self) -> Option<u32> {
-        match self {
-            Candidates::Always(it) => it.next().copied(),
-            Candidates::Merged(it) => it.next(),
-        }
+    fn next(&mut self) -> Option<(Entry, bool)> {
+        let hit = self.hits.get(self.next_hit);
+        let always = self.index.always.get(self.next_always).copied();
+        let (id, proven) = match (hit, always) {
+            (Some(h), Some(a)) if a < h => {
+                self.next_always += 1;
+                (a, false)
+            }
+            (Some(h), _) => {
+                self.next_hit += 1;
+                // An id is in one bucket only; a duplicate hit is skipped.
+                while self.hits.get(self.next_hit) == Some(h) {
+                    self.next_hit += 1;
+                }
+                (
+                    h,
+                    self.index
+                        .uri_proven
+                        .get(h as usize)
+                        .copied()
+                        .unwrap_or(false),
+                )
+            }
+            (None, Some(a)) => {
+                self.next_always += 1;
+                (a, false)
+            }
+            (None, None) => return None,
+        };
+        self.index.entries.get(id as usize).map(|&e| (e, proven))
     }
 }
