@@ -13,6 +13,10 @@ use crate::fasthash::FastMap as HashMap;
 /// inside the rule (`u32::MAX` for a rule without matches).
 pub(crate) type Entry = (u32, u32);
 
+/// Fewest regex patterns worth a set: a few are cheaper checked one by one,
+/// in order, than searched together for every match.
+const MIN_REGEX_SET: usize = 8;
+
 /// Most regex patterns put in one set; beyond it they are checked one by one.
 const MAX_REGEX_SET: usize = 20_000;
 
@@ -67,7 +71,7 @@ impl RouteIndex {
         lens.sort_unstable();
         lens.dedup();
         idx.prefix_lens = lens;
-        if !patterns.is_empty() && patterns.len() <= MAX_REGEX_SET {
+        if patterns.len() >= MIN_REGEX_SET && patterns.len() <= MAX_REGEX_SET {
             match regex::RegexSetBuilder::new(&patterns)
                 .size_limit(64 * 1024 * 1024)
                 .dfa_size_limit(64 * 1024 * 1024)
