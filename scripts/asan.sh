@@ -13,7 +13,10 @@ OUT=target/asan
 export RUSTFLAGS="-Zsanitizer=address"
 export RUSTDOCFLAGS="$RUSTFLAGS"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
-cargo_asan() { cargo +nightly "$@" --target "$TARGET" --target-dir "$OUT"; }
+cargo_asan() { # cargo_asan SUBCOMMAND ARGS...: the target flags go before any `--`
+  local sub=$1; shift
+  cargo +nightly "$sub" --target "$TARGET" --target-dir "$OUT" "$@"
+}
 
 # Skipped under ASan: the hostile test's 100,000-rule case asserts wall-clock
 # bounds (50 ms per decision) that instrumentation (2-3x slower) would break,
