@@ -29,7 +29,7 @@ cargo +nightly fuzz build >/dev/null
 # structured targets start from an empty corpus, load and routetest replay
 # their seed files first).
 declare -A smoke_runs=([load]=4000 [decide]=2000 [regex]=10000 [routetest]=1500
-                       [outlier]=20000 [pool]=20000 [balancer]=5000 [retry]=50000 [capi]=2000)
+                       [outlier]=60000 [pool]=60000 [balancer]=15000 [retry]=150000 [capi]=3000)
 for target in "${targets[@]}"; do
   if [[ "$mode" == smoke ]]; then
     args=(-seed=1 -runs="${smoke_runs[$target]}")
