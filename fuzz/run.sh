@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
 # Runs every fuzz target. Needs the nightly toolchain and cargo-fuzz
-# (`cargo install cargo-fuzz`). Corpora are seeded from examples/ and
-# ../shared/conformance. A crash leaves its input under
+# (`cargo install cargo-fuzz`). Corpora are seeded from examples/,
+# tests/scenarios/ and ../shared/conformance. A crash leaves its input under
 # fuzz/artifacts/<target>/ and makes this script fail.
-#   fuzz/run.sh smoke     # the test command: a fixed seed and a fixed number
-#                         # of runs per target on a fresh corpus, so CI sees
-#                         # exactly what a developer sees
-#   fuzz/run.sh 600       # a long run: 600 s per target, random seed
+#   fuzz/run.sh smoke          # the test command: a fixed seed and a fixed number
+#                              # of runs per target on a fresh corpus, so CI sees
+#                              # exactly what a developer sees
+#   fuzz/run.sh 600            # a long run: 600 s per target, random seed
+#   fuzz/run.sh 600 pool capi  # only these targets
 set -euo pipefail
 mode="${1:-smoke}"
+shift || true
 cd "$(dirname "$0")"
 root=..
+all_targets=(load decide regex routetest outlier pool balancer retry capi)
+if [[ $# -gt 0 ]]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 if [[ "$mode" == smoke ]]; then
   rm -rf corpus
 fi
-mkdir -p corpus/load corpus/decide corpus/regex
+for t in "${all_targets[@]}"; do mkdir -p "corpus/$t"; done
 cp "$root"/examples/bookinfo/*.yaml corpus/load/ 2>/dev/null || true
 cp "$root"/../shared/conformance/*.yaml corpus/load/ 2>/dev/null || true
+cp "$root"/examples/*.routetest.yaml "$root"/tests/scenarios/*.yaml corpus/routetest/ 2>/dev/null || true
+cp "$root"/../shared/conformance/*.routetest.yaml "$root"/../shared/conformance/*.scenario.yaml \
+   corpus/routetest/ 2>/dev/null || true
 cargo +nightly fuzz build >/dev/null
-declare -A smoke_runs=([load]=8000 [decide]=8000 [regex]=10000)
-for target in load decide regex; do
+# Runs per target in the smoke: each target takes a few seconds (the
+# structured targets start from an empty corpus, load and routetest replay
+# their seed files first).
+declare -A smoke_runs=([load]=4000 [decide]=2000 [regex]=10000 [routetest]=1500
+                       [outlier]=60000 [pool]=60000 [balancer]=15000 [retry]=150000 [capi]=3000)
+for target in "${targets[@]}"; do
   if [[ "$mode" == smoke ]]; then
     args=(-seed=1 -runs="${smoke_runs[$target]}")
     echo "fuzz: $target, ${smoke_runs[$target]} runs (seed 1)"

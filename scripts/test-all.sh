@@ -61,7 +61,7 @@ stage_wasm() { bindings-wasm/test.sh; }
 # The proxy-wasm filter and the generated native config in a real Envoy.
 stage_envoy() { proxy-wasm/test.sh; }
 
-# Short fuzz smoke of every target when the nightly toolchain is present
+# Short fuzz smoke of every target (fuzz/README.md) when the nightly toolchain is present
 # (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.
 stage_fuzz_smoke() {
   if ! rustup toolchain list | grep -q '^nightly'; then
@@ -72,7 +72,22 @@ stage_fuzz_smoke() {
   fuzz/run.sh smoke
 }
 
-STAGES=(setup fmt clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke)
+# The core's tests and the C tests once under AddressSanitizer when nightly
+# is present (scripts/asan.sh).
+stage_asan() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "nightly toolchain absent: ASan run skipped"
+    return 0
+  fi
+  scripts/asan.sh
+}
+
+# Dependency policy (deny.toml): licenses, crates.io-only sources, duplicate
+# versions, for the workspace, fuzz/ and proxy-wasm/. Offline, so advisories
+# are not checked (see deny.toml).
+stage_deps() { python3 scripts/deps-check.py; }
+
+STAGES=(setup fmt deps clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke asan)
 
 main() {
   local results=() failed=0 stage start status elapsed

@@ -38,3 +38,69 @@ pub const MAX_SCENARIO_OPERATIONS: u64 = 10_000_000;
 /// Most outlier-detection interval ticks times hosts one resilience scenario
 /// may span (each tick looks at every host).
 pub const MAX_SCENARIO_HOST_TICKS: u64 = 100_000_000;
+
+/// HTTP routes `vs` carries after delegation: its own routes, with each
+/// `delegate` route counted as the delegate's routes (an upper bound: a
+/// delegate route whose matches conflict with the root's is dropped later).
+pub fn http_routes_after_delegation(
+    vs: &crate::model::Resource<crate::model::virtual_service::VirtualService>,
+    config: &crate::model::Config,
+) -> usize {
+    vs.spec
+        .http
+        .iter()
+        .map(|route| match &route.delegate {
+            None => 1,
+            Some(d) => {
+                let name = d.name.as_deref().unwrap_or("");
+                let ns = d
+                    .namespace
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(vs.namespace());
+                config
+                    .virtual_services
+                    .iter()
+                    .find(|v| v.name() == name && v.namespace() == ns && v.spec.hosts.is_empty())
+                    .map_or(0, |d| {
+                        d.spec.http.iter().filter(|r| r.delegate.is_none()).count()
+                    })
+            }
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// Whether `vs` exceeds [`MAX_RULES_PER_HOST`]; such a VirtualService is left
+/// out of the compiled table and [`check`] reports it.
+pub fn exceeds_rules_per_host(
+    vs: &crate::model::Resource<crate::model::virtual_service::VirtualService>,
+    config: &crate::model::Config,
+) -> bool {
+    !vs.spec.hosts.is_empty() && http_routes_after_delegation(vs, config) > MAX_RULES_PER_HOST
+}
+
+/// The limits checked on a whole loaded configuration (the others are
+/// enforced while loading or deciding): one error per VirtualService whose
+/// hosts would carry more than [`MAX_RULES_PER_HOST`] HTTP routes.
+pub fn check(config: &crate::model::Config) -> Vec<crate::message::Message> {
+    config
+        .virtual_services
+        .iter()
+        .filter(|vs| exceeds_rules_per_host(vs, config))
+        .map(|vs| {
+            crate::message::Message::new(
+                crate::message::codes::LIMIT_EXCEEDED,
+                crate::message::Severity::Error,
+                format!("VirtualService {}", vs.key()),
+                "spec.http",
+                vs.source_of("spec.http"),
+                format!(
+                    "{} HTTP routes after delegation, more than {} (limits::MAX_RULES_PER_HOST); the VirtualService is left out",
+                    http_routes_after_delegation(vs, config),
+                    MAX_RULES_PER_HOST
+                ),
+                "split the routes over several hosts, or match fewer cases per rule",
+            )
+        })
+        .collect()
+}

@@ -191,7 +191,10 @@ pub fn validate(config: &Config) -> Vec<Message> {
 /// The load and validation messages of `config`, without duplicates.
 pub fn config_messages(config: &Config) -> Vec<Message> {
     let mut all = config.messages.clone();
-    for m in validate(config) {
+    for m in validate(config)
+        .into_iter()
+        .chain(crate::limits::check(config))
+    {
         if !all.contains(&m) {
             all.push(m);
         }

@@ -373,6 +373,7 @@ pub(crate) fn compile_virtual_services(config: &Config, domain: &str) -> Vec<Com
     list.sort_by(|a, b| resource_order(a, b));
     list.iter()
         .filter(|vs| !vs.spec.hosts.is_empty())
+        .filter(|vs| !crate::limits::exceeds_rules_per_host(vs, config))
         .map(|vs| compile_one(vs, config, domain))
         .collect()
 }

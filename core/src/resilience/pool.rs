@@ -308,10 +308,14 @@ impl ConnectionPool {
         }
         let mut promoted = Vec::new();
         self.serve_pending(host, &mut promoted);
-        Ok(match promoted.first() {
-            Some(Promotion::Active(_)) => Admission::Active(id),
-            Some(Promotion::Overflow(_)) => Admission::Overflow(Overflow::Active),
-            None => Admission::Pending(id),
+        // Older requests queued on this host are served first (FIFO): what
+        // became of this one is what its own id says, not the first promotion.
+        Ok(if self.is_active(id) {
+            Admission::Active(id)
+        } else if self.is_pending(id) {
+            Admission::Pending(id)
+        } else {
+            Admission::Overflow(Overflow::Active)
         })
     }
 
@@ -529,6 +533,38 @@ mod tests {
     fn start(p: &mut ConnectionPool, host: HostId) -> Admission {
         p.start(host)
             .unwrap_or(Admission::Overflow(Overflow::Pending))
+    }
+
+    #[test]
+    fn a_new_request_behind_older_pending_ones_is_reported_pending() {
+        // Found by the `pool` fuzz target: a connection freed on another host
+        // lets this host open one; the oldest pending request takes it, and
+        // the new request must be reported as still pending.
+        let cfg = PoolConfig {
+            max_connections: 2,
+            max_requests_per_connection: Some(1),
+            ..PoolConfig::default()
+        };
+        let mut p = ConnectionPool::new(cfg, 2);
+        let c = active(start(&mut p, 1));
+        let e = active(start(&mut p, 1));
+        active(start(&mut p, 0)); // host 0 has none: opened past the limit
+        let b = match start(&mut p, 0) {
+            Admission::Pending(id) => id,
+            other => panic!("expected pending, got {other:?}"),
+        };
+        assert_eq!(p.finish(c), Ok(vec![]));
+        assert_eq!(p.finish(e), Ok(vec![]));
+        let d = start(&mut p, 0);
+        assert!(p.is_active(b), "the oldest pending request runs first");
+        match d {
+            Admission::Pending(id) => assert!(p.is_pending(id)),
+            other => panic!("expected the new request pending, got {other:?}"),
+        }
+        // The nearest case: nothing queued ahead, so the new request runs.
+        let mut q = ConnectionPool::new(cfg, 1);
+        let id = active(start(&mut q, 0));
+        assert!(q.is_active(id));
     }
 
     #[test]
