@@ -38,7 +38,9 @@ for target in "${targets[@]}"; do
     args=(-max_total_time="$mode")
     echo "fuzz: $target for ${mode}s"
   fi
-  out=$(cargo +nightly fuzz run "$target" "corpus/$target" -- \
+  # Inputs that once crashed a target are replayed first, every run.
+  extra=(); [[ -d "regressions/$target" ]] && extra=("regressions/$target")
+  out=$(cargo +nightly fuzz run "$target" "corpus/$target" "${extra[@]}" -- \
         "${args[@]}" -rss_limit_mb=2048 -timeout=10 2>&1) || { echo "$out" | tail -40; exit 1; }
   echo "$out" | grep -E "^Done" || true
 done

@@ -252,9 +252,15 @@ fuzz_target!(|input: Input| {
     }
     assert_eq!(a.to_json(), bj, "decide equals explain without its trace");
     assert_eq!(mesh.decide(&req).map(|d| d.to_json()).ok(), Some(a.to_json()), "deterministic");
-    let total: u64 = a.destinations.iter().map(|d| u64::from(d.weight)).sum();
+    // Weights are relative (Envoy picks over their sum); a valid config sums
+    // to 100 but the fuzzer's need not. Zero-weight destinations of a split
+    // are dropped.
     if !a.destinations.is_empty() {
-        assert_eq!(total, 100, "weights add up to 100: {}", a.to_json());
+        assert!(
+            a.destinations.len() == 1 || a.destinations.iter().all(|d| d.weight > 0),
+            "no zero weight in a split: {}",
+            a.to_json()
+        );
         let picked = a.pick(input.random).expect("a pick among destinations");
         assert!(a.destinations.iter().any(|d| std::ptr::eq(d, picked)));
         assert!(std::ptr::eq(picked, a.pick(input.random).expect("again")), "same random, same pick");

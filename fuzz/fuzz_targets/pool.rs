@@ -55,6 +55,16 @@ fuzz_target!(|input: Input| {
                 let h = usize::from(host) % (hosts + 1);
                 let stats = pool.stats();
                 let a = pool.start(h);
+                // Older pending requests the new connection served.
+                for p in pool.take_promotions() {
+                    match p {
+                        Promotion::Active(pid) => assert!(pool.is_active(pid) && live.contains(&pid.to_u64())),
+                        Promotion::Overflow(pid) => {
+                            assert!(!pool.is_active(pid) && !pool.is_pending(pid));
+                            assert!(live.remove(&pid.to_u64()), "only a live request overflows");
+                        }
+                    }
+                }
                 if !mirrored {
                     if let Ok(Admission::Active(id) | Admission::Pending(id)) = a {
                         assert!(pool.is_active(id) || pool.is_pending(id));

@@ -174,6 +174,15 @@ pub enum Promotion {
     Overflow(RequestId),
 }
 
+impl Promotion {
+    /// The request concerned.
+    pub fn id(&self) -> RequestId {
+        match self {
+            Promotion::Active(id) | Promotion::Overflow(id) => *id,
+        }
+    }
+}
+
 /// A request id the pool does not know (finished, cancelled or never issued),
 /// or a host id out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -241,6 +250,9 @@ pub struct ConnectionPool {
     slots: Vec<(u32, Slot)>,
     free: Vec<u32>,
     stats: PoolStats,
+    /// What became of older pending requests when `start` opened a
+    /// connection for the host (see [`ConnectionPool::take_promotions`]).
+    promotions: Vec<Promotion>,
 }
 
 impl ConnectionPool {
@@ -252,6 +264,7 @@ impl ConnectionPool {
             slots: Vec::new(),
             free: Vec::new(),
             stats: PoolStats::default(),
+            promotions: Vec::new(),
         }
     }
 
@@ -309,7 +322,10 @@ impl ConnectionPool {
         let mut promoted = Vec::new();
         self.serve_pending(host, &mut promoted);
         // Older requests queued on this host are served first (FIFO): what
-        // became of this one is what its own id says, not the first promotion.
+        // became of this one is what its own id says, not the first promotion;
+        // what became of the older ones is kept for `take_promotions`.
+        self.promotions
+            .extend(promoted.into_iter().filter(|p| p.id() != id));
         Ok(if self.is_active(id) {
             Admission::Active(id)
         } else if self.is_pending(id) {
@@ -317,6 +333,14 @@ impl ConnectionPool {
         } else {
             Admission::Overflow(Overflow::Active)
         })
+    }
+
+    /// What became of older pending requests of a host when [`ConnectionPool::start`]
+    /// opened a connection for it (promoted to active, or failed with
+    /// overflow), oldest first, since the last call. A caller tracking
+    /// pending requests calls it after `start`.
+    pub fn take_promotions(&mut self) -> Vec<Promotion> {
+        std::mem::take(&mut self.promotions)
     }
 
     /// A running request ended (or a pending one was abandoned). Returns what
@@ -557,6 +581,12 @@ mod tests {
         assert_eq!(p.finish(e), Ok(vec![]));
         let d = start(&mut p, 0);
         assert!(p.is_active(b), "the oldest pending request runs first");
+        assert_eq!(
+            p.take_promotions(),
+            vec![Promotion::Active(b)],
+            "and the caller hears of it"
+        );
+        assert!(p.take_promotions().is_empty());
         match d {
             Admission::Pending(id) => assert!(p.is_pending(id)),
             other => panic!("expected the new request pending, got {other:?}"),
