@@ -226,7 +226,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             return p;
         }
     };
-    p.response = d.response_headers.clone();
+    p.response = (*d.response_headers).clone();
     match d.outcome {
         Outcome::Redirect => {
             if let Some(r) = &d.redirect {
