@@ -22,8 +22,12 @@ cargo_asan() { # cargo_asan SUBCOMMAND ARGS...: the target flags go before any `
 # bounds (50 ms per decision) that instrumentation (2-3x slower) would break,
 # and it exercises the same code paths as the smaller cases run here; it runs
 # un-instrumented in the `test` stage.
+# The unit tests plus the integration tests that feed hostile and random
+# input (the logic-only suites run un-instrumented in the `test` stage; this
+# keeps the stage within the test command's time budget).
 echo "asan: core tests"
-cargo_asan test -q -p meshroute --lib --tests -- \
+cargo_asan test -q -p meshroute --lib --test hostile --test limits --test properties \
+  --test regex_regressions --test engine_reference -- \
   --skip one_hundred_thousand_rules_compile_and_decide_in_bounded_time
 
 echo "asan: C tests against the instrumented static library"
