@@ -88,40 +88,28 @@ fn bench(c: &mut Criterion) {
         assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
         black_box(decision.destinations.first().map(|d| d.host.len()));
     };
+    // Both C forms build the request from the same borrowed strings.
+    let c_request = || meshroute_request {
+        method: s(black_box(method)),
+        authority: s(black_box(authority)),
+        path: s(black_box(path)),
+        headers: headers.as_ptr(),
+        header_count: headers.len(),
+        source_namespace: s(black_box(namespace)),
+        source_labels: std::ptr::null(),
+        source_label_count: 0,
+        gateway: s(""),
+    };
     let c_once = || {
-        let request = meshroute_request {
-            method: s(black_box(method)),
-            authority: s(black_box(authority)),
-            path: s(black_box(path)),
-            headers: headers.as_ptr(),
-            header_count: headers.len(),
-            source_namespace: s(black_box(namespace)),
-            source_labels: std::ptr::null(),
-            source_label_count: 0,
-            gateway: s(""),
-        };
+        let request = c_request();
         let mut decision: *mut meshroute_decision = std::ptr::null_mut();
-        let mut outcome = MaybeUninit::<meshroute_outcome>::uninit();
-        let mut dest = MaybeUninit::<meshroute_destination>::uninit();
         // SAFETY: live mesh, valid request and out pointers; the decision is freed below.
         unsafe {
             assert_eq!(
                 meshroute_mesh_decide(c_mesh, &request, &mut decision),
                 meshroute_status::MESHROUTE_STATUS_OK
             );
-            assert_eq!(
-                meshroute_decision_outcome(decision, outcome.as_mut_ptr()),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            assert_eq!(
-                outcome.assume_init(),
-                meshroute_outcome::MESHROUTE_OUTCOME_ROUTE
-            );
-            assert_eq!(
-                meshroute_decision_destination(decision, 0, dest.as_mut_ptr()),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            black_box(dest.assume_init().host.len);
+            read_decision(decision);
             assert_eq!(
                 meshroute_decision_free(decision),
                 meshroute_status::MESHROUTE_STATUS_OK
@@ -131,20 +119,8 @@ fn bench(c: &mut Criterion) {
     // The hot-path form: one decision handle, decided into again and again.
     let reused = std::cell::Cell::new(std::ptr::null_mut::<meshroute_decision>());
     let c_reuse_once = || {
-        let request = meshroute_request {
-            method: s(black_box(method)),
-            authority: s(black_box(authority)),
-            path: s(black_box(path)),
-            headers: headers.as_ptr(),
-            header_count: headers.len(),
-            source_namespace: s(black_box(namespace)),
-            source_labels: std::ptr::null(),
-            source_label_count: 0,
-            gateway: s(""),
-        };
+        let request = c_request();
         let mut decision = reused.get();
-        let mut outcome = MaybeUninit::<meshroute_outcome>::uninit();
-        let mut dest = MaybeUninit::<meshroute_destination>::uninit();
         // SAFETY: live mesh, valid request; `decision` is NULL or the live handle kept in `reused`.
         unsafe {
             assert_eq!(
@@ -152,19 +128,7 @@ fn bench(c: &mut Criterion) {
                 meshroute_status::MESHROUTE_STATUS_OK
             );
             reused.set(decision);
-            assert_eq!(
-                meshroute_decision_outcome(decision, outcome.as_mut_ptr()),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            assert_eq!(
-                outcome.assume_init(),
-                meshroute_outcome::MESHROUTE_OUTCOME_ROUTE
-            );
-            assert_eq!(
-                meshroute_decision_destination(decision, 0, dest.as_mut_ptr()),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            black_box(dest.assume_init().host.len);
+            read_decision(decision);
         }
     };
     paired("new handle per decision", &rust_once, &c_once);
@@ -178,6 +142,31 @@ fn bench(c: &mut Criterion) {
     unsafe { meshroute_decision_free(reused.get()) };
     // SAFETY: the mesh is live and freed once.
     unsafe { meshroute_mesh_free(c_mesh) };
+}
+
+/// Reads what a proxy reads: the outcome and the first destination's host.
+///
+/// # Safety
+/// `decision` is a live decision handle.
+unsafe fn read_decision(decision: *const meshroute_decision) {
+    let mut outcome = MaybeUninit::<meshroute_outcome>::uninit();
+    let mut dest = MaybeUninit::<meshroute_destination>::uninit();
+    // SAFETY: the caller guarantees a live handle; the out pointers are valid.
+    unsafe {
+        assert_eq!(
+            meshroute_decision_outcome(decision, outcome.as_mut_ptr()),
+            meshroute_status::MESHROUTE_STATUS_OK
+        );
+        assert_eq!(
+            outcome.assume_init(),
+            meshroute_outcome::MESHROUTE_OUTCOME_ROUTE
+        );
+        assert_eq!(
+            meshroute_decision_destination(decision, 0, dest.as_mut_ptr()),
+            meshroute_status::MESHROUTE_STATUS_OK
+        );
+        black_box(dest.assume_init().host.len);
+    }
 }
 
 /// Alternates batches of both sides and keeps each side's fastest batch:
