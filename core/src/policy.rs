@@ -115,11 +115,7 @@ impl MergedRule {
 
     /// The effective policy for `port` and `subset`, shared (computed when the rule was built).
     pub fn policy(&self, port: Option<u32>, subset: Option<&str>) -> Option<Arc<TrafficPolicy>> {
-        let port = port.filter(|p| self.policy_ports.binary_search(p).is_ok());
-        self.policies
-            .iter()
-            .find(|(p, s, _)| *p == port && s.as_deref() == subset)
-            .and_then(|(_, _, policy)| policy.clone())
+        self.policy_ref(port, subset).cloned()
     }
 
     /// [`MergedRule::policy`], borrowed.

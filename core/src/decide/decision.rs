@@ -132,11 +132,6 @@ fn own(s: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(s.into_owned())
 }
 
-/// A lent value made owned.
-fn own_value<T: Clone>(v: Shared<'_, T>) -> Shared<'static, T> {
-    v.into_owned()
-}
-
 /// One weighted destination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Destination<'m> {
@@ -171,7 +166,7 @@ impl Destination<'_> {
             port: self.port,
             weight: self.weight,
             cluster: own(self.cluster),
-            policy: self.policy.map(own_value),
+            policy: self.policy.map(Shared::into_owned),
             problem: self.problem.map(own),
         }
     }
@@ -449,12 +444,12 @@ impl<'m> Decision<'m> {
             direct_response: self.direct_response,
             rewrite: self.rewrite,
             timeout: self.timeout.map(own),
-            retries: self.retries.map(own_value),
+            retries: self.retries.map(Shared::into_owned),
             fault: self.fault,
             mirrors: self.mirrors.into_iter().map(Mirror::into_owned).collect(),
-            request_headers: own_value(self.request_headers),
-            response_headers: own_value(self.response_headers),
-            cors: self.cors.map(own_value),
+            request_headers: self.request_headers.into_owned(),
+            response_headers: self.response_headers.into_owned(),
+            cors: self.cors.map(Shared::into_owned),
             trace: self.trace,
         }
     }

@@ -42,16 +42,14 @@ impl RouteIndex {
             if r.matches.is_empty() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, u32::MAX));
+                idx.uri_proven.push(false);
                 idx.always.push(id);
                 continue;
             }
             for (mi, m) in r.matches.iter().enumerate() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, mi as u32));
-                idx.uri_proven.resize(idx.entries.len(), false);
-                if let Some(proven) = idx.uri_proven.last_mut() {
-                    *proven = !m.ignore_uri_case && m.uri.is_some();
-                }
+                idx.uri_proven.push(!m.ignore_uri_case && m.uri.is_some());
                 match (&m.uri, m.ignore_uri_case) {
                     (Some(Cond::Exact(e)), false) => {
                         idx.exact.entry(e.as_str().into()).or_default().push(id)
