@@ -3,7 +3,7 @@
 //   playground/dist     the static playground (CodeMirror bundled by esbuild, no CDN)
 // Prints the size of the optimised .wasm, raw and gzipped (limit: 700 KB gzipped).
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -15,7 +15,7 @@ const version = /^version = "(.+)"/m.exec(readFileSync(join(repoDir, 'Cargo.toml
 
 /** package.json of one generated package (wasm-bindgen writes none without wasm-pack). */
 function packageJson(target) {
-  const files = ['meshroute_wasm.js', 'meshroute_wasm.d.ts', 'meshroute_wasm_bg.wasm'];
+  const files = ['meshroute_wasm.js', 'meshroute_wasm.d.ts', 'meshroute_wasm_bg.wasm', 'snippets/'];
   if (target === 'web') files.push('meshroute_wasm_bg.wasm.d.ts');
   return {
     name: target === 'web' ? 'meshroute-web' : 'meshroute',
@@ -39,6 +39,23 @@ const runAsync = (cmd, args) => new Promise((resolve, reject) => {
   child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`))));
 });
 
+/**
+ * wasm-bindgen copies src/convert.js as it is (an ES module) and the
+ * CommonJS glue `require`s it, which only Node >= 20.19 / 22.12 can do:
+ * the nodejs package gets it as CommonJS (its exports are `export function`s).
+ */
+function commonJsSnippets(out) {
+  const root = join(out, 'snippets');
+  for (const dir of readdirSync(root, { recursive: true })) {
+    const file = join(root, dir);
+    if (!file.endsWith('.js')) continue;
+    const text = readFileSync(file, 'utf8');
+    const names = [...text.matchAll(/^export function (\w+)/gm)].map((m) => m[1]);
+    if (/^export (?!function )/m.test(text)) throw new Error(`${file}: only \`export function\` can be made CommonJS`);
+    writeFileSync(file, `'use strict';\n${text.replace(/^export function /gm, 'function ')}\nmodule.exports = { ${names.join(', ')} };\n`);
+  }
+}
+
 const only = process.argv[2]; // `playground` rebuilds the page only
 if (only !== 'playground') {
   // LTO and one codegen unit for the wasm build only (the workspace's own
@@ -56,6 +73,7 @@ if (only !== 'playground') {
     const out = join(crateDir, dir);
     rmSync(out, { recursive: true, force: true });
     run('wasm-bindgen', ['--target', target, '--out-dir', out, raw]);
+    if (target === 'nodejs') commonJsSnippets(out);
     const wasm = join(out, 'meshroute_wasm_bg.wasm');
     await runAsync(bin('wasm-opt'), [WASM_OPT_LEVEL, '--strip-debug', '--strip-producers', wasm, '-o', wasm]);
     writeFileSync(join(out, 'package.json'), JSON.stringify(packageJson(target), null, 2) + '\n');

@@ -8,13 +8,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use convert::Tape;
 use js_sys::JSON;
 use meshroute::load::{load, Input, LoadOptions};
 use meshroute::model::{Config, Resource};
 use meshroute::{MeshOptions, Message, Request, Severity, Source};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "bench-parts")]
+mod bench;
+mod convert;
 mod routetests;
 pub use routetests::run_route_tests;
 
@@ -95,6 +100,8 @@ pub struct Mesh {
     config: Config,
     messages: Vec<Message>,
     mesh: meshroute::Mesh,
+    /// Reused by every `route`: the value tape and the strings the page holds.
+    tape: RefCell<Tape>,
 }
 
 /// The messages `check` reports: the core's one list of load and
@@ -160,6 +167,7 @@ impl Mesh {
             config,
             messages,
             mesh,
+            tape: RefCell::new(Tape::new()),
         })
     }
 
@@ -197,17 +205,29 @@ impl Mesh {
 
     /// Where `request` goes (no trace). Throws an `Error` for a malformed
     /// request or one over a limit.
+    ///
+    /// The per-request call: the request is read without JSON text when it
+    /// is plainly well formed (else through JSON, for the core's errors), and
+    /// the decision is built as a plain object from a tape (see `convert`).
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn route(
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let request = parse_request(&request)?;
+        let request = match convert::fast_request(&request) {
+            Some(request) => request,
+            None => parse_request(&request)?,
+        };
         let decision = self
             .mesh
             .decide(&request)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        to_js(&decision)
+        match self.tape.try_borrow_mut() {
+            Ok(mut tape) => tape.decision(&decision),
+            // Re-entered from JS run while building (a setter on
+            // Object.prototype): a tape of its own.
+            Err(_) => Tape::new().decision(&decision),
+        }
     }
 
     /// Where `request` goes and why: the decision with its `trace`.

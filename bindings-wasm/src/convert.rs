@@ -1,0 +1,1036 @@
+//! Fast conversions for `Mesh.route`, the call made per request (issue 7):
+//!
+//! - request in: `packRequest` (src/convert.js) reads the JS object once
+//!   and packs it into one string; [`request_from_packed`] builds the
+//!   `Request`. Anything unusual (unknown key, wrong type, ...) is not packed,
+//!   and the caller takes the JSON path, so every error stays the core's.
+//! - decision out: [`Tape`] writes the decision as a flat list of numbers
+//!   (its common fields by hand, the rest through serde: `Tape` is a serde
+//!   `Serializer`); `buildDecision` (src/convert.js) builds the plain object
+//!   JSON.parse would give for the serde JSON. Strings cross once: each is
+//!   kept in a JS array ([`Strings`]) and later decisions name it by index.
+
+use meshroute::decide::{Caller, Destination, Headers, Outcome, Protocol, Retries, RuleRef};
+use meshroute::limits;
+use meshroute::{Decision, Request};
+use serde::ser::{self, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/convert.js")]
+extern "C" {
+    // None of these throws (each catches inside): wasm-bindgen's `catch`
+    // wrapper costs ~0.2 µs a call in V8.
+
+    /// The request packed into one string, or `undefined` (take the JSON path).
+    #[wasm_bindgen(js_name = packRequest)]
+    fn pack_request(request: &JsValue) -> Option<String>;
+
+    /// The decision a decision tape describes (see [`Tape::decision`]);
+    /// `undefined` if it could not be built.
+    #[wasm_bindgen(js_name = buildDecision)]
+    fn build_decision(tape: &[f64], strings: &js_sys::Array, fresh: Option<&str>) -> JsValue;
+
+    /// Adds `text` to `strings` as a property-key string (V8 internalises
+    /// it once, so objects built with it as a key take the fast path).
+    #[wasm_bindgen(js_name = keepString)]
+    fn keep_string(strings: &js_sys::Array, text: &str) -> u32;
+}
+
+/// The request the JS object describes, when it is packable (see
+/// `packRequest`); `None` means: parse it through JSON instead.
+pub(crate) fn fast_request(request: &JsValue) -> Option<Request> {
+    let packed = pack_request(request)?;
+    request_from_packed(&packed)
+}
+
+/// An optional field of the packed form: `""` absent, `"=value"` present.
+/// `Err` for anything else (not written by `packRequest`).
+fn optional(field: &str) -> Result<Option<&str>, ()> {
+    match field.strip_prefix('=') {
+        Some(value) => Ok(Some(value)),
+        None if field.is_empty() => Ok(None),
+        None => Err(()),
+    }
+}
+
+/// Builds the request from `packRequest`'s string (layout documented there).
+/// `None` when the text is not in that layout, or holds more headers than
+/// the core accepts (the JSON path then gives the core's error).
+pub(crate) fn request_from_packed(packed: &str) -> Option<Request> {
+    parse_packed(packed).ok()
+}
+
+fn parse_packed(packed: &str) -> Result<Request, ()> {
+    let mut fields = packed.split('\0');
+    let mut next = || fields.next().ok_or(());
+    {
+        let host = next()?.to_string();
+        let port = match optional(next()?)? {
+            Some(p) => Some(p.parse::<u16>().map_err(|_| ())?),
+            None => None,
+        };
+        let method = optional(next()?)?.unwrap_or("GET").to_string();
+        let path = optional(next()?)?.unwrap_or("/").to_string();
+        let scheme = optional(next()?)?.map(str::to_string);
+        let gateway = optional(next()?)?.unwrap_or("mesh").to_string();
+        let protocol = match optional(next()?)? {
+            None | Some("http") => Protocol::Http,
+            Some("tls") => Protocol::Tls,
+            Some("tcp") => Protocol::Tcp,
+            Some(_) => return Err(()),
+        };
+        let sni = optional(next()?)?.map(str::to_string);
+        let destination_ip = optional(next()?)?.map(str::to_string);
+        let namespace = optional(next()?)?.unwrap_or("default").to_string();
+        let label_count: usize = next()?.parse().map_err(|_| ())?;
+        let mut labels = BTreeMap::new();
+        for _ in 0..label_count {
+            let name = next()?;
+            labels.insert(name.to_string(), next()?.to_string());
+        }
+        let mut headers = Headers::new();
+        while let Ok(name) = next() {
+            if headers.len() == limits::MAX_REQUEST_HEADERS {
+                return Err(());
+            }
+            headers.append(name, next()?);
+        }
+        Ok(Request {
+            host,
+            port,
+            method,
+            path,
+            scheme,
+            headers,
+            gateway,
+            source: Caller { namespace, labels },
+            protocol,
+            sni,
+            destination_ip,
+        })
+    }
+}
+
+/// FxHash: the strings hashed here are short and not attacker-chosen keys
+/// of a long-lived table (the table is bounded and cleared when full).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Most strings kept for the page; a full table is cleared and refilled by
+/// the next decisions (names from the mesh come back at once; strings made
+/// from requests, like passthrough hosts, do not pile up).
+const MAX_KNOWN_STRINGS: usize = 4096;
+/// Most bytes of kept strings.
+const MAX_KNOWN_BYTES: usize = 256 * 1024;
+/// Longer strings always cross as fresh text.
+const MAX_KNOWN_LEN: usize = 512;
+
+/// The strings the JS side holds (`table`), and their indexes.
+pub(crate) struct Strings {
+    index: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>>,
+    table: js_sys::Array,
+    bytes: usize,
+}
+
+impl Strings {
+    pub(crate) fn new() -> Strings {
+        Strings {
+            index: HashMap::default(),
+            table: js_sys::Array::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Starts over when full (called between values, never during one:
+    /// a tape's indexes must all name the same table).
+    fn make_room(&mut self) {
+        if self.index.len() >= MAX_KNOWN_STRINGS || self.bytes >= MAX_KNOWN_BYTES {
+            self.index.clear();
+            self.table = js_sys::Array::new();
+            self.bytes = 0;
+        }
+    }
+
+    /// The index of `s` in the JS table, adding it when there is room.
+    fn known(&mut self, s: &str) -> Option<u32> {
+        if let Some(&i) = self.index.get(s) {
+            return Some(i);
+        }
+        if s.len() > MAX_KNOWN_LEN
+            || self.index.len() >= MAX_KNOWN_STRINGS
+            || self.bytes + s.len() > MAX_KNOWN_BYTES
+        {
+            return None;
+        }
+        let i = keep_string(&self.table, s);
+        self.index.insert(s.into(), i);
+        self.bytes += s.len();
+        Some(i)
+    }
+}
+
+// Tape operations; src/convert.js reads the same numbers.
+const NULL: f64 = 0.0;
+const FALSE: f64 = 1.0;
+const TRUE: f64 = 2.0;
+const NUMBER: f64 = 3.0;
+const KNOWN: f64 = 4.0;
+const FRESH: f64 = 5.0;
+const ARRAY: f64 = 6.0;
+const OBJECT: f64 = 7.0;
+
+/// A decision as a flat list of numbers (read by `buildDecision`; serde
+/// values inside it as `value()` there reads them): kept between calls so a
+/// decision allocates nothing here once warm.
+pub(crate) struct Tape {
+    ops: Vec<f64>,
+    fresh: String,
+    strings: Strings,
+}
+
+/// Why a value could not be written (a map key that is not a string or
+/// number; serde_json refuses those too).
+#[derive(Debug)]
+pub(crate) struct TapeError(String);
+
+impl fmt::Display for TapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TapeError {}
+
+impl ser::Error for TapeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        TapeError(msg.to_string())
+    }
+}
+
+impl Tape {
+    pub(crate) fn new() -> Tape {
+        Tape {
+            ops: Vec::new(),
+            fresh: String::new(),
+            strings: Strings::new(),
+        }
+    }
+
+    /// `decision` as the plain JS object `JSON.parse` gives for its serde
+    /// JSON, built by `buildDecision` from the fields written here by hand
+    /// (the common ones; the rest through serde), which is ~10x faster in
+    /// V8 than building objects key by key.
+    pub(crate) fn decision(&mut self, decision: &Decision<'_>) -> Result<JsValue, JsError> {
+        self.write_decision(decision)
+            .map_err(|e| JsError::new(&format!("internal error: {e}")))?;
+        built(build_decision(
+            &self.ops,
+            &self.strings.table,
+            self.fresh_text(),
+        ))
+    }
+
+    /// The decision tape: outcome, a bit per present field, then each
+    /// present field in serde's order. Every field is named so a new field
+    /// in the core fails to compile here instead of going missing.
+    fn write_decision(&mut self, d: &Decision<'_>) -> Result<(), TapeError> {
+        self.ops.clear();
+        self.fresh.clear();
+        self.strings.make_room();
+        let Decision {
+            outcome,
+            virtual_service,
+            delegated_from,
+            rule,
+            destinations,
+            redirect,
+            direct_response,
+            rewrite,
+            timeout,
+            retries,
+            fault,
+            mirrors,
+            request_headers,
+            response_headers,
+            cors,
+            trace,
+        } = d;
+        let present = [
+            virtual_service.is_some(),
+            delegated_from.is_some(),
+            rule.is_some(),
+            !destinations.is_empty(),
+            redirect.is_some(),
+            direct_response.is_some(),
+            rewrite.is_some(),
+            timeout.is_some(),
+            retries.is_some(),
+            fault.is_some(),
+            !mirrors.is_empty(),
+            !request_headers.is_empty(),
+            !response_headers.is_empty(),
+            cors.is_some(),
+            !trace.is_empty(),
+        ];
+        self.ops
+            .extend_from_slice(&[outcome_code(*outcome), bits(&present)]);
+        if let Some(vs) = virtual_service {
+            self.text(vs);
+        }
+        if let Some(root) = delegated_from {
+            self.text(root);
+        }
+        if let Some(RuleRef { index, name }) = rule {
+            self.ops.push(*index as f64);
+            match name {
+                Some(name) => self.text(name),
+                None => self.ops.push(NULL),
+            }
+        }
+        if !destinations.is_empty() {
+            self.ops.push(destinations.len() as f64);
+            for destination in destinations {
+                self.destination(destination)?;
+            }
+        }
+        if let Some(redirect) = redirect {
+            redirect.serialize(&mut *self)?;
+        }
+        if let Some(direct) = direct_response {
+            direct.serialize(&mut *self)?;
+        }
+        if let Some(rewrite) = rewrite {
+            rewrite.serialize(&mut *self)?;
+        }
+        if let Some(timeout) = timeout {
+            self.text(timeout);
+        }
+        if let Some(retries) = retries {
+            self.retries(retries);
+        }
+        if let Some(fault) = fault {
+            fault.serialize(&mut *self)?;
+        }
+        if !mirrors.is_empty() {
+            mirrors.serialize(&mut *self)?;
+        }
+        if !request_headers.is_empty() {
+            request_headers.serialize(&mut *self)?;
+        }
+        if !response_headers.is_empty() {
+            response_headers.serialize(&mut *self)?;
+        }
+        if let Some(cors) = cors {
+            cors.serialize(&mut *self)?;
+        }
+        if !trace.is_empty() {
+            trace.serialize(&mut *self)?;
+        }
+        Ok(())
+    }
+
+    /// host, subset?, port?, weight, cluster, policy?, problem? after a bit
+    /// per optional field.
+    fn destination(&mut self, d: &Destination<'_>) -> Result<(), TapeError> {
+        let Destination {
+            host,
+            subset,
+            port,
+            weight,
+            cluster,
+            policy,
+            problem,
+        } = d;
+        let present = [
+            subset.is_some(),
+            port.is_some(),
+            policy.is_some(),
+            problem.is_some(),
+        ];
+        self.ops.push(bits(&present));
+        self.text(host);
+        if let Some(subset) = subset {
+            self.text(subset);
+        }
+        if let Some(port) = port {
+            self.ops.push(f64::from(*port));
+        }
+        self.ops.push(f64::from(*weight));
+        self.text(cluster);
+        if let Some(policy) = policy {
+            policy.serialize(&mut *self)?;
+        }
+        if let Some(problem) = problem {
+            self.text(problem);
+        }
+        Ok(())
+    }
+
+    /// attempts, perTryTimeout?, retryOn?, backoff?, default? after a bit
+    /// per optional field (serde leaves out an empty retryOn and a false default).
+    fn retries(&mut self, r: &Retries) {
+        let Retries {
+            attempts,
+            per_try_timeout,
+            retry_on,
+            backoff,
+            default,
+        } = r;
+        let present = [
+            per_try_timeout.is_some(),
+            !retry_on.is_empty(),
+            backoff.is_some(),
+            *default,
+        ];
+        self.ops
+            .extend_from_slice(&[bits(&present), f64::from(*attempts)]);
+        if let Some(t) = per_try_timeout {
+            self.text(t);
+        }
+        if !retry_on.is_empty() {
+            self.text(retry_on);
+        }
+        if let Some(b) = backoff {
+            self.text(b);
+        }
+    }
+
+    /// Writes the decision tape and returns its length (for `bench-parts`).
+    #[cfg(feature = "bench-parts")]
+    pub(crate) fn write_decision_len(&mut self, decision: &Decision<'_>) -> usize {
+        self.write_decision(decision)
+            .map(|()| self.ops.len())
+            .unwrap_or(0)
+    }
+
+    /// The fresh strings, `None` when there are none (spares decoding an
+    /// empty string, which costs as much as a short one).
+    fn fresh_text(&self) -> Option<&str> {
+        (!self.fresh.is_empty()).then_some(self.fresh.as_str())
+    }
+
+    fn text(&mut self, s: &str) {
+        match self.strings.known(s) {
+            Some(i) => self.ops.extend_from_slice(&[KNOWN, f64::from(i)]),
+            None => {
+                self.fresh.push_str(s);
+                let units = s.chars().map(char::len_utf16).sum::<usize>();
+                self.ops.extend_from_slice(&[FRESH, units as f64]);
+            }
+        }
+    }
+
+    fn number(&mut self, n: f64) {
+        // serde_json writes NaN and infinities as null.
+        if n.is_finite() {
+            self.ops.extend_from_slice(&[NUMBER, n]);
+        } else {
+            self.ops.push(NULL);
+        }
+    }
+
+    /// Opens an array or object; its length is set by [`Compound::end`].
+    fn open(&mut self, op: f64) -> Compound<'_> {
+        self.ops.extend_from_slice(&[op, 0.0]);
+        let at = self.ops.len() - 1;
+        Compound {
+            tape: self,
+            at,
+            count: 0,
+        }
+    }
+}
+
+/// What `buildDecision` returned: `undefined` means it failed.
+fn built(value: JsValue) -> Result<JsValue, JsError> {
+    if value.is_undefined() {
+        Err(JsError::new("internal error: the value could not be built"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The outcome as its index in `OUTCOMES` (src/convert.js).
+fn outcome_code(outcome: Outcome) -> f64 {
+    match outcome {
+        Outcome::Route => 0.0,
+        Outcome::Redirect => 1.0,
+        Outcome::DirectResponse => 2.0,
+        Outcome::NotFound => 3.0,
+        Outcome::DefaultRoute => 4.0,
+        Outcome::Passthrough => 5.0,
+    }
+}
+
+/// Flags as a number: bit i set when `present[i]`.
+fn bits(present: &[bool]) -> f64 {
+    let mut n = 0u32;
+    for (i, &p) in present.iter().enumerate() {
+        if p {
+            n |= 1 << i;
+        }
+    }
+    f64::from(n)
+}
+
+/// An array or object being written: where its length goes, and the count.
+pub(crate) struct Compound<'t> {
+    tape: &'t mut Tape,
+    at: usize,
+    count: u32,
+}
+
+impl Compound<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        self.count += 1;
+        value.serialize(&mut *self.tape)
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), TapeError> {
+        self.count += 1;
+        self.tape.text(key);
+        value.serialize(&mut *self.tape)
+    }
+
+    fn end(self) -> Result<(), TapeError> {
+        if let Some(slot) = self.tape.ops.get_mut(self.at) {
+            *slot = f64::from(self.count);
+        }
+        Ok(())
+    }
+}
+
+/// Writes a single-key object `{variant: ...}` (serde_json's externally
+/// tagged enums) and returns the open inner compound's parent count fixup.
+fn open_variant<'t>(tape: &'t mut Tape, variant: &str, op: f64) -> Compound<'t> {
+    tape.ops.extend_from_slice(&[OBJECT, 1.0]);
+    tape.text(variant);
+    tape.open(op)
+}
+
+impl<'t> ser::Serializer for &'t mut Tape {
+    type Ok = ();
+    type Error = TapeError;
+    type SerializeSeq = Compound<'t>;
+    type SerializeTuple = Compound<'t>;
+    type SerializeTupleStruct = Compound<'t>;
+    type SerializeTupleVariant = Compound<'t>;
+    type SerializeMap = Compound<'t>;
+    type SerializeStruct = Compound<'t>;
+    type SerializeStructVariant = Compound<'t>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), TapeError> {
+        self.ops.push(if v { TRUE } else { FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), TapeError> {
+        // JSON.parse rounds large integers to the nearest double too.
+        self.number(v as f64);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), TapeError> {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), TapeError> {
+        self.number(v as f64);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), TapeError> {
+        // serde_json prints the f32's shortest text, which JSON.parse reads
+        // as the double nearest that decimal, not the f32 widened.
+        let text = v.to_string();
+        self.number(text.parse().unwrap_or(f64::NAN));
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), TapeError> {
+        self.number(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), TapeError> {
+        self.text(v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), TapeError> {
+        self.text(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), TapeError> {
+        let mut seq = self.open(ARRAY);
+        for b in v {
+            seq.element(b)?;
+        }
+        seq.end()
+    }
+    fn serialize_none(self) -> Result<(), TapeError> {
+        self.ops.push(NULL);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), TapeError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), TapeError> {
+        self.ops.push(NULL);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), TapeError> {
+        self.ops.push(NULL);
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), TapeError> {
+        self.text(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), TapeError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), TapeError> {
+        self.ops.extend_from_slice(&[OBJECT, 1.0]);
+        self.text(variant);
+        value.serialize(self)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'t>, TapeError> {
+        Ok(self.open(ARRAY))
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Compound<'t>, TapeError> {
+        Ok(self.open(ARRAY))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'t>, TapeError> {
+        Ok(self.open(ARRAY))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'t>, TapeError> {
+        Ok(open_variant(self, variant, ARRAY))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'t>, TapeError> {
+        Ok(self.open(OBJECT))
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'t>, TapeError> {
+        Ok(self.open(OBJECT))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'t>, TapeError> {
+        Ok(open_variant(self, variant, OBJECT))
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), TapeError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), TapeError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), TapeError> {
+        self.count += 1;
+        key.serialize(KeyWriter(&mut *self.tape))
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result<(), TapeError> {
+        Compound::end(self)
+    }
+}
+
+/// Writes a map key as serde_json does: strings as they are, numbers,
+/// booleans and unit variants as their text; anything else is an error.
+struct KeyWriter<'t>(&'t mut Tape);
+
+fn key_error() -> TapeError {
+    TapeError("key must be a string".into())
+}
+
+impl KeyWriter<'_> {
+    fn display(self, v: impl fmt::Display) -> Result<(), TapeError> {
+        self.0.text(&v.to_string());
+        Ok(())
+    }
+}
+
+impl ser::Serializer for KeyWriter<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    type SerializeSeq = ser::Impossible<(), TapeError>;
+    type SerializeTuple = ser::Impossible<(), TapeError>;
+    type SerializeTupleStruct = ser::Impossible<(), TapeError>;
+    type SerializeTupleVariant = ser::Impossible<(), TapeError>;
+    type SerializeMap = ser::Impossible<(), TapeError>;
+    type SerializeStruct = ser::Impossible<(), TapeError>;
+    type SerializeStructVariant = ser::Impossible<(), TapeError>;
+
+    fn serialize_str(self, v: &str) -> Result<(), TapeError> {
+        self.0.text(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_bool(self, v: bool) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), TapeError> {
+        self.display(v)
+    }
+    fn serialize_f32(self, _v: f32) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_f64(self, _v: f64) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_none(self) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_unit(self) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), TapeError> {
+        self.0.text(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), TapeError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), TapeError> {
+        Err(key_error())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, TapeError> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, TapeError> {
+        Err(key_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `packRequest` writes for `{host, port: 9080, path, headers}`.
+    const JASON: &str =
+        "reviews\0=9080\0\0=/reviews/0\0\0\0\0\0\0\00\0End-User\0jason\0x-b\0one\0x-b\0two";
+
+    #[test]
+    fn a_packed_request_reads_as_the_json_one() {
+        let packed = request_from_packed(JASON).expect("packed request");
+        let json: Request = serde_json::from_str(
+            r#"{"host":"reviews","port":9080,"path":"/reviews/0","headers":{"End-User":"jason","x-b":["one","two"]}}"#,
+        )
+        .expect("json request");
+        assert_eq!(packed, json);
+        assert_eq!(packed.method, "GET");
+        assert_eq!(packed.headers.get("end-user").as_deref(), Some("jason"));
+        assert_eq!(packed.headers.get("x-b").as_deref(), Some("one,two"));
+    }
+
+    #[test]
+    fn every_packed_field_lands_in_its_place() {
+        let packed = "h\0\0=PUT\0=/p\0=https\0=ns/gw\0=tls\0=sni.example\0=10.0.0.1\0=team\02\0app\0a\0version\0v1";
+        let r = request_from_packed(packed).expect("packed request");
+        assert_eq!(r.port, None);
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.gateway.as_str()),
+            ("PUT", "/p", "ns/gw")
+        );
+        assert_eq!(r.scheme.as_deref(), Some("https"));
+        assert_eq!(r.protocol, Protocol::Tls);
+        assert_eq!(r.sni.as_deref(), Some("sni.example"));
+        assert_eq!(r.destination_ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(r.source.namespace, "team");
+        assert_eq!(
+            r.source.labels.get("version").map(String::as_str),
+            Some("v1")
+        );
+        assert!(r.headers.is_empty());
+    }
+
+    #[test]
+    fn anything_not_in_the_layout_goes_the_json_way() {
+        // Port out of range, unknown protocol, a present field without `=`,
+        // a missing label value, fields missing.
+        for bad in [
+            "h\0=70000\0\0\0\0\0\0\0\0\00",
+            "h\0\0\0\0\0\0=udp\0\0\0\00",
+            "h\0\0GET\0\0\0\0\0\0\0\00",
+            "h\0\0\0\0\0\0\0\0\0\01\0app",
+            "h\0\0\0",
+            "h\0\0\0\0\0\0\0\0\0\0x",
+        ] {
+            assert_eq!(request_from_packed(bad), None, "{bad:?}");
+        }
+        // The nearest good one.
+        assert!(request_from_packed("h\0\0\0\0\0\0\0\0\0\00").is_some());
+    }
+
+    #[test]
+    fn more_headers_than_the_limit_go_the_json_way_for_its_error() {
+        let header = "\0n\0v";
+        let at_limit = format!(
+            "h\0\0\0\0\0\0\0\0\0\00{}",
+            header.repeat(limits::MAX_REQUEST_HEADERS)
+        );
+        assert_eq!(
+            request_from_packed(&at_limit).map(|r| r.headers.len()),
+            Some(limits::MAX_REQUEST_HEADERS)
+        );
+        let over = format!("{at_limit}{header}");
+        assert_eq!(request_from_packed(&over), None);
+    }
+
+    #[test]
+    fn outcome_codes_follow_the_js_table_and_bits_the_fields() {
+        // OUTCOMES in src/convert.js, in this order.
+        let js = include_str!("convert.js");
+        let table = js
+            .lines()
+            .find(|l| l.starts_with("const OUTCOMES"))
+            .expect("OUTCOMES in convert.js");
+        for (outcome, code) in [
+            (Outcome::Route, 0.0),
+            (Outcome::Redirect, 1.0),
+            (Outcome::DirectResponse, 2.0),
+            (Outcome::NotFound, 3.0),
+            (Outcome::DefaultRoute, 4.0),
+            (Outcome::Passthrough, 5.0),
+        ] {
+            assert_eq!(outcome_code(outcome), code);
+            let position = table
+                .split(',')
+                .position(|item| item.contains(&format!("'{}'", outcome.as_str())));
+            assert_eq!(position, Some(code as usize), "{outcome:?} in {table}");
+        }
+        assert_eq!(bits(&[true, false, true]), 5.0);
+        assert_eq!(bits(&[false, false]), 0.0);
+    }
+}
