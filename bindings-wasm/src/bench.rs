@@ -3,7 +3,7 @@
 //! Timed from JS, not in a loop inside the module: a long-running wasm
 //! call stays in V8's baseline tier and would distort the figures.
 
-use crate::convert::{fast_request, Tape};
+use crate::convert::Tape;
 use crate::Mesh;
 use meshroute::Request;
 use wasm_bindgen::prelude::*;
@@ -37,9 +37,9 @@ impl Bench {
             .unwrap_or(0)
     }
 
-    /// `packRequest` and the `Request` built from its string.
-    pub fn read(&self, request: JsValue) -> usize {
-        fast_request(&request).map(|r| r.path.len()).unwrap_or(0)
+    /// `packRequest` and the `Request` built from what it wrote.
+    pub fn read(&mut self, request: JsValue) -> usize {
+        self.tape.read_request(&request).map(|r| r.path.len()).unwrap_or(0)
     }
 
     /// The `Request` built from a packed string.

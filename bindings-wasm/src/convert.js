@@ -4,110 +4,175 @@
 // strings the page already holds (no JSON text, no UTF-8 decoding of known
 // strings). Plain JS, no dependencies; src/convert.rs documents the layouts.
 
-// The keys of `meshroute::Request` (serde, camelCase). Anything else makes
-// `packRequest` give up, and the caller parses the request through JSON so the
-// error is the core's own ("unknown field `hedaers`, expected one of ...").
 const PROTOCOLS = new Set(['http', 'tls', 'tcp']);
 
-// A string that can cross in the packed form: no NUL (the separator).
-const plain = (v) => typeof v === 'string' && v.indexOf('\0') === -1;
-// An object JSON.stringify would write as an object of its own keys.
+// A string value JSON.stringify writes as a string.
+const isString = (v) => typeof v === 'string';
+// An object JSON.stringify writes as an object of its own keys.
 const record = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.toJSON !== 'function';
-// Present optional field: `=value`; absent: empty.
-const some = (v) => '=' + v;
-
-/**
- * `request` as one string for `convert::request_from_packed`, or `undefined`
- * when it is not exactly a well-formed request of strings and integers
- * (unknown key, wrong type, undefined / null / function values, NUL in a
- * string, a lone surrogate, a `toJSON`...): then the caller takes the JSON path.
- *
- * Layout, NUL-separated: host, port, method, path, scheme, gateway, protocol,
- * sni, destinationIp, source namespace (each empty when absent, `=value` when
- * present; host as is), the number of label pairs, the label pairs, then
- * header name/value pairs (a list of values gives one pair per value).
- */
-export function packRequest(r) {
-  // Never throws (a throwing getter, a Proxy...): an exception must not
-  // unwind through the Rust frames that called this; the JSON path reports it.
-  try {
-    return pack(r);
-  } catch {
-    return undefined;
-  }
-}
-
-function pack(r) {
-  if (!record(r)) return undefined;
-  let host;
-  let port = '', method = '', path = '', scheme = '', gateway = '', protocol = '', sni = '', ip = '', ns = '';
-  let labels = '', labelCount = 0, headers = '';
-  for (const key of Object.keys(r)) {
-    const v = r[key];
-    switch (key) {
-      case 'host': if (!plain(v)) return undefined; host = v; break;
-      case 'port':
-        if (!Number.isInteger(v) || v < 0 || v > 65535) return undefined;
-        port = some(v); break;
-      case 'method': if (!plain(v)) return undefined; method = some(v); break;
-      case 'path': if (!plain(v)) return undefined; path = some(v); break;
-      case 'scheme': if (!plain(v)) return undefined; scheme = some(v); break;
-      case 'gateway': if (!plain(v)) return undefined; gateway = some(v); break;
-      case 'protocol': if (!PROTOCOLS.has(v)) return undefined; protocol = some(v); break;
-      case 'sni': if (!plain(v)) return undefined; sni = some(v); break;
-      case 'destinationIp': if (!plain(v)) return undefined; ip = some(v); break;
-      case 'headers': {
-        if (!record(v)) return undefined;
-        for (const name of Object.keys(v)) {
-          if (name.indexOf('\0') !== -1) return undefined;
-          const value = v[name];
-          if (plain(value)) {
-            headers += '\0' + name + '\0' + value;
-          } else if (Array.isArray(value)) {
-            for (const one of value) {
-              if (!plain(one)) return undefined;
-              headers += '\0' + name + '\0' + one;
-            }
-          } else {
-            return undefined;
-          }
-        }
-        break;
-      }
-      case 'source': {
-        if (!record(v)) return undefined;
-        for (const k of Object.keys(v)) {
-          const s = v[k];
-          if (k === 'namespace') {
-            if (!plain(s)) return undefined;
-            ns = some(s);
-          } else if (k === 'labels') {
-            if (!record(s)) return undefined;
-            for (const name of Object.keys(s)) {
-              const value = s[name];
-              if (name.indexOf('\0') !== -1 || !plain(value)) return undefined;
-              labels += '\0' + name + '\0' + value;
-              labelCount++;
-            }
-          } else {
-            return undefined;
-          }
-        }
-        break;
-      }
-      default: return undefined;
-    }
-  }
-  if (host === undefined) return undefined;
-  const packed = host + '\0' + port + '\0' + method + '\0' + path + '\0' + scheme + '\0' + gateway + '\0'
-    + protocol + '\0' + sni + '\0' + ip + '\0' + ns + '\0' + labelCount + labels + headers;
-  // A lone surrogate would cross as U+FFFD; JSON makes it an error instead.
-  return wellFormed(packed) ? packed : undefined;
-}
 
 const wellFormed = typeof String.prototype.isWellFormed === 'function'
   ? (s) => s.isWellFormed()
   : (s) => !/[\ud800-\udfff]/.test(s);
+const encoder = new TextEncoder();
+
+// The buffer being written (a view of the Rust side's scratch buffer), where,
+// and whether it ran out of room. One request at a time, like the tape below.
+let out, pos, full;
+
+/** Writes one byte. */
+function byte(b) {
+  if (pos < out.length) out[pos++] = b;
+  else full = true;
+}
+
+/**
+ * Writes `s` as UTF-8. False when it cannot cross this way: a NUL (the
+ * separator) or a lone surrogate (it would cross as U+FFFD; JSON makes it an
+ * error), so the JSON path decides.
+ */
+function put(s) {
+  const n = s.length;
+  if (full || pos + n > out.length) {
+    full = true;
+    return true;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return false;
+    if (c > 0x7f) return putRest(s.slice(i));
+    out[pos++] = c;
+  }
+  return true;
+}
+
+function putRest(rest) {
+  if (rest.indexOf('\0') !== -1 || !wellFormed(rest)) return false;
+  const { read, written } = encoder.encodeInto(rest, out.subarray(pos));
+  if (read < rest.length) full = true;
+  pos += written;
+  return true;
+}
+
+/** An optional field: empty when absent, `=value` when present. */
+function field(v) {
+  if (v === undefined) return true;
+  byte(61); // '='
+  return put(v);
+}
+
+/**
+ * Writes `request` into `buffer` for `convert::request_from_packed`, and
+ * returns the number of bytes; -1 when it is not exactly a well-formed
+ * request of strings and integers (unknown key, wrong type, undefined /
+ * null / function values, NUL, a lone surrogate, a `toJSON`, a throwing
+ * getter...): the caller then parses it through JSON, so every error is the
+ * core's own; -2 when `buffer` is too small.
+ *
+ * Layout, NUL-separated UTF-8: host, port, method, path, scheme, gateway,
+ * protocol, sni, destinationIp, source namespace (each empty when absent,
+ * `=value` when present; host as is), the number of label pairs, the label
+ * pairs, then header name/value pairs (a list of values gives one pair per
+ * value).
+ */
+export function packRequest(request, buffer) {
+  out = buffer;
+  pos = 0;
+  full = false;
+  // Never throws: an exception must not unwind through the Rust frames that
+  // called this (a throwing getter or Proxy trap takes the JSON path, which reports it).
+  try {
+    if (!pack(request)) return -1;
+    return full ? -2 : pos;
+  } catch {
+    return -1;
+  } finally {
+    out = undefined;
+  }
+}
+
+function pack(r) {
+  if (!record(r)) return false;
+  let host, port, method, path, scheme, gateway, protocol, sni, ip, ns, labels, headers;
+  for (const key of Object.keys(r)) {
+    const v = r[key];
+    switch (key) {
+      case 'host': if (!isString(v)) return false; host = v; break;
+      case 'port':
+        if (!Number.isInteger(v) || v < 0 || v > 65535) return false;
+        port = '' + v; break;
+      case 'method': if (!isString(v)) return false; method = v; break;
+      case 'path': if (!isString(v)) return false; path = v; break;
+      case 'scheme': if (!isString(v)) return false; scheme = v; break;
+      case 'gateway': if (!isString(v)) return false; gateway = v; break;
+      case 'protocol': if (!PROTOCOLS.has(v)) return false; protocol = v; break;
+      case 'sni': if (!isString(v)) return false; sni = v; break;
+      case 'destinationIp': if (!isString(v)) return false; ip = v; break;
+      case 'headers': if (!record(v)) return false; headers = v; break;
+      case 'source': {
+        if (!record(v)) return false;
+        for (const k of Object.keys(v)) {
+          const s = v[k];
+          if (k === 'namespace') {
+            if (!isString(s)) return false;
+            ns = s;
+          } else if (k === 'labels') {
+            if (!record(s)) return false;
+            labels = s;
+          } else {
+            return false;
+          }
+        }
+        break;
+      }
+      default: return false;
+    }
+  }
+  if (host === undefined || !put(host)) return false;
+  for (const v of [port, method, path, scheme, gateway, protocol, sni, ip, ns]) {
+    byte(0);
+    if (!field(v)) return false;
+  }
+  byte(0);
+  if (labels === undefined) {
+    byte(48); // '0'
+  } else {
+    const names = Object.keys(labels);
+    put('' + names.length);
+    for (const name of names) {
+      const value = labels[name];
+      if (!isString(value)) return false;
+      byte(0);
+      if (!put(name)) return false;
+      byte(0);
+      if (!put(value)) return false;
+    }
+  }
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (isString(value)) {
+        if (!header(name, value)) return false;
+      } else if (Array.isArray(value)) {
+        for (const one of value) {
+          if (!isString(one) || !header(name, one)) return false;
+        }
+      } else {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+function header(name, value) {
+  byte(0);
+  if (!put(name)) return false;
+  byte(0);
+  return put(value);
+}
+
+// ---------- the decision ----------
 
 // Tape operations, as written by `convert::Tape` (keep the two in step).
 const NULL = 0, FALSE = 1, TRUE = 2, NUMBER = 3, KNOWN = 4, FRESH = 5, ARRAY = 6, OBJECT = 7;

@@ -24,9 +24,10 @@ extern "C" {
     // None of these throws (each catches inside): wasm-bindgen's `catch`
     // wrapper costs ~0.2 µs a call in V8.
 
-    /// The request packed into one string, or `undefined` (take the JSON path).
+    /// Writes the request into `buffer` (UTF-8, layout in src/convert.js):
+    /// the number of bytes, -1 to take the JSON path, -2 if `buffer` is too small.
     #[wasm_bindgen(js_name = packRequest)]
-    fn pack_request(request: &JsValue) -> Option<String>;
+    fn pack_request(request: &JsValue, buffer: &mut [u8]) -> i32;
 
     /// The decision a decision tape describes (see [`Tape::decision`]);
     /// `undefined` if it could not be built.
@@ -39,12 +40,10 @@ extern "C" {
     fn keep_string(strings: &js_sys::Array, text: &str) -> u32;
 }
 
-/// The request the JS object describes, when it is packable (see
-/// `packRequest`); `None` means: parse it through JSON instead.
-pub(crate) fn fast_request(request: &JsValue) -> Option<Request> {
-    let packed = pack_request(request)?;
-    request_from_packed(&packed)
-}
+/// First size of the buffer `packRequest` writes into.
+const PACKED_START: usize = 4 * 1024;
+/// Larger requests take the JSON path (bounds the buffer kept).
+const PACKED_MAX: usize = 1024 * 1024;
 
 /// An optional field of the packed form: `""` absent, `"=value"` present.
 /// `Err` for anything else (not written by `packRequest`).
@@ -56,7 +55,7 @@ fn optional(field: &str) -> Result<Option<&str>, ()> {
     }
 }
 
-/// Builds the request from `packRequest`'s string (layout documented there).
+/// Builds the request from `packRequest`'s text (layout documented there).
 /// `None` when the text is not in that layout, or holds more headers than
 /// the core accepts (the JSON path then gives the core's error).
 pub(crate) fn request_from_packed(packed: &str) -> Option<Request> {
@@ -218,6 +217,8 @@ pub(crate) struct Tape {
     ops: Vec<f64>,
     fresh: String,
     strings: Strings,
+    /// Where `packRequest` writes the request.
+    packed: Vec<u8>,
 }
 
 /// Why a value could not be written (a map key that is not a string or
@@ -245,6 +246,28 @@ impl Tape {
             ops: Vec::new(),
             fresh: String::new(),
             strings: Strings::new(),
+            packed: Vec::new(),
+        }
+    }
+
+    /// The request the JS object describes, read without JSON text when it
+    /// is plainly well formed (see `packRequest`); `None` means: parse it
+    /// through JSON instead (for anything unusual, and for the core's errors).
+    pub(crate) fn read_request(&mut self, request: &JsValue) -> Option<Request> {
+        if self.packed.is_empty() {
+            self.packed.resize(PACKED_START, 0);
+        }
+        loop {
+            match pack_request(request, &mut self.packed) {
+                -2 if self.packed.len() < PACKED_MAX => {
+                    let larger = (self.packed.len() * 4).min(PACKED_MAX);
+                    self.packed.resize(larger, 0);
+                }
+                n => {
+                    let bytes = self.packed.get(..usize::try_from(n).ok()?)?;
+                    return request_from_packed(std::str::from_utf8(bytes).ok()?);
+                }
+            }
         }
     }
 

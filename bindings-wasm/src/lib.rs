@@ -214,7 +214,11 @@ impl Mesh {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let request = match convert::fast_request(&request) {
+        let fast = match self.tape.try_borrow_mut() {
+            Ok(mut tape) => tape.read_request(&request),
+            Err(_) => None,
+        };
+        let request = match fast {
             Some(request) => request,
             None => parse_request(&request)?,
         };
