@@ -39,7 +39,10 @@ impl Bench {
 
     /// `packRequest` and the `Request` built from what it wrote.
     pub fn read(&mut self, request: JsValue) -> usize {
-        self.tape.read_request(&request).map(|r| r.path.len()).unwrap_or(0)
+        self.tape
+            .read_request(&request)
+            .map(|r| r.path.len())
+            .unwrap_or(0)
     }
 
     /// The `Request` built from a packed string.

@@ -10,10 +10,13 @@
 //!   JSON.parse would give for the serde JSON. Strings cross once: each is
 //!   kept in a JS array ([`Strings`]) and later decisions name it by index.
 
-use meshroute::decide::{Caller, Destination, Headers, Outcome, Protocol, Retries, RuleRef};
+use meshroute::decide::{
+    Caller, Destination, Headers, Outcome, Protocol, Retries, RuleRef, Shared,
+};
 use meshroute::limits;
 use meshroute::{Decision, Request};
 use serde::ser::{self, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -62,8 +65,32 @@ pub(crate) fn request_from_packed(packed: &str) -> Option<Request> {
     parse_packed(packed).ok()
 }
 
+/// The NUL-separated fields of a packed request (a byte search: the
+/// general `str::split` costs several times more per short field).
+struct Fields<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == 0) {
+            Some(end) => {
+                // NUL is one byte: both sides are on char boundaries.
+                self.rest = rest.get(end + 1..);
+                rest.get(..end)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
 fn parse_packed(packed: &str) -> Result<Request, ()> {
-    let mut fields = packed.split('\0');
+    let mut fields = Fields { rest: Some(packed) };
     let mut next = || fields.next().ok_or(());
     {
         let host = next()?.to_string();
@@ -159,6 +186,10 @@ const MAX_KNOWN_LEN: usize = 512;
 /// The strings the JS side holds (`table`), and their indexes.
 pub(crate) struct Strings {
     index: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>>,
+    /// Strings lent by the mesh by address and length: the mesh is
+    /// immutable and outlives this table (both belong to one `Mesh`), so an
+    /// address names one content, found without hashing or comparing it.
+    by_address: HashMap<(usize, usize), u32, BuildHasherDefault<FxHasher>>,
     table: js_sys::Array,
     bytes: usize,
 }
@@ -167,6 +198,7 @@ impl Strings {
     pub(crate) fn new() -> Strings {
         Strings {
             index: HashMap::default(),
+            by_address: HashMap::default(),
             table: js_sys::Array::new(),
             bytes: 0,
         }
@@ -175,8 +207,12 @@ impl Strings {
     /// Starts over when full (called between values, never during one:
     /// a tape's indexes must all name the same table).
     fn make_room(&mut self) {
-        if self.index.len() >= MAX_KNOWN_STRINGS || self.bytes >= MAX_KNOWN_BYTES {
+        if self.index.len() >= MAX_KNOWN_STRINGS
+            || self.by_address.len() >= MAX_KNOWN_STRINGS
+            || self.bytes >= MAX_KNOWN_BYTES
+        {
             self.index.clear();
+            self.by_address.clear();
             self.table = js_sys::Array::new();
             self.bytes = 0;
         }
@@ -196,6 +232,19 @@ impl Strings {
         let i = keep_string(&self.table, s);
         self.index.insert(s.into(), i);
         self.bytes += s.len();
+        Some(i)
+    }
+
+    /// [`Strings::known`] for a string lent by the mesh (see `by_address`).
+    fn known_lent(&mut self, s: &str) -> Option<u32> {
+        let address = (s.as_ptr() as usize, s.len());
+        if let Some(&i) = self.by_address.get(&address) {
+            return Some(i);
+        }
+        let i = self.known(s)?;
+        if self.by_address.len() < MAX_KNOWN_STRINGS {
+            self.by_address.insert(address, i);
+        }
         Some(i)
     }
 }
@@ -330,15 +379,15 @@ impl Tape {
         self.ops
             .extend_from_slice(&[outcome_code(*outcome), bits(&present)]);
         if let Some(vs) = virtual_service {
-            self.text(vs);
+            self.cow_text(vs);
         }
         if let Some(root) = delegated_from {
-            self.text(root);
+            self.cow_text(root);
         }
         if let Some(RuleRef { index, name }) = rule {
             self.ops.push(*index as f64);
             match name {
-                Some(name) => self.text(name),
+                Some(name) => self.cow_text(name),
                 None => self.ops.push(NULL),
             }
         }
@@ -358,10 +407,11 @@ impl Tape {
             rewrite.serialize(&mut *self)?;
         }
         if let Some(timeout) = timeout {
-            self.text(timeout);
+            self.cow_text(timeout);
         }
         if let Some(retries) = retries {
-            self.retries(retries);
+            let lent = !matches!(retries, Shared::Owned(_));
+            self.retries(retries, lent);
         }
         if let Some(fault) = fault {
             fault.serialize(&mut *self)?;
@@ -403,27 +453,28 @@ impl Tape {
             problem.is_some(),
         ];
         self.ops.push(bits(&present));
-        self.text(host);
+        self.cow_text(host);
         if let Some(subset) = subset {
-            self.text(subset);
+            self.cow_text(subset);
         }
         if let Some(port) = port {
             self.ops.push(f64::from(*port));
         }
         self.ops.push(f64::from(*weight));
-        self.text(cluster);
+        self.cow_text(cluster);
         if let Some(policy) = policy {
             policy.serialize(&mut *self)?;
         }
         if let Some(problem) = problem {
-            self.text(problem);
+            self.cow_text(problem);
         }
         Ok(())
     }
 
     /// attempts, perTryTimeout?, retryOn?, backoff?, default? after a bit
-    /// per optional field (serde leaves out an empty retryOn and a false default).
-    fn retries(&mut self, r: &Retries) {
+    /// per optional field (serde leaves out an empty retryOn and a false
+    /// default). `lent`: the policy lives as long as the mesh.
+    fn retries(&mut self, r: &Retries, lent: bool) {
         let Retries {
             attempts,
             per_try_timeout,
@@ -439,14 +490,19 @@ impl Tape {
         ];
         self.ops
             .extend_from_slice(&[bits(&present), f64::from(*attempts)]);
-        if let Some(t) = per_try_timeout {
-            self.text(t);
-        }
-        if !retry_on.is_empty() {
-            self.text(retry_on);
-        }
-        if let Some(b) = backoff {
-            self.text(b);
+        for text in [
+            per_try_timeout.as_deref(),
+            Some(retry_on.as_str()).filter(|t| !t.is_empty()),
+            backoff.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if lent {
+                self.lent_text(text);
+            } else {
+                self.text(text);
+            }
         }
     }
 
@@ -465,7 +521,28 @@ impl Tape {
     }
 
     fn text(&mut self, s: &str) {
-        match self.strings.known(s) {
+        let known = self.strings.known(s);
+        self.text_as(s, known);
+    }
+
+    /// A string of the decision: lent by the mesh (`Borrowed`), or made
+    /// for this decision (`Owned`).
+    #[allow(clippy::ptr_arg)] // the variant is the point: it says where the string lives
+    fn cow_text(&mut self, s: &Cow<'_, str>) {
+        match s {
+            Cow::Borrowed(lent) => self.lent_text(lent),
+            Cow::Owned(made) => self.text(made),
+        }
+    }
+
+    /// A string that lives as long as the mesh, unchanged.
+    fn lent_text(&mut self, s: &str) {
+        let known = self.strings.known_lent(s);
+        self.text_as(s, known);
+    }
+
+    fn text_as(&mut self, s: &str, known: Option<u32>) {
+        match known {
             Some(i) => self.ops.extend_from_slice(&[KNOWN, f64::from(i)]),
             None => {
                 self.fresh.push_str(s);
