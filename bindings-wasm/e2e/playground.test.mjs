@@ -179,8 +179,9 @@ test('a decision in the page is measured with performance.now over many calls', 
   for (let i = 0; i < 5; i++) runs.push(await page.evaluate(() => window.meshroute.timeDecision(100000)));
   const best = Math.min(...runs);
   console.log(`# decision in Chromium: best ${best.toFixed(3)} µs (target 2 µs), runs ${runs.map((x) => x.toFixed(3)).join(' ')} µs (100,000 calls each)`);
-  // The 2 µs target is reported, not enforced: most of the cost is the core's
-  // decide itself (see README). This bound catches a binding that regresses badly.
+  // The 2 µs target (issue 7) is reported, not enforced: on a shared, loaded
+  // machine the figure varies 2x from run to run (README, "Size and speed").
+  // This bound catches a binding that regresses badly.
   const budget = Number(process.env.DECISION_BUDGET_US ?? 50);
   assert.ok(best < budget, `a decision takes ${best.toFixed(3)} µs, over the ${budget} µs budget`);
   await page.close();

@@ -67,7 +67,9 @@ if (only !== 'playground') {
   const optLevels = { meshroute: 's', 'meshroute-wasm': '3' };
   const perPackage = Object.entries(optLevels)
     .flatMap(([pkg, level]) => ['--config', `profile.release.package.${pkg}.opt-level=${/^\d$/.test(level) ? level : `"${level}"`}`]);
-  run('cargo', [...perPackage, 'build', '-p', 'meshroute-wasm', '--release', '--target', 'wasm32-unknown-unknown'], {
+  // MESHROUTE_WASM_FEATURES=bench-parts adds the exports scripts/bench.mjs times.
+  const features = process.env.MESHROUTE_WASM_FEATURES ? ['--features', process.env.MESHROUTE_WASM_FEATURES] : [];
+  run('cargo', [...perPackage, 'build', '-p', 'meshroute-wasm', '--release', '--target', 'wasm32-unknown-unknown', ...features], {
     CARGO_PROFILE_RELEASE_LTO: 'true',
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '1',
     CARGO_PROFILE_RELEASE_PANIC: 'abort',
