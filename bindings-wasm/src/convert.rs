@@ -1037,27 +1037,66 @@ impl ser::Serializer for KeyWriter<'_> {
 mod tests {
     use super::*;
 
-    /// What `packRequest` writes for `{host, port: 9080, path, headers}`.
-    const JASON: &str =
-        "reviews\0=9080\0\0=/reviews/0\0\0\0\0\0\0\00\0End-User\0jason\0x-b\0one\0x-b\0two";
+    /// A packed request from its fields (what `packRequest` writes).
+    fn packed(fields: &[&str]) -> String {
+        fields.join("\0")
+    }
+
+    /// The ten fixed fields with only `host` set, and no labels.
+    const BARE: [&str; 11] = ["h", "", "", "", "", "", "", "", "", "", "0"];
 
     #[test]
     fn a_packed_request_reads_as_the_json_one() {
-        let packed = request_from_packed(JASON).expect("packed request");
+        let text = packed(&[
+            "reviews",
+            "=9080",
+            "",
+            "=/reviews/0",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "0",
+            "End-User",
+            "jason",
+            "x-b",
+            "one",
+            "x-b",
+            "two",
+        ]);
+        let fast = request_from_packed(&text).expect("packed request");
         let json: Request = serde_json::from_str(
             r#"{"host":"reviews","port":9080,"path":"/reviews/0","headers":{"End-User":"jason","x-b":["one","two"]}}"#,
         )
         .expect("json request");
-        assert_eq!(packed, json);
-        assert_eq!(packed.method, "GET");
-        assert_eq!(packed.headers.get("end-user").as_deref(), Some("jason"));
-        assert_eq!(packed.headers.get("x-b").as_deref(), Some("one,two"));
+        assert_eq!(fast, json);
+        assert_eq!(fast.method, "GET");
+        assert_eq!(fast.headers.get("end-user").as_deref(), Some("jason"));
+        assert_eq!(fast.headers.get("x-b").as_deref(), Some("one,two"));
     }
 
     #[test]
     fn every_packed_field_lands_in_its_place() {
-        let packed = "h\0\0=PUT\0=/p\0=https\0=ns/gw\0=tls\0=sni.example\0=10.0.0.1\0=team\02\0app\0a\0version\0v1";
-        let r = request_from_packed(packed).expect("packed request");
+        let text = packed(&[
+            "h",
+            "",
+            "=PUT",
+            "=/p",
+            "=https",
+            "=ns/gw",
+            "=tls",
+            "=sni.example",
+            "=10.0.0.1",
+            "=team",
+            "2",
+            "app",
+            "a",
+            "version",
+            "v1",
+        ]);
+        let r = request_from_packed(&text).expect("packed request");
         assert_eq!(r.port, None);
         assert_eq!(
             (r.method.as_str(), r.path.as_str(), r.gateway.as_str()),
@@ -1077,27 +1116,33 @@ mod tests {
 
     #[test]
     fn anything_not_in_the_layout_goes_the_json_way() {
+        let with = |at: usize, value: &str| {
+            let mut fields = BARE;
+            fields[at] = value;
+            packed(&fields)
+        };
         // Port out of range, unknown protocol, a present field without `=`,
-        // a missing label value, fields missing.
+        // a label count without its pairs, a count that is not a number, fields missing.
         for bad in [
-            "h\0=70000\0\0\0\0\0\0\0\0\00",
-            "h\0\0\0\0\0\0=udp\0\0\0\00",
-            "h\0\0GET\0\0\0\0\0\0\0\00",
-            "h\0\0\0\0\0\0\0\0\0\01\0app",
-            "h\0\0\0",
-            "h\0\0\0\0\0\0\0\0\0\0x",
+            with(1, "=70000"),
+            with(6, "=udp"),
+            with(2, "GET"),
+            with(10, "1"),
+            with(10, "x"),
+            packed(&BARE[..4]),
         ] {
-            assert_eq!(request_from_packed(bad), None, "{bad:?}");
+            assert_eq!(request_from_packed(&bad), None, "{bad:?}");
         }
         // The nearest good one.
-        assert!(request_from_packed("h\0\0\0\0\0\0\0\0\0\00").is_some());
+        assert!(request_from_packed(&packed(&BARE)).is_some());
     }
 
     #[test]
     fn more_headers_than_the_limit_go_the_json_way_for_its_error() {
         let header = "\0n\0v";
         let at_limit = format!(
-            "h\0\0\0\0\0\0\0\0\0\00{}",
+            "{}{}",
+            packed(&BARE),
             header.repeat(limits::MAX_REQUEST_HEADERS)
         );
         assert_eq!(
