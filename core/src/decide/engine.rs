@@ -1026,6 +1026,8 @@ impl Mesh {
         None
     }
 
+    /// Each outcome is returned as one struct expression, so the decision
+    /// is written straight into the caller's slot (no 280-byte moves).
     fn http_decision<'m>(
         &'m self,
         route: &'m CompiledHttpRoute,
@@ -1035,10 +1037,7 @@ impl Mesh {
         t: &mut Tracer,
     ) -> Decision<'m> {
         let spec: &HttpRoute = &route.route;
-        let mut d = Decision::new(Outcome::Route);
-        d.virtual_service = Some(Cow::Borrowed(&*route.vs));
-        d.delegated_from = route.delegated_from.as_deref().map(Cow::Borrowed);
-        d.rule = Some(RuleRef {
+        let rule = Some(RuleRef {
             index: route.index,
             name: route.name.as_deref().map(Cow::Borrowed),
         });
@@ -1050,60 +1049,42 @@ impl Mesh {
                 || format!("delegate of {root}"),
             );
         }
-        // Fault and CORS apply to every action of the route.
-        if let Some(f) = &spec.fault {
-            let delay = f.delay.as_ref().and_then(|dl| {
-                dl.fixed_delay.clone().map(|fixed| FaultDelay {
-                    fixed_delay: fixed,
-                    percent: dl
-                        .percentage
-                        .as_ref()
-                        .and_then(|p| p.value)
-                        .or(dl.percent.map(f64::from))
-                        .unwrap_or(0.0),
-                })
-            });
-            let abort = f.abort.as_ref().and_then(|a| {
-                if a.http_status.is_none() && a.grpc_status.is_none() {
-                    return None;
-                }
-                Some(FaultAbort {
-                    http_status: a.http_status,
-                    grpc_status: a.grpc_status.clone(),
-                    percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
-                })
-            });
-            if delay.is_some() || abort.is_some() {
-                t.add("policy", || "fault".into(), Verdict::Note, || {
-                    "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
-                });
-                d.fault = Some(Box::new(Fault { delay, abort }));
-            }
-        }
-        d.cors = route.cors.as_ref().map(Shared::Lent);
-        if spec.redirect.is_some() || spec.direct_response.is_some() {
-            d.request_headers = Shared::Lent(&route.route_headers.0);
-            d.response_headers = Shared::Lent(&route.route_headers.1);
-        }
+        // CORS applies to every action of the route, fault to forwarded requests.
+        let cors = route.cors.as_ref().map(Shared::Lent);
         if let Some(r) = &spec.redirect {
-            d.outcome = Outcome::Redirect;
-            d.fault = None;
-            d.redirect = Some(Box::new(self.redirect(r, m, view)));
-            return d;
+            return Decision {
+                outcome: Outcome::Redirect,
+                virtual_service: Some(Cow::Borrowed(&*route.vs)),
+                delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+                rule,
+                redirect: Some(Box::new(self.redirect(r, m, view))),
+                request_headers: Shared::Lent(&route.route_headers.0),
+                response_headers: Shared::Lent(&route.route_headers.1),
+                cors,
+                ..Decision::new(Outcome::Redirect)
+            };
         }
         if let Some(dr) = &spec.direct_response {
-            d.outcome = Outcome::DirectResponse;
-            d.fault = None;
-            d.direct_response = Some(Box::new(DirectResponse {
-                status: dr.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
-                body: dr.body.as_ref().and_then(|b| {
-                    b.string
-                        .clone()
-                        .or_else(|| b.bytes.as_deref().map(decode_base64_lossy))
-                }),
-            }));
-            return d;
+            return Decision {
+                outcome: Outcome::DirectResponse,
+                virtual_service: Some(Cow::Borrowed(&*route.vs)),
+                delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+                rule,
+                direct_response: Some(Box::new(DirectResponse {
+                    status: dr.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                    body: dr.body.as_ref().and_then(|b| {
+                        b.string
+                            .clone()
+                            .or_else(|| b.bytes.as_deref().map(decode_base64_lossy))
+                    }),
+                })),
+                request_headers: Shared::Lent(&route.route_headers.0),
+                response_headers: Shared::Lent(&route.route_headers.1),
+                cors,
+                ..Decision::new(Outcome::DirectResponse)
+            };
         }
+        let fault = spec.fault.as_ref().and_then(|f| fault(f, t));
         // Forward.
         let built_ahead = match t.on {
             true => None,
@@ -1112,7 +1093,7 @@ impl Mesh {
                 .get(route.id)
                 .and_then(Option::as_deref),
         };
-        d.destinations = match built_ahead {
+        let destinations = match built_ahead {
             Some(list) => Cow::Borrowed(list),
             None => {
                 let mut list = Vec::with_capacity(route.dests.len());
@@ -1127,16 +1108,17 @@ impl Mesh {
                 Cow::Owned(list)
             }
         };
-        d.request_headers = Shared::Lent(&route.forward_headers.0);
-        d.response_headers = Shared::Lent(&route.forward_headers.1);
-        d.rewrite = rewrite(route, m, view).map(Box::new);
         match &route.timeout {
-            Some(to) => {
-                d.timeout = Some(Cow::Borrowed(&**to));
-                t.add("policy", || "timeout".into(), Verdict::Note, || {
-                    format!("{to} for the whole request, retries included (504 UT when it runs out)")
-                });
-            }
+            Some(to) => t.add(
+                "policy",
+                || "timeout".into(),
+                Verdict::Note,
+                || {
+                    format!(
+                        "{to} for the whole request, retries included (504 UT when it runs out)"
+                    )
+                },
+            ),
             None => t.add(
                 "default",
                 || "timeout".into(),
@@ -1160,8 +1142,40 @@ impl Mesh {
                 format!("{} retries on {}{budget}", r.attempts, r.retry_on)
             }
         });
-        d.retries = Some(Shared::Lent(&route.retries));
-        // Mirrors.
+        let mirrors = if spec.mirror.is_none() && spec.mirrors.is_empty() {
+            Vec::new()
+        } else {
+            self.mirrors(route, view, proxy)
+        };
+        Decision {
+            outcome: Outcome::Route,
+            virtual_service: Some(Cow::Borrowed(&*route.vs)),
+            delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+            rule,
+            destinations,
+            redirect: None,
+            direct_response: None,
+            rewrite: rewrite(route, m, view).map(Box::new),
+            timeout: route.timeout.as_deref().map(Cow::Borrowed),
+            retries: Some(Shared::Lent(&route.retries)),
+            fault,
+            mirrors,
+            request_headers: Shared::Lent(&route.forward_headers.0),
+            response_headers: Shared::Lent(&route.forward_headers.1),
+            cors,
+            trace: Vec::new(),
+        }
+    }
+
+    /// The route's `mirror` and `mirrors`, resolved.
+    fn mirrors<'m>(
+        &'m self,
+        route: &'m CompiledHttpRoute,
+        view: &View<'_>,
+        proxy: &Proxy<'_, 'm>,
+    ) -> Vec<Mirror<'m>> {
+        let spec: &HttpRoute = &route.route;
+        let mut mirrors = Vec::new();
         if let Some(mirror) = &spec.mirror {
             let percent = spec
                 .mirror_percentage
@@ -1169,8 +1183,7 @@ impl Mesh {
                 .and_then(|p| p.value)
                 .or(spec.mirror_percent.map(f64::from))
                 .unwrap_or(100.0);
-            d.mirrors
-                .push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
+            mirrors.push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
         }
         for mp in &spec.mirrors {
             if let Some(dest) = &mp.destination {
@@ -1179,11 +1192,10 @@ impl Mesh {
                     .as_ref()
                     .and_then(|p| p.value)
                     .unwrap_or(100.0);
-                d.mirrors
-                    .push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
+                mirrors.push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
             }
         }
-        d
+        mirrors
     }
 
     fn mirror(
@@ -1634,6 +1646,41 @@ fn rewrite(
         path,
         authority: plan.authority.clone(),
     })
+}
+
+/// The route's fault injection as decided (`None` when it injects nothing).
+fn fault(
+    f: &crate::model::virtual_service::HttpFaultInjection,
+    t: &mut Tracer,
+) -> Option<Box<Fault>> {
+    let delay = f.delay.as_ref().and_then(|dl| {
+        dl.fixed_delay.clone().map(|fixed| FaultDelay {
+            fixed_delay: fixed,
+            percent: dl
+                .percentage
+                .as_ref()
+                .and_then(|p| p.value)
+                .or(dl.percent.map(f64::from))
+                .unwrap_or(0.0),
+        })
+    });
+    let abort = f.abort.as_ref().and_then(|a| {
+        if a.http_status.is_none() && a.grpc_status.is_none() {
+            return None;
+        }
+        Some(FaultAbort {
+            http_status: a.http_status,
+            grpc_status: a.grpc_status.clone(),
+            percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
+        })
+    });
+    if delay.is_none() && abort.is_none() {
+        return None;
+    }
+    t.add("policy", || "fault".into(), Verdict::Note, || {
+        "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
+    });
+    Some(Box::new(Fault { delay, abort }))
 }
 
 fn decode_base64_lossy(s: &str) -> String {
