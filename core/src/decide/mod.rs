@@ -455,6 +455,20 @@ impl Mesh {
         Ok(self.run_inner(request, false))
     }
 
+    /// [`Mesh::decide`] into a decision the caller keeps: `out` is replaced
+    /// (its old contents dropped) when the request is accepted, and left as
+    /// it was when it is refused. For callers that decide again and again
+    /// into one place, as the C binding's `meshroute_mesh_decide_into` does.
+    pub fn decide_into<'m>(
+        &'m self,
+        request: &Request,
+        out: &mut Decision<'m>,
+    ) -> Result<(), RequestError> {
+        request.check_limits().map_err(RequestError::Invalid)?;
+        *out = self.run_inner(request, false);
+        Ok(())
+    }
+
     /// Decides where `request` goes, with the trace that says why.
     pub fn explain(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
