@@ -3,6 +3,7 @@
 
 use super::compile::{
     CompiledHttpRoute, CompiledL4Route, CompiledMatch, CompiledVs, Cond, HeaderKey, Pseudo,
+    RewritePlan,
 };
 use super::decision::*;
 use super::request::{Protocol, Request};
@@ -1155,7 +1156,9 @@ impl Mesh {
             destinations,
             redirect: None,
             direct_response: None,
-            rewrite: rewrite(route, m, view).map(Box::new),
+            rewrite: (route.rewrite.as_ref())
+                .and_then(|plan| rewrite(plan, m, view))
+                .map(Box::new),
             timeout: route.timeout.as_deref().map(Cow::Borrowed),
             retries: Some(Shared::Lent(&route.retries)),
             fault,
@@ -1619,12 +1622,7 @@ fn replace_prefix(path: &str, m: Option<&CompiledMatch>, replacement: &str) -> S
     }
 }
 
-fn rewrite(
-    route: &CompiledHttpRoute,
-    m: Option<&CompiledMatch>,
-    view: &View<'_>,
-) -> Option<Rewrite> {
-    let plan = route.rewrite.as_ref()?;
+fn rewrite(plan: &RewritePlan, m: Option<&CompiledMatch>, view: &View<'_>) -> Option<Rewrite> {
     let with_query = |p: String| {
         if view.query.is_empty() {
             p
