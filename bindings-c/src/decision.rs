@@ -65,9 +65,10 @@ impl DecisionState {
                 unsafe { std::mem::transmute::<Decision<'_>, Decision<'static>>(decision) };
             self.mesh = Arc::clone(mesh);
         } else {
-            // Decided in place (no moves of the decision). SAFETY: the slot
-            // is typed `'static` but holds borrows of `*self.mesh`, the same
-            // mesh as `mesh`, which the state keeps alive (as in `decide`).
+            // Decided into the kept slot (one move of the decision, not three).
+            // SAFETY: the slot is typed `'static` but holds borrows of
+            // `*self.mesh`, the same mesh as `mesh`, which the state keeps
+            // alive (as in `decide`).
             let slot =
                 unsafe { &mut *std::ptr::from_mut(&mut self.decision).cast::<Decision<'_>>() };
             mesh.decide_into(&self.request, slot)
