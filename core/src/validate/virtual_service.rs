@@ -1073,6 +1073,9 @@ fn covers(a: &PrefixMatch, b: &PrefixMatch) -> bool {
 fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut catch_all = false;
+    // Matches are compared (as JSON, as Istio does) and prefix matches
+    // collected only when there are at least two to compare.
+    let compare = routes.iter().map(|route| route.r#match.len()).sum::<usize>() > 1;
     let mut prefixes: Vec<PrefixMatch> = Vec::new();
     for (i, route) in routes.iter().enumerate() {
         let rp = index("spec.http", i);
@@ -1086,6 +1089,9 @@ fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
         }
         let mut duplicates = 0;
         for (j, m) in route.r#match.iter().enumerate() {
+            if !catch_all && !compare {
+                continue;
+            }
             let mp = index(&field(&rp, "match"), j);
             if catch_all {
                 unreachable(r, &mp, &rule, "route without matches defined before");
