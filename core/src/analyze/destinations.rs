@@ -42,22 +42,24 @@ enum Written {
 }
 
 impl Written {
-    /// The path of the `destination` object (`spec.http[0].route[1].destination`).
-    fn path(self) -> String {
-        match self {
+    /// The path of field `name` of the `destination` object
+    /// (`spec.http[0].route[1].destination.host`).
+    fn path(self, name: &str) -> String {
+        use std::fmt::Write;
+        let mut p = String::with_capacity(48);
+        // Writing to a String cannot fail.
+        let _ = match self {
             Written::Route { list, rule, dest } => {
-                let route = path::field(&path::index(list, rule), "route");
-                path::field(&path::index(&route, dest), "destination")
+                write!(p, "{list}[{rule}].route[{dest}].destination")
             }
-            Written::Mirror { rule } => path::field(&path::index("spec.http", rule), "mirror"),
-            Written::Mirrors { rule, item } => path::field(
-                &path::index(
-                    &path::field(&path::index("spec.http", rule), "mirrors"),
-                    item,
-                ),
-                "destination",
-            ),
-        }
+            Written::Mirror { rule } => write!(p, "spec.http[{rule}].mirror"),
+            Written::Mirrors { rule, item } => {
+                write!(p, "spec.http[{rule}].mirrors[{item}].destination")
+            }
+        };
+        p.push('.');
+        p.push_str(name);
+        p
     }
 }
 
@@ -86,7 +88,7 @@ impl Annotated<'_> {
     }
     /// Path of a field of the `destination` object.
     fn field_path(&self, name: &str) -> String {
-        path::field(&self.written.path(), name)
+        self.written.path(name)
     }
 }
 

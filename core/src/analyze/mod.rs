@@ -96,7 +96,7 @@ pub(crate) fn report<T>(
     Message::new(
         code,
         severity,
-        format!("{kind} {}/{}", r.metadata.namespace, r.metadata.name),
+        resource_label(kind.as_str(), &r.metadata.namespace, &r.metadata.name),
         path,
         r.source_of(path),
         text,
@@ -115,7 +115,29 @@ pub(crate) fn has_pods(config: &Config, namespace: Option<&str>) -> bool {
 
 /// Go's `%q` for the ASCII strings hosts and names are made of.
 pub(crate) fn quote(s: &str) -> String {
+    // Printable ASCII other than `"` and `\` is written as is: build that
+    // common case directly instead of through the formatter.
+    if s.bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\')
+    {
+        let mut q = String::with_capacity(s.len() + 2);
+        q.push('"');
+        q.push_str(s);
+        q.push('"');
+        return q;
+    }
     format!("{s:?}")
+}
+
+/// `Kind namespace/name`, the resource of a message.
+pub(crate) fn resource_label(kind: &str, namespace: &str, name: &str) -> String {
+    let mut label = String::with_capacity(kind.len() + namespace.len() + name.len() + 2);
+    label.push_str(kind);
+    label.push(' ');
+    label.push_str(namespace);
+    label.push('/');
+    label.push_str(name);
+    label
 }
 
 /// A label set as Kubernetes `labels.SelectorFromSet(..).String()` writes
@@ -255,9 +277,9 @@ impl<'a> ServiceIndex<'a> {
             return Some(s);
         }
         let in_scope = |scope: &str| {
-            exact(&|v: &Visibility| {
-                matches!(v, Visibility::Namespaces(list) if list.iter().any(|n| n == scope))
-            })
+            exact(
+                &|v: &Visibility| matches!(v, Visibility::Namespaces(list) if list.iter().any(|n| n == scope)),
+            )
         };
         if export_to.is_empty() {
             if let Some(s) = in_scope(source_namespace) {
@@ -265,7 +287,11 @@ impl<'a> ServiceIndex<'a> {
             }
         }
         for e in export_to {
-            let scope = if e == "." { source_namespace } else { e.as_str() };
+            let scope = if e == "." {
+                source_namespace
+            } else {
+                e.as_str()
+            };
             if let Some(s) = in_scope(scope) {
                 return Some(s);
             }
@@ -293,13 +319,28 @@ mod tests {
             resource_name_from_host("x", "reviews.prod.svc.cluster.local"),
             ("prod", "reviews")
         );
-        assert_eq!(
-            resource_name_from_host("x", "reviews"),
-            ("x", "reviews")
-        );
+        assert_eq!(resource_name_from_host("x", "reviews"), ("x", "reviews"));
         assert_eq!(
             resource_name_from_host("x", "httpbin.org"),
             ("x", "httpbin.org")
+        );
+    }
+
+    #[test]
+    fn quote_matches_go_and_debug_quoting() {
+        assert_eq!(quote("svc-1.ns"), "\"svc-1.ns\"");
+        assert_eq!(quote("a b"), "\"a b\"");
+        // Characters that need escapes go through the formatter.
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        assert_eq!(quote("tab\t"), "\"tab\\t\"");
+        assert_eq!(quote("ü"), format!("{:?}", "ü"));
+    }
+
+    #[test]
+    fn resource_label_is_kind_namespace_and_name() {
+        assert_eq!(
+            resource_label("VirtualService", "ns", "a"),
+            "VirtualService ns/a"
         );
     }
 

@@ -10,13 +10,13 @@ pub(crate) mod node;
 mod positions;
 mod suggest;
 
+use crate::fasthash::FastMap;
 use crate::limits;
 use crate::message::{codes, Message, Severity};
 use crate::model::{self, kube, Config, ObjectMeta, Resource};
 use crate::source::{Location, Source};
 use node::{Node, Value};
 use serde::de::DeserializeOwned;
-use crate::fasthash::FastMap;
 use std::sync::Arc;
 
 pub(crate) use suggest::did_you_mean;

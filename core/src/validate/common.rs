@@ -23,7 +23,8 @@ pub(crate) struct Report<'a, T> {
 impl<'a, T> Report<'a, T> {
     /// A report on `res` (shown as `Kind namespace/name`) appending to `out`.
     pub fn new(kind: &str, res: &'a Resource<T>, out: &'a mut Vec<Message>) -> Self {
-        let label = format!("{kind} {}/{}", res.metadata.namespace, res.metadata.name);
+        let label =
+            crate::analyze::resource_label(kind, &res.metadata.namespace, &res.metadata.name);
         Report { res, label, out }
     }
 

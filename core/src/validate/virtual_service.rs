@@ -1075,7 +1075,11 @@ fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
     let mut catch_all = false;
     // Matches are compared (as JSON, as Istio does) and prefix matches
     // collected only when there are at least two to compare.
-    let compare = routes.iter().map(|route| route.r#match.len()).sum::<usize>() > 1;
+    let compare = routes
+        .iter()
+        .map(|route| route.r#match.len())
+        .sum::<usize>()
+        > 1;
     let mut prefixes: Vec<PrefixMatch> = Vec::new();
     for (i, route) in routes.iter().enumerate() {
         let rp = index("spec.http", i);
