@@ -121,26 +121,33 @@ impl<'a> Iterator for Documents<'a> {
             return None;
         }
         let text = self.text;
-        // Line by line with `find` (memchr), looking closer only at lines that
-        // start with `---`: most of a large input is not separators.
-        while self.offset < text.len() {
+        // Only lines that start with `---` can separate documents: find
+        // those (`\n---`, memchr-fast), and count the lines in between.
+        loop {
             let rest = &text[self.offset..];
-            let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
-            let line = &rest[..len];
-            let at = self.offset;
+            let skip = if rest.starts_with("---") {
+                Some(0)
+            } else {
+                rest.find("\n---").map(|i| i + 1)
+            };
+            let Some(skip) = skip else {
+                break;
+            };
+            self.line_no = self.line_no.saturating_add(count_lines(&rest[..skip]));
+            let at = self.offset + skip;
+            let candidate = &text[at..];
+            let len = candidate.find('\n').map_or(candidate.len(), |i| i + 1);
             let line_no = self.line_no;
-            self.offset += len;
+            self.offset = at + len;
             self.line_no = self.line_no.saturating_add(1);
-            if let Some(after) = line.strip_prefix("---") {
-                if after.trim().is_empty() {
-                    let doc = DocumentText {
-                        first_line: self.start_line,
-                        text: &text[self.start..at],
-                    };
-                    self.start = self.offset;
-                    self.start_line = line_no.saturating_add(1);
-                    return Some(doc);
-                }
+            if candidate[3..len].trim().is_empty() {
+                let doc = DocumentText {
+                    first_line: self.start_line,
+                    text: &text[self.start..at],
+                };
+                self.start = self.offset;
+                self.start_line = line_no.saturating_add(1);
+                return Some(doc);
             }
         }
         self.done = true;
@@ -149,6 +156,12 @@ impl<'a> Iterator for Documents<'a> {
             text: &text[self.start..],
         })
     }
+}
+
+/// The number of line breaks in `s`.
+fn count_lines(s: &str) -> u32 {
+    let n = s.bytes().filter(|&b| b == b'\n').count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Why a document could not be parsed.
@@ -211,6 +224,24 @@ mod tests {
         assert_eq!(docs[2].first_line, 5);
         let n = parse_document(&docs[2]).unwrap().unwrap();
         assert_eq!(n.get("c").unwrap().loc.line, 5);
+    }
+
+    #[test]
+    fn separators_at_the_start_the_end_and_with_crlf() {
+        let text = "---\r\na: 1\r\n---\r\nb: 2\n  ---\nc: 3\n---";
+        let docs = split_documents(text);
+        let lines: Vec<(u32, &str)> = docs.iter().map(|d| (d.first_line, d.text)).collect();
+        assert_eq!(
+            lines,
+            [
+                (1, ""),
+                (2, "a: 1\r\n"),
+                (4, "b: 2\n  ---\nc: 3\n"),
+                (8, "")
+            ]
+        );
+        assert_eq!(split_documents("a: 1").len(), 1);
+        assert_eq!(split_documents("").len(), 1);
     }
 
     #[test]
