@@ -98,6 +98,7 @@ pub(crate) fn documents(text: &str) -> Documents<'_> {
         line_no: 1,
         offset: 0,
         done: false,
+        separator: memchr::memmem::Finder::new(b"\n---"),
     }
 }
 
@@ -111,6 +112,8 @@ pub(crate) struct Documents<'a> {
     line_no: u32,
     offset: usize,
     done: bool,
+    /// Finds the next line that starts with `---`.
+    separator: memchr::memmem::Finder<'static>,
 }
 
 impl<'a> Iterator for Documents<'a> {
@@ -122,13 +125,13 @@ impl<'a> Iterator for Documents<'a> {
         }
         let text = self.text;
         // Only lines that start with `---` can separate documents: find
-        // those (`\n---`, memchr-fast), and count the lines in between.
+        // those (`\n---`, with SIMD memmem), and count the lines in between.
         loop {
             let rest = &text[self.offset..];
             let skip = if rest.starts_with("---") {
                 Some(0)
             } else {
-                rest.find("\n---").map(|i| i + 1)
+                self.separator.find(rest.as_bytes()).map(|i| i + 1)
             };
             let Some(skip) = skip else {
                 break;
@@ -160,7 +163,7 @@ impl<'a> Iterator for Documents<'a> {
 
 /// The number of line breaks in `s`.
 fn count_lines(s: &str) -> u32 {
-    let n = s.bytes().filter(|&b| b == b'\n').count();
+    let n = memchr::memchr_iter(b'\n', s.as_bytes()).count();
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
