@@ -1,6 +1,9 @@
 //! A decision through the C ABI against the same decision from Rust.
-//! Both sides build the request from borrowed strings, decide, read the
-//! outcome and the first destination's host, and drop the decision.
+//! Both sides take the request as borrowed strings, decide, read the
+//! outcome and the first destination's host. Compared in pairs doing the
+//! same work: a new request and decision each time on both sides, and
+//! buffers kept on both sides (Rust refills one `Request`; C decides into
+//! one handle, which refills the request it keeps).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use meshroute::{
@@ -88,6 +91,27 @@ fn bench(c: &mut Criterion) {
         assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
         black_box(decision.destinations.first().map(|d| d.host.len()));
     };
+    // A Rust caller on its hot path refills one request's buffers, as
+    // `meshroute_mesh_decide_into` does inside the C decision handle.
+    let kept = std::cell::RefCell::new(meshroute_core::Request::new(String::new()));
+    let rust_reuse_once = || {
+        let mut request = kept.borrow_mut();
+        let fill = |buffer: &mut String, text: &str| {
+            buffer.clear();
+            buffer.push_str(black_box(text));
+        };
+        fill(&mut request.host, authority);
+        fill(&mut request.method, method);
+        fill(&mut request.path, path);
+        request.headers.refill([("end-user", black_box(user))]);
+        fill(&mut request.source.namespace, namespace);
+        let decision = match rust_mesh.decide(&request) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
+        black_box(decision.destinations.first().map(|d| d.host.len()));
+    };
     // Both C forms build the request from the same borrowed strings.
     let c_request = || meshroute_request {
         method: s(black_box(method)),
@@ -131,10 +155,24 @@ fn bench(c: &mut Criterion) {
             read_decision(decision);
         }
     };
-    paired("new handle per decision", &rust_once, &c_once);
-    paired("one handle, decide_into", &rust_once, &c_reuse_once);
+    paired(
+        "a new request (Rust) / a new handle (C) per decision",
+        &rust_once,
+        &c_once,
+    );
+    paired(
+        "buffers kept: Rust refills one request, C decides into one handle",
+        &rust_reuse_once,
+        &c_reuse_once,
+    );
+    paired(
+        "C decide_into against Rust building a new request",
+        &rust_once,
+        &c_reuse_once,
+    );
     let mut group = c.benchmark_group("decide");
     group.bench_function("rust", |b| b.iter(rust_once));
+    group.bench_function("rust_request_reused", |b| b.iter(rust_reuse_once));
     group.bench_function("c_abi", |b| b.iter(c_once));
     group.bench_function("c_abi_decide_into", |b| b.iter(c_reuse_once));
     group.finish();

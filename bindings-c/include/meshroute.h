@@ -299,7 +299,10 @@ enum meshroute_status meshroute_mesh_decide(const struct meshroute_mesh *mesh,
 // Decides where `request` goes, reusing a decision handle: when
 // `*decision` is NULL a new decision is made (as `meshroute_mesh_decide`);
 // otherwise the live decision `*decision` is replaced in place, which
-// saves the handle's allocation and bookkeeping on a hot path. On failure
+// saves the handle's allocation and bookkeeping on a hot path; the handle
+// also keeps the request's buffers, so once they are large enough a call
+// allocates nothing (the request's strings are still copied: nothing of
+// `request` is kept after the call returns). On failure
 // the old decision (or NULL) stays. Free the handle once, with
 // `meshroute_decision_free`. Thread-safe for the mesh; a decision handle
 // must not be read or reused by another thread during the call.

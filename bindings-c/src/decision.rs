@@ -26,12 +26,15 @@ pub(crate) struct DecisionState {
     decision: Decision<'static>,
     mesh: Arc<Mesh>,
     json: OnceLock<String>,
+    /// The request decided, kept for its buffers: `meshroute_mesh_decide_into`
+    /// refills them (no allocation per call once they are large enough).
+    request: Request,
 }
 
 impl DecisionState {
     /// Decides on `mesh`, keeping it alive for as long as the decision.
-    fn decide(mesh: &Arc<Mesh>, request: &Request, explain: bool) -> Result<Self, Failure> {
-        let decision = run(mesh, request, explain)?;
+    fn decide(mesh: &Arc<Mesh>, request: Request, explain: bool) -> Result<Self, Failure> {
+        let decision = run(mesh, &request, explain)?;
         // SAFETY: the decision borrows from `*mesh`, which lives in the Arc's
         // heap allocation; the state holds a clone of that Arc and drops the
         // decision first, so the borrow never outlives the mesh.
@@ -40,19 +43,37 @@ impl DecisionState {
             decision,
             mesh: Arc::clone(mesh),
             json: OnceLock::new(),
+            request,
         })
     }
 
-    /// Replaces the decision in place with one for `request` on `mesh`;
-    /// on failure the old decision stays.
-    fn redecide(&mut self, mesh: &Arc<Mesh>, request: &Request, explain: bool) -> Outcome {
+    /// Replaces the decision in place with one for the C `request`, read
+    /// into the kept request buffers, on `mesh`; on failure the old
+    /// decision stays (the buffers are then partly refilled, never read).
+    ///
+    /// # Safety
+    /// The strings and arrays of `request` are valid as the header documents.
+    unsafe fn redecide(&mut self, mesh: &Arc<Mesh>, request: &meshroute_request) -> Outcome {
+        // SAFETY: forwarded contract.
+        unsafe { fill_request(&mut self.request, request) }?;
         if !Arc::ptr_eq(&self.mesh, mesh) {
-            *self = DecisionState::decide(mesh, request, explain)?;
-            return Ok(());
+            let decision = run(mesh, &self.request, false)?;
+            // SAFETY: borrows `*mesh`; the state keeps that mesh from the next
+            // line on, and the old decision (borrowing the old mesh) is dropped
+            // here, before the old mesh.
+            self.decision =
+                unsafe { std::mem::transmute::<Decision<'_>, Decision<'static>>(decision) };
+            self.mesh = Arc::clone(mesh);
+        } else {
+            // Decided into the kept slot (one move of the decision, not three).
+            // SAFETY: the slot is typed `'static` but holds borrows of
+            // `*self.mesh`, the same mesh as `mesh`, which the state keeps
+            // alive (as in `decide`).
+            let slot =
+                unsafe { &mut *std::ptr::from_mut(&mut self.decision).cast::<Decision<'_>>() };
+            mesh.decide_into(&self.request, slot)
+                .map_err(request_error)?;
         }
-        let decision = run(mesh, request, explain)?;
-        // SAFETY: as in `decide`: `self.mesh` is the same mesh and outlives the decision.
-        self.decision = unsafe { std::mem::transmute::<Decision<'_>, Decision<'static>>(decision) };
         self.json = OnceLock::new();
         Ok(())
     }
@@ -220,8 +241,20 @@ unsafe fn pair_field_in<'a>(
 /// # Safety
 /// Every pointer in `req` must satisfy the `meshroute_request` contract.
 unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
+    let mut request = Request::new(String::new());
+    // SAFETY: forwarded contract.
+    unsafe { fill_request(&mut request, req) }?;
+    Ok(request)
+}
+
+/// Writes the C request into `request`, every field, reusing its buffers.
+/// On failure `request` is partly written and must not be decided.
+///
+/// # Safety
+/// The strings and arrays of `req` are valid as the header documents.
+unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result<(), Failure> {
     // SAFETY (all blocks below): the caller's contract for the request's strings and arrays.
-    let authority = unsafe { meshroute_str_in("request.authority", req.authority) }?;
+    let authority = unsafe { text_in("request.authority", req.authority) }?;
     if authority.is_empty() {
         return Err(Failure::new(
             MESHROUTE_STATUS_INVALID_REQUEST,
@@ -239,25 +272,11 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
             ),
         ));
     }
-    let mut request = Request::new(authority);
-    let method = unsafe { meshroute_str_in("request.method", req.method) }?;
-    if !method.is_empty() {
-        request.method = method.to_string();
-    }
-    let path = unsafe { meshroute_str_in("request.path", req.path) }?;
-    if !path.is_empty() {
-        request.path = path.to_string();
-    }
+    let method = unsafe { text_in("request.method", req.method) }?;
+    let path = unsafe { text_in("request.path", req.path) }?;
+    let namespace = unsafe { text_in("request.source_namespace", req.source_namespace) }?;
+    let gateway = unsafe { text_in("request.gateway", req.gateway) }?;
     let headers = unsafe { slice_in("request.headers", req.headers, req.header_count) }?;
-    for (i, h) in headers.iter().enumerate() {
-        let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
-        let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
-        request.headers.append(name, value);
-    }
-    let namespace = unsafe { meshroute_str_in("request.source_namespace", req.source_namespace) }?;
-    if !namespace.is_empty() {
-        request.source.namespace = namespace.to_string();
-    }
     let labels = unsafe {
         slice_in(
             "request.source_labels",
@@ -265,7 +284,23 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
             req.source_label_count,
         )
     }?;
-    if !labels.is_empty() {
+    request
+        .headers
+        .try_refill(headers.iter().enumerate().map(|(i, h)| {
+            match unsafe { (ascii_text(h.name), ascii_text(h.value)) } {
+                (Some(name), Some(value)) => Ok((name, value)),
+                _ => {
+                    let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
+                    let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
+                    Ok::<_, Failure>((name, value))
+                }
+            }
+        }))?;
+    if labels.is_empty() {
+        if !request.source.labels.is_empty() {
+            request.source.labels.clear();
+        }
+    } else {
         let mut map = BTreeMap::new();
         for (i, l) in labels.iter().enumerate() {
             let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
@@ -274,11 +309,66 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
         }
         request.source.labels = map;
     }
-    let gateway = unsafe { meshroute_str_in("request.gateway", req.gateway) }?;
-    if !gateway.is_empty() {
-        request.gateway = gateway.to_string();
+    refill(&mut request.host, authority);
+    refill(&mut request.method, or("GET", method));
+    refill(&mut request.path, or("/", path));
+    refill(&mut request.source.namespace, or("default", namespace));
+    refill(&mut request.gateway, or("mesh", gateway));
+    request.port = None;
+    request.scheme = None;
+    request.protocol = meshroute_core::decide::Protocol::Http;
+    request.sni = None;
+    request.destination_ip = None;
+    Ok(())
+}
+
+/// An input string that is NULL-with-0 or ASCII, read without building an
+/// error: the hot path of [`text_in`] and of the header pairs.
+///
+/// # Safety
+/// As [`meshroute_str_in`].
+#[inline(always)]
+unsafe fn ascii_text<'a>(s: meshroute_str) -> Option<&'a str> {
+    if s.ptr.is_null() {
+        return (s.len == 0).then_some("");
     }
-    Ok(request)
+    if s.len > isize::MAX as usize {
+        return None;
+    }
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
+    let bytes = unsafe { std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) };
+    // SAFETY: ASCII is valid UTF-8.
+    bytes
+        .is_ascii()
+        .then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+/// [`meshroute_str_in`] with the ASCII case answered inline.
+///
+/// # Safety
+/// As [`meshroute_str_in`].
+#[inline(always)]
+unsafe fn text_in<'a>(what: &str, s: meshroute_str) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded contract.
+    match unsafe { ascii_text(s) } {
+        Some(text) => Ok(text),
+        None => unsafe { meshroute_str_in(what, s) },
+    }
+}
+
+/// `given`, or `default` when `given` is empty (the C API's "not set").
+fn or<'a>(default: &'static str, given: &'a str) -> &'a str {
+    if given.is_empty() {
+        default
+    } else {
+        given
+    }
+}
+
+/// Replaces the text of `buffer`, keeping its allocation.
+fn refill(buffer: &mut String, text: &str) {
+    buffer.clear();
+    buffer.push_str(text);
 }
 
 fn request_error(e: RequestError) -> Failure {
@@ -291,7 +381,7 @@ fn request_error(e: RequestError) -> Failure {
 /// `mesh` live or NULL; `out` checked and writable.
 unsafe fn decide_into(
     mesh: *const meshroute_mesh,
-    request: &Request,
+    request: Request,
     explain: bool,
     out: *mut *mut meshroute_decision,
 ) -> Outcome {
@@ -324,7 +414,7 @@ unsafe fn decide_struct(
     // SAFETY: non-NULL; the caller guarantees a valid meshroute_request.
     let request = unsafe { request_in(&*request) }?;
     // SAFETY: forwarded.
-    unsafe { decide_into(mesh, &request, explain, out) }
+    unsafe { decide_into(mesh, request, explain, out) }
 }
 
 /// Shared body of the two JSON-request entry points.
@@ -350,7 +440,7 @@ unsafe fn decide_json(
         )
     })?;
     // SAFETY: forwarded.
-    unsafe { decide_into(mesh, &request, explain, out) }
+    unsafe { decide_into(mesh, request, explain, out) }
 }
 
 /// Decides where `request` goes. On success `*out` is a new decision (free
@@ -375,7 +465,10 @@ pub unsafe extern "C" fn meshroute_mesh_decide(
 /// Decides where `request` goes, reusing a decision handle: when
 /// `*decision` is NULL a new decision is made (as `meshroute_mesh_decide`);
 /// otherwise the live decision `*decision` is replaced in place, which
-/// saves the handle's allocation and bookkeeping on a hot path. On failure
+/// saves the handle's allocation and bookkeeping on a hot path; the handle
+/// also keeps the request's buffers, so once they are large enough a call
+/// allocates nothing (the request's strings are still copied: nothing of
+/// `request` is kept after the call returns). On failure
 /// the old decision (or NULL) stays. Free the handle once, with
 /// `meshroute_decision_free`. Thread-safe for the mesh; a decision handle
 /// must not be read or reused by another thread during the call.
@@ -401,8 +494,7 @@ pub unsafe extern "C" fn meshroute_mesh_decide_into(
         }
         let state = mesh_ref(mesh)?;
         let target = handle::borrow_mut::<DecisionState, DecisionState>(current.cast())?;
-        let request = request_in(&*request)?;
-        target.redecide(&state.mesh, &request, false)
+        target.redecide(&state.mesh, &*request)
     })
 }
 

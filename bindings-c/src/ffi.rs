@@ -150,6 +150,12 @@ pub(crate) unsafe fn str_in<'a>(
     }
     // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    // Most inputs (names, paths, hosts) are ASCII: a word-at-a-time check
+    // settles them without the general decoder's per-call setup.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     std::str::from_utf8(bytes).map_err(|e| {
         Failure::new(
             MESHROUTE_STATUS_INVALID_UTF8,

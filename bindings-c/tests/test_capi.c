@@ -534,6 +534,24 @@ static void test_decide_into_reuses_a_handle(const char *config) {
     CHECK(rule == 4);
     OK(meshroute_decision_json(d, &json));
     CHECK(str_contains(json, "\"index\":4"));
+    /* The handle's request buffers are refilled field by field: labels and
+       namespace set, then unset, leave nothing behind. */
+    meshroute_header canary[] = {{s("app"), s("canary")}};
+    meshroute_request c = request("reviews.default.svc.cluster.local", "/");
+    c.source_namespace = s("test");
+    c.source_labels = canary;
+    c.source_label_count = 1;
+    meshroute_destination to;
+    OK(meshroute_mesh_decide_into(mesh, &c, &d));
+    OK(meshroute_decision_destination(d, 0, &to));
+    CHECK(to.has_subset && str_eq(to.subset, "v3"));
+    c.source_labels = NULL;
+    c.source_label_count = 0;
+    c.source_namespace = s("");
+    OK(meshroute_mesh_decide_into(mesh, &c, &d));
+    OK(meshroute_decision_destination(d, 0, &to));
+    CHECK(to.has_subset && str_eq(to.subset, "v1"));
+    OK(meshroute_mesh_decide_into(mesh, &r, &d));
     /* A refused request leaves the old decision as it was. */
     meshroute_request bad = request("", "/");
     STATUS(meshroute_mesh_decide_into(mesh, &bad, &d), MESHROUTE_STATUS_INVALID_REQUEST);

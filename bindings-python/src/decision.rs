@@ -103,7 +103,10 @@ impl Decision {
     /// The redirect the proxy answers with, or `None`.
     #[getter]
     fn redirect(&self) -> Option<Redirect> {
-        self.inner.redirect.clone().map(|inner| Redirect { inner })
+        self.inner
+            .redirect
+            .clone()
+            .map(|inner| Redirect { inner: *inner })
     }
 
     /// The fixed response the proxy answers with, or `None`.
@@ -112,13 +115,16 @@ impl Decision {
         self.inner
             .direct_response
             .clone()
-            .map(|inner| DirectResponse { inner })
+            .map(|inner| DirectResponse { inner: *inner })
     }
 
     /// Path and authority sent upstream after rewrites, or `None`.
     #[getter]
     fn rewrite(&self) -> Option<Rewrite> {
-        self.inner.rewrite.clone().map(|inner| Rewrite { inner })
+        self.inner
+            .rewrite
+            .clone()
+            .map(|inner| Rewrite { inner: *inner })
     }
 
     /// The route's overall timeout as a `datetime.timedelta`; `None` when there is none.
@@ -140,7 +146,10 @@ impl Decision {
     /// Fault injection on the route, or `None`.
     #[getter]
     fn fault(&self) -> Option<Fault> {
-        self.inner.fault.clone().map(|inner| Fault { inner })
+        self.inner
+            .fault
+            .clone()
+            .map(|inner| Fault { inner: *inner })
     }
 
     /// Mirror targets.
@@ -740,7 +749,7 @@ fn explain_text(req: &meshroute::Request, d: &core::Decision) -> String {
         }
     }
     s.push('\n');
-    for dest in &d.destinations {
+    for dest in d.destinations.iter() {
         let _ = write!(s, "   -> {} weight {}", dest.cluster, dest.weight);
         if let Some(p) = &dest.problem {
             let _ = write!(s, " [{p}]");

@@ -349,7 +349,7 @@ fn print_explanation(d: &Decision, style: Style) {
     }
     println!("{head}");
     let total: u64 = d.destinations.iter().map(|x| u64::from(x.weight)).sum();
-    for x in &d.destinations {
+    for x in d.destinations.iter() {
         let mut line = format!("    {}", x.host);
         if let Some(p) = x.port {
             line.push_str(&format!(":{p}"));

@@ -388,10 +388,10 @@ fn route_match(m: &CompiledMatch) -> Option<Value> {
         }
     }
     for (name, c) in &m.headers {
-        headers.push(header_matcher(name, c, false)?);
+        headers.push(header_matcher(&name.name, c, false)?);
     }
     for (name, c) in &m.without_headers {
-        headers.push(header_matcher(name, c, true)?);
+        headers.push(header_matcher(&name.name, c, true)?);
     }
     if !headers.is_empty() {
         out.insert("headers".into(), Value::Array(headers));

@@ -151,10 +151,13 @@ impl Authority<'_> {
 /// `[::1]` -> (`::1`, none). A bare unbracketed IPv6 literal is returned whole
 /// with no port (the only reading that keeps the address intact).
 pub fn split_authority(authority: &str) -> Authority<'_> {
-    let (written, port) = match authority.rfind(':') {
+    // Byte loops, not `rfind`: authorities are short and memrchr's setup
+    // costs more than the scan (this runs once per routing decision).
+    let last = |needle: u8| authority.bytes().rposition(|b| b == needle);
+    let (written, port) = match last(b':') {
         None => (authority, None),
         Some(colon) => {
-            let close = authority.rfind(']');
+            let close = last(b']');
             match close {
                 Some(close) if close > colon => (authority, None),
                 None if authority[..colon].contains(':') => (authority, None),

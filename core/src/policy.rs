@@ -275,7 +275,7 @@ impl RuleIndex {
                 Some(r) => {
                     r.names.push(dr.key());
                     if r.traffic_policy.is_none() {
-                        r.traffic_policy = dr.spec.traffic_policy.clone();
+                        r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned();
                     }
                     for s in &dr.spec.subsets {
                         if r.subset(s.name.as_deref().unwrap_or("")).is_none() {
@@ -289,7 +289,7 @@ impl RuleIndex {
                     host,
                     visibility,
                     selector,
-                    traffic_policy: dr.spec.traffic_policy.clone(),
+                    traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
                     subsets: dr.spec.subsets.clone(),
                     policies: Vec::new(),
                     policy_ports: Vec::new(),

@@ -1103,7 +1103,7 @@ mod tests {
             ),
         };
         let mut d = Decision::new(Outcome::Route);
-        d.destinations.push(Destination {
+        d.destinations.to_mut().push(Destination {
             host: "reviews.default.svc.cluster.local".into(),
             subset: Some("v2".into()),
             port: Some(9080),

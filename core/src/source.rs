@@ -178,8 +178,9 @@ pub(crate) struct PositionNode {
 /// key texts share one string. The base paths themselves are not recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PositionTree {
-    /// Base path and its node (whose `loc` is not a recorded position).
-    pub roots: Vec<(Box<str>, PositionNode)>,
+    /// The node of each base path, whose key is the base path (and whose
+    /// `loc` is not a recorded position).
+    pub roots: Vec<PositionNode>,
     pub nodes: Vec<PositionNode>,
     pub keys: String,
 }
@@ -263,7 +264,7 @@ impl PositionTree {
     fn walk(&self, path: &str) -> Option<(Location, bool)> {
         let base_end = path.find(['.', '[']).unwrap_or(path.len());
         let (base, mut rest) = path.split_at(base_end);
-        let (_, root) = self.roots.iter().find(|(b, _)| &**b == base)?;
+        let root = self.roots.iter().find(|r| self.key(r) == base)?;
         let mut node = root;
         let mut found: Option<Location> = None;
         while !rest.is_empty() {
@@ -300,8 +301,8 @@ impl PositionTree {
     }
 
     fn render(&self, out: &mut Vec<(String, Location)>) {
-        for (base, root) in &self.roots {
-            self.render_children(base, root, out);
+        for root in &self.roots {
+            self.render_children(self.key(root), root, out);
         }
     }
 

@@ -227,7 +227,7 @@ fn destinations_yaml(rules: &[(usize, usize, bool, bool)]) -> String {
         s.push_str(&format!(
             "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc, namespace: {ns}}}\nspec:\n  selector: {{app: svc}}\n  ports: {ports}\n\
              ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: svc-v1, namespace: {ns}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: svc}}}}\n  template:\n    metadata: {{labels: {{app: svc, version: v1}}}}\n    spec: {{containers: [{{name: c, image: i}}]}}\n\
-             ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: svc, namespace: {ns}}}\nspec:\n  hosts: [svc.{ns}.svc.cluster.local]\n  http:\n  - match: [{{uri: {{prefix: /a}}}}]\n    route:\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v1}}, weight: 50}}\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v2}}, weight: 50}}\n  - route:\n    - destination: {{host: svc.{ns}.svc.cluster.local, subset: v1, port: {{number: 80}}}}\n"
+             ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: svc, namespace: {ns}}}\nspec:\n  hosts: [svc.{ns}.svc.cluster.local]\n  http:\n  - match: [{{uri: {{prefix: /a}}}}]\n    route:\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v1}}, weight: 50}}\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v2}}, weight: 50}}\n    - {{destination: {{host: svc.{ns}.svc.cluster.local, subset: v1}}, weight: 0}}\n  - route:\n    - destination: {{host: svc.{ns}.svc.cluster.local, subset: v1, port: {{number: 80}}}}\n"
         ));
     }
     for (k, &(rule_ns, host_ns, private, selector)) in rules.iter().enumerate() {

@@ -292,7 +292,7 @@ fn check_trace_agrees(mesh: &Mesh, req: &Request) {
         }
         None => assert!(rules.is_empty(), "{trace:#?}"),
     }
-    for dest in &d.destinations {
+    for dest in d.destinations.iter() {
         assert!(
             // Any verdict: a destination whose subset is undefined is listed as failed (503 NC).
             trace

@@ -19,17 +19,54 @@
 //!   message per such subset destination.
 
 use super::{quote, report, resource_name_from_host, ServiceIndex};
+use crate::fasthash::{FastMap, FastSet};
 use crate::message::{codes, Message, Severity};
 use crate::model::common::Destination;
 use crate::model::{Config, Kind, Resource, VirtualService};
 use crate::source::path;
-use std::collections::{HashMap, HashSet};
 
-/// One destination of a VirtualService with the path it is written at.
+/// Where a destination is written, kept as indexes and rendered as a
+/// field path only when a message needs it.
+#[derive(Clone, Copy)]
+enum Written {
+    /// `spec.<list>[rule].route[dest].destination`.
+    Route {
+        list: &'static str,
+        rule: usize,
+        dest: usize,
+    },
+    /// `spec.http[rule].mirror`.
+    Mirror { rule: usize },
+    /// `spec.http[rule].mirrors[item].destination`.
+    Mirrors { rule: usize, item: usize },
+}
+
+impl Written {
+    /// The path of field `name` of the `destination` object
+    /// (`spec.http[0].route[1].destination.host`).
+    fn path(self, name: &str) -> String {
+        use std::fmt::Write;
+        let mut p = String::with_capacity(48);
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Written::Route { list, rule, dest } => {
+                write!(p, "{list}[{rule}].route[{dest}].destination")
+            }
+            Written::Mirror { rule } => write!(p, "spec.http[{rule}].mirror"),
+            Written::Mirrors { rule, item } => {
+                write!(p, "spec.http[{rule}].mirrors[{item}].destination")
+            }
+        };
+        p.push('.');
+        p.push_str(name);
+        p
+    }
+}
+
+/// One destination of a VirtualService with where it is written.
 struct Annotated<'a> {
     destination: Option<&'a Destination>,
-    /// Path of the `destination` object (`spec.http[0].route[1].destination`).
-    path: String,
+    written: Written,
     mirror: bool,
 }
 
@@ -49,8 +86,9 @@ impl Annotated<'_> {
             .and_then(|d| d.port.as_ref())
             .map(|p| p.number.unwrap_or(0))
     }
-    fn host_path(&self) -> String {
-        path::field(&self.path, "host")
+    /// Path of a field of the `destination` object.
+    fn field_path(&self, name: &str) -> String {
+        self.written.path(name)
     }
 }
 
@@ -74,21 +112,17 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
         }
     }
     for (i, r) in vs.http.iter().enumerate() {
-        let rule = path::index("spec.http", i);
         if let Some(m) = &r.mirror {
             out.push(Annotated {
                 destination: Some(m),
-                path: path::field(&rule, "mirror"),
+                written: Written::Mirror { rule: i },
                 mirror: true,
             });
         }
         for (j, m) in r.mirrors.iter().enumerate() {
             out.push(Annotated {
                 destination: m.destination.as_ref(),
-                path: path::field(
-                    &path::index(&path::field(&rule, "mirrors"), j),
-                    "destination",
-                ),
+                written: Written::Mirrors { rule: i, item: j },
                 mirror: true,
             });
         }
@@ -97,41 +131,38 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
 }
 
 fn route_destination<'a>(
-    list: &str,
+    list: &'static str,
     rule: usize,
     dest: usize,
     destination: Option<&'a Destination>,
 ) -> Annotated<'a> {
-    let route = path::field(&path::index(list, rule), "route");
     Annotated {
         destination,
-        path: path::field(&path::index(&route, dest), "destination"),
+        written: Written::Route { list, rule, dest },
         mirror: false,
     }
 }
 
 /// Runs the destination checks over every VirtualService.
 pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
-    let subsets: HashSet<((String, String), String)> = config
-        .destination_rules
-        .iter()
-        .flat_map(|dr| {
-            let host = dr.spec.host.as_deref().unwrap_or("");
-            let name = resource_name_from_host(dr.namespace(), host);
-            dr.spec
-                .subsets
-                .iter()
-                .map(move |s| (name.clone(), s.name.clone().unwrap_or_default()))
-        })
-        .collect();
+    // (namespace, name, subset) of every DestinationRule subset.
+    let mut subsets: FastSet<(&str, &str, &str)> = FastSet::default();
+    for dr in &config.destination_rules {
+        let host = dr.spec.host.as_deref().unwrap_or("");
+        let (namespace, name) = resource_name_from_host(dr.namespace(), host);
+        for s in &dr.spec.subsets {
+            subsets.insert((namespace, name, s.name.as_deref().unwrap_or("")));
+        }
+    }
     for vs in &config.virtual_services {
-        hosts_and_ports(vs, index, out);
-        subsets_defined(vs, &subsets, out);
+        let destinations = destinations(&vs.spec);
+        hosts_and_ports(vs, &destinations, index, out);
+        subsets_defined(vs, &destinations, &subsets, out);
     }
     // host string -> one entry (VirtualService index) per subset destination
     // of a VirtualService listing that host (Istio's
     // `initVirtualServiceDestinations`).
-    let mut subset_routes: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut subset_routes: FastMap<&str, Vec<usize>> = FastMap::default();
     for (i, vs) in config.virtual_services.iter().enumerate() {
         for d in vs
             .spec
@@ -158,10 +189,11 @@ pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>
 
 fn hosts_and_ports(
     vs: &Resource<VirtualService>,
+    destinations: &[Annotated<'_>],
     index: &ServiceIndex<'_>,
     out: &mut Vec<Message>,
 ) {
-    for d in destinations(&vs.spec) {
+    for d in destinations {
         let host = d.host();
         let Some(found) = index.lookup(vs.namespace(), &vs.spec.export_to, host) else {
             let reftype = if d.mirror { "mirror host" } else { "host" };
@@ -170,7 +202,7 @@ fn hosts_and_ports(
                 Kind::VirtualService,
                 codes::REFERENCED_RESOURCE_NOT_FOUND,
                 Severity::Error,
-                &d.host_path(),
+                &d.field_path("host"),
                 format!("Referenced {reftype} not found: {}", quote(host)),
                 "add a Service or ServiceEntry for this host visible to the VirtualService's namespace, or correct the host",
             ));
@@ -185,7 +217,7 @@ fn hosts_and_ports(
                     Kind::VirtualService,
                     codes::VS_DESTINATION_PORT_SELECTOR_REQUIRED,
                     Severity::Error,
-                    &d.host_path(),
+                    &d.field_path("host"),
                     format!(
                         "This VirtualService routes to a service {} that exposes multiple ports [{}]. Specifying a port in the destination is required to disambiguate.",
                         quote(host),
@@ -200,7 +232,7 @@ fn hosts_and_ports(
                     Kind::VirtualService,
                     codes::REFERENCED_RESOURCE_NOT_FOUND,
                     Severity::Error,
-                    &path::field(&path::field(&d.path, "port"), "number"),
+                    &path::field(&d.field_path("port"), "number"),
                     format!(
                         "Referenced host:port not found: {}",
                         quote(&format!("{host}:{number}"))
@@ -215,16 +247,17 @@ fn hosts_and_ports(
 
 fn subsets_defined(
     vs: &Resource<VirtualService>,
-    subsets: &HashSet<((String, String), String)>,
+    destinations: &[Annotated<'_>],
+    subsets: &FastSet<(&str, &str, &str)>,
     out: &mut Vec<Message>,
 ) {
-    for d in destinations(&vs.spec) {
+    for d in destinations {
         let subset = d.subset();
         if subset.is_empty() {
             continue;
         }
-        let name = resource_name_from_host(vs.namespace(), d.host());
-        if subsets.contains(&(name, subset.to_string())) {
+        let (namespace, name) = resource_name_from_host(vs.namespace(), d.host());
+        if subsets.contains(&(namespace, name, subset)) {
             continue;
         }
         let reftype = if d.mirror {
@@ -237,7 +270,7 @@ fn subsets_defined(
             Kind::VirtualService,
             codes::REFERENCED_RESOURCE_NOT_FOUND,
             Severity::Error,
-            &path::field(&d.path, "subset"),
+            &d.field_path("subset"),
             format!(
                 "Referenced {reftype} not found: {}",
                 quote(&format!("{}+{subset}", d.host()))
@@ -250,7 +283,7 @@ fn subsets_defined(
 fn ingress_subsets(
     vs: &Resource<VirtualService>,
     config: &Config,
-    subset_routes: &HashMap<&str, Vec<usize>>,
+    subset_routes: &FastMap<&str, Vec<usize>>,
     out: &mut Vec<Message>,
 ) {
     if vs.spec.gateways.is_empty() {
@@ -270,7 +303,7 @@ fn ingress_subsets(
                 .iter()
                 .filter_map(|&k| config.virtual_services.get(k))
             {
-                let p = path::field(&route_destination("spec.http", i, j, None).path, "host");
+                let p = route_destination("spec.http", i, j, None).field_path("host");
                 out.push(report(
                         vs,
                         Kind::VirtualService,

@@ -63,18 +63,23 @@ pub const CLUSTER_DOMAIN: &str = "cluster.local";
 /// analyzer in the order of the module table above, each group in resource
 /// order.
 pub fn analyze(config: &Config) -> Vec<Message> {
+    let mut out = Vec::new();
+    analyze_into(config, &mut out);
+    out
+}
+
+/// [`analyze`], appending to `out`.
+pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     let registry = Registry::build(config, CLUSTER_DOMAIN);
     let index = ServiceIndex::new(&registry);
-    let mut out = Vec::new();
-    destinations::analyze(config, &index, &mut out);
-    gateways::analyze(config, &mut out);
-    mesh_hosts::analyze(config, &mut out);
-    destination_rules::analyze(config, &index, &mut out);
-    service_entries::analyze(config, &mut out);
-    sidecars::analyze(config, &mut out);
-    deprecations::analyze(config, &mut out);
-    ports::analyze(config, &mut out);
-    out
+    destinations::analyze(config, &index, out);
+    gateways::analyze(config, out);
+    mesh_hosts::analyze(config, out);
+    destination_rules::analyze(config, &index, out);
+    service_entries::analyze(config, out);
+    sidecars::analyze(config, out);
+    deprecations::analyze(config, out);
+    ports::analyze(config, out);
 }
 
 /// A message about resource `r` of `kind`, pointing at `path` (or at its
@@ -91,7 +96,7 @@ pub(crate) fn report<T>(
     Message::new(
         code,
         severity,
-        format!("{kind} {}", r.key()),
+        resource_label(kind.as_str(), &r.metadata.namespace, &r.metadata.name),
         path,
         r.source_of(path),
         text,
@@ -110,7 +115,29 @@ pub(crate) fn has_pods(config: &Config, namespace: Option<&str>) -> bool {
 
 /// Go's `%q` for the ASCII strings hosts and names are made of.
 pub(crate) fn quote(s: &str) -> String {
+    // Printable ASCII other than `"` and `\` is written as is: build that
+    // common case directly instead of through the formatter.
+    if s.bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\')
+    {
+        let mut q = String::with_capacity(s.len() + 2);
+        q.push('"');
+        q.push_str(s);
+        q.push('"');
+        return q;
+    }
     format!("{s:?}")
+}
+
+/// `Kind namespace/name`, the resource of a message.
+pub(crate) fn resource_label(kind: &str, namespace: &str, name: &str) -> String {
+    let mut label = String::with_capacity(kind.len() + namespace.len() + name.len() + 2);
+    label.push_str(kind);
+    label.push(' ');
+    label.push_str(namespace);
+    label.push('/');
+    label.push_str(name);
+    label
 }
 
 /// A label set as Kubernetes `labels.SelectorFromSet(..).String()` writes
@@ -132,15 +159,18 @@ pub(crate) fn to_fqdn(host: &str, namespace: &str) -> String {
 /// Istio's `util.GetResourceNameFromHost`: `(namespace, name)` read from
 /// `name.namespace.svc.cluster.local`, or `(default_namespace, host)` for any
 /// other host (short names and external hosts alike).
-pub(crate) fn resource_name_from_host(default_namespace: &str, host: &str) -> (String, String) {
+pub(crate) fn resource_name_from_host<'a>(
+    default_namespace: &'a str,
+    host: &'a str,
+) -> (&'a str, &'a str) {
     if let Some(stem) = host.strip_suffix(".svc.cluster.local") {
         if let Some((name, ns)) = stem.rsplit_once('.') {
             if !name.is_empty() && !ns.is_empty() {
-                return (ns.to_string(), name.to_string());
+                return (ns, name);
             }
         }
     }
-    (default_namespace.to_string(), host.to_string())
+    (default_namespace, host)
 }
 
 /// The scopes Istio keys a resource under: `*` when exported everywhere,
@@ -225,7 +255,8 @@ impl<'a> ServiceIndex<'a> {
         export_to: &[String],
         host: &str,
     ) -> Option<&IndexedService<'a>> {
-        let fqdn = to_fqdn(host, source_namespace).to_ascii_lowercase();
+        let mut fqdn = to_fqdn(host, source_namespace);
+        fqdn.make_ascii_lowercase();
         let exact = |scope_ok: &dyn Fn(&Visibility) -> bool| {
             let mut found: Option<&IndexedService<'a>> = None;
             let same = self.by_fqdn.get(&fqdn).map(Vec::as_slice).unwrap_or(&[]);
@@ -245,26 +276,28 @@ impl<'a> ServiceIndex<'a> {
         if let Some(s) = exact(&|v| matches!(v, Visibility::Public)) {
             return Some(s);
         }
-        let scopes: Vec<String> = if export_to.is_empty() {
-            vec![source_namespace.to_string()]
-        } else {
-            export_to
-                .iter()
-                .map(|e| {
-                    if e == "." {
-                        source_namespace.to_string()
-                    } else {
-                        e.clone()
-                    }
-                })
-                .collect()
+        let in_scope = |scope: &str| {
+            exact(
+                &|v: &Visibility| matches!(v, Visibility::Namespaces(list) if list.iter().any(|n| n == scope)),
+            )
         };
-        for scope in &scopes {
-            let in_scope =
-                |v: &Visibility| matches!(v, Visibility::Namespaces(list) if list.contains(scope));
-            if let Some(s) = exact(&in_scope) {
+        if export_to.is_empty() {
+            if let Some(s) = in_scope(source_namespace) {
                 return Some(s);
             }
+        }
+        for e in export_to {
+            let scope = if e == "." {
+                source_namespace
+            } else {
+                e.as_str()
+            };
+            if let Some(s) = in_scope(scope) {
+                return Some(s);
+            }
+        }
+        if self.wildcards.is_empty() {
+            return None;
         }
         let bare = host.strip_prefix('*').unwrap_or(host).to_ascii_lowercase();
         self.wildcards
@@ -284,15 +317,30 @@ mod tests {
     fn resource_name_reads_cluster_local_fqdns_only() {
         assert_eq!(
             resource_name_from_host("x", "reviews.prod.svc.cluster.local"),
-            ("prod".to_string(), "reviews".to_string())
+            ("prod", "reviews")
         );
-        assert_eq!(
-            resource_name_from_host("x", "reviews"),
-            ("x".to_string(), "reviews".to_string())
-        );
+        assert_eq!(resource_name_from_host("x", "reviews"), ("x", "reviews"));
         assert_eq!(
             resource_name_from_host("x", "httpbin.org"),
-            ("x".to_string(), "httpbin.org".to_string())
+            ("x", "httpbin.org")
+        );
+    }
+
+    #[test]
+    fn quote_matches_go_and_debug_quoting() {
+        assert_eq!(quote("svc-1.ns"), "\"svc-1.ns\"");
+        assert_eq!(quote("a b"), "\"a b\"");
+        // Characters that need escapes go through the formatter.
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        assert_eq!(quote("tab\t"), "\"tab\\t\"");
+        assert_eq!(quote("ü"), format!("{:?}", "ü"));
+    }
+
+    #[test]
+    fn resource_label_is_kind_namespace_and_name() {
+        assert_eq!(
+            resource_label("VirtualService", "ns", "a"),
+            "VirtualService ns/a"
         );
     }
 

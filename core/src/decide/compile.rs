@@ -85,6 +85,44 @@ impl Cond {
     }
 }
 
+/// A header name a match reads, lower-cased, with the pseudo-header it
+/// names (`:authority`/`host`, `:method`, `:path`, `:scheme`) found once at
+/// compile time rather than per request.
+#[derive(Debug)]
+pub(crate) struct HeaderKey {
+    pub name: String,
+    pub pseudo: Option<Pseudo>,
+}
+
+/// A header read from the request line rather than the header list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pseudo {
+    Authority,
+    Method,
+    Path,
+    Scheme,
+}
+
+impl HeaderKey {
+    fn new(name: &str) -> HeaderKey {
+        let name = name.to_ascii_lowercase();
+        let pseudo = match name.as_str() {
+            ":authority" | "host" => Some(Pseudo::Authority),
+            ":method" => Some(Pseudo::Method),
+            ":path" => Some(Pseudo::Path),
+            ":scheme" => Some(Pseudo::Scheme),
+            _ => None,
+        };
+        HeaderKey { name, pseudo }
+    }
+}
+
+impl std::fmt::Display for HeaderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// One compiled HTTPMatchRequest.
 #[derive(Debug)]
 pub(crate) struct CompiledMatch {
@@ -94,8 +132,8 @@ pub(crate) struct CompiledMatch {
     pub scheme: Option<Cond>,
     pub method: Option<Cond>,
     pub authority: Option<Cond>,
-    pub headers: Vec<(String, Cond)>,
-    pub without_headers: Vec<(String, Cond)>,
+    pub headers: Vec<(HeaderKey, Cond)>,
+    pub without_headers: Vec<(HeaderKey, Cond)>,
     pub query_params: Vec<(String, Cond)>,
     pub port: Option<u32>,
     pub source_labels: BTreeMap<String, String>,
@@ -107,7 +145,7 @@ impl CompiledMatch {
     fn compile(index: usize, m: &HttpMatchRequest, vs_namespace: &str) -> CompiledMatch {
         let pairs = |map: &BTreeMap<String, StringMatch>, star: bool| {
             map.iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), Cond::from_string_match(v, star)))
+                .map(|(k, v)| (HeaderKey::new(k), Cond::from_string_match(v, star)))
                 .collect::<Vec<_>>()
         };
         CompiledMatch {
@@ -174,6 +212,9 @@ pub(crate) struct PreparedDest {
 pub(crate) struct CompiledHttpRoute {
     /// Index in the `http` list of `vs`.
     pub index: usize,
+    /// Position among all routes of the table (set by `Mesh::compile_with`);
+    /// indexes `NamespaceCache::routes`.
+    pub id: usize,
     /// The VirtualService the rule is written in (the delegate for delegated rules).
     pub vs: Arc<str>,
     pub vs_namespace: Arc<str>,
@@ -193,6 +234,77 @@ pub(crate) struct CompiledHttpRoute {
     pub route_headers: (Arc<HeaderOps>, Arc<HeaderOps>),
     /// What forwarded requests get: route level, then a lone destination's.
     pub forward_headers: (Arc<HeaderOps>, Arc<HeaderOps>),
+    /// How a forwarded request's path and authority change; `None` when
+    /// they do not.
+    pub rewrite: Option<RewritePlan>,
+}
+
+/// A route's `rewrite` (and `:authority`/`host` header operations), read
+/// once at compile time.
+#[derive(Debug)]
+pub(crate) struct RewritePlan {
+    pub authority: Option<String>,
+    /// `rewrite.uri`: replaces the matched prefix.
+    pub uri: Option<String>,
+    /// `rewrite.uriRegexRewrite`: every match of the regex replaced, with
+    /// the replacement in the regex crate's syntax (`\1` -> `${1}`). An
+    /// invalid regex (rejected by validation) rewrites nothing.
+    pub uri_regex: Option<(Re2Regex, String)>,
+}
+
+impl RewritePlan {
+    fn compile(route: &HttpRoute) -> Option<RewritePlan> {
+        let rw = route.rewrite.as_ref();
+        let mut authority = rw.and_then(|r| r.authority.clone());
+        if authority.is_none() {
+            if let Some(ops) = route.headers.as_ref().and_then(|h| h.request.as_ref()) {
+                authority = ops
+                    .set
+                    .get(":authority")
+                    .or_else(|| ops.set.get("host"))
+                    .or_else(|| ops.add.get(":authority"))
+                    .or_else(|| ops.add.get("host"))
+                    .cloned();
+            }
+        }
+        let uri = rw.and_then(|r| r.uri.clone());
+        let uri_regex = rw
+            .filter(|r| r.uri.is_none())
+            .and_then(|r| r.uri_regex_rewrite.as_ref())
+            .and_then(|rr| {
+                let re = Re2Regex::new_search(rr.r#match.as_deref()?).ok()?;
+                Some((re, go_style_groups(rr.rewrite.as_deref().unwrap_or(""))))
+            });
+        if authority.is_none() && uri.is_none() && uri_regex.is_none() {
+            return None;
+        }
+        Some(RewritePlan {
+            authority,
+            uri,
+            uri_regex,
+        })
+    }
+}
+
+/// Envoy's `\1` group references to the regex crate's `${1}`.
+fn go_style_groups(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl CompiledHttpRoute {
@@ -242,12 +354,14 @@ impl CompiledHttpRoute {
             route_headers: (Arc::new(route_headers.0), Arc::new(route_headers.1)),
             forward_headers: (Arc::new(forward_headers.0), Arc::new(forward_headers.1)),
             index,
+            id: 0,
             vs,
             vs_namespace,
             delegated_from,
             name: route.name.as_deref().map(Arc::from),
             matches,
             timeout: route.timeout.as_deref().map(Arc::from),
+            rewrite: RewritePlan::compile(&route),
             route: Arc::new(route),
             dests,
             retries: Arc::new(retries),

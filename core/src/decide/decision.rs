@@ -127,6 +127,12 @@ impl<T> From<T> for Shared<'static, T> {
     }
 }
 
+// serde's `skip_serializing_if` hands over the field itself.
+#[allow(clippy::ptr_arg)]
+fn no_destinations(list: &Cow<'_, [Destination<'_>]>) -> bool {
+    list.is_empty()
+}
+
 /// A string borrowed from the routing table made owned.
 fn own(s: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(s.into_owned())
@@ -366,18 +372,21 @@ pub struct Decision<'m> {
     /// The matched rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleRef<'m>>,
-    /// Weighted destinations.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub destinations: Vec<Destination<'m>>,
-    /// Redirect answered by the proxy.
+    /// Weighted destinations: often lent by the routing table, which
+    /// resolves a route's destinations for each caller namespace ahead of
+    /// time (no allocation); reads as a slice.
+    #[serde(skip_serializing_if = "no_destinations")]
+    pub destinations: Cow<'m, [Destination<'m>]>,
+    /// Redirect answered by the proxy. Boxed, like the other rarely set
+    /// parts, so that a decision stays small to move.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect: Option<Redirect>,
+    pub redirect: Option<Box<Redirect>>,
     /// Fixed response answered by the proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub direct_response: Option<DirectResponse>,
+    pub direct_response: Option<Box<DirectResponse>>,
     /// Path and authority sent upstream.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rewrite: Option<Rewrite>,
+    pub rewrite: Option<Box<Rewrite>>,
     /// Overall timeout; absent = none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Cow<'m, str>>,
@@ -386,7 +395,7 @@ pub struct Decision<'m> {
     pub retries: Option<Shared<'m, Retries>>,
     /// Fault injection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<Fault>,
+    pub fault: Option<Box<Fault>>,
     /// Mirror targets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<Mirror<'m>>,
@@ -412,7 +421,7 @@ impl<'m> Decision<'m> {
             virtual_service: None,
             delegated_from: None,
             rule: None,
-            destinations: Vec::new(),
+            destinations: Cow::Borrowed(&[]),
             redirect: None,
             direct_response: None,
             rewrite: None,
@@ -435,11 +444,10 @@ impl<'m> Decision<'m> {
             virtual_service: self.virtual_service.map(own),
             delegated_from: self.delegated_from.map(own),
             rule: self.rule.map(RuleRef::into_owned),
-            destinations: self
-                .destinations
-                .into_iter()
-                .map(Destination::into_owned)
-                .collect(),
+            destinations: Cow::Owned(match self.destinations {
+                Cow::Borrowed(list) => list.iter().cloned().map(Destination::into_owned).collect(),
+                Cow::Owned(list) => list.into_iter().map(Destination::into_owned).collect(),
+            }),
             redirect: self.redirect,
             direct_response: self.direct_response,
             rewrite: self.rewrite,
@@ -469,7 +477,7 @@ impl<'m> Decision<'m> {
             return self.destinations.first();
         }
         let mut s = random % total;
-        for d in &self.destinations {
+        for d in self.destinations.iter() {
             let w = u64::from(d.weight);
             if s < w {
                 return Some(d);

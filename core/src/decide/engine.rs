@@ -1,7 +1,10 @@
 //! The decision itself: host resolution, VirtualService selection, first
 //! matching rule, and the decision's contents.
 
-use super::compile::{CompiledHttpRoute, CompiledL4Route, CompiledMatch, CompiledVs, Cond};
+use super::compile::{
+    CompiledHttpRoute, CompiledL4Route, CompiledMatch, CompiledVs, Cond, HeaderKey, Pseudo,
+    RewritePlan,
+};
 use super::decision::*;
 use super::request::{Protocol, Request};
 use super::{Mesh, OutboundPolicy};
@@ -28,6 +31,8 @@ impl Tracer {
         }
     }
 
+    /// Inlined so that, when not explaining, a call is one test of `on`.
+    #[inline(always)]
     pub fn add(
         &mut self,
         stage: &'static str,
@@ -63,37 +68,47 @@ pub(crate) struct View<'r> {
 
 impl<'r> View<'r> {
     pub fn new(req: &'r Request) -> View<'r> {
-        let authority = hosts::split_authority(&req.host);
+        View::with_path_end(req, path_end(&req.path))
+    }
+
+    /// `path_end`: where the path ends in `req.path` ([`path_end`]).
+    pub fn with_path_end(req: &'r Request, path_end: usize) -> View<'r> {
         let scheme = req.scheme_or_default();
-        let port = req
-            .port
-            .or_else(|| authority.port_number())
-            .map(u32::from)
-            .unwrap_or(if scheme.eq_ignore_ascii_case("https") {
+        let default_port = || {
+            if scheme.eq_ignore_ascii_case("https") {
                 443
             } else {
                 80
-            });
-        let cut = req
+            }
+        };
+        let (host, port) = if is_plain_host(&req.host) {
+            let port = req.port.map_or_else(default_port, u32::from);
+            (std::borrow::Cow::Borrowed(req.host.as_str()), port)
+        } else {
+            let authority = hosts::split_authority(&req.host);
+            let port = req
+                .port
+                .or_else(|| authority.port_number())
+                .map_or_else(default_port, u32::from);
+            let h = authority.host.trim_end_matches('.');
+            let host = if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(h.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(h)
+            };
+            (host, port)
+        };
+        let (path, rest) = req
             .path
-            .bytes()
-            .position(|b| b == b'?' || b == b'#')
-            .unwrap_or(req.path.len());
-        let path = &req.path[..cut];
-        let query = req.path[cut..]
+            .split_at_checked(path_end)
+            .unwrap_or((&req.path, ""));
+        let query = rest
             .strip_prefix('?')
             .map(|q| q.split('#').next().unwrap_or(""))
             .unwrap_or("");
         View {
             req,
-            host: {
-                let h = authority.host.trim_end_matches('.');
-                if h.bytes().any(|b| b.is_ascii_uppercase()) {
-                    std::borrow::Cow::Owned(h.to_ascii_lowercase())
-                } else {
-                    std::borrow::Cow::Borrowed(h)
-                }
-            },
+            host,
             port,
             path,
             query,
@@ -127,65 +142,84 @@ struct Proxy<'a, 'm> {
     /// Route destinations resolved ahead of time for this proxy's
     /// namespace (empty when not cached); see `NamespaceCache::dests`.
     resolved: &'m [Option<super::ResolvedDest>],
+    /// Route destination lists built ahead of time for this proxy's
+    /// namespace (empty when not cached); see `NamespaceCache::routes`.
+    resolved_routes: &'m [Option<Box<[Destination<'static>]>>],
 }
 
 impl Mesh {
     pub(crate) fn run_inner(&self, req: &Request, trace: bool) -> Decision<'_> {
         // Envoy normalizes the path before routing; the normalized path is
         // what routes see and what is forwarded. Most paths need nothing.
-        if req.protocol == Protocol::Http
-            && path_may_change(&req.path, self.options.path_normalization)
-        {
-            match crate::matching::path::normalize_path(&req.path, self.options.path_normalization)
-            {
-                Ok(p) if p != req.path => {
-                    let mut normalized = req.clone();
-                    normalized.path = p;
-                    let mut d = self.run_inner(&normalized, trace);
-                    if trace {
-                        d.trace.insert(
-                            0,
-                            TraceEntry {
-                                stage: "path",
-                                subject: req.path.clone(),
-                                verdict: Verdict::Note,
-                                detail: format!(
-                                    "normalized to {:?} before routing",
-                                    normalized.path
-                                ),
-                            },
-                        );
-                    }
-                    return d;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let mut d = Decision::new(Outcome::DirectResponse);
-                    d.direct_response = Some(DirectResponse {
-                        status: crate::matching::path::PathRejected::STATUS,
-                        body: None,
-                    });
-                    if trace {
-                        d.trace.push(TraceEntry {
+        // (Tail calls only: each branch writes the caller's decision in place.)
+        let plain_end = match req.protocol {
+            Protocol::Http => plain_path_end(&req.path, self.options.path_normalization),
+            _ => Some(path_end(&req.path)),
+        };
+        match plain_end {
+            Some(end) => self.run_view(req, end, trace),
+            None => self.run_normalized(req, trace),
+        }
+    }
+
+    #[inline(never)]
+    fn run_normalized(&self, req: &Request, trace: bool) -> Decision<'_> {
+        match crate::matching::path::normalize_path(&req.path, self.options.path_normalization) {
+            Ok(p) if p != req.path => {
+                let mut normalized = req.clone();
+                normalized.path = p;
+                let mut d = self.run_view(&normalized, path_end(&normalized.path), trace);
+                if trace {
+                    d.trace.insert(
+                        0,
+                        TraceEntry {
                             stage: "path",
                             subject: req.path.clone(),
-                            verdict: Verdict::Failed,
-                            detail: e.to_string(),
-                        });
-                    }
-                    return d;
+                            verdict: Verdict::Note,
+                            detail: format!("normalized to {:?} before routing", normalized.path),
+                        },
+                    );
                 }
+                d
+            }
+            Ok(_) => self.run_view(req, path_end(&req.path), trace),
+            Err(e) => {
+                let mut d = Decision::new(Outcome::DirectResponse);
+                d.direct_response = Some(Box::new(DirectResponse {
+                    status: crate::matching::path::PathRejected::STATUS,
+                    body: None,
+                }));
+                if trace {
+                    d.trace.push(TraceEntry {
+                        stage: "path",
+                        subject: req.path.clone(),
+                        verdict: Verdict::Failed,
+                        detail: e.to_string(),
+                    });
+                }
+                d
             }
         }
-        let view = View::new(req);
-        let mut t = Tracer::new(trace);
-        let mut decision = if req.gateway == "mesh" || req.gateway.is_empty() {
-            self.at_sidecar(&view, &mut t)
+    }
+
+    /// `path_end`: where the path ends in `req.path` ([`path_end`]).
+    fn run_view(&self, req: &Request, path_end: usize, trace: bool) -> Decision<'_> {
+        let view = View::with_path_end(req, path_end);
+        if trace {
+            let mut t = Tracer::new(true);
+            let mut d = self.at_proxy(&view, &mut t);
+            d.trace = t.into_entries();
+            return d;
+        }
+        self.at_proxy(&view, &mut Tracer::new(false))
+    }
+
+    fn at_proxy(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
+        if view.req.gateway == "mesh" || view.req.gateway.is_empty() {
+            self.at_sidecar(view, t)
         } else {
-            self.at_gateway(&view, &mut t)
-        };
-        decision.trace = t.into_entries();
-        decision
+            self.at_gateway(view, t)
+        }
     }
 
     /// The FQDN a sidecar's caller means: the DNS search path of a pod in
@@ -292,6 +326,7 @@ impl Mesh {
             labels: Some(&req.source.labels),
             listener_port: view.port,
             resolved: ns_cache.map_or(&[], |c| c.dests.as_slice()),
+            resolved_routes: ns_cache.map_or(&[], |c| c.routes.as_slice()),
         };
         let vs = match cached {
             Some(c) => c.vs.map(|i| &self.vs[i]),
@@ -381,10 +416,10 @@ impl Mesh {
                 });
                 let mut d = Decision::new(Outcome::DirectResponse);
                 if view.req.protocol == Protocol::Http {
-                    d.direct_response = Some(DirectResponse {
+                    d.direct_response = Some(Box::new(DirectResponse {
                         status: 502,
                         body: None,
-                    });
+                    }));
                 } else {
                     d.outcome = Outcome::NotFound;
                 }
@@ -421,7 +456,7 @@ impl Mesh {
             proxy,
             t,
         );
-        d.destinations.push(dest);
+        d.destinations.to_mut().push(dest);
         if view.req.protocol == Protocol::Http {
             d.retries = Some(Shared::Lent(&self.default_retries));
             t.add("default", || "retries".into(), Verdict::Note, || {
@@ -473,6 +508,7 @@ impl Mesh {
             labels: None,
             listener_port: view.port,
             resolved: &[],
+            resolved_routes: &[],
         };
         let protocol = |s: &Server| {
             PortProtocol::from_istio(
@@ -525,10 +561,10 @@ impl Mesh {
                         },
                     );
                     let mut d = Decision::new(Outcome::Redirect);
-                    d.redirect = Some(Redirect {
+                    d.redirect = Some(Box::new(Redirect {
                         status: 301,
                         location: format!("https://{}{}", strip_default_port(&req.host), req.path),
-                    });
+                    }));
                     return d;
                 }
             }
@@ -628,6 +664,7 @@ impl Mesh {
             labels: Some(labels),
             listener_port: port,
             resolved: &[],
+            resolved_routes: &[],
         };
         let req = Request::new("").from_namespace(namespace);
         Self::static_filter(m, &proxy, &req).is_ok()
@@ -655,6 +692,7 @@ impl Mesh {
             labels: Some(labels),
             listener_port: port,
             resolved: &[],
+            resolved_routes: &[],
         };
         let mut t = Tracer::new(false);
         self.http_decision(route, None, &view, &proxy, &mut t)
@@ -679,6 +717,7 @@ impl Mesh {
             labels: Some(labels),
             listener_port: port,
             resolved: &[],
+            resolved_routes: &[],
         };
         let mut t = Tracer::new(false);
         let service = self.registry.lookup(host, namespace);
@@ -973,7 +1012,7 @@ impl Mesh {
                     continue;
                 }
                 if let Some(spec) = &rd.destination {
-                    d.destinations.push(self.route_destination(
+                    d.destinations.to_mut().push(self.route_destination(
                         spec,
                         &vs.namespace,
                         if many { weight } else { 100 },
@@ -988,6 +1027,8 @@ impl Mesh {
         None
     }
 
+    /// Each outcome is returned as one struct expression, so the decision
+    /// is written straight into the caller's slot (no 280-byte moves).
     fn http_decision<'m>(
         &'m self,
         route: &'m CompiledHttpRoute,
@@ -997,10 +1038,7 @@ impl Mesh {
         t: &mut Tracer,
     ) -> Decision<'m> {
         let spec: &HttpRoute = &route.route;
-        let mut d = Decision::new(Outcome::Route);
-        d.virtual_service = Some(Cow::Borrowed(&*route.vs));
-        d.delegated_from = route.delegated_from.as_deref().map(Cow::Borrowed);
-        d.rule = Some(RuleRef {
+        let rule = Some(RuleRef {
             index: route.index,
             name: route.name.as_deref().map(Cow::Borrowed),
         });
@@ -1012,84 +1050,76 @@ impl Mesh {
                 || format!("delegate of {root}"),
             );
         }
-        // Fault and CORS apply to every action of the route.
-        if let Some(f) = &spec.fault {
-            let delay = f.delay.as_ref().and_then(|dl| {
-                dl.fixed_delay.clone().map(|fixed| FaultDelay {
-                    fixed_delay: fixed,
-                    percent: dl
-                        .percentage
-                        .as_ref()
-                        .and_then(|p| p.value)
-                        .or(dl.percent.map(f64::from))
-                        .unwrap_or(0.0),
-                })
-            });
-            let abort = f.abort.as_ref().and_then(|a| {
-                if a.http_status.is_none() && a.grpc_status.is_none() {
-                    return None;
-                }
-                Some(FaultAbort {
-                    http_status: a.http_status,
-                    grpc_status: a.grpc_status.clone(),
-                    percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
-                })
-            });
-            if delay.is_some() || abort.is_some() {
-                t.add("policy", || "fault".into(), Verdict::Note, || {
-                    "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
-                });
-                d.fault = Some(Fault { delay, abort });
-            }
-        }
-        d.cors = route.cors.as_ref().map(Shared::Lent);
-        if spec.redirect.is_some() || spec.direct_response.is_some() {
-            d.request_headers = Shared::Lent(&route.route_headers.0);
-            d.response_headers = Shared::Lent(&route.route_headers.1);
-        }
+        // CORS applies to every action of the route, fault to forwarded requests.
+        let cors = route.cors.as_ref().map(Shared::Lent);
         if let Some(r) = &spec.redirect {
-            d.outcome = Outcome::Redirect;
-            d.fault = None;
-            d.redirect = Some(self.redirect(r, m, view));
-            return d;
+            return Decision {
+                outcome: Outcome::Redirect,
+                virtual_service: Some(Cow::Borrowed(&*route.vs)),
+                delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+                rule,
+                redirect: Some(Box::new(self.redirect(r, m, view))),
+                request_headers: Shared::Lent(&route.route_headers.0),
+                response_headers: Shared::Lent(&route.route_headers.1),
+                cors,
+                ..Decision::new(Outcome::Redirect)
+            };
         }
         if let Some(dr) = &spec.direct_response {
-            d.outcome = Outcome::DirectResponse;
-            d.fault = None;
-            d.direct_response = Some(DirectResponse {
-                status: dr.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
-                body: dr.body.as_ref().and_then(|b| {
-                    b.string
-                        .clone()
-                        .or_else(|| b.bytes.as_deref().map(decode_base64_lossy))
-                }),
-            });
-            return d;
+            return Decision {
+                outcome: Outcome::DirectResponse,
+                virtual_service: Some(Cow::Borrowed(&*route.vs)),
+                delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+                rule,
+                direct_response: Some(Box::new(DirectResponse {
+                    status: dr.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                    body: dr.body.as_ref().and_then(|b| {
+                        b.string
+                            .clone()
+                            .or_else(|| b.bytes.as_deref().map(decode_base64_lossy))
+                    }),
+                })),
+                request_headers: Shared::Lent(&route.route_headers.0),
+                response_headers: Shared::Lent(&route.route_headers.1),
+                cors,
+                ..Decision::new(Outcome::DirectResponse)
+            };
         }
+        let fault = spec.fault.as_ref().and_then(|f| fault(f, t));
         // Forward.
-        d.destinations.reserve_exact(route.dests.len());
-        let many = route.dests.len() > 1;
-        for pd in &route.dests {
-            if many && pd.weight == 0 {
-                continue;
+        let built_ahead = match t.on {
+            true => None,
+            false => proxy
+                .resolved_routes
+                .get(route.id)
+                .and_then(Option::as_deref),
+        };
+        let destinations = match built_ahead {
+            Some(list) => Cow::Borrowed(list),
+            None => {
+                let mut list = Vec::with_capacity(route.dests.len());
+                let many = route.dests.len() > 1;
+                for pd in &route.dests {
+                    if many && pd.weight == 0 {
+                        continue;
+                    }
+                    let weight = if many { pd.weight } else { 100 };
+                    list.push(self.prepared_destination(pd, weight, proxy, t));
+                }
+                Cow::Owned(list)
             }
-            d.destinations.push(self.prepared_destination(
-                pd,
-                if many { pd.weight } else { 100 },
-                proxy,
-                t,
-            ));
-        }
-        d.request_headers = Shared::Lent(&route.forward_headers.0);
-        d.response_headers = Shared::Lent(&route.forward_headers.1);
-        d.rewrite = rewrite(spec, m, view);
+        };
         match &route.timeout {
-            Some(to) => {
-                d.timeout = Some(Cow::Borrowed(&**to));
-                t.add("policy", || "timeout".into(), Verdict::Note, || {
-                    format!("{to} for the whole request, retries included (504 UT when it runs out)")
-                });
-            }
+            Some(to) => t.add(
+                "policy",
+                || "timeout".into(),
+                Verdict::Note,
+                || {
+                    format!(
+                        "{to} for the whole request, retries included (504 UT when it runs out)"
+                    )
+                },
+            ),
             None => t.add(
                 "default",
                 || "timeout".into(),
@@ -1113,8 +1143,42 @@ impl Mesh {
                 format!("{} retries on {}{budget}", r.attempts, r.retry_on)
             }
         });
-        d.retries = Some(Shared::Lent(&route.retries));
-        // Mirrors.
+        let mirrors = if spec.mirror.is_none() && spec.mirrors.is_empty() {
+            Vec::new()
+        } else {
+            self.mirrors(route, view, proxy)
+        };
+        Decision {
+            outcome: Outcome::Route,
+            virtual_service: Some(Cow::Borrowed(&*route.vs)),
+            delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
+            rule,
+            destinations,
+            redirect: None,
+            direct_response: None,
+            rewrite: (route.rewrite.as_ref())
+                .and_then(|plan| rewrite(plan, m, view))
+                .map(Box::new),
+            timeout: route.timeout.as_deref().map(Cow::Borrowed),
+            retries: Some(Shared::Lent(&route.retries)),
+            fault,
+            mirrors,
+            request_headers: Shared::Lent(&route.forward_headers.0),
+            response_headers: Shared::Lent(&route.forward_headers.1),
+            cors,
+            trace: Vec::new(),
+        }
+    }
+
+    /// The route's `mirror` and `mirrors`, resolved.
+    fn mirrors<'m>(
+        &'m self,
+        route: &'m CompiledHttpRoute,
+        view: &View<'_>,
+        proxy: &Proxy<'_, 'm>,
+    ) -> Vec<Mirror<'m>> {
+        let spec: &HttpRoute = &route.route;
+        let mut mirrors = Vec::new();
         if let Some(mirror) = &spec.mirror {
             let percent = spec
                 .mirror_percentage
@@ -1122,8 +1186,7 @@ impl Mesh {
                 .and_then(|p| p.value)
                 .or(spec.mirror_percent.map(f64::from))
                 .unwrap_or(100.0);
-            d.mirrors
-                .push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
+            mirrors.push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
         }
         for mp in &spec.mirrors {
             if let Some(dest) = &mp.destination {
@@ -1132,11 +1195,10 @@ impl Mesh {
                     .as_ref()
                     .and_then(|p| p.value)
                     .unwrap_or(100.0);
-                d.mirrors
-                    .push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
+                mirrors.push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
             }
         }
-        d
+        mirrors
     }
 
     fn mirror(
@@ -1418,77 +1480,132 @@ impl Mesh {
     }
 }
 
-/// Whether normalization could change `path` (one pass up to the query, no
-/// allocation): an escape, a backslash, NUL or `#`, a `.` or `..` segment, no leading `/`,
-/// or (when slashes are merged) an empty segment.
+/// Bytes that make a host need splitting or lower-casing: `:` (port),
+/// `[` (IPv6 literal), upper-case letters.
+static HOST_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b':' as usize] = true;
+    table[b'[' as usize] = true;
+    let mut c = b'A';
+    while c <= b'Z' {
+        table[c as usize] = true;
+        c += 1;
+    }
+    table
+};
+
+/// A host with no port, brackets, upper case or trailing dot: what most
+/// requests carry, used as it is.
+fn is_plain_host(host: &str) -> bool {
+    !host.bytes().any(|b| HOST_SPECIAL[usize::from(b)]) && !host.ends_with('.')
+}
+
+/// Byte classes for the per-request path scans: one table load per byte
+/// instead of a chain of comparisons.
+const PATH_PLAIN: u8 = 0;
+/// `?` and `#`: the path as routes see it ends here.
+const PATH_END: u8 = 1;
+/// `.`, `%`, `\`, NUL, `#`: normalization may rewrite the path.
+const PATH_SUSPECT: u8 = 2;
+const PATH_SLASH: u8 = 4;
+static PATH_BYTE: [u8; 256] = {
+    let mut table = [PATH_PLAIN; 256];
+    table[b'/' as usize] = PATH_SLASH;
+    table[b'?' as usize] = PATH_END;
+    table[b'#' as usize] = PATH_END | PATH_SUSPECT;
+    table[b'.' as usize] = PATH_SUSPECT;
+    table[b'%' as usize] = PATH_SUSPECT;
+    table[b'\\' as usize] = PATH_SUSPECT;
+    table[0] = PATH_SUSPECT;
+    table
+};
+
+/// Whether normalization could change `path`.
+#[cfg(test)]
 fn path_may_change(path: &str, mode: crate::matching::path::PathNormalization) -> bool {
+    plain_path_end(path, mode).is_none()
+}
+
+/// Where the path as routes see it ends (the first `?` or `#`).
+fn path_end(path: &str) -> usize {
+    path.bytes()
+        .position(|b| PATH_BYTE[usize::from(b)] & PATH_END != 0)
+        .unwrap_or(path.len())
+}
+
+/// `None` when normalization could change `path` (one pass up to the
+/// query, no allocation: an escape, a backslash, NUL or `#`, a `.` or `..`
+/// segment, no leading `/`, or, when slashes are merged, an empty
+/// segment); otherwise where the path ends ([`path_end`]), found on the way.
+fn plain_path_end(path: &str, mode: crate::matching::path::PathNormalization) -> Option<usize> {
     use crate::matching::path::PathNormalization;
     if mode == PathNormalization::None {
-        return false;
+        return Some(path_end(path));
     }
     let bytes = path.as_bytes();
     if bytes.first() != Some(&b'/') {
-        return true;
+        return None;
     }
     let merge_slashes = mode != PathNormalization::Base;
     // Most paths have no dot, escape, backslash, NUL, fragment or `//`
-    // before the query: one cheap scan says so.
+    // before the query: one cheap table-driven scan says so.
     let mut previous_slash = false;
-    let mut suspicious = false;
-    for &b in bytes {
-        match b {
-            b'?' => break,
-            b'.' | b'%' | b'\\' | 0 | b'#' => {
-                suspicious = true;
-                break;
-            }
-            b'/' if merge_slashes && previous_slash => {
-                suspicious = true;
-                break;
-            }
-            _ => {}
+    for (i, &b) in bytes.iter().enumerate() {
+        let class = PATH_BYTE[usize::from(b)];
+        if class == PATH_PLAIN {
+            previous_slash = false;
+        } else if class & PATH_SUSPECT != 0
+            || (merge_slashes && previous_slash && class == PATH_SLASH)
+        {
+            return plain_segments_end(bytes, merge_slashes);
+        } else if class == PATH_END {
+            return Some(i);
+        } else {
+            previous_slash = true;
         }
-        previous_slash = b == b'/';
     }
-    if !suspicious {
-        return false;
-    }
+    Some(bytes.len())
+}
+
+/// The careful scan of [`plain_path_end`], segment by segment.
+fn plain_segments_end(bytes: &[u8], merge_slashes: bool) -> Option<usize> {
     let mut segment_start = 1;
     for i in 1..=bytes.len() {
         let c = bytes.get(i).copied();
         match c {
             // A fragment is left to the normalizer, which decides what it becomes.
-            Some(b'%' | b'\\' | 0 | b'#') => return true,
+            Some(b'%' | b'\\' | 0 | b'#') => return None,
             Some(b'/') | Some(b'?') | None => {
-                let segment = &bytes[segment_start..i];
+                let segment = bytes.get(segment_start..i).unwrap_or_default();
                 if segment == b"." || segment == b".." {
-                    return true;
+                    return None;
                 }
                 if merge_slashes && segment.is_empty() && c == Some(b'/') {
-                    return true;
+                    return None;
                 }
                 if c != Some(b'/') {
-                    return false;
+                    return Some(i);
                 }
                 segment_start = i + 1;
             }
             Some(_) => {}
         }
     }
-    false
+    Some(bytes.len())
 }
 
 fn strip_default_port(host: &str) -> &str {
     host.strip_suffix(":80").unwrap_or(host)
 }
 
-fn header_value<'a>(req: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {
-    match name {
-        ":authority" | "host" => Some(std::borrow::Cow::Borrowed(req.host.as_str())),
-        ":method" => Some(std::borrow::Cow::Borrowed(req.method.as_str())),
-        ":path" => Some(std::borrow::Cow::Borrowed(req.path.as_str())),
-        ":scheme" => Some(std::borrow::Cow::Borrowed(req.scheme_or_default())),
-        _ => req.headers.get(name),
+fn header_value<'a>(req: &'a Request, key: &HeaderKey) -> Option<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow::Borrowed;
+    match key.pseudo {
+        Some(Pseudo::Authority) => Some(Borrowed(req.host.as_str())),
+        Some(Pseudo::Method) => Some(Borrowed(req.method.as_str())),
+        Some(Pseudo::Path) => Some(Borrowed(req.path.as_str())),
+        Some(Pseudo::Scheme) => Some(Borrowed(req.scheme_or_default())),
+        None => req.headers.get(&key.name),
     }
 }
 
@@ -1505,20 +1622,7 @@ fn replace_prefix(path: &str, m: Option<&CompiledMatch>, replacement: &str) -> S
     }
 }
 
-fn rewrite(spec: &HttpRoute, m: Option<&CompiledMatch>, view: &View<'_>) -> Option<Rewrite> {
-    let rw = spec.rewrite.as_ref();
-    let mut authority = rw.and_then(|r| r.authority.clone());
-    if authority.is_none() {
-        if let Some(req_ops) = spec.headers.as_ref().and_then(|h| h.request.as_ref()) {
-            authority = req_ops
-                .set
-                .get(":authority")
-                .or_else(|| req_ops.set.get("host"))
-                .or_else(|| req_ops.add.get(":authority"))
-                .or_else(|| req_ops.add.get("host"))
-                .cloned();
-        }
-    }
+fn rewrite(plan: &RewritePlan, m: Option<&CompiledMatch>, view: &View<'_>) -> Option<Rewrite> {
     let with_query = |p: String| {
         if view.query.is_empty() {
             p
@@ -1526,45 +1630,55 @@ fn rewrite(spec: &HttpRoute, m: Option<&CompiledMatch>, view: &View<'_>) -> Opti
             format!("{p}?{}", view.query)
         }
     };
-    let path = rw.and_then(|r| {
-        if let Some(uri) = &r.uri {
-            Some(with_query(replace_prefix(view.path, m, uri)))
-        } else {
-            r.uri_regex_rewrite.as_ref().and_then(|rr| {
-                let re = regex::Regex::new(rr.r#match.as_deref()?).ok()?;
-                let replacement = go_style_groups(rr.rewrite.as_deref().unwrap_or(""));
-                Some(with_query(
-                    re.replace_all(view.path, replacement.as_str()).into_owned(),
-                ))
-            })
-        }
-    });
-    if path.is_none() && authority.is_none() {
-        None
-    } else {
-        Some(Rewrite { path, authority })
+    let path = match (&plan.uri, &plan.uri_regex) {
+        (Some(uri), _) => Some(with_query(replace_prefix(view.path, m, uri))),
+        (None, Some((re, replacement))) => Some(with_query(
+            re.replace_all(view.path, replacement).into_owned(),
+        )),
+        (None, None) => None,
+    };
+    if path.is_none() && plan.authority.is_none() {
+        return None;
     }
+    Some(Rewrite {
+        path,
+        authority: plan.authority.clone(),
+    })
 }
 
-/// Envoy's `\1` group references to the regex crate's `${1}`.
-fn go_style_groups(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
-                out.push_str("${");
-                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_digit()) {
-                    out.push(d);
-                    chars.next();
-                }
-                out.push('}');
-            }
-            '$' => out.push_str("$$"),
-            c => out.push(c),
+/// The route's fault injection as decided (`None` when it injects nothing).
+fn fault(
+    f: &crate::model::virtual_service::HttpFaultInjection,
+    t: &mut Tracer,
+) -> Option<Box<Fault>> {
+    let delay = f.delay.as_ref().and_then(|dl| {
+        dl.fixed_delay.clone().map(|fixed| FaultDelay {
+            fixed_delay: fixed,
+            percent: dl
+                .percentage
+                .as_ref()
+                .and_then(|p| p.value)
+                .or(dl.percent.map(f64::from))
+                .unwrap_or(0.0),
+        })
+    });
+    let abort = f.abort.as_ref().and_then(|a| {
+        if a.http_status.is_none() && a.grpc_status.is_none() {
+            return None;
         }
+        Some(FaultAbort {
+            http_status: a.http_status,
+            grpc_status: a.grpc_status.clone(),
+            percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
+        })
+    });
+    if delay.is_none() && abort.is_none() {
+        return None;
     }
-    out
+    t.add("policy", || "fault".into(), Verdict::Note, || {
+        "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
+    });
+    Some(Box::new(Fault { delay, abort }))
 }
 
 fn decode_base64_lossy(s: &str) -> String {

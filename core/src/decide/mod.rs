@@ -112,6 +112,10 @@ pub(crate) struct NamespaceCache {
     /// namespace, when that does not depend on the caller's labels or
     /// listener port (`None` then, and the decision resolves it).
     pub dests: Vec<Option<ResolvedDest>>,
+    /// By `CompiledHttpRoute::id`: the route's whole destination list as a
+    /// decision carries it, when every destination is in `dests` (a
+    /// decision then borrows it instead of building one).
+    pub routes: Vec<Option<Box<[Destination<'static>]>>>,
 }
 
 /// A route destination resolved for callers in one namespace.
@@ -138,6 +142,10 @@ const MAX_HOST_CACHE_ENTRIES: usize = 2_000_000;
 /// Most (destination, namespace) pairs resolved ahead of time.
 const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 
+/// Most (route, namespace) destination lists built ahead of time (each
+/// about 250 bytes: this bounds the cache near 125 MB).
+const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
+
 impl Mesh {
     /// Compiles a configuration with default mesh settings. Resources that
     /// failed to load are absent from `config` and so from the table.
@@ -151,6 +159,9 @@ impl Mesh {
         let mut vs = compile::compile_virtual_services(config, &domain);
         let mut dest_keys: Vec<DestKey> = Vec::new();
         let mut key_of: HashMap<DestKey, usize> = HashMap::default();
+        for (id, route) in vs.iter_mut().flat_map(|v| v.http.iter_mut()).enumerate() {
+            route.id = id;
+        }
         for pd in vs
             .iter_mut()
             .flat_map(|v| v.http.iter_mut())
@@ -330,7 +341,22 @@ impl Mesh {
                 } else {
                     Vec::new()
                 };
-            cache.insert(ns, NamespaceCache { hosts: map, dests });
+            let route_count = self.vs.iter().map(|v| v.http.len()).sum::<usize>();
+            let routes = if !dests.is_empty()
+                && route_count.saturating_mul(cache.len() + 1) <= MAX_ROUTE_CACHE_ENTRIES
+            {
+                self.resolve_route_destinations(&dests)
+            } else {
+                Vec::new()
+            };
+            cache.insert(
+                ns,
+                NamespaceCache {
+                    hosts: map,
+                    dests,
+                    routes,
+                },
+            );
         }
         cache
     }
@@ -367,6 +393,42 @@ impl Mesh {
             .collect()
     }
 
+    /// Every route's destination list built from a namespace's resolved
+    /// destinations, exactly as `http_decision` builds it per request
+    /// (zero-weight entries dropped when there are several, a lone one
+    /// weighted 100); `None` for a route with a destination not resolved
+    /// ahead of time, or none at all.
+    fn resolve_route_destinations(
+        &self,
+        dests: &[Option<ResolvedDest>],
+    ) -> Vec<Option<Box<[Destination<'static>]>>> {
+        let owned = |s: &str| std::borrow::Cow::Owned(s.to_string());
+        self.vs
+            .iter()
+            .flat_map(|v| v.http.iter())
+            .map(|route| {
+                let many = route.dests.len() > 1;
+                let mut list = Vec::with_capacity(route.dests.len());
+                for pd in &route.dests {
+                    if many && pd.weight == 0 {
+                        continue;
+                    }
+                    let r = dests.get(pd.key)?.as_ref()?;
+                    list.push(Destination {
+                        host: owned(&pd.host),
+                        subset: pd.subset.as_deref().map(owned),
+                        port: r.port,
+                        weight: if many { pd.weight } else { 100 },
+                        cluster: owned(&r.cluster),
+                        policy: r.policy.clone().map(Shared::Owned),
+                        problem: r.problem.as_deref().map(owned),
+                    });
+                }
+                (!list.is_empty()).then(|| list.into_boxed_slice())
+            })
+            .collect()
+    }
+
     /// The mesh settings.
     pub fn options(&self) -> &MeshOptions {
         &self.options
@@ -391,6 +453,20 @@ impl Mesh {
     pub fn decide(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
         Ok(self.run_inner(request, false))
+    }
+
+    /// [`Mesh::decide`] into a decision the caller keeps: `out` is replaced
+    /// (its old contents dropped) when the request is accepted, and left as
+    /// it was when it is refused. For callers that decide again and again
+    /// into one place, as the C binding's `meshroute_mesh_decide_into` does.
+    pub fn decide_into<'m>(
+        &'m self,
+        request: &Request,
+        out: &mut Decision<'m>,
+    ) -> Result<(), RequestError> {
+        request.check_limits().map_err(RequestError::Invalid)?;
+        *out = self.run_inner(request, false);
+        Ok(())
     }
 
     /// Decides where `request` goes, with the trace that says why.

@@ -75,6 +75,43 @@ impl Headers {
             .push((name.to_ascii_lowercase(), value.to_string()));
     }
 
+    /// Replaces every header with `pairs` (names lower-cased), reusing the
+    /// buffers already held: a request refilled for each decision (as the C
+    /// binding does) stops allocating once its buffers are large enough.
+    pub fn refill<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let filled: Result<(), std::convert::Infallible> =
+            self.try_refill(pairs.into_iter().map(Ok));
+        let Ok(()) = filled;
+    }
+
+    /// [`Headers::refill`] from pairs that may fail to read; the first
+    /// error stops it and is returned (the headers are then partly filled).
+    pub fn try_refill<'a, E>(
+        &mut self,
+        pairs: impl IntoIterator<Item = Result<(&'a str, &'a str), E>>,
+    ) -> Result<(), E> {
+        let mut count = 0;
+        let result = pairs.into_iter().try_for_each(|pair| {
+            let (name, value) = pair?;
+            match self.entries.get_mut(count) {
+                Some((n, v)) => {
+                    n.clear();
+                    n.push_str(name);
+                    n.make_ascii_lowercase();
+                    v.clear();
+                    v.push_str(value);
+                }
+                None => self
+                    .entries
+                    .push((name.to_ascii_lowercase(), value.to_string())),
+            }
+            count += 1;
+            Ok(())
+        });
+        self.entries.truncate(count);
+        result
+    }
+
     /// Builder form of [`Headers::append`].
     pub fn with(mut self, name: &str, value: &str) -> Self {
         self.append(name, value);
@@ -336,6 +373,21 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refill_replaces_every_header_and_keeps_buffers() {
+        let mut h = Headers::new().with("A", "1").with("b", "2").with("c", "3");
+        h.refill([("X-Id", "7"), ("y", "8")]);
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("x-id", "7"), ("y", "8")]);
+        h.refill([("one", "1"), ("two", "2"), ("three", "3")]);
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.get("three").as_deref(), Some("3"));
+        let stopped: Result<(), &str> = h.try_refill([Ok(("k", "v")), Err("bad"), Ok(("z", "z"))]);
+        assert_eq!(stopped, Err("bad"));
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("k", "v")]);
+        h.refill([]);
+        assert!(h.is_empty());
+    }
 
     #[test]
     fn defaults_follow_the_spec() {

@@ -110,11 +110,26 @@ fn node_count(n: &Node<'_>) -> usize {
     }
 }
 
+/// Working space of [`parse`], kept from one document to the next so that a
+/// stream of documents does not grow it again for each.
+#[derive(Default)]
+pub(crate) struct Scratch<'a> {
+    stack: Vec<Frame>,
+    pending: Vec<Node<'a>>,
+}
+
 /// Parses one document's text into a tree. `Ok(None)` for an empty document.
-pub(crate) fn parse(text: &str, first_line: u32) -> Result<Option<Node<'_>>, ParseError> {
+pub(crate) fn parse<'a>(
+    text: &'a str,
+    first_line: u32,
+    scratch: &mut Scratch<'a>,
+) -> Result<Option<Node<'a>>, ParseError> {
     let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut pending: Vec<Node<'_>> = Vec::new();
+    let stack = &mut scratch.stack;
+    let pending = &mut scratch.pending;
+    // Left over from a document that stopped at an error.
+    stack.clear();
+    pending.clear();
     let mut anchors: FastMap<usize, (Node<'_>, usize)> = FastMap::default();
     let mut root: Option<Node<'_>> = None;
     let mut nodes = 0usize;

@@ -10,13 +10,13 @@ pub(crate) mod node;
 mod positions;
 mod suggest;
 
+use crate::fasthash::FastMap;
 use crate::limits;
 use crate::message::{codes, Message, Severity};
 use crate::model::{self, kube, Config, ObjectMeta, Resource};
 use crate::source::{Location, Source};
 use node::{Node, Value};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) use suggest::did_you_mean;
@@ -101,8 +101,9 @@ impl Loader<'_> {
             ));
             return;
         }
-        for doc in node::split_documents(input.text) {
-            match node::parse_document(&doc) {
+        let mut scratch = node::Scratch::default();
+        for doc in node::documents(input.text) {
+            match node::parse_document_with(&doc, &mut scratch) {
                 Ok(None) => {}
                 Ok(Some(root)) => {
                     self.documents += 1;
@@ -294,10 +295,6 @@ impl Loader<'_> {
     ) -> Option<Resource<T>> {
         let source = Source::new(file.clone(), root.loc);
         let mut errors = Vec::new();
-        let resource_name = format!(
-            "{kind} {}",
-            display_name_with(root, &self.options.default_namespace)
-        );
         if strict {
             if let Value::Map(entries) = &root.value {
                 for (k, _) in entries {
@@ -350,21 +347,16 @@ impl Loader<'_> {
             }
         }
         let had_errors = !errors.is_empty();
-        for e in errors {
-            self.message(Message::new(
-                codes::BAD_FIELD,
-                Severity::Error,
-                resource_name.clone(),
-                e.path,
-                source.at(e.loc),
-                e.text,
-                e.fix,
-            ));
-        }
         if had_errors {
+            let resource_name = format!(
+                "{kind} {}",
+                display_name_with(root, &self.options.default_namespace)
+            );
+            self.errors(errors, &resource_name, &source);
             return None;
         }
         let mut metadata = metadata?;
+
         let fields = match root.get("metadata") {
             Some(m) => positions::field_locations(&[("metadata", m), ("spec", spec_node)]),
             None => positions::field_locations(&[("spec", spec_node)]),
@@ -383,6 +375,21 @@ impl Loader<'_> {
             fields: Arc::new(fields),
             order,
         })
+    }
+
+    /// One BAD_FIELD error message per field error of `resource_name`.
+    fn errors(&mut self, errors: Vec<de::FieldError>, resource_name: &str, source: &Source) {
+        for e in errors {
+            self.message(Message::new(
+                codes::BAD_FIELD,
+                Severity::Error,
+                resource_name,
+                e.path,
+                source.at(e.loc),
+                e.text,
+                e.fix,
+            ));
+        }
     }
 
     fn finish(mut self) -> Config {
@@ -426,18 +433,24 @@ fn with_spec<A, B>(r: Resource<A>, spec: B) -> Resource<B> {
 /// Keeps the last definition of each namespace/name, as `kubectl apply` of
 /// the files in order would, and warns about the replaced ones.
 fn dedupe<T>(list: &mut Vec<Resource<T>>, kind: &str, messages: &mut Vec<Message>) {
-    let mut last: HashMap<(String, String), usize> = HashMap::new();
+    let mut last: FastMap<(&str, &str), usize> = FastMap::default();
+    last.reserve(list.len());
     for (i, r) in list.iter().enumerate() {
-        last.insert((r.metadata.namespace.clone(), r.metadata.name.clone()), i);
+        last.insert((&r.metadata.namespace, &r.metadata.name), i);
     }
     if last.len() == list.len() {
         return;
     }
+    // Indexes of the definitions to keep (the last of each key), in order.
+    let mut keep: Vec<bool> = vec![false; list.len()];
+    for &j in last.values() {
+        if let Some(k) = keep.get_mut(j) {
+            *k = true;
+        }
+    }
     let mut i = 0usize;
     list.retain(|r| {
-        let keep = last
-            .get(&(r.metadata.namespace.clone(), r.metadata.name.clone()))
-            .is_some_and(|&j| j == i);
+        let keep = keep.get(i).copied().unwrap_or(true);
         if !keep {
             messages.push(Message::new(
                 codes::DUPLICATE_RESOURCE,

@@ -8,6 +8,8 @@
 use crate::source::Location;
 use std::borrow::Cow;
 
+pub(crate) use super::events::Scratch;
+
 /// One node with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node<'a> {
@@ -84,35 +86,85 @@ pub(crate) struct DocumentText<'a> {
 /// Kubernetes' YAML reader (and so kubectl and istioctl) does: a line that
 /// starts with `---` followed only by white space.
 pub(crate) fn split_documents(text: &str) -> Vec<DocumentText<'_>> {
-    let mut docs = Vec::new();
-    let mut start = 0usize;
-    let mut start_line = 1u32;
-    let mut line_no = 1u32;
-    let mut offset = 0usize;
-    // Line by line with `find` (memchr), looking closer only at lines that
-    // start with `---`: most of a large input is not separators.
-    while offset < text.len() {
-        let rest = &text[offset..];
-        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
-        let line = &rest[..len];
-        if let Some(after) = line.strip_prefix("---") {
-            if after.trim().is_empty() {
-                docs.push(DocumentText {
-                    first_line: start_line,
-                    text: &text[start..offset],
-                });
-                start = offset + len;
-                start_line = line_no + 1;
+    documents(text).collect()
+}
+
+/// The documents of [`split_documents`], one at a time.
+pub(crate) fn documents(text: &str) -> Documents<'_> {
+    Documents {
+        text,
+        start: 0,
+        start_line: 1,
+        line_no: 1,
+        offset: 0,
+        done: false,
+        separator: memchr::memmem::Finder::new(b"\n---"),
+    }
+}
+
+/// Iterator over the documents of a text; see [`documents`].
+pub(crate) struct Documents<'a> {
+    text: &'a str,
+    /// Byte offset and line of the current document's start.
+    start: usize,
+    start_line: u32,
+    /// Line number and byte offset of the next line to look at.
+    line_no: u32,
+    offset: usize,
+    done: bool,
+    /// Finds the next line that starts with `---`.
+    separator: memchr::memmem::Finder<'static>,
+}
+
+impl<'a> Iterator for Documents<'a> {
+    type Item = DocumentText<'a>;
+
+    fn next(&mut self) -> Option<DocumentText<'a>> {
+        if self.done {
+            return None;
+        }
+        let text = self.text;
+        // Only lines that start with `---` can separate documents: find
+        // those (`\n---`, with SIMD memmem), and count the lines in between.
+        loop {
+            let rest = &text[self.offset..];
+            let skip = if rest.starts_with("---") {
+                Some(0)
+            } else {
+                self.separator.find(rest.as_bytes()).map(|i| i + 1)
+            };
+            let Some(skip) = skip else {
+                break;
+            };
+            self.line_no = self.line_no.saturating_add(count_lines(&rest[..skip]));
+            let at = self.offset + skip;
+            let candidate = &text[at..];
+            let len = candidate.find('\n').map_or(candidate.len(), |i| i + 1);
+            let line_no = self.line_no;
+            self.offset = at + len;
+            self.line_no = self.line_no.saturating_add(1);
+            if candidate[3..len].trim().is_empty() {
+                let doc = DocumentText {
+                    first_line: self.start_line,
+                    text: &text[self.start..at],
+                };
+                self.start = self.offset;
+                self.start_line = line_no.saturating_add(1);
+                return Some(doc);
             }
         }
-        offset += len;
-        line_no = line_no.saturating_add(1);
+        self.done = true;
+        Some(DocumentText {
+            first_line: self.start_line,
+            text: &text[self.start..],
+        })
     }
-    docs.push(DocumentText {
-        first_line: start_line,
-        text: &text[start..],
-    });
-    docs
+}
+
+/// The number of line breaks in `s`.
+fn count_lines(s: &str) -> u32 {
+    let n = memchr::memchr_iter(b'\n', s.as_bytes()).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Why a document could not be parsed.
@@ -126,6 +178,14 @@ pub(crate) struct ParseError {
 
 /// Parses one document. `Ok(None)` for an empty document (only comments).
 pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'a>>, ParseError> {
+    parse_document_with(doc, &mut Scratch::default())
+}
+
+/// [`parse_document`] with working space reused from document to document.
+pub(crate) fn parse_document_with<'a>(
+    doc: &DocumentText<'a>,
+    scratch: &mut Scratch<'a>,
+) -> Result<Option<Node<'a>>, ParseError> {
     if doc
         .text
         .lines()
@@ -133,7 +193,7 @@ pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'
     {
         return Ok(None);
     }
-    super::events::parse(doc.text, doc.first_line)
+    super::events::parse(doc.text, doc.first_line, scratch)
 }
 
 #[cfg(test)]
@@ -167,6 +227,24 @@ mod tests {
         assert_eq!(docs[2].first_line, 5);
         let n = parse_document(&docs[2]).unwrap().unwrap();
         assert_eq!(n.get("c").unwrap().loc.line, 5);
+    }
+
+    #[test]
+    fn separators_at_the_start_the_end_and_with_crlf() {
+        let text = "---\r\na: 1\r\n---\r\nb: 2\n  ---\nc: 3\n---";
+        let docs = split_documents(text);
+        let lines: Vec<(u32, &str)> = docs.iter().map(|d| (d.first_line, d.text)).collect();
+        assert_eq!(
+            lines,
+            [
+                (1, ""),
+                (2, "a: 1\r\n"),
+                (4, "b: 2\n  ---\nc: 3\n"),
+                (8, "")
+            ]
+        );
+        assert_eq!(split_documents("a: 1").len(), 1);
+        assert_eq!(split_documents("").len(), 1);
     }
 
     #[test]

@@ -25,19 +25,23 @@ pub(crate) fn field_locations(bases: &[(&str, &Node<'_>)]) -> FieldLocations {
         .iter()
         .map(|(_, n)| size(n))
         .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    let base_bytes: usize = bases.iter().map(|(base, _)| base.len()).sum();
+    tree.roots.reserve_exact(bases.len());
     tree.nodes.reserve_exact(nodes);
-    tree.keys.reserve_exact(key_bytes);
+    tree.keys.reserve_exact(key_bytes + base_bytes);
     for (base, node) in bases {
+        let key_start = tree.keys.len();
+        tree.keys.push_str(base);
         let mut root = PositionNode {
             loc: node.loc,
-            key_start: 0,
-            key_len: 0,
+            key_start: to_u32(key_start),
+            key_len: to_u32(base.len()),
             children_start: 0,
             children_len: 0,
             kind: kind(&node.value),
         };
         add_children(&mut tree, &mut root, node);
-        tree.roots.push((Box::from(*base), root));
+        tree.roots.push(root);
     }
     FieldLocations::from_tree(tree)
 }

@@ -35,6 +35,7 @@
 //! `\pN` for one-letter categories, `[[:word:]]` and the `U` flag behave alike.
 
 use crate::limits::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM_BYTES};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Suffix Istio appends to every regex compile error.
@@ -99,8 +100,24 @@ impl Re2Regex {
             return syntax(why);
         }
         let translated = translate(pattern)?;
-        let anchored = format!(r"\A(?:{translated})\z");
-        let compiled = regex::RegexBuilder::new(&anchored)
+        Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))
+    }
+
+    /// Compiles `pattern` (RE2 syntax) for searching: [`Re2Regex::replace_all`]
+    /// replaces every match, as Envoy's `regex_rewrite` does.
+    pub fn new_search(pattern: &str) -> Result<Re2Regex, RegexError> {
+        if pattern.len() > MAX_REGEX_LEN {
+            return Err(RegexError::TooLong);
+        }
+        if let Some(why) = javascript_literal(pattern) {
+            return syntax(why);
+        }
+        let translated = translate(pattern)?;
+        Re2Regex::build(pattern, &translated)
+    }
+
+    fn build(pattern: &str, program: &str) -> Result<Re2Regex, RegexError> {
+        let compiled = regex::RegexBuilder::new(program)
             .size_limit(MAX_REGEX_PROGRAM_BYTES)
             .dfa_size_limit(MAX_REGEX_PROGRAM_BYTES * 2)
             .nest_limit(250)
@@ -119,6 +136,12 @@ impl Re2Regex {
     /// True when the whole of `subject` matches.
     pub fn is_match(&self, subject: &str) -> bool {
         self.compiled.is_match(subject)
+    }
+
+    /// `subject` with every non-overlapping match replaced by `replacement`
+    /// (the regex crate's syntax: `${1}` for a group).
+    pub fn replace_all<'s>(&self, subject: &'s str, replacement: &str) -> Cow<'s, str> {
+        self.compiled.replace_all(subject, replacement)
     }
 
     /// The pattern as written.

@@ -14,7 +14,7 @@ pub struct DestinationRule {
     pub host: Option<String>,
     /// Policy for all traffic to the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traffic_policy: Option<TrafficPolicy>,
+    pub traffic_policy: Option<Box<TrafficPolicy>>,
     /// Named endpoint subsets, selected by labels.
     #[serde(
         default,
@@ -50,7 +50,7 @@ pub struct Subset {
     pub labels: BTreeMap<String, String>,
     /// Policy overriding the host-level policy for this subset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traffic_policy: Option<TrafficPolicy>,
+    pub traffic_policy: Option<Box<TrafficPolicy>>,
 }
 
 /// Upstream traffic policy: load balancing, connection pool, ejection, TLS.

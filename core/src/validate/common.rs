@@ -23,7 +23,8 @@ pub(crate) struct Report<'a, T> {
 impl<'a, T> Report<'a, T> {
     /// A report on `res` (shown as `Kind namespace/name`) appending to `out`.
     pub fn new(kind: &str, res: &'a Resource<T>, out: &'a mut Vec<Message>) -> Self {
-        let label = format!("{kind} {}/{}", res.metadata.namespace, res.metadata.name);
+        let label =
+            crate::analyze::resource_label(kind, &res.metadata.namespace, &res.metadata.name);
         Report { res, label, out }
     }
 
@@ -84,18 +85,39 @@ impl<'a, T> Report<'a, T> {
     /// A Go duration string checked with Istio's rule (>= 1ms, ms precision).
     /// Returns the parsed duration when it parses.
     pub fn duration(&mut self, field: &str, text: &str) -> Option<std::time::Duration> {
+        self.duration_at(|| field.to_string(), text)
+    }
+
+    /// [`Report::duration`] for field `name` of `parent`, whose path is
+    /// built only for a message.
+    pub fn field_duration(
+        &mut self,
+        parent: &str,
+        name: &str,
+        text: &str,
+    ) -> Option<std::time::Duration> {
+        self.duration_at(|| path::field(parent, name), text)
+    }
+
+    fn duration_at(
+        &mut self,
+        field: impl FnOnce() -> String,
+        text: &str,
+    ) -> Option<std::time::Duration> {
         match parse_duration(text) {
             Ok(d) => {
-                self.error_if(
-                    field,
-                    validate_istio_duration(d),
-                    "use a whole number of milliseconds of at least 1ms, e.g. \"500ms\" or \"5s\"",
-                );
+                if let Err(e) = validate_istio_duration(d) {
+                    self.error(
+                        &field(),
+                        e,
+                        "use a whole number of milliseconds of at least 1ms, e.g. \"500ms\" or \"5s\"",
+                    );
+                }
                 Some(d)
             }
             Err(e) => {
                 self.error(
-                    field,
+                    &field(),
                     e.to_string(),
                     "write a Go duration such as \"250ms\", \"5s\" or \"1m30s\"",
                 );
@@ -104,10 +126,10 @@ impl<'a, T> Report<'a, T> {
         }
     }
 
-    /// An optional duration field.
-    pub fn opt_duration(&mut self, field: &str, text: &Option<String>) {
+    /// An optional duration field: field `name` of `parent`.
+    pub fn opt_duration(&mut self, parent: &str, name: &str, text: &Option<String>) {
         if let Some(t) = text {
-            self.duration(field, t);
+            self.field_duration(parent, name, t);
         }
     }
 

@@ -192,7 +192,7 @@ fn tunnel(r: &mut Report<'_, DestinationRule>, p: &str, t: &TunnelSettings) {
 }
 
 fn outlier(r: &mut Report<'_, DestinationRule>, p: &str, o: &OutlierDetection) {
-    r.opt_duration(&field(p, "baseEjectionTime"), &o.base_ejection_time);
+    r.opt_duration(p, "baseEjectionTime", &o.base_ejection_time);
     if o.consecutive_errors.unwrap_or(0) != 0 {
         r.warning(
             &field(p, "consecutiveErrors"),
@@ -209,7 +209,7 @@ fn outlier(r: &mut Report<'_, DestinationRule>, p: &str, o: &OutlierDetection) {
             "set splitExternalLocalOriginErrors: true, or remove consecutiveLocalOriginFailures",
         );
     }
-    r.opt_duration(&field(p, "interval"), &o.interval);
+    r.opt_duration(p, "interval", &o.interval);
     for (name, v) in [
         ("maxEjectionPercent", o.max_ejection_percent),
         ("minHealthPercent", o.min_health_percent),
@@ -265,7 +265,7 @@ fn connection_pool(r: &mut Report<'_, DestinationRule>, p: &str, c: &ConnectionP
                 r.error(&field(&hp, name), text, FIX);
             }
         }
-        r.opt_duration(&field(&hp, "idleTimeout"), &h.idle_timeout);
+        r.opt_duration(&hp, "idleTimeout", &h.idle_timeout);
         if h.h2_upgrade_policy == Some(H2UpgradePolicy::Upgrade)
             && h.use_client_protocol == Some(true)
         {
@@ -277,8 +277,8 @@ fn connection_pool(r: &mut Report<'_, DestinationRule>, p: &str, c: &ConnectionP
         }
         if let Some(ka) = &h.http2_keep_alive {
             let kp = field(&hp, "http2KeepAlive");
-            r.opt_duration(&field(&kp, "interval"), &ka.interval);
-            r.opt_duration(&field(&kp, "timeout"), &ka.timeout);
+            r.opt_duration(&kp, "interval", &ka.interval);
+            r.opt_duration(&kp, "timeout", &ka.timeout);
         }
     }
     if let Some(t) = &c.tcp {
@@ -290,24 +290,21 @@ fn connection_pool(r: &mut Report<'_, DestinationRule>, p: &str, c: &ConnectionP
                 FIX,
             );
         }
-        r.opt_duration(&field(&tp, "connectTimeout"), &t.connect_timeout);
-        r.opt_duration(
-            &field(&tp, "maxConnectionDuration"),
-            &t.max_connection_duration,
-        );
+        r.opt_duration(&tp, "connectTimeout", &t.connect_timeout);
+        r.opt_duration(&tp, "maxConnectionDuration", &t.max_connection_duration);
         if let Some(idle) = &t.idle_timeout {
             // 0s disables the timeout and is allowed.
             let zero = crate::duration::parse_duration(idle)
                 .map(|d| d.as_millis() == 0)
                 .unwrap_or(false);
             if !zero {
-                r.duration(&field(&tp, "idleTimeout"), idle);
+                r.field_duration(&tp, "idleTimeout", idle);
             }
         }
         if let Some(ka) = &t.tcp_keepalive {
             let kp = field(&tp, "tcpKeepalive");
-            r.opt_duration(&field(&kp, "time"), &ka.time);
-            r.opt_duration(&field(&kp, "interval"), &ka.interval);
+            r.opt_duration(&kp, "time", &ka.time);
+            r.opt_duration(&kp, "interval", &ka.interval);
         }
     }
 }
@@ -422,7 +419,7 @@ fn load_balancer(
         match &w.duration {
             None => r.error(&wp, "duration is required", "add duration, e.g. 60s"),
             Some(d) => {
-                r.duration(&field(&wp, "duration"), d);
+                r.field_duration(&wp, "duration", d);
             }
         }
         if w.minimum_percent.unwrap_or(0.0) > 100.0 {

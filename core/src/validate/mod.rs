@@ -25,8 +25,8 @@ use crate::model::Config;
 /// analysis (`istioctl analyze` checks across resources).
 pub fn check(config: &Config) -> Vec<Message> {
     let mut messages = config.messages.clone();
-    messages.extend(validate(config));
-    messages.extend(crate::analyze::analyze(config));
+    validate_into(config, &mut messages);
+    crate::analyze::analyze_into(config, &mut messages);
     messages
 }
 
@@ -35,23 +35,28 @@ pub fn check(config: &Config) -> Vec<Message> {
 /// are not validated again.
 pub fn validate(config: &Config) -> Vec<Message> {
     let mut out = Vec::new();
+    validate_into(config, &mut out);
+    out
+}
+
+/// [`validate`], appending to `out`.
+fn validate_into(config: &Config, out: &mut Vec<Message>) {
     for r in &config.virtual_services {
-        virtual_service::validate(r, &mut out);
+        virtual_service::validate(r, out);
     }
     for r in &config.destination_rules {
-        destination_rule::validate(r, &mut out);
+        destination_rule::validate(r, out);
     }
     for r in &config.gateways {
-        gateway::validate(r, &mut out);
+        gateway::validate(r, out);
     }
     for r in &config.service_entries {
-        service_entry::validate(r, &mut out);
+        service_entry::validate(r, out);
     }
     for r in &config.sidecars {
-        sidecar::validate(r, &mut out);
+        sidecar::validate(r, out);
     }
     for r in &config.workload_entries {
-        workload_entry::validate(r, &mut out);
+        workload_entry::validate(r, out);
     }
-    out
 }

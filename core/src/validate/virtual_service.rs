@@ -163,13 +163,13 @@ pub(crate) fn validate(res: &Resource<VirtualService>, out: &mut Vec<Message>) {
 fn jwt_claims_need_gateway(r: &mut Report<'_, VirtualService>, vs: &VirtualService) {
     for (i, route) in vs.http.iter().enumerate() {
         for (j, m) in route.r#match.iter().enumerate() {
-            let mp = index(&field(&index("spec.http", i), "match"), j);
             for (map_name, map) in [
                 ("headers", &m.headers),
                 ("withoutHeaders", &m.without_headers),
             ] {
                 for k in map.keys() {
                     if names::is_jwt_claim_key(k) {
+                        let mp = index(&field(&index("spec.http", i), "match"), j);
                         r.error(
                             &key(&field(&mp, map_name), k),
                             format!(
@@ -278,7 +278,7 @@ fn http_route(r: &mut Report<'_, VirtualService>, p: &str, http: &HttpRoute, in_
     authority_rewrite(r, p, http);
     http_destinations(r, &field(p, "route"), &http.route);
     if let Some(t) = &http.timeout {
-        r.duration(&field(p, "timeout"), t);
+        r.field_duration(p, "timeout", t);
     }
 }
 
@@ -545,7 +545,7 @@ fn fault(r: &mut Report<'_, VirtualService>, p: &str, f: &HttpFaultInjection) {
         let dp = field(p, "delay");
         percentage(r, &dp, &d.percentage);
         if let Some(fixed) = &d.fixed_delay {
-            r.duration(&field(&dp, "fixedDelay"), fixed);
+            r.field_duration(&dp, "fixedDelay", fixed);
         } else if let Some(exp) = &d.exponential_delay {
             let at = field(&dp, "exponentialDelay");
             r.duration(&at, exp);
@@ -576,17 +576,16 @@ fn http_status(r: &mut Report<'_, VirtualService>, at: &str, status: i64) {
 
 fn destination(r: &mut Report<'_, VirtualService>, p: &str, d: &Destination) {
     let host = d.host.as_deref().unwrap_or("");
-    let hp = field(p, "host");
     if host == "*" {
         r.error(
-            &hp,
+            &field(p, "host"),
             format!("invalid destination host {host}"),
             "name one service host; * cannot be a destination",
         );
-    } else {
-        r.error_if(
-            &hp,
-            names::validate_wildcard_domain(host),
+    } else if let Err(e) = names::validate_wildcard_domain(host) {
+        r.error(
+            &field(p, "host"),
+            e,
             "use a service name (reviews), an FQDN (reviews.default.svc.cluster.local) or a ServiceEntry host",
         );
     }
@@ -790,7 +789,7 @@ fn retries(r: &mut Report<'_, VirtualService>, p: &str, rt: &HttpRetry) {
             "set attempts above 0, or remove perTryTimeout, retryOn and retryRemoteLocalities",
         );
     }
-    r.opt_duration(&field(p, "perTryTimeout"), &rt.per_try_timeout);
+    r.opt_duration(p, "perTryTimeout", &rt.per_try_timeout);
     if !retry_on.is_empty() {
         for policy in retry_on.split(',') {
             let code = policy.parse::<i64>().unwrap_or(0);
@@ -803,7 +802,7 @@ fn retries(r: &mut Report<'_, VirtualService>, p: &str, rt: &HttpRetry) {
             }
         }
     }
-    r.opt_duration(&field(p, "backoff"), &rt.backoff);
+    r.opt_duration(p, "backoff", &rt.backoff);
 }
 
 fn rewrite(r: &mut Report<'_, VirtualService>, p: &str, rw: &HttpRewrite) {
@@ -1073,6 +1072,13 @@ fn covers(a: &PrefixMatch, b: &PrefixMatch) -> bool {
 fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut catch_all = false;
+    // Matches are compared (as JSON, as Istio does) and prefix matches
+    // collected only when there are at least two to compare.
+    let compare = routes
+        .iter()
+        .map(|route| route.r#match.len())
+        .sum::<usize>()
+        > 1;
     let mut prefixes: Vec<PrefixMatch> = Vec::new();
     for (i, route) in routes.iter().enumerate() {
         let rp = index("spec.http", i);
@@ -1086,6 +1092,9 @@ fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
         }
         let mut duplicates = 0;
         for (j, m) in route.r#match.iter().enumerate() {
+            if !catch_all && !compare {
+                continue;
+            }
             let mp = index(&field(&rp, "match"), j);
             if catch_all {
                 unreachable(r, &mp, &rule, "route without matches defined before");
