@@ -393,7 +393,7 @@ impl Tape {
         }
         if !destinations.is_empty() {
             self.ops.push(destinations.len() as f64);
-            for destination in destinations {
+            for destination in destinations.iter() {
                 self.destination(destination)?;
             }
         }
