@@ -1548,9 +1548,28 @@ fn plain_path_end(path: &str, mode: crate::matching::path::PathNormalization) ->
     }
     let merge_slashes = mode != PathNormalization::Base;
     // Most paths have no dot, escape, backslash, NUL, fragment or `//`
-    // before the query: one cheap table-driven scan says so.
+    // before the query: one cheap scan says so. Without slash merging the
+    // bytes that matter are found eight at a time.
+    let mut start = 0;
+    if !merge_slashes {
+        for (k, chunk) in bytes.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let found = special_bytes(u64::from_le_bytes(word));
+            if found != 0 {
+                // The lowest flagged byte is exact (the carries of the zero
+                // test only flag bytes above a true match).
+                let at = k * 8 + (found.trailing_zeros() / 8) as usize;
+                return match bytes.get(at) {
+                    Some(b'?') => Some(at),
+                    _ => plain_segments_end(bytes, false),
+                };
+            }
+            start = k * 8 + 8;
+        }
+    }
     let mut previous_slash = false;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
         let class = PATH_BYTE[usize::from(b)];
         if class == PATH_PLAIN {
             previous_slash = false;
@@ -1565,6 +1584,21 @@ fn plain_path_end(path: &str, mode: crate::matching::path::PathNormalization) ->
         }
     }
     Some(bytes.len())
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` that is NUL (exact for the lowest one).
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS
+}
+
+/// The bytes of `word` that end the path (`?`, `#`) or that normalization
+/// may rewrite (`.`, `%`, `\`, NUL): the `PATH_END`/`PATH_SUSPECT` classes.
+fn special_bytes(word: u64) -> u64 {
+    let equal = |byte: u8| zero_bytes(word ^ (LOW_BITS * u64::from(byte)));
+    zero_bytes(word) | equal(b'.') | equal(b'%') | equal(b'\\') | equal(b'#') | equal(b'?')
 }
 
 /// The careful scan of [`plain_path_end`], segment by segment.
@@ -1743,8 +1777,52 @@ pub(crate) fn ip_in_subnet(ip: &str, subnet: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::path_may_change;
+    use super::{
+        path_may_change, plain_path_end, plain_segments_end, PATH_BYTE, PATH_END, PATH_SUSPECT,
+    };
     use crate::matching::path::{normalize_path, PathNormalization};
+
+    #[test]
+    fn word_scan_agrees_with_the_byte_scan() {
+        // The byte-at-a-time scan, as it was before the word scan.
+        fn byte_scan(path: &str) -> Option<usize> {
+            let bytes = path.as_bytes();
+            if bytes.first() != Some(&b'/') {
+                return None;
+            }
+            for (i, &b) in bytes.iter().enumerate() {
+                let class = PATH_BYTE[usize::from(b)];
+                if class & PATH_SUSPECT != 0 {
+                    return plain_segments_end(bytes, false);
+                }
+                if class == PATH_END {
+                    return Some(i);
+                }
+            }
+            Some(bytes.len())
+        }
+        let alphabet = ['/', 'a', '.', '?', '#', '%', '\\', '\0', 'Z', 'é'];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 26) as usize;
+            let mut path = String::from("/");
+            let mut bits = seed;
+            for _ in 0..len {
+                bits = bits.rotate_left(7) ^ 0x2545_f491_4f6c_dd1d;
+                let c = alphabet[(bits % alphabet.len() as u64) as usize];
+                // Mostly plain letters, so that long plain runs are common.
+                path.push(if bits % 3 == 0 { c } else { 'a' });
+            }
+            assert_eq!(
+                plain_path_end(&path, PathNormalization::Base),
+                byte_scan(&path),
+                "{path:?}"
+            );
+        }
+    }
 
     #[test]
     fn path_may_change_whenever_normalization_changes_the_path() {

@@ -450,6 +450,7 @@ impl Mesh {
     }
 
     /// Decides where `request` goes (no trace).
+    #[inline]
     pub fn decide(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
         request.check_limits().map_err(RequestError::Invalid)?;
         Ok(self.run_inner(request, false))
@@ -459,6 +460,7 @@ impl Mesh {
     /// (its old contents dropped) when the request is accepted, and left as
     /// it was when it is refused. For callers that decide again and again
     /// into one place, as the C binding's `meshroute_mesh_decide_into` does.
+    #[inline]
     pub fn decide_into<'m>(
         &'m self,
         request: &Request,
