@@ -1814,7 +1814,7 @@ mod tests {
                 bits = bits.rotate_left(7) ^ 0x2545_f491_4f6c_dd1d;
                 let c = alphabet[(bits % alphabet.len() as u64) as usize];
                 // Mostly plain letters, so that long plain runs are common.
-                path.push(if bits % 3 == 0 { c } else { 'a' });
+                path.push(if bits.is_multiple_of(3) { c } else { 'a' });
             }
             assert_eq!(
                 plain_path_end(&path, PathNormalization::Base),
