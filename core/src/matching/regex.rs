@@ -69,6 +69,9 @@ fn syntax<T>(msg: impl Into<String>) -> Result<T, RegexError> {
 pub struct Re2Regex {
     pattern: String,
     compiled: regex::Regex,
+    /// Bytes every full match starts with (often empty): checked before the
+    /// regex engine runs, which answers most non-matching paths at once.
+    required_prefix: Box<[u8]>,
 }
 
 impl fmt::Debug for Re2Regex {
@@ -100,7 +103,9 @@ impl Re2Regex {
             return syntax(why);
         }
         let translated = translate(pattern)?;
-        Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))
+        let mut re = Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))?;
+        re.required_prefix = required_prefix(&translated);
+        Ok(re)
     }
 
     /// Compiles `pattern` (RE2 syntax) for searching: [`Re2Regex::replace_all`]
@@ -130,12 +135,13 @@ impl Re2Regex {
         Ok(Re2Regex {
             pattern: pattern.to_string(),
             compiled,
+            required_prefix: Box::default(),
         })
     }
 
     /// True when the whole of `subject` matches.
     pub fn is_match(&self, subject: &str) -> bool {
-        self.compiled.is_match(subject)
+        subject.as_bytes().starts_with(&self.required_prefix) && self.compiled.is_match(subject)
     }
 
     /// `subject` with every non-overlapping match replaced by `replacement`
@@ -153,6 +159,22 @@ impl Re2Regex {
     /// `regex::RegexSet` that matches exactly as this regex does.
     pub fn compiled_pattern(&self) -> &str {
         self.compiled.as_str()
+    }
+}
+
+/// The longest byte string every match of `translated` (the regex crate's
+/// syntax, already checked to compile) starts with: the common prefix of
+/// its finite prefix-literal set; empty when there is none or when the
+/// set is infinite (no requirement then).
+fn required_prefix(translated: &str) -> Box<[u8]> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(translated) else {
+        return Box::default();
+    };
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    match seq.longest_common_prefix() {
+        Some(prefix) if seq.is_finite() => prefix.into(),
+        _ => Box::default(),
     }
 }
 
@@ -692,6 +714,21 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_start_is_required_before_the_engine_runs() {
+        let prefix = |p: &str| Re2Regex::new(p).unwrap().required_prefix.to_vec();
+        assert_eq!(prefix("/users/5/[0-9]+"), b"/users/5/");
+        assert_eq!(prefix("/api/(v1|v2)/x"), b"/api/v");
+        assert_eq!(prefix("/a.*"), b"/a");
+        assert_eq!(prefix(".*/x"), b"");
+        assert_eq!(prefix("(?i)/abc"), b"/"); // `/` has no case
+        assert_eq!(prefix("/foo|/foo/bar"), b"/foo");
+        let r = Re2Regex::new("/users/5/[0-9]+").unwrap();
+        assert!(r.is_match("/users/5/123"));
+        assert!(!r.is_match("/users/6/123"));
+        assert!(!r.is_match("/users/5/"));
+    }
+
+    #[test]
     fn full_match_is_truly_anchored() {
         assert!(re("/foo|/foo/bar").is_match("/foo/bar"));
         assert!(re("/foo|/foo/bar").is_match("/foo"));
@@ -925,6 +962,16 @@ mod tests {
             prop_assert!(compiled.is_ok(), "{} refused", pattern);
             if let Ok(r) = compiled {
                 prop_assert_eq!(r.is_match(&subject), node.full_match(&subject), "pattern {}", pattern);
+            }
+        }
+
+        #[test]
+        fn the_prefix_check_never_changes_an_answer(
+            pattern in "[()|*+?.a-c/]{0,12}",
+            subject in "[a-c/]{0,8}",
+        ) {
+            if let Ok(r) = Re2Regex::new(&pattern) {
+                prop_assert_eq!(r.is_match(&subject), r.compiled.is_match(&subject), "pattern {}", pattern);
             }
         }
 
