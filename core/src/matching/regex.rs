@@ -72,6 +72,38 @@ pub struct Re2Regex {
     /// Bytes every full match starts with (often empty): checked before the
     /// regex engine runs, which answers most non-matching paths at once.
     required_prefix: Box<[u8]>,
+    /// When the whole pattern is that prefix followed by one repeated
+    /// character class (`/users/[0-9]+`, `/api/.*`), the class and bounds:
+    /// matched directly, without the engine.
+    prefix_then_class: Option<ClassTail>,
+}
+
+/// `prefix` + `class{min,max}`: the tail of a pattern matched without the engine.
+#[derive(Clone, Debug)]
+struct ClassTail {
+    /// The literal before the class (every match starts with it).
+    literal: Box<[u8]>,
+    class: regex_syntax::hir::ClassUnicode,
+    min: u32,
+    max: Option<u32>,
+}
+
+impl ClassTail {
+    fn matches(&self, tail: &str) -> bool {
+        let mut count: u32 = 0;
+        for c in tail.chars() {
+            if !self
+                .class
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= c && c <= r.end())
+            {
+                return false;
+            }
+            count = count.saturating_add(1);
+        }
+        count >= self.min && self.max.is_none_or(|max| count <= max)
+    }
 }
 
 impl fmt::Debug for Re2Regex {
@@ -105,6 +137,7 @@ impl Re2Regex {
         let translated = translate(pattern)?;
         let mut re = Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))?;
         re.required_prefix = required_prefix(&translated);
+        re.prefix_then_class = prefix_then_class(&translated);
         Ok(re)
     }
 
@@ -136,12 +169,26 @@ impl Re2Regex {
             pattern: pattern.to_string(),
             compiled,
             required_prefix: Box::default(),
+            prefix_then_class: None,
         })
     }
 
     /// True when the whole of `subject` matches.
     pub fn is_match(&self, subject: &str) -> bool {
-        subject.as_bytes().starts_with(&self.required_prefix) && self.compiled.is_match(subject)
+        if !subject.as_bytes().starts_with(&self.required_prefix) {
+            return false;
+        }
+        match &self.prefix_then_class {
+            Some(tail) => {
+                let rest = subject
+                    .as_bytes()
+                    .starts_with(&tail.literal)
+                    .then(|| subject.get(tail.literal.len()..))
+                    .flatten();
+                rest.is_some_and(|rest| tail.matches(rest))
+            }
+            None => self.compiled.is_match(subject),
+        }
     }
 
     /// `subject` with every non-overlapping match replaced by `replacement`
@@ -176,6 +223,48 @@ fn required_prefix(translated: &str) -> Box<[u8]> {
         Some(prefix) if seq.is_finite() => prefix.into(),
         _ => Box::default(),
     }
+}
+
+/// `Some` when `translated` is exactly a literal (the required prefix)
+/// followed by one repetition of a character class, possibly inside
+/// capture groups: e.g. `/users/5/[0-9]+`, `/api/.*`.
+fn prefix_then_class(translated: &str) -> Option<ClassTail> {
+    use regex_syntax::hir::{Class, HirKind};
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(translated)
+        .ok()?;
+    let unwrap = |mut h: &regex_syntax::hir::Hir| {
+        while let HirKind::Capture(c) = h.kind() {
+            h = &c.sub;
+        }
+        h.clone()
+    };
+    let hir = unwrap(&hir);
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    let [literal, repeated] = parts.as_slice() else {
+        return None;
+    };
+    let literal = unwrap(literal);
+    let HirKind::Literal(literal) = literal.kind() else {
+        return None;
+    };
+    let repeated = unwrap(repeated);
+    let HirKind::Repetition(rep) = repeated.kind() else {
+        return None;
+    };
+    let sub = unwrap(&rep.sub);
+    let HirKind::Class(Class::Unicode(class)) = sub.kind() else {
+        return None;
+    };
+    Some(ClassTail {
+        literal: literal.0.clone(),
+        class: class.clone(),
+        min: rep.min,
+        max: rep.max,
+    })
 }
 
 /// The last non-empty line of a `regex` syntax error (the explanation; the
@@ -729,6 +818,57 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_then_a_repeated_class_is_matched_without_the_engine() {
+        let patterns = [
+            "/users/5/[0-9]+",
+            "/api/.*",
+            "/a[b-c]{1,2}",
+            "(/x)([^/]*)",
+            "/é[a-z]?",
+            "/b[0-9]{2}",
+        ];
+        let subjects = [
+            "",
+            "/",
+            "/users/5/",
+            "/users/5/123",
+            "/users/5/12a",
+            "/api/",
+            "/api/x\ny",
+            "/api/é",
+            "/ab",
+            "/abc",
+            "/abcb",
+            "/a",
+            "/x",
+            "/x/y",
+            "/xyz",
+            "/é",
+            "/éz",
+            "/ézz",
+            "/b1",
+            "/b12",
+            "/b123",
+            "/users/5/1\n",
+        ];
+        for p in patterns {
+            let r = Re2Regex::new(p).unwrap();
+            assert!(r.prefix_then_class.is_some(), "{p} takes the direct path");
+            for s in subjects {
+                assert_eq!(r.is_match(s), r.compiled.is_match(s), "{p} on {s:?}");
+            }
+        }
+        assert!(Re2Regex::new("/a(bc)+")
+            .unwrap()
+            .prefix_then_class
+            .is_none());
+        assert!(Re2Regex::new("(?i)/a[0-9]+")
+            .unwrap()
+            .prefix_then_class
+            .is_none());
+    }
+
+    #[test]
     fn full_match_is_truly_anchored() {
         assert!(re("/foo|/foo/bar").is_match("/foo/bar"));
         assert!(re("/foo|/foo/bar").is_match("/foo"));
@@ -967,7 +1107,7 @@ mod tests {
 
         #[test]
         fn the_prefix_check_never_changes_an_answer(
-            pattern in "[()|*+?.a-c/]{0,12}",
+            pattern in "[()|*+?.a-c/]{0,6}(\\[\\^?[a-c]-?[a-c]?\\]|\\.)?[*+?]?([{][0-2](,[0-3]?)?[}])?",
             subject in "[a-c/]{0,8}",
         ) {
             if let Ok(r) = Re2Regex::new(&pattern) {
