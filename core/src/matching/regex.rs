@@ -136,8 +136,14 @@ impl Re2Regex {
         }
         let translated = translate(pattern)?;
         let mut re = Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))?;
-        re.required_prefix = required_prefix(&translated);
-        re.prefix_then_class = prefix_then_class(&translated);
+        // One parse of the pattern serves both shortcuts.
+        if let Ok(hir) = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(&translated)
+        {
+            re.required_prefix = required_prefix(&hir);
+            re.prefix_then_class = prefix_then_class(&hir);
+        }
         Ok(re)
     }
 
@@ -209,38 +215,31 @@ impl Re2Regex {
     }
 }
 
-/// The longest byte string every match of `translated` (the regex crate's
-/// syntax, already checked to compile) starts with: the common prefix of
+/// The longest byte string every match of the parsed pattern starts with:
+/// the common prefix of
 /// its finite prefix-literal set; empty when there is none or when the
 /// set is infinite (no requirement then).
-fn required_prefix(translated: &str) -> Box<[u8]> {
+fn required_prefix(hir: &regex_syntax::hir::Hir) -> Box<[u8]> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(translated) else {
-        return Box::default();
-    };
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
     match seq.longest_common_prefix() {
         Some(prefix) if seq.is_finite() => prefix.into(),
         _ => Box::default(),
     }
 }
 
-/// `Some` when `translated` is exactly a literal (the required prefix)
-/// followed by one repetition of a character class, possibly inside
+/// `Some` when the parsed pattern is exactly a literal followed by one
+/// repetition of a character class, possibly inside
 /// capture groups: e.g. `/users/5/[0-9]+`, `/api/.*`.
-fn prefix_then_class(translated: &str) -> Option<ClassTail> {
+fn prefix_then_class(hir: &regex_syntax::hir::Hir) -> Option<ClassTail> {
     use regex_syntax::hir::{Class, HirKind};
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(translated)
-        .ok()?;
     let unwrap = |mut h: &regex_syntax::hir::Hir| {
         while let HirKind::Capture(c) = h.kind() {
             h = &c.sub;
         }
         h.clone()
     };
-    let hir = unwrap(&hir);
+    let hir = unwrap(hir);
     let HirKind::Concat(parts) = hir.kind() else {
         return None;
     };
