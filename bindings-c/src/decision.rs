@@ -223,6 +223,7 @@ fn verdict_out(v: Verdict) -> meshroute_verdict {
 ///
 /// # Safety
 /// As `meshroute_str_in`.
+#[inline]
 unsafe fn pair_field_in<'a>(
     list: &str,
     index: usize,
@@ -254,7 +255,7 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
 /// The strings and arrays of `req` are valid as the header documents.
 unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result<(), Failure> {
     // SAFETY (all blocks below): the caller's contract for the request's strings and arrays.
-    let authority = unsafe { text_in("request.authority", req.authority) }?;
+    let authority = unsafe { meshroute_str_in("request.authority", req.authority) }?;
     if authority.is_empty() {
         return Err(Failure::new(
             MESHROUTE_STATUS_INVALID_REQUEST,
@@ -272,10 +273,10 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
             ),
         ));
     }
-    let method = unsafe { text_in("request.method", req.method) }?;
-    let path = unsafe { text_in("request.path", req.path) }?;
-    let namespace = unsafe { text_in("request.source_namespace", req.source_namespace) }?;
-    let gateway = unsafe { text_in("request.gateway", req.gateway) }?;
+    let method = unsafe { meshroute_str_in("request.method", req.method) }?;
+    let path = unsafe { meshroute_str_in("request.path", req.path) }?;
+    let namespace = unsafe { meshroute_str_in("request.source_namespace", req.source_namespace) }?;
+    let gateway = unsafe { meshroute_str_in("request.gateway", req.gateway) }?;
     let headers = unsafe { slice_in("request.headers", req.headers, req.header_count) }?;
     let labels = unsafe {
         slice_in(
@@ -287,14 +288,9 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
     request
         .headers
         .try_refill(headers.iter().enumerate().map(|(i, h)| {
-            match unsafe { (ascii_text(h.name), ascii_text(h.value)) } {
-                (Some(name), Some(value)) => Ok((name, value)),
-                _ => {
-                    let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
-                    let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
-                    Ok::<_, Failure>((name, value))
-                }
-            }
+            let name = unsafe { pair_field_in("request.headers", i, "name", h.name) }?;
+            let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
+            Ok::<_, Failure>((name, value))
         }))?;
     if labels.is_empty() {
         if !request.source.labels.is_empty() {
@@ -320,40 +316,6 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
     request.sni = None;
     request.destination_ip = None;
     Ok(())
-}
-
-/// An input string that is NULL-with-0 or ASCII, read without building an
-/// error: the hot path of [`text_in`] and of the header pairs.
-///
-/// # Safety
-/// As [`meshroute_str_in`].
-#[inline(always)]
-unsafe fn ascii_text<'a>(s: meshroute_str) -> Option<&'a str> {
-    if s.ptr.is_null() {
-        return (s.len == 0).then_some("");
-    }
-    if s.len > isize::MAX as usize {
-        return None;
-    }
-    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
-    let bytes = unsafe { std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) };
-    // SAFETY: ASCII is valid UTF-8.
-    bytes
-        .is_ascii()
-        .then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
-}
-
-/// [`meshroute_str_in`] with the ASCII case answered inline.
-///
-/// # Safety
-/// As [`meshroute_str_in`].
-#[inline(always)]
-unsafe fn text_in<'a>(what: &str, s: meshroute_str) -> Result<&'a str, Failure> {
-    // SAFETY: forwarded contract.
-    match unsafe { ascii_text(s) } {
-        Some(text) => Ok(text),
-        None => unsafe { meshroute_str_in(what, s) },
-    }
 }
 
 /// `given`, or `default` when `given` is empty (the C API's "not set").

@@ -130,7 +130,47 @@ pub(crate) fn guard(function: &str, body: impl FnOnce() -> Outcome) -> meshroute
 /// # Safety
 /// When `ptr` is not NULL it must point to `len` readable bytes that stay
 /// unchanged for `'a`.
+#[inline]
 pub(crate) unsafe fn str_in<'a>(
+    what: &str,
+    ptr: *const c_char,
+    len: usize,
+) -> Result<&'a str, Failure> {
+    // SAFETY (both): forwarded contract.
+    match unsafe { ascii_or_empty(ptr, len) } {
+        Some(text) => Ok(text),
+        None => unsafe { str_in_checked(what, ptr, len) },
+    }
+}
+
+/// The common case of [`str_in`], answered inline without building an
+/// error: NULL with length 0, or ASCII (names, paths, hosts mostly are;
+/// a word-at-a-time check settles them without the UTF-8 decoder's setup).
+///
+/// # Safety
+/// As [`str_in`].
+#[inline(always)]
+unsafe fn ascii_or_empty<'a>(ptr: *const c_char, len: usize) -> Option<&'a str> {
+    if ptr.is_null() {
+        return (len == 0).then_some("");
+    }
+    if len > isize::MAX as usize {
+        return None;
+    }
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+    // SAFETY: ASCII is valid UTF-8.
+    bytes
+        .is_ascii()
+        .then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+/// [`str_in`] for everything else: non-ASCII text, and the errors.
+///
+/// # Safety
+/// As [`str_in`].
+#[cold]
+unsafe fn str_in_checked<'a>(
     what: &str,
     ptr: *const c_char,
     len: usize,
@@ -150,12 +190,6 @@ pub(crate) unsafe fn str_in<'a>(
     }
     // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
     let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-    // Most inputs (names, paths, hosts) are ASCII: a word-at-a-time check
-    // settles them without the general decoder's per-call setup.
-    if bytes.is_ascii() {
-        // SAFETY: ASCII is valid UTF-8.
-        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
     std::str::from_utf8(bytes).map_err(|e| {
         Failure::new(
             MESHROUTE_STATUS_INVALID_UTF8,
@@ -168,6 +202,7 @@ pub(crate) unsafe fn str_in<'a>(
 ///
 /// # Safety
 /// As [`str_in`].
+#[inline]
 pub(crate) unsafe fn meshroute_str_in<'a>(
     what: &str,
     s: meshroute_str,
