@@ -795,79 +795,46 @@ impl<'t> ser::Serializer for &'t mut Tape {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
+/// The serde compound traits that only forward to [`Compound`]: list-like
+/// ones add an element, struct-like ones a named field.
+macro_rules! forward_compound {
+    (elements: $($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = TapeError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), TapeError> {
+                Compound::end(self)
+            }
+        }
+    )*};
+    (fields: $($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = TapeError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), TapeError> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<(), TapeError> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TapeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), TapeError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = TapeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), TapeError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), TapeError> {
-        Compound::end(self)
-    }
-}
+forward_compound!(elements:
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+forward_compound!(fields: SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
