@@ -29,7 +29,7 @@ fn limit(at: Location, text: String) -> ParseError {
 
 /// Resolves a plain scalar the way Kubernetes' YAML reader does (YAML 1.2
 /// core schema, plus YAML 1.1 `yes`/`no`/`on`/`off` booleans).
-fn plain(value: Cow<'_, str>) -> Value<'_> {
+pub(super) fn plain(value: Cow<'_, str>) -> Value<'_> {
     let s: &str = &value;
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -115,7 +115,7 @@ fn node_count(n: &Node<'_>) -> usize {
 #[derive(Default)]
 pub(crate) struct Scratch<'a> {
     stack: Vec<Frame>,
-    pending: Vec<Node<'a>>,
+    pub(super) pending: Vec<Node<'a>>,
 }
 
 /// Parses one document's text into a tree. `Ok(None)` for an empty document.

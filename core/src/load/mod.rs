@@ -8,6 +8,7 @@ mod de;
 mod events;
 pub(crate) mod node;
 mod positions;
+mod subset;
 mod suggest;
 
 use crate::fasthash::FastMap;
@@ -415,6 +416,19 @@ impl Loader<'_> {
         dedupe(&mut self.config.services, "Service", &mut dups);
         self.config.messages.extend(dups);
         self.config
+    }
+}
+
+/// For the fuzz targets: reads every document of `text` with both YAML
+/// readers and panics when the fast subset reader's tree differs from the
+/// full parser's.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn assert_yaml_readers_agree(text: &str) {
+    for doc in node::documents(text) {
+        if let Some((subset, full)) = subset::both_readers(doc.text, doc.first_line) {
+            assert_eq!(subset, full, "the YAML readers differ on:\n{}", doc.text);
+        }
     }
 }
 

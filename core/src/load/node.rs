@@ -186,6 +186,9 @@ pub(crate) fn parse_document_with<'a>(
     doc: &DocumentText<'a>,
     scratch: &mut Scratch<'a>,
 ) -> Result<Option<Node<'a>>, ParseError> {
+    if let Some(root) = super::subset::parse(doc.text, doc.first_line, &mut scratch.pending) {
+        return Ok(root);
+    }
     if doc
         .text
         .lines()
