@@ -8,6 +8,7 @@ mod de;
 mod events;
 pub(crate) mod node;
 mod positions;
+#[cfg(feature = "fast-yaml")]
 mod subset;
 mod suggest;
 

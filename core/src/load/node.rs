@@ -186,6 +186,7 @@ pub(crate) fn parse_document_with<'a>(
     doc: &DocumentText<'a>,
     scratch: &mut Scratch<'a>,
 ) -> Result<Option<Node<'a>>, ParseError> {
+    #[cfg(feature = "fast-yaml")]
     if let Some(root) = super::subset::parse(doc.text, doc.first_line, &mut scratch.pending) {
         return Ok(root);
     }
