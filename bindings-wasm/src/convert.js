@@ -1,5 +1,5 @@
 // The JavaScript half of the conversions in src/convert.rs for Mesh.route: a
-// request object packed into one string (one crossing into wasm), and a
+// request object packed into wasm memory (strings and their lengths), and a
 // decision built as a plain object from a tape of numbers and a table of
 // strings the page already holds (no JSON text, no UTF-8 decoding of known
 // strings). Plain JS, no dependencies; src/convert.rs documents the layouts.
