@@ -37,26 +37,13 @@ impl Bench {
             .unwrap_or(0)
     }
 
-    /// `packRequest` and the `Request` built from what it wrote.
+    /// `packRequest` and the tape's `Request` refilled from what it wrote.
     pub fn read(&mut self, request: JsValue) -> usize {
-        self.tape
-            .read_request(&request)
-            .map(|r| r.path.len())
-            .unwrap_or(0)
-    }
-
-    /// The `Request` built from a packed string.
-    #[wasm_bindgen(js_name = readPacked)]
-    pub fn read_packed(&self, packed: &str) -> usize {
-        crate::convert::request_from_packed(packed)
-            .map(|r| r.path.len())
-            .unwrap_or(0)
-    }
-
-    /// A string crossing in, nothing else.
-    #[wasm_bindgen(js_name = passString)]
-    pub fn pass_string(&self, packed: &str) -> usize {
-        packed.len()
+        if self.tape.read_request(&request) {
+            self.tape.request.path.len()
+        } else {
+            0
+        }
     }
 
     /// The core's decision.

@@ -1,10 +1,26 @@
 // The JavaScript half of the conversions in src/convert.rs for Mesh.route: a
-// request object packed into one string (one crossing into wasm), and a
+// request object packed into wasm memory (strings and their lengths), and a
 // decision built as a plain object from a tape of numbers and a table of
 // strings the page already holds (no JSON text, no UTF-8 decoding of known
 // strings). Plain JS, no dependencies; src/convert.rs documents the layouts.
 
-const PROTOCOLS = new Set(['http', 'tls', 'tcp']);
+// The module's memory and views of all of it, made again only when the
+// memory grows (which detaches the old buffer: its views read as empty).
+let memory, bytes, words, numbers;
+
+/** Called once per Mesh with the module's `WebAssembly.Memory`. */
+export function useMemory(m) {
+  memory = m;
+  bytes = undefined;
+}
+
+function views() {
+  if (bytes === undefined || bytes.byteLength === 0) {
+    bytes = new Uint8Array(memory.buffer);
+    words = new Uint32Array(memory.buffer);
+    numbers = new Float64Array(memory.buffer);
+  }
+}
 
 // A string value JSON.stringify writes as a string.
 const isString = (v) => typeof v === 'string';
@@ -16,160 +32,261 @@ const wellFormed = typeof String.prototype.isWellFormed === 'function'
   : (s) => !/[\ud800-\udfff]/.test(s);
 const encoder = new TextEncoder();
 
-// The buffer being written (a view of the Rust side's scratch buffer), where,
-// and whether it ran out of room. One request at a time, like the tape below.
-let out, pos, full;
-
-/** Writes one byte. */
-function byte(b) {
-  if (pos < out.length) out[pos++] = b;
-  else full = true;
-}
+// Whether a request is being packed: one packed from a getter of another
+// (through another Mesh) goes the JSON way instead.
+let packing = false;
+// What `put` and `pack` return instead of a position: the request cannot
+// be packed (JSON path), or a buffer is too small.
+const ODD = -1, FULL = -2;
+// A length entry for an absent field (`convert::ABSENT`).
+const ABSENT = 0xffffffff;
+// The length list being written (an index into `words`) and where it ends.
+// The byte positions are passed along instead: V8 keeps locals in registers.
+let w, wEnd;
 
 /**
- * Writes `s` as UTF-8. False when it cannot cross this way: a NUL (the
- * separator) or a lone surrogate (it would cross as U+FFFD; JSON makes it an
- * error), so the JSON path decides.
+ * Writes `s` as UTF-8 into `out` at `at` (before `end`) and its byte length
+ * as the next length entry; the position after it, ODD when it cannot cross
+ * this way (a lone surrogate would cross as U+FFFD; JSON makes it an error),
+ * FULL when it does not fit.
  */
-function put(s) {
+function put(out, at, end, s) {
   const n = s.length;
-  if (full || pos + n > out.length) {
-    full = true;
-    return true;
-  }
+  if (at + n > end || w === wEnd) return FULL;
+  const start = at;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0) return false;
-    if (c > 0x7f) return putRest(s.slice(i));
-    out[pos++] = c;
+    if (c > 0x7f) {
+      at = putRest(out, at, end, s.slice(i));
+      break;
+    }
+    out[at++] = c;
   }
-  return true;
+  if (at >= 0) words[w++] = at - start;
+  return at;
 }
 
-function putRest(rest) {
-  if (rest.indexOf('\0') !== -1 || !wellFormed(rest)) return false;
-  const { read, written } = encoder.encodeInto(rest, out.subarray(pos));
-  if (read < rest.length) full = true;
-  pos += written;
-  return true;
+function putRest(out, at, end, rest) {
+  if (!wellFormed(rest)) return ODD;
+  const { read, written } = encoder.encodeInto(rest, out.subarray(at, end));
+  return read < rest.length ? FULL : at + written;
 }
 
-/** An optional field: empty when absent, `=value` when present. */
-function field(v) {
-  if (v === undefined) return true;
-  byte(61); // '='
-  return put(v);
+/** An optional string: its length entry ABSENT when it is undefined. */
+function optional(out, at, end, s) {
+  if (s !== undefined) return put(out, at, end, s);
+  if (w === wEnd) return FULL;
+  words[w++] = ABSENT;
+  return at;
+}
+
+/** A number as a length entry (ABSENT when undefined). */
+function number(at, n) {
+  if (w === wEnd) return FULL;
+  words[w++] = n === undefined ? ABSENT : n;
+  return at;
 }
 
 /**
- * Writes `request` into `buffer` for `convert::request_from_packed`, and
- * returns the number of bytes; -1 when it is not exactly a well-formed
- * request of strings and integers (unknown key, wrong type, undefined /
- * null / function values, NUL, a lone surrogate, a `toJSON`, a throwing
- * getter...): the caller then parses it through JSON, so every error is the
- * core's own; -2 when `buffer` is too small.
+ * Writes `request` for `convert::refill_request`: the strings' UTF-8 one
+ * after the other into the `capacity` bytes of wasm memory at `address`,
+ * and a list of u32 entries into the `count` words at `lengths`; returns
+ * the number of entries, the first of which is the number of bytes. ODD (-1) when the request is not exactly a
+ * well-formed request of strings and integers (unknown key, wrong type,
+ * undefined / null / function values, a lone surrogate, a `toJSON`, a
+ * throwing getter...): the caller then parses it through JSON, so every
+ * error is the core's own; FULL (-2) when a buffer is too small.
  *
- * Layout, NUL-separated UTF-8: host, port, method, path, scheme, gateway,
- * protocol, sni, destinationIp, source namespace (each empty when absent,
- * `=value` when present; host as is), the number of label pairs, the label
- * pairs, then header name/value pairs (a list of values gives one pair per
- * value).
+ * Entries, ABSENT (0xffffffff) for an absent field: the bytes written,
+ * the byte length of host, the port, the byte lengths of method, path, scheme, gateway, the
+ * protocol (0 http, 1 tls, 2 tcp), the byte lengths of sni, destinationIp,
+ * source namespace, the number of labels and the byte lengths of each
+ * label's name and value, then those of each header's name and value (a
+ * list of values gives one pair per value).
  */
-export function packRequest(request, buffer) {
-  out = buffer;
-  pos = 0;
-  full = false;
+export function packRequest(request, address, capacity, lengths, count) {
+  if (packing) return ODD;
+  packing = true;
+  views();
+  const out = bytes;
+  const first = lengths >>> 2;
+  // Entry 0: the number of bytes written, set at the end.
+  w = first + 1;
+  wEnd = first + count;
   // Never throws: an exception must not unwind through the Rust frames that
   // called this (a throwing getter or Proxy trap takes the JSON path, which reports it).
   try {
-    if (!pack(request)) return -1;
-    return full ? -2 : pos;
+    const end = pack(request, out, address, address + capacity);
+    // A getter that made the memory grow (through another Mesh) detached
+    // the views written to: what they held is lost.
+    if (out.byteLength === 0) return ODD;
+    if (end < 0) return end;
+    words[first] = end - address;
+    return w - first;
   } catch {
-    return -1;
+    return ODD;
   } finally {
-    out = undefined;
+    packing = false;
   }
 }
 
-function pack(r) {
-  if (!record(r)) return false;
+// The request's keys, a bit each.
+const HOST = 1, PORT = 2, METHOD = 4, PATH = 8, SCHEME = 16, GATEWAY = 32, PROTOCOL = 64,
+  SNI = 128, IP = 256, HEADERS = 512, SOURCE = 1024;
+
+function keyBit(key) {
+  switch (key) {
+    case 'host': return HOST;
+    case 'port': return PORT;
+    case 'method': return METHOD;
+    case 'path': return PATH;
+    case 'scheme': return SCHEME;
+    case 'gateway': return GATEWAY;
+    case 'protocol': return PROTOCOL;
+    case 'sni': return SNI;
+    case 'destinationIp': return IP;
+    case 'headers': return HEADERS;
+    case 'source': return SOURCE;
+    default: return 0;
+  }
+}
+
+// The last list of request keys seen and its bits: requests built alike
+// have the same keys in the same order (V8 gives the same key strings), so
+// most calls compare a few pointers instead of looking each name up. Only
+// names are remembered, never values.
+let lastKeys = [], lastBits = 0;
+
+/** A bit per own key of the request; -1 for an unknown key. */
+function keyBits(keys) {
+  const n = keys.length;
+  if (n === lastKeys.length) {
+    let i = 0;
+    while (i < n && keys[i] === lastKeys[i]) i++;
+    if (i === n) return lastBits;
+  }
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    const bit = keyBit(keys[i]);
+    if (bit === 0) return -1;
+    bits |= bit;
+  }
+  lastKeys = keys;
+  lastBits = bits;
+  return bits;
+}
+
+/** Writes the request; the position after it, or ODD or FULL. */
+function pack(r, out, at, end) {
+  if (!record(r)) return ODD;
+  const bits = keyBits(Object.keys(r));
+  if (bits < 0) return ODD;
+  // Own keys only (Object.keys), so a named read below reads the own
+  // property, never one inherited. Each value is read once, as JSON.stringify does.
   let host, port, method, path, scheme, gateway, protocol, sni, ip, ns, labels, headers;
-  for (const key of Object.keys(r)) {
-    const v = r[key];
-    switch (key) {
-      case 'host': if (!isString(v)) return false; host = v; break;
-      case 'port':
-        if (!Number.isInteger(v) || v < 0 || v > 65535) return false;
-        port = '' + v; break;
-      case 'method': if (!isString(v)) return false; method = v; break;
-      case 'path': if (!isString(v)) return false; path = v; break;
-      case 'scheme': if (!isString(v)) return false; scheme = v; break;
-      case 'gateway': if (!isString(v)) return false; gateway = v; break;
-      case 'protocol': if (!PROTOCOLS.has(v)) return false; protocol = v; break;
-      case 'sni': if (!isString(v)) return false; sni = v; break;
-      case 'destinationIp': if (!isString(v)) return false; ip = v; break;
-      case 'headers': if (!record(v)) return false; headers = v; break;
-      case 'source': {
-        if (!record(v)) return false;
-        for (const k of Object.keys(v)) {
-          const s = v[k];
-          if (k === 'namespace') {
-            if (!isString(s)) return false;
-            ns = s;
-          } else if (k === 'labels') {
-            if (!record(s)) return false;
-            labels = s;
-          } else {
-            return false;
-          }
-        }
-        break;
+  if (bits & HOST) {
+    host = r.host;
+    if (!isString(host)) return ODD;
+  }
+  if (bits & PORT) {
+    port = r.port;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return ODD;
+    port = port | 0; // -0 as 0
+  }
+  if (bits & METHOD) {
+    method = r.method;
+    if (!isString(method)) return ODD;
+  }
+  if (bits & PATH) {
+    path = r.path;
+    if (!isString(path)) return ODD;
+  }
+  if (bits & SCHEME) {
+    scheme = r.scheme;
+    if (!isString(scheme)) return ODD;
+  }
+  if (bits & GATEWAY) {
+    gateway = r.gateway;
+    if (!isString(gateway)) return ODD;
+  }
+  if (bits & PROTOCOL) {
+    const v = r.protocol;
+    if (v === 'http') protocol = 0;
+    else if (v === 'tls') protocol = 1;
+    else if (v === 'tcp') protocol = 2;
+    else return ODD;
+  }
+  if (bits & SNI) {
+    sni = r.sni;
+    if (!isString(sni)) return ODD;
+  }
+  if (bits & IP) {
+    ip = r.destinationIp;
+    if (!isString(ip)) return ODD;
+  }
+  if (bits & HEADERS) {
+    headers = r.headers;
+    if (!record(headers)) return ODD;
+  }
+  if (bits & SOURCE) {
+    const source = r.source;
+    if (!record(source)) return ODD;
+    for (const k of Object.keys(source)) {
+      const v = source[k];
+      if (k === 'namespace') {
+        if (!isString(v)) return ODD;
+        ns = v;
+      } else if (k === 'labels') {
+        if (!record(v)) return ODD;
+        labels = v;
+      } else {
+        return ODD;
       }
-      default: return false;
     }
   }
-  if (host === undefined || !put(host)) return false;
-  for (const v of [port, method, path, scheme, gateway, protocol, sni, ip, ns]) {
-    byte(0);
-    if (!field(v)) return false;
-  }
-  byte(0);
+  if (host === undefined) return ODD;
+  at = put(out, at, end, host);
+  if (at >= 0) at = number(at, port);
+  if (at >= 0) at = optional(out, at, end, method);
+  if (at >= 0) at = optional(out, at, end, path);
+  if (at >= 0) at = optional(out, at, end, scheme);
+  if (at >= 0) at = optional(out, at, end, gateway);
+  if (at >= 0) at = number(at, protocol);
+  if (at >= 0) at = optional(out, at, end, sni);
+  if (at >= 0) at = optional(out, at, end, ip);
+  if (at >= 0) at = optional(out, at, end, ns);
+  if (at < 0) return at;
   if (labels === undefined) {
-    byte(48); // '0'
+    at = number(at, 0);
   } else {
     const names = Object.keys(labels);
-    put('' + names.length);
-    for (const name of names) {
-      const value = labels[name];
-      if (!isString(value)) return false;
-      byte(0);
-      if (!put(name)) return false;
-      byte(0);
-      if (!put(value)) return false;
+    at = number(at, names.length);
+    for (let i = 0; i < names.length && at >= 0; i++) {
+      const value = labels[names[i]];
+      if (!isString(value)) return ODD;
+      at = put(out, at, end, names[i]);
+      if (at >= 0) at = put(out, at, end, value);
     }
   }
-  if (headers !== undefined) {
-    for (const name of Object.keys(headers)) {
-      const value = headers[name];
-      if (isString(value)) {
-        if (!header(name, value)) return false;
-      } else if (Array.isArray(value)) {
-        for (const one of value) {
-          if (!isString(one) || !header(name, one)) return false;
-        }
-      } else {
-        return false;
+  if (headers === undefined || at < 0) return at;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (isString(value)) {
+      at = put(out, at, end, name);
+      if (at >= 0) at = put(out, at, end, value);
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && at >= 0; i++) {
+        const one = value[i];
+        if (!isString(one)) return ODD;
+        at = put(out, at, end, name);
+        if (at >= 0) at = put(out, at, end, one);
       }
+    } else {
+      return ODD;
     }
+    if (at < 0) return at;
   }
-  return true;
-}
-
-function header(name, value) {
-  byte(0);
-  if (!put(name)) return false;
-  byte(0);
-  return put(value);
+  return at;
 }
 
 // ---------- the decision ----------
@@ -185,8 +302,9 @@ export function keepString(strings, text) {
   return strings.push(text) - 1;
 }
 
-// The tape being read: one at a time (building runs no user code that could
-// start another), so plain module variables instead of a closure per call.
+// The tape being read (a view of wasm memory), the strings the page
+// holds, the fresh text, where in the tape and where in the fresh text:
+// plain module variables instead of a closure per call.
 let tape, strings, fresh, at, from;
 
 function text() {
@@ -236,10 +354,6 @@ function value() {
   }
 }
 
-function start(t, s, f) {
-  tape = t; strings = s; fresh = f; at = 0; from = 0;
-}
-
 function destination() {
   const bits = tape[at++];
   const d = { host: text() };
@@ -263,26 +377,34 @@ function retries() {
 }
 
 /**
- * The decision a decision tape describes (`Tape::write_decision`): the object
- * JSON.parse gives for the decision's serde JSON, keys in the same order,
- * written as named properties (fast in V8, unlike keys one by one).
+ * The decision the tape of `len` numbers at `address` in wasm memory
+ * describes (`Tape::write_decision`): the object JSON.parse gives for the
+ * decision's serde JSON, keys in the same order, written as named
+ * properties (fast in V8, unlike keys one by one).
  */
-export function buildDecision(t, s, f) {
-  start(t, s, f);
+export function buildDecision(address, len, s, f) {
+  // Building runs no user code, unless Object.prototype has a setter for a
+  // decision key; if that routes again, the outer build resumes after it.
+  const outer = tape === undefined ? undefined : [tape, strings, fresh, at, from];
+  views();
+  tape = numbers; strings = s; fresh = f; at = address >>> 3; from = 0;
   try {
-    return decision();
+    const built = decision();
+    // The memory grew while building (detaching the view): it read nothing.
+    return tape.byteLength === 0 ? undefined : built;
   } catch {
     // Never throws through the Rust caller; it reports `undefined` as an internal error.
     return undefined;
   } finally {
-    tape = undefined;
+    if (outer === undefined) tape = undefined;
+    else [tape, strings, fresh, at, from] = outer;
   }
 }
 
 function decision() {
-  const d = { outcome: OUTCOMES[tape[0]] };
-  const bits = tape[1];
-  at = 2;
+  const d = { outcome: OUTCOMES[tape[at]] };
+  const bits = tape[at + 1];
+  at += 2;
   if (bits & 1) d.virtualService = text();
   if (bits & 2) d.delegatedFrom = text();
   if (bits & 4) {

@@ -1,7 +1,7 @@
 //! Fast conversions for `Mesh.route`, the call made per request (issue 7):
 //!
 //! - request in: `packRequest` (src/convert.js) reads the JS object once
-//!   and packs it into one string; [`request_from_packed`] builds the
+//!   and packs it into wasm memory; [`refill_request`] refills the
 //!   `Request`. Anything unusual (unknown key, wrong type, ...) is not packed,
 //!   and the caller takes the JSON path, so every error stays the core's.
 //! - decision out: [`Tape`] writes the decision as a flat list of numbers
@@ -10,14 +10,12 @@
 //!   JSON.parse would give for the serde JSON. Strings cross once: each is
 //!   kept in a JS array ([`Strings`]) and later decisions name it by index.
 
-use meshroute::decide::{
-    Caller, Destination, Headers, Outcome, Protocol, Retries, RuleRef, Shared,
-};
+use meshroute::decide::{Destination, Outcome, Protocol, Retries, RuleRef, Shared};
 use meshroute::limits;
 use meshroute::{Decision, Request};
 use serde::ser::{self, Serialize};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use wasm_bindgen::prelude::*;
@@ -25,17 +23,36 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(module = "/src/convert.js")]
 extern "C" {
     // None of these throws (each catches inside): wasm-bindgen's `catch`
-    // wrapper costs ~0.2 µs a call in V8.
+    // wrapper costs ~0.2 µs a call in V8. Buffers in wasm memory cross as
+    // their address (JS keeps one view of the memory, made again only when
+    // the memory grows): a typed-array view made per call costs ~40 ns.
 
-    /// Writes the request into `buffer` (UTF-8, layout in src/convert.js):
-    /// the number of bytes, -1 to take the JSON path, -2 if `buffer` is too small.
+    /// Gives the JS side the module's memory (`WebAssembly.Memory`).
+    #[wasm_bindgen(js_name = useMemory)]
+    fn use_memory(memory: &JsValue);
+
+    /// Writes the request's strings into the `capacity` bytes at `address`
+    /// and its length entries into the `count` u32s at `lengths` (layout in
+    /// src/convert.js): the number of entries, -1 to take the JSON path, -2
+    /// if a buffer is too small.
     #[wasm_bindgen(js_name = packRequest)]
-    fn pack_request(request: &JsValue, buffer: &mut [u8]) -> i32;
+    fn pack_request(
+        request: &JsValue,
+        address: usize,
+        capacity: usize,
+        lengths: usize,
+        count: usize,
+    ) -> i32;
 
-    /// The decision a decision tape describes (see [`Tape::decision`]);
-    /// `undefined` if it could not be built.
+    /// The decision the tape of `len` numbers at `address` describes (see
+    /// [`Tape::decision`]); `undefined` if it could not be built.
     #[wasm_bindgen(js_name = buildDecision)]
-    fn build_decision(tape: &[f64], strings: &js_sys::Array, fresh: Option<&str>) -> JsValue;
+    fn build_decision(
+        address: usize,
+        len: usize,
+        strings: &js_sys::Array,
+        fresh: Option<&str>,
+    ) -> JsValue;
 
     /// Adds `text` to `strings` as a property-key string (V8 internalises
     /// it once, so objects built with it as a key take the fast path).
@@ -43,100 +60,129 @@ extern "C" {
     fn keep_string(strings: &js_sys::Array, text: &str) -> u32;
 }
 
-/// First size of the buffer `packRequest` writes into.
-const PACKED_START: usize = 4 * 1024;
-/// Larger requests take the JSON path (bounds the buffer kept).
-const PACKED_MAX: usize = 1024 * 1024;
+/// First size of the buffers `packRequest` writes into (bytes, entries).
+const PACKED_START: (usize, usize) = (4 * 1024, 256);
+/// Larger requests take the JSON path (bounds the buffers kept): more
+/// entries than the core accepts headers would be refused anyway.
+const PACKED_MAX: (usize, usize) = (1024 * 1024, 16 + 2 * limits::MAX_REQUEST_HEADERS);
 
-/// An optional field of the packed form: `""` absent, `"=value"` present.
-/// `Err` for anything else (not written by `packRequest`).
-fn optional(field: &str) -> Result<Option<&str>, ()> {
-    match field.strip_prefix('=') {
-        Some(value) => Ok(Some(value)),
-        None if field.is_empty() => Ok(None),
-        None => Err(()),
+/// A length entry for an absent field (`ABSENT` in src/convert.js).
+const ABSENT: u32 = u32::MAX;
+
+/// Builds the request from what `packRequest` wrote (layout documented
+/// there): the strings' text one after the other, and the length entries.
+/// `None` when they are not in that layout, or hold more headers than the
+/// core accepts (the JSON path then gives the core's error).
+#[cfg(test)]
+pub(crate) fn request_from_packed(text: &str, lengths: &[u32]) -> Option<Request> {
+    let mut request = Request::new("");
+    refill_request(&mut request, text, lengths).ok()?;
+    Some(request)
+}
+
+/// A packed request being read: the text, where the next string starts,
+/// and the length entries still to read.
+struct Packed<'a> {
+    text: &'a str,
+    at: usize,
+    lengths: std::slice::Iter<'a, u32>,
+}
+
+impl<'a> Packed<'a> {
+    /// The next entry.
+    fn entry(&mut self) -> Result<u32, ()> {
+        self.lengths.next().copied().ok_or(())
+    }
+
+    /// The next string (its length is the next entry).
+    fn string(&mut self) -> Result<&'a str, ()> {
+        let len = self.entry()?;
+        self.string_of(len)
+    }
+
+    fn string_of(&mut self, len: u32) -> Result<&'a str, ()> {
+        let end = self.at.checked_add(len as usize).ok_or(())?;
+        // `get` checks the bounds and that both ends are char boundaries.
+        let s = self.text.get(self.at..end).ok_or(())?;
+        self.at = end;
+        Ok(s)
+    }
+
+    /// The next optional string: `None` when its entry is ABSENT.
+    fn optional(&mut self) -> Result<Option<&'a str>, ()> {
+        match self.entry()? {
+            ABSENT => Ok(None),
+            len => self.string_of(len).map(Some),
+        }
     }
 }
 
-/// Builds the request from `packRequest`'s text (layout documented there).
-/// `None` when the text is not in that layout, or holds more headers than
-/// the core accepts (the JSON path then gives the core's error).
-pub(crate) fn request_from_packed(packed: &str) -> Option<Request> {
-    parse_packed(packed).ok()
+/// `to = value`, in the buffer `to` already has (no allocation once it is large enough).
+fn set(to: &mut String, value: &str) {
+    to.clear();
+    to.push_str(value);
 }
 
-/// The NUL-separated fields of a packed request (a byte search: the
-/// general `str::split` costs several times more per short field).
-struct Fields<'a> {
-    rest: Option<&'a str>,
-}
-
-impl<'a> Iterator for Fields<'a> {
-    type Item = &'a str;
-    fn next(&mut self) -> Option<&'a str> {
-        let rest = self.rest?;
-        match rest.bytes().position(|b| b == 0) {
-            Some(end) => {
-                // NUL is one byte: both sides are on char boundaries.
-                self.rest = rest.get(end + 1..);
-                rest.get(..end)
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
-        }
+/// [`set`] for an optional field.
+fn set_optional(to: &mut Option<String>, value: Option<&str>) {
+    match (to.as_mut(), value) {
+        (Some(to), Some(value)) => set(to, value),
+        (None, Some(value)) => *to = Some(value.to_string()),
+        (_, None) => *to = None,
     }
 }
 
-fn parse_packed(packed: &str) -> Result<Request, ()> {
-    let mut fields = Fields { rest: Some(packed) };
-    let mut next = || fields.next().ok_or(());
-    {
-        let host = next()?.to_string();
-        let port = match optional(next()?)? {
-            Some(p) => Some(p.parse::<u16>().map_err(|_| ())?),
-            None => None,
-        };
-        let method = optional(next()?)?.unwrap_or("GET").to_string();
-        let path = optional(next()?)?.unwrap_or("/").to_string();
-        let scheme = optional(next()?)?.map(str::to_string);
-        let gateway = optional(next()?)?.unwrap_or("mesh").to_string();
-        let protocol = match optional(next()?)? {
-            None | Some("http") => Protocol::Http,
-            Some("tls") => Protocol::Tls,
-            Some("tcp") => Protocol::Tcp,
-            Some(_) => return Err(()),
-        };
-        let sni = optional(next()?)?.map(str::to_string);
-        let destination_ip = optional(next()?)?.map(str::to_string);
-        let namespace = optional(next()?)?.unwrap_or("default").to_string();
-        let label_count: usize = next()?.parse().map_err(|_| ())?;
-        let mut labels = BTreeMap::new();
-        for _ in 0..label_count {
-            let name = next()?;
-            labels.insert(name.to_string(), next()?.to_string());
-        }
-        let mut headers = Headers::new();
-        while let Ok(name) = next() {
-            if headers.len() == limits::MAX_REQUEST_HEADERS {
-                return Err(());
-            }
-            headers.append(name, next()?);
-        }
-        Ok(Request {
-            host,
-            port,
-            method,
-            path,
-            scheme,
-            headers,
-            gateway,
-            source: Caller { namespace, labels },
-            protocol,
-            sni,
-            destination_ip,
+/// Replaces every field of `r` with the request `packRequest` wrote,
+/// reusing `r`'s buffers: a request refilled for each call stops allocating
+/// once they are large enough. `Err` (with `r` partly filled) when `text`
+/// and `lengths` are not in its layout or hold more headers than the core
+/// accepts. Lengths instead of separators: nothing to scan for here.
+pub(crate) fn refill_request(r: &mut Request, text: &str, lengths: &[u32]) -> Result<(), ()> {
+    let mut p = Packed {
+        text,
+        at: 0,
+        lengths: lengths.iter(),
+    };
+    set(&mut r.host, p.string()?);
+    r.port = match p.entry()? {
+        ABSENT => None,
+        port => Some(u16::try_from(port).map_err(|_| ())?),
+    };
+    set(&mut r.method, p.optional()?.unwrap_or("GET"));
+    set(&mut r.path, p.optional()?.unwrap_or("/"));
+    set_optional(&mut r.scheme, p.optional()?);
+    set(&mut r.gateway, p.optional()?.unwrap_or("mesh"));
+    r.protocol = match p.entry()? {
+        ABSENT | 0 => Protocol::Http,
+        1 => Protocol::Tls,
+        2 => Protocol::Tcp,
+        _ => return Err(()),
+    };
+    set_optional(&mut r.sni, p.optional()?);
+    set_optional(&mut r.destination_ip, p.optional()?);
+    set(&mut r.source.namespace, p.optional()?.unwrap_or("default"));
+    let label_count = p.entry()?;
+    let labels = &mut r.source.labels;
+    labels.clear();
+    for _ in 0..label_count {
+        let name = p.string()?;
+        labels.insert(name.to_string(), p.string()?.to_string());
+    }
+    let mut count = 0;
+    let pairs = std::iter::from_fn(|| {
+        let name = p.string().ok()?;
+        count += 1;
+        Some(match p.string() {
+            Ok(value) if count <= limits::MAX_REQUEST_HEADERS => Ok((name, value)),
+            _ => Err(()),
         })
+    });
+    r.headers.try_refill(pairs)?;
+    // Every byte read: anything else is not this layout.
+    if p.at == text.len() {
+        Ok(())
+    } else {
+        Err(())
     }
 }
 
@@ -266,8 +312,12 @@ pub(crate) struct Tape {
     ops: Vec<f64>,
     fresh: String,
     strings: Strings,
-    /// Where `packRequest` writes the request.
+    /// Where `packRequest` writes the request's strings...
     packed: Vec<u8>,
+    /// ...and its length entries.
+    lengths: Vec<u32>,
+    /// The request last read by [`Tape::read_request`], its buffers reused.
+    pub(crate) request: Request,
 }
 
 /// Why a value could not be written (a map key that is not a string or
@@ -291,32 +341,57 @@ impl ser::Error for TapeError {
 
 impl Tape {
     pub(crate) fn new() -> Tape {
+        use_memory(&wasm_bindgen::memory());
         Tape {
             ops: Vec::new(),
             fresh: String::new(),
             strings: Strings::new(),
             packed: Vec::new(),
+            lengths: Vec::new(),
+            request: Request::new(""),
         }
     }
 
-    /// The request the JS object describes, read without JSON text when it
-    /// is plainly well formed (see `packRequest`); `None` means: parse it
-    /// through JSON instead (for anything unusual, and for the core's errors).
-    pub(crate) fn read_request(&mut self, request: &JsValue) -> Option<Request> {
+    /// Reads the JS request object into [`Tape::request`] without JSON text
+    /// when it is plainly well formed (see `packRequest`); false means: parse
+    /// it through JSON instead (for anything unusual, and for the core's errors).
+    pub(crate) fn read_request(&mut self, request: &JsValue) -> bool {
         if self.packed.is_empty() {
-            self.packed.resize(PACKED_START, 0);
+            self.packed.resize(PACKED_START.0, 0);
+            self.lengths.resize(PACKED_START.1, 0);
         }
         loop {
-            match pack_request(request, &mut self.packed) {
-                -2 if self.packed.len() < PACKED_MAX => {
-                    let larger = (self.packed.len() * 4).min(PACKED_MAX);
-                    self.packed.resize(larger, 0);
+            let entries = pack_request(
+                request,
+                self.packed.as_mut_ptr() as usize,
+                self.packed.len(),
+                self.lengths.as_mut_ptr() as usize,
+                self.lengths.len(),
+            );
+            if entries == -2 {
+                if self.packed.len() >= PACKED_MAX.0 && self.lengths.len() >= PACKED_MAX.1 {
+                    return false;
                 }
-                n => {
-                    let bytes = self.packed.get(..usize::try_from(n).ok()?)?;
-                    return request_from_packed(std::str::from_utf8(bytes).ok()?);
-                }
+                let bytes = (self.packed.len() * 4).min(PACKED_MAX.0);
+                let words = (self.lengths.len() * 4).min(PACKED_MAX.1);
+                self.packed.resize(bytes, 0);
+                self.lengths.resize(words, 0);
+                continue;
             }
+            let Some(lengths) = usize::try_from(entries)
+                .ok()
+                .and_then(|n| self.lengths.get(..n))
+            else {
+                return false;
+            };
+            // The first entry is the number of bytes written.
+            let Some((text, lengths)) = lengths.split_first().and_then(|(&written, lengths)| {
+                let bytes = self.packed.get(..written as usize)?;
+                Some((std::str::from_utf8(bytes).ok()?, lengths))
+            }) else {
+                return false;
+            };
+            return refill_request(&mut self.request, text, lengths).is_ok();
         }
     }
 
@@ -328,7 +403,8 @@ impl Tape {
         self.write_decision(decision)
             .map_err(|e| JsError::new(&format!("internal error: {e}")))?;
         built(build_decision(
-            &self.ops,
+            self.ops.as_ptr() as usize,
+            self.ops.len(),
             &self.strings.table,
             self.fresh_text(),
         ))
@@ -393,8 +469,11 @@ impl Tape {
         }
         if !destinations.is_empty() {
             self.ops.push(destinations.len() as f64);
+            // A list lent by the mesh (built ahead for the route) holds
+            // strings that live as long as the mesh, whatever their `Cow` says.
+            let lent = matches!(destinations, Cow::Borrowed(_));
             for destination in destinations.iter() {
-                self.destination(destination)?;
+                self.destination(destination, lent)?;
             }
         }
         if let Some(redirect) = redirect {
@@ -435,8 +514,8 @@ impl Tape {
     }
 
     /// host, subset?, port?, weight, cluster, policy?, problem? after a bit
-    /// per optional field.
-    fn destination(&mut self, d: &Destination<'_>) -> Result<(), TapeError> {
+    /// per optional field. `lent`: the destination lives as long as the mesh.
+    fn destination(&mut self, d: &Destination<'_>, lent: bool) -> Result<(), TapeError> {
         let Destination {
             host,
             subset,
@@ -453,20 +532,24 @@ impl Tape {
             problem.is_some(),
         ];
         self.ops.push(bits(&present));
-        self.cow_text(host);
+        let text = |tape: &mut Tape, s: &Cow<'_, str>| match lent {
+            true => tape.lent_text(s),
+            false => tape.cow_text(s),
+        };
+        text(self, host);
         if let Some(subset) = subset {
-            self.cow_text(subset);
+            text(self, subset);
         }
         if let Some(port) = port {
             self.ops.push(f64::from(*port));
         }
         self.ops.push(f64::from(*weight));
-        self.cow_text(cluster);
+        text(self, cluster);
         if let Some(policy) = policy {
             policy.serialize(&mut *self)?;
         }
         if let Some(problem) = problem {
-            self.cow_text(problem);
+            text(self, problem);
         }
         Ok(())
     }
@@ -1004,36 +1087,81 @@ impl ser::Serializer for KeyWriter<'_> {
 mod tests {
     use super::*;
 
-    /// A packed request from its fields (what `packRequest` writes).
-    fn packed(fields: &[&str]) -> String {
-        fields.join("\0")
+    /// One entry of a packed request, as `packRequest` writes it.
+    #[derive(Clone, Copy)]
+    enum Entry<'a> {
+        Text(&'a str),
+        Number(u32),
+        Absent,
+    }
+    use Entry::{Absent, Number, Text};
+
+    /// The text and length entries `packRequest` writes for `entries`
+    /// (without the leading byte count, which `read_request` takes off).
+    fn packed(entries: &[Entry<'_>]) -> (String, Vec<u32>) {
+        let mut text = String::new();
+        let mut lengths = Vec::new();
+        for entry in entries {
+            lengths.push(match *entry {
+                Text(s) => {
+                    text.push_str(s);
+                    s.len() as u32
+                }
+                Number(n) => n,
+                Absent => ABSENT,
+            });
+        }
+        (text, lengths)
     }
 
-    /// The ten fixed fields with only `host` set, and no labels.
-    const BARE: [&str; 11] = ["h", "", "", "", "", "", "", "", "", "", "0"];
+    fn read(entries: &[Entry<'_>]) -> Option<Request> {
+        let (text, lengths) = packed(entries);
+        request_from_packed(&text, &lengths)
+    }
+
+    /// host, then the nine fixed fields absent, and no labels.
+    const BARE: [Entry<'static>; 11] = [
+        Text("h"),
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Absent,
+        Number(0),
+    ];
+
+    /// BARE with headers.
+    fn with_headers<'a>(headers: &[(&'a str, &'a str)]) -> Vec<Entry<'a>> {
+        let mut entries = BARE.to_vec();
+        for (name, value) in headers {
+            entries.extend([Text(name), Text(value)]);
+        }
+        entries
+    }
 
     #[test]
     fn a_packed_request_reads_as_the_json_one() {
-        let text = packed(&[
-            "reviews",
-            "=9080",
-            "",
-            "=/reviews/0",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "0",
-            "End-User",
-            "jason",
-            "x-b",
-            "one",
-            "x-b",
-            "two",
-        ]);
-        let fast = request_from_packed(&text).expect("packed request");
+        let mut entries = vec![
+            Text("reviews"),
+            Number(9080),
+            Absent,
+            Text("/reviews/0"),
+            Absent,
+            Absent,
+            Absent,
+            Absent,
+            Absent,
+            Absent,
+            Number(0),
+        ];
+        for (name, value) in [("End-User", "jason"), ("x-b", "one"), ("x-b", "two")] {
+            entries.extend([Text(name), Text(value)]);
+        }
+        let fast = read(&entries).expect("packed request");
         let json: Request = serde_json::from_str(
             r#"{"host":"reviews","port":9080,"path":"/reviews/0","headers":{"End-User":"jason","x-b":["one","two"]}}"#,
         )
@@ -1046,28 +1174,28 @@ mod tests {
 
     #[test]
     fn every_packed_field_lands_in_its_place() {
-        let text = packed(&[
-            "h",
-            "",
-            "=PUT",
-            "=/p",
-            "=https",
-            "=ns/gw",
-            "=tls",
-            "=sni.example",
-            "=10.0.0.1",
-            "=team",
-            "2",
-            "app",
-            "a",
-            "version",
-            "v1",
-        ]);
-        let r = request_from_packed(&text).expect("packed request");
+        let r = read(&[
+            Text("h"),
+            Absent,
+            Text("PUT"),
+            Text("/p\0é"),
+            Text("https"),
+            Text("ns/gw"),
+            Number(1),
+            Text("sni.example"),
+            Text("10.0.0.1"),
+            Text("team"),
+            Number(2),
+            Text("app"),
+            Text("a"),
+            Text("version"),
+            Text("v1"),
+        ])
+        .expect("packed request");
         assert_eq!(r.port, None);
         assert_eq!(
             (r.method.as_str(), r.path.as_str(), r.gateway.as_str()),
-            ("PUT", "/p", "ns/gw")
+            ("PUT", "/p\0é", "ns/gw")
         );
         assert_eq!(r.scheme.as_deref(), Some("https"));
         assert_eq!(r.protocol, Protocol::Tls);
@@ -1079,45 +1207,68 @@ mod tests {
             Some("v1")
         );
         assert!(r.headers.is_empty());
+        assert_eq!(read(&BARE).map(|r| r.protocol), Some(Protocol::Http));
+    }
+
+    #[test]
+    fn a_refilled_request_keeps_nothing_of_the_one_before() {
+        let mut full = with_headers(&[("a", "1"), ("b", "2")]);
+        full[1] = Number(8080);
+        full[4] = Text("https");
+        full[7] = Text("sni");
+        full[10] = Number(1);
+        full.splice(11..11, [Text("app"), Text("x")]);
+        let (text, lengths) = packed(&full);
+        let mut request = Request::new("");
+        assert_eq!(refill_request(&mut request, &text, &lengths), Ok(()));
+        assert_eq!(request.headers.len(), 2);
+        let (text, lengths) = packed(&with_headers(&[("c", "3")]));
+        assert_eq!(refill_request(&mut request, &text, &lengths), Ok(()));
+        let mut expected = Request::new("h");
+        expected.headers.append("c", "3");
+        assert_eq!(request, expected);
     }
 
     #[test]
     fn anything_not_in_the_layout_goes_the_json_way() {
-        let with = |at: usize, value: &str| {
-            let mut fields = BARE;
-            fields[at] = value;
-            packed(&fields)
+        let with = |at: usize, entry: Entry<'static>| {
+            let mut entries = BARE;
+            entries[at] = entry;
+            read(&entries)
         };
-        // Port out of range, unknown protocol, a present field without `=`,
-        // a label count without its pairs, a count that is not a number, fields missing.
-        for bad in [
-            with(1, "=70000"),
-            with(6, "=udp"),
-            with(2, "GET"),
-            with(10, "1"),
-            with(10, "x"),
-            packed(&BARE[..4]),
-        ] {
-            assert_eq!(request_from_packed(&bad), None, "{bad:?}");
-        }
-        // The nearest good one.
-        assert!(request_from_packed(&packed(&BARE)).is_some());
+        // Port out of range, an unknown protocol code, a label count
+        // without its pairs, an absent host, entries missing.
+        assert_eq!(with(1, Number(70000)), None);
+        assert_eq!(with(6, Number(3)), None);
+        assert_eq!(with(10, Number(1)), None);
+        assert_eq!(with(0, Absent), None);
+        assert_eq!(read(&BARE[..4]), None);
+        // A length past the text, one that splits a character, text left over.
+        let (text, mut lengths) = packed(&BARE);
+        lengths[0] = 2;
+        assert_eq!(request_from_packed(&text, &lengths), None);
+        let (_, lengths) = packed(&BARE);
+        assert_eq!(request_from_packed("é", &lengths), None);
+        assert_eq!(request_from_packed("hh", &lengths), None);
+        // A header name without its value.
+        let mut entries = BARE.to_vec();
+        entries.push(Text("name"));
+        assert_eq!(read(&entries), None);
+        // The nearest good ones.
+        assert!(read(&BARE).is_some());
+        assert!(with(1, Number(65535)).is_some());
+        assert!(with(6, Number(2)).is_some());
     }
 
     #[test]
     fn more_headers_than_the_limit_go_the_json_way_for_its_error() {
-        let header = "\0n\0v";
-        let at_limit = format!(
-            "{}{}",
-            packed(&BARE),
-            header.repeat(limits::MAX_REQUEST_HEADERS)
-        );
+        let headers = vec![("n", "v"); limits::MAX_REQUEST_HEADERS];
         assert_eq!(
-            request_from_packed(&at_limit).map(|r| r.headers.len()),
+            read(&with_headers(&headers)).map(|r| r.headers.len()),
             Some(limits::MAX_REQUEST_HEADERS)
         );
-        let over = format!("{at_limit}{header}");
-        assert_eq!(request_from_packed(&over), None);
+        let over = vec![("n", "v"); limits::MAX_REQUEST_HEADERS + 1];
+        assert_eq!(read(&with_headers(&over)), None);
     }
 
     #[test]

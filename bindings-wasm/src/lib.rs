@@ -214,14 +214,20 @@ impl Mesh {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RouteRequest")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let fast = match self.tape.try_borrow_mut() {
-            Ok(mut tape) => tape.read_request(&request),
-            Err(_) => None,
-        };
-        let request = match fast {
-            Some(request) => request,
-            None => parse_request(&request)?,
-        };
+        // The usual call: the request read into the tape's own `Request`
+        // (its buffers reused), decided, and written back, allocating nothing
+        // here once warm. Re-entered from JS code the request runs (a
+        // getter), the tape is busy: the JSON path then, as for odd requests.
+        if let Ok(mut tape) = self.tape.try_borrow_mut() {
+            if tape.read_request(&request) {
+                let decision = self
+                    .mesh
+                    .decide(&tape.request)
+                    .map_err(|e| JsError::new(&e.to_string()))?;
+                return tape.decision(&decision);
+            }
+        }
+        let request = parse_request(&request)?;
         let decision = self
             .mesh
             .decide(&request)

@@ -267,7 +267,7 @@ test('requests: the packed path reads what JSON reads, and odd ones give the JSO
     assert.ok(fast, `${label}: route() throws`);
     assert.equal(fast, thrown(() => mesh.explain(request)), label);
   }
-  // NUL is legal in a JSON string: the JSON path decides these.
+  // NUL is legal in a JSON string; strings cross with their lengths, so it crosses as it is.
   assertSameAsJson(mesh, { ...base, headers: { x: 'a\0b' } }, 'NUL in a header value');
   assertSameAsJson(mesh, { ...base, path: '/a\0b' }, 'NUL in the path');
   // After all of that the mesh still decides, and can be freed.
