@@ -211,7 +211,7 @@ impl<'a> Reader<'a, '_> {
             }
             _ => {
                 let start = self.pos;
-                let scalar = self.block_scalar()?;
+                let scalar = self.scalar(false)?;
                 if self.at_key_colon() {
                     if self.pos - start > MAX_KEY_LEN {
                         return None;
@@ -248,7 +248,7 @@ impl<'a> Reader<'a, '_> {
                         return None;
                     }
                     let key_start = self.pos;
-                    key = self.block_scalar()?;
+                    key = self.scalar(false)?;
                     if !self.at_key_colon() || self.pos - key_start > MAX_KEY_LEN {
                         return None;
                     }
@@ -296,7 +296,7 @@ impl<'a> Reader<'a, '_> {
                 if self.at_entry() {
                     return None;
                 }
-                let node = self.block_scalar()?;
+                let node = self.scalar(false)?;
                 self.end_line()?;
                 Some(node)
             }
@@ -353,37 +353,6 @@ impl<'a> Reader<'a, '_> {
         self.node(Value::Seq(items), loc)
     }
 
-    /// A scalar in block context: quoted, or plain up to `: `, ` #` or the
-    /// end of the line.
-    fn block_scalar(&mut self) -> Option<Node<'a>> {
-        match self.peek() {
-            b'"' => self.double_quoted(),
-            b'\'' => self.single_quoted(),
-            first => {
-                if !self.plain_may_start(first, false) {
-                    return None;
-                }
-                let start = self.pos;
-                let mut end = start;
-                let mut i = start;
-                loop {
-                    match self.at(i) {
-                        0 | b'\n' => break,
-                        b':' if is_blank_or_end(self.at(i + 1)) => break,
-                        b'#' if self.at(i - 1) == b' ' => break,
-                        b' ' => {}
-                        _ => end = i + 1,
-                    }
-                    i += 1;
-                }
-                self.pos = end;
-                let value = plain(Cow::Borrowed(&self.text[start..end]));
-                let loc = self.loc(start);
-                self.node(value, loc)
-            }
-        }
-    }
-
     /// Whether a plain scalar may start with `first` (YAML's indicators may
     /// not, except `-?:` before a safe character).
     fn plain_may_start(&self, first: u8, flow: bool) -> bool {
@@ -398,58 +367,36 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    /// A one-line `'...'` scalar (`''` is a quote).
-    fn single_quoted(&mut self) -> Option<Node<'a>> {
+    /// A one-line quoted scalar: `'...'` (where `''` is a quote) or
+    /// `"..."` (with the usual escapes).
+    fn quoted(&mut self) -> Option<Node<'a>> {
+        let quote = self.peek();
         let loc = self.loc(self.pos);
         let start = self.pos + 1;
         let mut owned: Option<String> = None;
         let mut from = start;
         let mut i = start;
         loop {
-            match self.at(i) {
+            let b = self.at(i);
+            // An escape: the character it stands for and its length.
+            let (c, len) = match b {
                 0 | b'\n' => return None,
-                b'\'' if self.at(i + 1) == b'\'' => {
-                    let s = owned.get_or_insert_with(String::new);
-                    s.push_str(&self.text[from..=i]);
-                    i += 2;
-                    from = i;
-                }
-                b'\'' => break,
-                _ => i += 1,
-            }
-        }
-        self.pos = i + 1;
-        let value = match owned {
-            None => Cow::Borrowed(&self.text[start..i]),
-            Some(mut s) => {
-                s.push_str(&self.text[from..i]);
-                Cow::Owned(s)
-            }
-        };
-        self.node(Value::Str(value), loc)
-    }
-
-    /// A one-line `"..."` scalar with the usual escapes.
-    fn double_quoted(&mut self) -> Option<Node<'a>> {
-        let loc = self.loc(self.pos);
-        let start = self.pos + 1;
-        let mut owned: Option<String> = None;
-        let mut from = start;
-        let mut i = start;
-        loop {
-            match self.at(i) {
-                0 | b'\n' => return None,
-                b'"' => break,
-                b'\\' => {
-                    let s = owned.get_or_insert_with(String::new);
-                    s.push_str(&self.text[from..i]);
+                b'\'' if quote == b'\'' && self.at(i + 1) == b'\'' => ('\'', 2),
+                b'\\' if quote == b'"' => {
                     let (c, len) = self.escape(i + 1)?;
-                    s.push(c);
-                    i += 1 + len;
-                    from = i;
+                    (c, 1 + len)
                 }
-                _ => i += 1,
-            }
+                _ if b == quote => break,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let s = owned.get_or_insert_with(String::new);
+            s.push_str(&self.text[from..i]);
+            s.push(c);
+            i += len;
+            from = i;
         }
         self.pos = i + 1;
         let value = match owned {
@@ -550,7 +497,7 @@ impl<'a> Reader<'a, '_> {
         } else {
             loop {
                 if mapping {
-                    let key = self.flow_scalar()?;
+                    let key = self.scalar(true)?;
                     self.flow_space(parent)?;
                     if self.peek() != b':' {
                         return None;
@@ -599,7 +546,7 @@ impl<'a> Reader<'a, '_> {
         if matches!(self.peek(), b'[' | b'{') {
             return self.flow(parent, depth + 1);
         }
-        let node = self.flow_scalar()?;
+        let node = self.scalar(true)?;
         let saved = (self.pos, self.line, self.line_start);
         self.flow_space(parent)?;
         if self.peek() == b':' {
@@ -609,14 +556,13 @@ impl<'a> Reader<'a, '_> {
         Some(node)
     }
 
-    /// A scalar inside a flow collection: quoted, or plain up to a flow
-    /// indicator, `: `, ` #` or the end of the line.
-    fn flow_scalar(&mut self) -> Option<Node<'a>> {
+    /// A scalar: quoted, or plain up to `: `, ` #` or the end of the line,
+    /// and inside a flow collection (`flow`) also up to a flow indicator.
+    fn scalar(&mut self, flow: bool) -> Option<Node<'a>> {
         match self.peek() {
-            b'"' => self.double_quoted(),
-            b'\'' => self.single_quoted(),
+            b'"' | b'\'' => self.quoted(),
             first => {
-                if !self.plain_may_start(first, true) {
+                if !self.plain_may_start(first, flow) {
                     return None;
                 }
                 let start = self.pos;
@@ -624,10 +570,11 @@ impl<'a> Reader<'a, '_> {
                 let mut i = start;
                 loop {
                     match self.at(i) {
-                        0 | b'\n' | b',' | b'[' | b']' | b'{' | b'}' => break,
+                        0 | b'\n' => break,
+                        b',' | b'[' | b']' | b'{' | b'}' if flow => break,
                         b':' if {
                             let next = self.at(i + 1);
-                            is_blank_or_end(next) || is_flow_indicator(next)
+                            is_blank_or_end(next) || (flow && is_flow_indicator(next))
                         } =>
                         {
                             break
