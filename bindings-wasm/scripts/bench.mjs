@@ -8,17 +8,12 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crateDir } from './paths.mjs';
+import { catchModuleMemory } from './memory.mjs';
 
 const require = createRequire(import.meta.url);
 const pkg = process.argv[2] ?? join(crateDir, 'pkg/node');
-// The module's memory (for timing packRequest alone): caught as the package instantiates.
-let memory;
-const Instance = WebAssembly.Instance;
-WebAssembly.Instance = function (module, imports) {
-  const instance = new Instance(module, imports);
-  memory ??= instance.exports.memory;
-  return instance;
-};
+// The module's memory, for timing packRequest alone.
+const moduleMemory = catchModuleMemory();
 const m = require(join(pkg, 'meshroute_wasm.js'));
 WebAssembly.Instance = Instance;
 const examples = JSON.parse(readFileSync(join(crateDir, 'playground/src/examples.json'), 'utf8'));
@@ -49,7 +44,7 @@ if (m.Bench) {
   const b = new m.Bench(JSON.stringify(request));
   const scratch = { buffer: new ArrayBuffer(65536) };
   alone = () => useMemory(scratch);
-  shared = () => useMemory(memory);
+  shared = () => useMemory(moduleMemory());
   Object.assign(parts, {
     'packRequest (JS)': () => { sink = packRequest(request, 0, 4096, 8192, 256); },
     'read request (packRequest + Request)': () => { sink = b.read(request); },

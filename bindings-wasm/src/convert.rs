@@ -1145,22 +1145,10 @@ mod tests {
 
     #[test]
     fn a_packed_request_reads_as_the_json_one() {
-        let mut entries = vec![
-            Text("reviews"),
-            Number(9080),
-            Absent,
-            Text("/reviews/0"),
-            Absent,
-            Absent,
-            Absent,
-            Absent,
-            Absent,
-            Absent,
-            Number(0),
-        ];
-        for (name, value) in [("End-User", "jason"), ("x-b", "one"), ("x-b", "two")] {
-            entries.extend([Text(name), Text(value)]);
-        }
+        let mut entries = with_headers(&[("End-User", "jason"), ("x-b", "one"), ("x-b", "two")]);
+        entries[0] = Text("reviews");
+        entries[1] = Number(9080);
+        entries[3] = Text("/reviews/0");
         let fast = read(&entries).expect("packed request");
         let json: Request = serde_json::from_str(
             r#"{"host":"reviews","port":9080,"path":"/reviews/0","headers":{"End-User":"jason","x-b":["one","two"]}}"#,
