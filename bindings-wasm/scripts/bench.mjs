@@ -8,14 +8,12 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crateDir } from './paths.mjs';
-import { catchModuleMemory } from './memory.mjs';
+import { loadCatchingMemory } from './memory.mjs';
 
 const require = createRequire(import.meta.url);
 const pkg = process.argv[2] ?? join(crateDir, 'pkg/node');
 // The module's memory, for timing packRequest alone.
-const moduleMemory = catchModuleMemory();
-const m = require(join(pkg, 'meshroute_wasm.js'));
-WebAssembly.Instance = Instance;
+const { exports: m, memory } = loadCatchingMemory(() => require(join(pkg, 'meshroute_wasm.js')));
 const examples = JSON.parse(readFileSync(join(crateDir, 'playground/src/examples.json'), 'utf8'));
 const jason = examples.find((e) => e.id === 'routing-jason');
 const request = { ...jason.request, headers: { 'end-user': 'jason' } };
@@ -44,7 +42,7 @@ if (m.Bench) {
   const b = new m.Bench(JSON.stringify(request));
   const scratch = { buffer: new ArrayBuffer(65536) };
   alone = () => useMemory(scratch);
-  shared = () => useMemory(moduleMemory());
+  shared = () => useMemory(memory);
   Object.assign(parts, {
     'packRequest (JS)': () => { sink = packRequest(request, 0, 4096, 8192, 256); },
     'read request (packRequest + Request)': () => { sink = b.read(request); },

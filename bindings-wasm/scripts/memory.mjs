@@ -1,7 +1,6 @@
-// Catches the wasm module's memory as the package instantiates (the package
-// does not export it): call before requiring the package; the returned
-// function gives the memory once it is instantiated.
-export function catchModuleMemory() {
+// Loads the package with `load` (a require) and catches the wasm module's
+// memory as it instantiates (the package does not export it).
+export function loadCatchingMemory(load) {
   let memory;
   const Instance = WebAssembly.Instance;
   WebAssembly.Instance = function (module, imports) {
@@ -9,5 +8,10 @@ export function catchModuleMemory() {
     memory ??= instance.exports.memory;
     return instance;
   };
-  return () => memory;
+  try {
+    const exports = load();
+    return { exports, memory };
+  } finally {
+    WebAssembly.Instance = Instance;
+  }
 }

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { sharedDir } from '../scripts/paths.mjs';
-import { catchModuleMemory } from '../scripts/memory.mjs';
+import { loadCatchingMemory } from '../scripts/memory.mjs';
 
-// The module's memory, for the bound test.
-const moduleMemory = catchModuleMemory();
 const require = createRequire(import.meta.url);
-const { Mesh, runRouteTests } = require('../pkg/node/meshroute_wasm.js');
-WebAssembly.Instance = Instance;
+// The module's memory, for the bound test.
+const {
+  exports: { Mesh, runRouteTests },
+  memory,
+} = loadCatchingMemory(() => require('../pkg/node/meshroute_wasm.js'));
 
 /** explain() without its trace: the decision through serde JSON and JSON.parse. */
 function viaJson(mesh, request) {
@@ -271,7 +272,6 @@ test('requests: the packed path reads what JSON reads, and odd ones give the JSO
 });
 
 test('1,000,000 route() calls, each redirected to a new location, keep memory bounded', () => {
-  const memory = moduleMemory();
   assert.ok(memory instanceof WebAssembly.Memory);
   // Every decision carries a string made from the request (the Location),
   // the kind the string table must not keep piling up.
