@@ -6,7 +6,7 @@ use crate::ffi::{
 };
 use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
-use meshroute_core::decide::{Decision, Verdict};
+use meshroute_core::decide::{Decision, RequestFields, Verdict};
 use meshroute_core::{Mesh, Request, RequestError};
 use std::collections::BTreeMap;
 use std::os::raw::c_char;
@@ -305,32 +305,20 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
         }
         request.source.labels = map;
     }
-    refill(&mut request.host, authority);
-    refill(&mut request.method, or("GET", method));
-    refill(&mut request.path, or("/", path));
-    refill(&mut request.source.namespace, or("default", namespace));
-    refill(&mut request.gateway, or("mesh", gateway));
-    request.port = None;
-    request.scheme = None;
-    request.protocol = meshroute_core::decide::Protocol::Http;
-    request.sni = None;
-    request.destination_ip = None;
+    request.refill(&RequestFields {
+        host: authority,
+        method: set(method),
+        path: set(path),
+        gateway: set(gateway),
+        namespace: set(namespace),
+        ..RequestFields::default()
+    });
     Ok(())
 }
 
-/// `given`, or `default` when `given` is empty (the C API's "not set").
-fn or<'a>(default: &'static str, given: &'a str) -> &'a str {
-    if given.is_empty() {
-        default
-    } else {
-        given
-    }
-}
-
-/// Replaces the text of `buffer`, keeping its allocation.
-fn refill(buffer: &mut String, text: &str) {
-    buffer.clear();
-    buffer.push_str(text);
+/// An empty string is the C API's "not set" (the field's default).
+fn set(given: &str) -> Option<&str> {
+    (!given.is_empty()).then_some(given)
 }
 
 fn request_error(e: RequestError) -> Failure {

@@ -10,7 +10,7 @@
 //!   JSON.parse would give for the serde JSON. Strings cross once: each is
 //!   kept in a JS array ([`Strings`]) and later decisions name it by index.
 
-use meshroute::decide::{Destination, Outcome, Protocol, Retries, RuleRef, Shared};
+use meshroute::decide::{Destination, Outcome, Protocol, RequestFields, Retries, RuleRef, Shared};
 use meshroute::limits;
 use meshroute::{Decision, Request};
 use serde::ser::{self, Serialize};
@@ -117,21 +117,6 @@ impl<'a> Packed<'a> {
     }
 }
 
-/// `to = value`, in the buffer `to` already has (no allocation once it is large enough).
-fn set(to: &mut String, value: &str) {
-    to.clear();
-    to.push_str(value);
-}
-
-/// [`set`] for an optional field.
-fn set_optional(to: &mut Option<String>, value: Option<&str>) {
-    match (to.as_mut(), value) {
-        (Some(to), Some(value)) => set(to, value),
-        (None, Some(value)) => *to = Some(value.to_string()),
-        (_, None) => *to = None,
-    }
-}
-
 /// Replaces every field of `r` with the request `packRequest` wrote,
 /// reusing `r`'s buffers: a request refilled for each call stops allocating
 /// once they are large enough. `Err` (with `r` partly filled) when `text`
@@ -143,24 +128,34 @@ pub(crate) fn refill_request(r: &mut Request, text: &str, lengths: &[u32]) -> Re
         at: 0,
         lengths: lengths.iter(),
     };
-    set(&mut r.host, p.string()?);
-    r.port = match p.entry()? {
+    // Read in the layout's order.
+    let host = p.string()?;
+    let port = match p.entry()? {
         ABSENT => None,
         port => Some(u16::try_from(port).map_err(|_| ())?),
     };
-    set(&mut r.method, p.optional()?.unwrap_or("GET"));
-    set(&mut r.path, p.optional()?.unwrap_or("/"));
-    set_optional(&mut r.scheme, p.optional()?);
-    set(&mut r.gateway, p.optional()?.unwrap_or("mesh"));
-    r.protocol = match p.entry()? {
+    let method = p.optional()?;
+    let path = p.optional()?;
+    let scheme = p.optional()?;
+    let gateway = p.optional()?;
+    let protocol = match p.entry()? {
         ABSENT | 0 => Protocol::Http,
         1 => Protocol::Tls,
         2 => Protocol::Tcp,
         _ => return Err(()),
     };
-    set_optional(&mut r.sni, p.optional()?);
-    set_optional(&mut r.destination_ip, p.optional()?);
-    set(&mut r.source.namespace, p.optional()?.unwrap_or("default"));
+    r.refill(&RequestFields {
+        host,
+        port,
+        method,
+        path,
+        scheme,
+        gateway,
+        protocol,
+        sni: p.optional()?,
+        destination_ip: p.optional()?,
+        namespace: p.optional()?,
+    });
     let label_count = p.entry()?;
     let labels = &mut r.source.labels;
     labels.clear();

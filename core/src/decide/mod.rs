@@ -10,7 +10,7 @@ pub use decision::{
     Decision, Destination, DirectResponse, Fault, FaultAbort, FaultDelay, HeaderOps, Mirror,
     Outcome, Redirect, Retries, Rewrite, RuleRef, Shared, TraceEntry, Verdict,
 };
-pub use request::{Caller, Headers, Protocol, Request};
+pub use request::{Caller, Headers, Protocol, Request, RequestFields};
 
 use crate::fasthash::FastMap as HashMap;
 use crate::model::gateway::Server;
