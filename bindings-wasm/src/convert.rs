@@ -11,13 +11,12 @@
 //!   kept in a JS array ([`Strings`]) and later decisions name it by index.
 
 use meshroute::decide::{Destination, Outcome, Protocol, RequestFields, Retries, RuleRef, Shared};
+use meshroute::fasthash::FastMap;
 use meshroute::limits;
 use meshroute::{Decision, Request};
 use serde::ser::{self, Serialize};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/convert.js")]
@@ -181,40 +180,6 @@ pub(crate) fn refill_request(r: &mut Request, text: &str, lengths: &[u32]) -> Re
     }
 }
 
-/// FxHash: the strings hashed here are short and not attacker-chosen keys
-/// of a long-lived table (the table is bounded and cleared when full).
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
 /// Most strings kept for the page; a full table is cleared and refilled by
 /// the next decisions (names from the mesh come back at once; strings made
 /// from requests, like passthrough hosts, do not pile up).
@@ -226,11 +191,11 @@ const MAX_KNOWN_LEN: usize = 512;
 
 /// The strings the JS side holds (`table`), and their indexes.
 pub(crate) struct Strings {
-    index: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>>,
+    index: FastMap<Box<str>, u32>,
     /// Strings lent by the mesh by address and length: the mesh is
     /// immutable and outlives this table (both belong to one `Mesh`), so an
     /// address names one content, found without hashing or comparing it.
-    by_address: HashMap<(usize, usize), u32, BuildHasherDefault<FxHasher>>,
+    by_address: FastMap<(usize, usize), u32>,
     table: js_sys::Array,
     bytes: usize,
 }
@@ -238,8 +203,8 @@ pub(crate) struct Strings {
 impl Strings {
     pub(crate) fn new() -> Strings {
         Strings {
-            index: HashMap::default(),
-            by_address: HashMap::default(),
+            index: FastMap::default(),
+            by_address: FastMap::default(),
             table: js_sys::Array::new(),
             bytes: 0,
         }

@@ -1,4 +1,5 @@
-//! A fast, non-cryptographic hasher for the routing table's string keys.
+//! A fast, non-cryptographic hasher for the routing table's string keys
+//! (public for the bindings' own tables of configuration strings).
 //!
 //! The keys are configuration host names and paths, not attacker-chosen
 //! sets that grow at run time, so SipHash's flooding resistance buys

@@ -21,7 +21,7 @@ pub mod analyze;
 pub mod decide;
 pub mod duration;
 pub mod envoy;
-pub(crate) mod fasthash;
+pub mod fasthash;
 pub mod hosts;
 pub mod limits;
 pub mod load;
