@@ -683,6 +683,25 @@ fn open_variant<'t>(tape: &'t mut Tape, variant: &str, op: f64) -> Compound<'t> 
     tape.open(op)
 }
 
+/// `serialize_*` methods of the number types `f64::from` takes exactly.
+macro_rules! exact_numbers {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<(), TapeError> {
+            self.number(f64::from(v));
+            Ok(())
+        }
+    )*};
+}
+
+/// `serialize_*` methods of map keys written as their text, as serde_json does.
+macro_rules! display_keys {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<(), TapeError> {
+            self.display(v)
+        }
+    )*};
+}
+
 impl<'t> ser::Serializer for &'t mut Tape {
     type Ok = ();
     type Error = TapeError;
@@ -698,33 +717,17 @@ impl<'t> ser::Serializer for &'t mut Tape {
         self.ops.push(if v { TRUE } else { FALSE });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), TapeError> {
-        self.number(f64::from(v));
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), TapeError> {
-        self.number(f64::from(v));
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), TapeError> {
-        self.number(f64::from(v));
-        Ok(())
-    }
+    exact_numbers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32
+    );
     fn serialize_i64(self, v: i64) -> Result<(), TapeError> {
         // JSON.parse rounds large integers to the nearest double too.
         self.number(v as f64);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), TapeError> {
-        self.number(f64::from(v));
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), TapeError> {
-        self.number(f64::from(v));
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), TapeError> {
-        self.number(f64::from(v));
         Ok(())
     }
     fn serialize_u64(self, v: u64) -> Result<(), TapeError> {
@@ -924,36 +927,18 @@ impl ser::Serializer for KeyWriter<'_> {
         self.0.text(v);
         Ok(())
     }
-    fn serialize_char(self, v: char) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_bool(self, v: bool) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), TapeError> {
-        self.display(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), TapeError> {
-        self.display(v)
-    }
+    display_keys!(
+        serialize_char: char,
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64
+    );
     fn serialize_f32(self, _v: f32) -> Result<(), TapeError> {
         Err(key_error())
     }
