@@ -8,7 +8,6 @@ use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
 use meshroute_core::decide::{Decision, RequestFields, Verdict};
 use meshroute_core::{Mesh, Request, RequestError};
-use std::collections::BTreeMap;
 use std::os::raw::c_char;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -292,18 +291,17 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
             let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
             Ok::<_, Failure>((name, value))
         }))?;
-    if labels.is_empty() {
-        if !request.source.labels.is_empty() {
-            request.source.labels.clear();
-        }
-    } else {
-        let mut map = BTreeMap::new();
-        for (i, l) in labels.iter().enumerate() {
-            let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
-            let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
-            map.insert(key.to_string(), value.to_string());
-        }
-        request.source.labels = map;
+    // Guarded: clearing even an empty BTreeMap costs ~60 instructions.
+    if !request.source.labels.is_empty() {
+        request.source.labels.clear();
+    }
+    for (i, l) in labels.iter().enumerate() {
+        let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
+        let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
+        request
+            .source
+            .labels
+            .insert(key.to_string(), value.to_string());
     }
     request.refill(&RequestFields {
         host: authority,
