@@ -291,18 +291,13 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
             let value = unsafe { pair_field_in("request.headers", i, "value", h.value) }?;
             Ok::<_, Failure>((name, value))
         }))?;
-    // Guarded: clearing even an empty BTreeMap costs ~60 instructions.
-    if !request.source.labels.is_empty() {
-        request.source.labels.clear();
-    }
-    for (i, l) in labels.iter().enumerate() {
-        let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
-        let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
-        request
-            .source
-            .labels
-            .insert(key.to_string(), value.to_string());
-    }
+    request
+        .source
+        .try_refill_labels(labels.iter().enumerate().map(|(i, l)| {
+            let key = unsafe { pair_field_in("request.source_labels", i, "name", l.name) }?;
+            let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
+            Ok::<_, Failure>((key, value))
+        }))?;
     request.refill(&RequestFields {
         host: authority,
         method: set(method),

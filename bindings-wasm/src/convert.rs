@@ -156,12 +156,8 @@ pub(crate) fn refill_request(r: &mut Request, text: &str, lengths: &[u32]) -> Re
         namespace: p.optional()?,
     });
     let label_count = p.entry()?;
-    let labels = &mut r.source.labels;
-    labels.clear();
-    for _ in 0..label_count {
-        let name = p.string()?;
-        labels.insert(name.to_string(), p.string()?.to_string());
-    }
+    r.source
+        .try_refill_labels((0..label_count).map(|_| Ok((p.string()?, p.string()?))))?;
     let mut count = 0;
     let pairs = std::iter::from_fn(|| {
         let name = p.string().ok()?;
