@@ -8,6 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CONFORMANCE="${MESHROUTE_CONFORMANCE:-$ROOT/../shared/conformance}"
 MESHROUTE="$ROOT/target/debug/meshroute"
+# Every build here is a fresh build of its profile: incremental caches would
+# only cost disk (gigabytes over the stages) and time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # System packages the stages need, installed once (idempotent: only what is missing).
 stage_setup() {
