@@ -17,12 +17,17 @@ if [[ " $* " == *" --bench "* ]]; then
 fi
 
 # Builds: the CLI, the filter (stable, wasm32-wasip1) and its unit tests, the test helpers.
-cargo build -q -p meshroute-cli
+# The CLI: the one the caller built (scripts/test-all.sh passes its own), or a fresh build.
+MESHROUTE_BIN="${MESHROUTE_BIN:-}"
+if [[ -z "$MESHROUTE_BIN" ]]; then
+  cargo build -q -p meshroute-cli
+  MESHROUTE_BIN="$ROOT/target/debug/meshroute"
+fi
 (cd "$PW" && cargo test -q && cargo build -q --release --target wasm32-wasip1)
 (cd "$PW/e2e" && cargo build -q --release)
 
 timeout 900 python3 "$PW/e2e/test.py" \
-  "$ROOT/target/debug/meshroute" \
+  "$MESHROUTE_BIN" \
   "$PW/target/wasm32-wasip1/release/meshroute_filter.wasm" \
   "$PW/e2e/target/release/upstream" \
   "$PW/e2e/target/release/decide" \

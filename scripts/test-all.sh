@@ -35,8 +35,14 @@ stage_test() { cargo test --workspace; }
 
 stage_doc() { RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps; }
 
+# The CLI binary as the `test` stage built it: `cargo build -p meshroute-cli`
+# alone would resolve other features for the shared dependencies (the
+# workspace's dev-dependencies widen regex's and serde's) and build them all
+# a second time.
+build_cli() { cargo test --workspace --no-run -q; }
+
 stage_check_conformance() {
-  cargo build -p meshroute-cli
+  build_cli
   local configs=()
   local f
   for f in "$CONFORMANCE"/*.yaml; do
@@ -48,7 +54,7 @@ stage_check_conformance() {
 }
 
 stage_route_tests() {
-  cargo build -p meshroute-cli
+  build_cli
   local targets=("$CONFORMANCE"/*.routetest.yaml "$CONFORMANCE"/*.scenario.yaml examples tests/scenarios)
   if [[ -d tests/routes ]]; then targets+=(tests/routes); fi
   "$MESHROUTE" test "${targets[@]}"
@@ -62,7 +68,7 @@ stage_python() { bindings-python/test.sh; }
 stage_wasm() { bindings-wasm/test.sh; }
 
 # The proxy-wasm filter and the generated native config in a real Envoy.
-stage_envoy() { proxy-wasm/test.sh; }
+stage_envoy() { build_cli && MESHROUTE_BIN="$MESHROUTE" proxy-wasm/test.sh; }
 
 # Short fuzz smoke of every target (fuzz/README.md) when the nightly toolchain is present
 # (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.
@@ -75,22 +81,12 @@ stage_fuzz_smoke() {
   fuzz/run.sh smoke
 }
 
-# The core's tests and the C tests once under AddressSanitizer when nightly
-# is present (scripts/asan.sh).
-stage_asan() {
-  if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "nightly toolchain absent: ASan run skipped"
-    return 0
-  fi
-  scripts/asan.sh
-}
-
 # Dependency policy (deny.toml): licenses, crates.io-only sources, duplicate
 # versions, for the workspace, fuzz/ and proxy-wasm/. Offline, so advisories
 # are not checked (see deny.toml).
 stage_deps() { python3 scripts/deps-check.py; }
 
-STAGES=(setup fmt deps clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke asan)
+STAGES=(setup fmt deps clippy test doc check_conformance route_tests c python wasm envoy fuzz_smoke)
 
 main() {
   local results=() failed=0 stage start status elapsed
