@@ -12,6 +12,7 @@ use meshroute::{
     meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_mesh_new,
     meshroute_outcome, meshroute_request, meshroute_status, meshroute_str,
 };
+use meshroute_core::decide::RequestFields;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
@@ -91,20 +92,24 @@ fn bench(c: &mut Criterion) {
         assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
         black_box(decision.destinations.first().map(|d| d.host.len()));
     };
-    // A Rust caller on its hot path refills one request's buffers, as
-    // `meshroute_mesh_decide_into` does inside the C decision handle.
+    // A Rust caller on its hot path refills one request's buffers
+    // (`Request::refill`, `Headers::refill`), as `meshroute_mesh_decide_into`
+    // does inside the C decision handle. Its headers come as a list known at
+    // run time only, as a proxy's do (a constant list would let the compiler
+    // unroll the copy, which no proxy gets).
     let kept = std::cell::RefCell::new(meshroute_core::Request::new(String::new()));
+    let rust_headers = [("end-user", user)];
     let rust_reuse_once = || {
         let mut request = kept.borrow_mut();
-        let fill = |buffer: &mut String, text: &str| {
-            buffer.clear();
-            buffer.push_str(black_box(text));
-        };
-        fill(&mut request.host, authority);
-        fill(&mut request.method, method);
-        fill(&mut request.path, path);
-        request.headers.refill([("end-user", black_box(user))]);
-        fill(&mut request.source.namespace, namespace);
+        let headers: &[(&str, &str)] = black_box(&rust_headers);
+        request.headers.refill(headers.iter().copied());
+        request.refill(&RequestFields {
+            host: black_box(authority),
+            method: Some(black_box(method)),
+            path: Some(black_box(path)),
+            namespace: Some(black_box(namespace)),
+            ..RequestFields::default()
+        });
         let decision = match rust_mesh.decide(&request) {
             Ok(d) => d,
             Err(e) => panic!("{e}"),

@@ -181,21 +181,49 @@ unsafe fn ascii_or_empty<'a>(ptr: *const c_char, len: usize) -> Option<&'a str> 
 
 /// `bytes.is_ascii()`, with the short strings a request is made of (up to
 /// 16 bytes: methods, hosts, header names) settled by two overlapping loads
-/// instead of the general loop's setup.
+/// (or three single bytes, which cover any length up to 3) instead of the
+/// general loop's setup.
 #[inline(always)]
 fn is_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let n = bytes.len();
-    if (8..=16).contains(&n) {
-        if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-            return (u64::from_le_bytes(*a) | u64::from_le_bytes(*b)) & HIGH == 0;
-        }
-    } else if (4..8).contains(&n) {
-        if let (Some(a), Some(b)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-            return (u32::from_le_bytes(*a) | u32::from_le_bytes(*b)) & 0x8080_8080 == 0;
-        }
+    if n > 16 {
+        return bytes.is_ascii();
     }
-    bytes.is_ascii()
+    let high = if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        u64::from_le_bytes(*a) | u64::from_le_bytes(*b)
+    } else if let (Some(a), Some(b)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*a) | u32::from_le_bytes(*b))
+    } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
+        u64::from(first | bytes[n / 2] | last)
+    } else {
+        0
+    };
+    high & HIGH == 0
+}
+
+/// Whether `s` is ASCII text (or empty, NULL allowed): what [`plain_str`]
+/// then reads without a second check.
+///
+/// # Safety
+/// As [`meshroute_str_in`].
+#[inline(always)]
+pub(crate) unsafe fn is_plain(s: meshroute_str) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { ascii_or_empty(s.ptr, s.len) }.is_some()
+}
+
+/// The text of `s`, for which [`is_plain`] was true.
+///
+/// # Safety
+/// As [`meshroute_str_in`], and `is_plain(s)` held.
+#[inline(always)]
+pub(crate) unsafe fn plain_str<'a>(s: meshroute_str) -> &'a str {
+    if s.ptr.is_null() {
+        return "";
+    }
+    // SAFETY: the caller's contract: `len` readable bytes, checked ASCII.
+    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len)) }
 }
 
 /// [`str_in`] for everything else: non-ASCII text, and the errors.
