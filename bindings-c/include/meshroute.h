@@ -546,7 +546,8 @@ enum meshroute_status meshroute_mesh_messages_json(const struct meshroute_mesh *
 // starting at `now_ns`.
 //
 // # Safety
-// `config` NULL or valid; `out` writable or NULL.
+// `config` valid, or NULL (refused: `MESHROUTE_STATUS_NULL_ARGUMENT`);
+// `out` writable, or NULL (refused the same way).
 enum meshroute_status meshroute_outlier_detector_new(const struct meshroute_outlier_config *config,
                                                      size_t host_count,
                                                      uint64_t now_ns,
@@ -593,7 +594,8 @@ enum meshroute_status meshroute_outlier_detector_is_ejected(const struct meshrou
 // `connectionPool` block.
 //
 // # Safety
-// `config` NULL or valid; `out` writable or NULL.
+// `config` valid, or NULL (refused: `MESHROUTE_STATUS_NULL_ARGUMENT`);
+// `out` writable, or NULL (refused the same way).
 enum meshroute_status meshroute_pool_new(const struct meshroute_pool_config *config,
                                          size_t host_count,
                                          struct meshroute_pool **out);

@@ -134,7 +134,8 @@ fn count(v: i64) -> Option<u32> {
 /// starting at `now_ns`.
 ///
 /// # Safety
-/// `config` NULL or valid; `out` writable or NULL.
+/// `config` valid, or NULL (refused: `MESHROUTE_STATUS_NULL_ARGUMENT`);
+/// `out` writable, or NULL (refused the same way).
 #[no_mangle]
 pub unsafe extern "C" fn meshroute_outlier_detector_new(
     config: *const meshroute_outlier_config,
@@ -282,7 +283,8 @@ pub unsafe extern "C" fn meshroute_outlier_detector_is_ejected(
 /// `connectionPool` block.
 ///
 /// # Safety
-/// `config` NULL or valid; `out` writable or NULL.
+/// `config` valid, or NULL (refused: `MESHROUTE_STATUS_NULL_ARGUMENT`);
+/// `out` writable, or NULL (refused the same way).
 #[no_mangle]
 pub unsafe extern "C" fn meshroute_pool_new(
     config: *const meshroute_pool_config,
