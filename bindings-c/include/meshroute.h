@@ -562,7 +562,9 @@ enum meshroute_status meshroute_outlier_detector_free(struct meshroute_outlier_d
 // Reports the HTTP status of a response from `host` at `now_ns` (ticks
 // that are due run first). `random` seeds the draws an ejection makes
 // (enforcement percentages, ejection-time jitter). `*ejected` (may be NULL)
-// tells whether `host` is ejected afterwards.
+// tells whether `host` is ejected afterwards. `MESHROUTE_STATUS_OUT_OF_RANGE`
+// (nothing recorded) for a host the detector does not have, as
+// `meshroute_outlier_detector_is_ejected` answers.
 //
 // # Safety
 // `detector` NULL or live; `ejected` NULL or writable.

@@ -200,7 +200,9 @@ unsafe fn detector_ref<'a>(
 /// Reports the HTTP status of a response from `host` at `now_ns` (ticks
 /// that are due run first). `random` seeds the draws an ejection makes
 /// (enforcement percentages, ejection-time jitter). `*ejected` (may be NULL)
-/// tells whether `host` is ejected afterwards.
+/// tells whether `host` is ejected afterwards. `MESHROUTE_STATUS_OUT_OF_RANGE`
+/// (nothing recorded) for a host the detector does not have, as
+/// `meshroute_outlier_detector_is_ejected` answers.
 ///
 /// # Safety
 /// `detector` NULL or live; `ejected` NULL or writable.
@@ -216,6 +218,7 @@ pub unsafe extern "C" fn meshroute_outlier_detector_report_status(
     guard("meshroute_outlier_detector_report_status", || {
         // SAFETY: caller contract.
         let d = unsafe { detector_ref(detector) }?;
+        host_in_range(d.with(|det| det.total_hosts()), host)?;
         let mut events = Vec::new();
         let now = Instant::from_nanos(now_ns);
         d.report(
@@ -232,6 +235,18 @@ pub unsafe extern "C" fn meshroute_outlier_detector_report_status(
         }
         Ok(())
     })
+}
+
+/// `MESHROUTE_STATUS_OUT_OF_RANGE` unless `host` is one of the detector's `total` hosts.
+fn host_in_range(total: usize, host: usize) -> Result<(), Failure> {
+    if host < total {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            MESHROUTE_STATUS_OUT_OF_RANGE,
+            format!("host {host}, but the detector has {total} hosts"),
+        ))
+    }
 }
 
 /// Advances the detector's clock to `now_ns` (runs due interval ticks:
@@ -268,12 +283,7 @@ pub unsafe extern "C" fn meshroute_outlier_detector_is_ejected(
         let d = unsafe { detector_ref(detector) }?;
         crate::ffi::out_required("out", out)?;
         let (total, is) = d.with(|det| (det.total_hosts(), det.is_ejected(host)));
-        if host >= total {
-            return Err(Failure::new(
-                MESHROUTE_STATUS_OUT_OF_RANGE,
-                format!("host {host}, but the detector has {total} hosts"),
-            ));
-        }
+        host_in_range(total, host)?;
         // SAFETY: checked non-NULL.
         unsafe { write_out("out", out, is) }
     })

@@ -648,6 +648,8 @@ static void test_outlier_detector(void) {
     OK(meshroute_outlier_detector_is_ejected(det, 0, &ejected));
     CHECK(!ejected);
     STATUS(meshroute_outlier_detector_is_ejected(det, 2, &ejected), MESHROUTE_STATUS_OUT_OF_RANGE);
+    STATUS(meshroute_outlier_detector_report_status(det, 2, 503, 45000000000ull, 0, &ejected),
+           MESHROUTE_STATUS_OUT_OF_RANGE);
     STATUS(meshroute_outlier_detector_is_ejected(det, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_outlier_detector_is_ejected(NULL, 0, &ejected), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_outlier_detector_report_status(NULL, 0, 503, 0, 0, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);

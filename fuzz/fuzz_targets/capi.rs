@@ -242,8 +242,8 @@ fuzz_target!(|input: Input| {
             let h = usize::from(*host) % (hosts + 1);
             let mut ejected = false;
             let st = meshroute_outlier_detector_report_status(det, h, *status, now, *random, &mut ejected);
-            // A report about a host the detector lacks is ignored (OK), as in the core.
-            let _ = ok(st);
+            // A host the detector lacks is OUT_OF_RANGE for both calls.
+            assert_eq!(ok(st), h < hosts, "report_status for host {h} of {hosts}");
             let mut is = false;
             if ok(meshroute_outlier_detector_is_ejected(det, h, &mut is)) {
                 assert_eq!(is, ejected);
