@@ -82,7 +82,7 @@ stage_fuzz_smoke() {
 }
 
 # Dependency policy (deny.toml): licenses, crates.io-only sources, duplicate
-# versions, for the workspace, fuzz/ and proxy-wasm/. Offline, so advisories
+# versions, for the workspace (proxy-wasm/ included) and fuzz/. Offline, so advisories
 # are not checked (see deny.toml).
 stage_deps() { python3 scripts/deps-check.py; }
 
