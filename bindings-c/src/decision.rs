@@ -265,9 +265,9 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 /// bookkeeping: every string ASCII (or empty), a non-empty authority, the
 /// arrays present and within `MAX_REQUEST_HEADERS`. Anything else returns
 /// `false` with nothing written, and [`fill_checked`] reads it again with
-/// the message that names the field. (Worth it on the hot path: carrying a
-/// possible `Failure` through every header cost about 100 instructions a
-/// call.)
+/// the message that names the field. (On the hot path, carrying a possible
+/// `Failure` through the header copy cost ~85 instructions a call; checking
+/// the strings first costs ~50.)
 ///
 /// # Safety
 /// As [`fill_request`].
