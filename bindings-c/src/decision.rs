@@ -1,8 +1,8 @@
 //! Deciding a request on a mesh, and reading the `meshroute_decision`.
 
 use crate::ffi::{
-    guard, is_plain, meshroute_status, meshroute_status::*, meshroute_str, meshroute_str_in,
-    out_required, plain_str, slice_in, str_in, write_out, Failure, Outcome,
+    guard, meshroute_status, meshroute_status::*, meshroute_str, meshroute_str_in, out_required,
+    plain, plain_str, slice_in, str_in, write_out, Failure, Outcome,
 };
 use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
@@ -255,7 +255,7 @@ unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
 #[inline(always)]
 unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result<(), Failure> {
     // SAFETY (both): forwarded contract.
-    if unsafe { fill_plain(request, req) } {
+    if unsafe { fill_plain(request, req) }.is_some() {
         return Ok(());
     }
     unsafe { fill_checked(request, req) }
@@ -264,7 +264,7 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 /// The request nearly every proxy passes, read without the error paths'
 /// bookkeeping: every string ASCII (or empty), a non-empty authority, the
 /// arrays present and within `MAX_REQUEST_HEADERS`. Anything else returns
-/// `false` with nothing written, and [`fill_checked`] reads it again with
+/// `None` with nothing written, and [`fill_checked`] reads it again with
 /// the message that names the field. (On the hot path, carrying a possible
 /// `Failure` through the header copy cost ~85 instructions a call; checking
 /// the strings first costs ~50.)
@@ -272,7 +272,7 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 /// # Safety
 /// As [`fill_request`].
 #[inline(always)]
-unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> bool {
+unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> Option<()> {
     /// The pairs at `ptr` when all are plain.
     ///
     /// # Safety
@@ -291,32 +291,27 @@ unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> bool {
         // SAFETY: the caller's contract: `count` items at `ptr`.
         let pairs = unsafe { std::slice::from_raw_parts(ptr, count) };
         // `&`, not `&&`: no branch per string on the common path.
-        let mut plain = true;
+        let mut all_plain = true;
         for p in pairs {
             // SAFETY: forwarded contract.
-            plain &= unsafe { is_plain(p.name) & is_plain(p.value) };
+            all_plain &= unsafe { plain(p.name).is_some() & plain(p.value).is_some() };
         }
-        plain.then_some(pairs)
+        all_plain.then_some(pairs)
     }
     // SAFETY (all blocks below): the caller's contract; `plain_str` only
-    // after `is_plain` held for the same string.
-    let strings_plain = req.authority.len != 0
-        && unsafe {
-            is_plain(req.authority)
-                && is_plain(req.method)
-                && is_plain(req.path)
-                && is_plain(req.source_namespace)
-                && is_plain(req.gateway)
-        };
-    if !strings_plain {
-        return false;
-    }
-    let (Some(headers), Some(labels)) = (
-        unsafe { plain_pairs(req.headers, req.header_count) },
-        unsafe { plain_pairs(req.source_labels, req.source_label_count) },
-    ) else {
-        return false;
+    // for pairs `plain_pairs` checked.
+    let authority = unsafe { plain(req.authority) }.filter(|a| !a.is_empty())?;
+    let fields = unsafe {
+        c_fields(
+            authority,
+            plain(req.method)?,
+            plain(req.path)?,
+            plain(req.source_namespace)?,
+            plain(req.gateway)?,
+        )
     };
+    let headers = unsafe { plain_pairs(req.headers, req.header_count) }?;
+    let labels = unsafe { plain_pairs(req.source_labels, req.source_label_count) }?;
     request.headers.refill(
         headers
             .iter()
@@ -326,15 +321,8 @@ unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> bool {
         Ok::<_, std::convert::Infallible>(unsafe { (plain_str(l.name), plain_str(l.value)) })
     });
     let Ok(()) = request.source.try_refill_labels(labels);
-    request.refill(&RequestFields {
-        host: unsafe { plain_str(req.authority) },
-        method: set(unsafe { plain_str(req.method) }),
-        path: set(unsafe { plain_str(req.path) }),
-        gateway: set(unsafe { plain_str(req.gateway) }),
-        namespace: set(unsafe { plain_str(req.source_namespace) }),
-        ..RequestFields::default()
-    });
-    true
+    request.refill(&fields);
+    Some(())
 }
 
 /// [`fill_request`] with every check spelt out: the first string that is
@@ -390,20 +378,29 @@ unsafe fn fill_checked(request: &mut Request, req: &meshroute_request) -> Result
             let value = unsafe { pair_field_in("request.source_labels", i, "value", l.value) }?;
             Ok::<_, Failure>((key, value))
         }))?;
-    request.refill(&RequestFields {
+    request.refill(&c_fields(authority, method, path, namespace, gateway));
+    Ok(())
+}
+
+/// The C request's strings as core's fields: an empty string is the C
+/// API's "not set" (the field's default).
+#[inline(always)]
+fn c_fields<'a>(
+    authority: &'a str,
+    method: &'a str,
+    path: &'a str,
+    namespace: &'a str,
+    gateway: &'a str,
+) -> RequestFields<'a> {
+    let set = |given: &'a str| (!given.is_empty()).then_some(given);
+    RequestFields {
         host: authority,
         method: set(method),
         path: set(path),
         gateway: set(gateway),
         namespace: set(namespace),
         ..RequestFields::default()
-    });
-    Ok(())
-}
-
-/// An empty string is the C API's "not set" (the field's default).
-fn set(given: &str) -> Option<&str> {
-    (!given.is_empty()).then_some(given)
+    }
 }
 
 fn request_error(e: RequestError) -> Failure {

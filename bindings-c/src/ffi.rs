@@ -202,21 +202,22 @@ fn is_ascii(bytes: &[u8]) -> bool {
     high & HIGH == 0
 }
 
-/// Whether `s` is ASCII text (or empty, NULL allowed): what [`plain_str`]
-/// then reads without a second check.
+/// The text of `s` when it is ASCII (or empty, NULL allowed), with no error
+/// built for anything else: the C request's fast path.
 ///
 /// # Safety
 /// As [`meshroute_str_in`].
 #[inline(always)]
-pub(crate) unsafe fn is_plain(s: meshroute_str) -> bool {
+pub(crate) unsafe fn plain<'a>(s: meshroute_str) -> Option<&'a str> {
     // SAFETY: forwarded contract.
-    unsafe { ascii_or_empty(s.ptr, s.len) }.is_some()
+    unsafe { ascii_or_empty(s.ptr, s.len) }
 }
 
-/// The text of `s`, for which [`is_plain`] was true.
+/// The text of `s`, for which [`plain`] was `Some` (read again without the
+/// check, for arrays checked whole before they are copied).
 ///
 /// # Safety
-/// As [`meshroute_str_in`], and `is_plain(s)` held.
+/// As [`meshroute_str_in`], and `plain(s)` was `Some`.
 #[inline(always)]
 pub(crate) unsafe fn plain_str<'a>(s: meshroute_str) -> &'a str {
     if s.ptr.is_null() {
