@@ -182,33 +182,19 @@ function pack(r, out, at, end) {
   const bits = keyBits(Object.keys(r));
   if (bits < 0) return ODD;
   // Own keys only (Object.keys), so a named read below reads the own
-  // property, never one inherited. Each value is read once, as JSON.stringify does.
+  // property, never one inherited. Each value is read once, as JSON.stringify does
+  // (a field whose bit is not set stays undefined).
   let host, port, method, path, scheme, gateway, protocol, sni, ip, ns, labels, headers;
-  if (bits & HOST) {
-    host = r.host;
-    if (!isString(host)) return ODD;
-  }
+  if (bits & HOST && !isString((host = r.host))) return ODD;
   if (bits & PORT) {
     port = r.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535) return ODD;
     port = port | 0; // -0 as 0
   }
-  if (bits & METHOD) {
-    method = r.method;
-    if (!isString(method)) return ODD;
-  }
-  if (bits & PATH) {
-    path = r.path;
-    if (!isString(path)) return ODD;
-  }
-  if (bits & SCHEME) {
-    scheme = r.scheme;
-    if (!isString(scheme)) return ODD;
-  }
-  if (bits & GATEWAY) {
-    gateway = r.gateway;
-    if (!isString(gateway)) return ODD;
-  }
+  if (bits & METHOD && !isString((method = r.method))) return ODD;
+  if (bits & PATH && !isString((path = r.path))) return ODD;
+  if (bits & SCHEME && !isString((scheme = r.scheme))) return ODD;
+  if (bits & GATEWAY && !isString((gateway = r.gateway))) return ODD;
   if (bits & PROTOCOL) {
     const v = r.protocol;
     if (v === 'http') protocol = 0;
@@ -216,18 +202,9 @@ function pack(r, out, at, end) {
     else if (v === 'tcp') protocol = 2;
     else return ODD;
   }
-  if (bits & SNI) {
-    sni = r.sni;
-    if (!isString(sni)) return ODD;
-  }
-  if (bits & IP) {
-    ip = r.destinationIp;
-    if (!isString(ip)) return ODD;
-  }
-  if (bits & HEADERS) {
-    headers = r.headers;
-    if (!record(headers)) return ODD;
-  }
+  if (bits & SNI && !isString((sni = r.sni))) return ODD;
+  if (bits & IP && !isString((ip = r.destinationIp))) return ODD;
+  if (bits & HEADERS && !record((headers = r.headers))) return ODD;
   if (bits & SOURCE) {
     const source = r.source;
     if (!record(source)) return ODD;
