@@ -65,10 +65,10 @@ impl Default for Caller {
 
 // The defaults of a request's unset fields (route-tests.md), for JSON and
 // for `Request::refill` alike.
-const DEFAULT_NAMESPACE: &str = "default";
-const DEFAULT_METHOD: &str = "GET";
-const DEFAULT_PATH: &str = "/";
-const DEFAULT_GATEWAY: &str = "mesh";
+const DEFAULT_NAMESPACE: &str = Request::DEFAULT_NAMESPACE;
+const DEFAULT_METHOD: &str = Request::DEFAULT_METHOD;
+const DEFAULT_PATH: &str = Request::DEFAULT_PATH;
+const DEFAULT_GATEWAY: &str = Request::DEFAULT_GATEWAY;
 
 fn default_namespace() -> String {
     DEFAULT_NAMESPACE.to_string()
@@ -185,6 +185,28 @@ impl Headers {
         });
         self.entries.truncate(count);
         result
+    }
+
+    /// [`Headers::try_refill`] for a caller that writes the text itself
+    /// (a binding checking foreign bytes as it copies them): `count`
+    /// headers, `write(index, name, value)` filling the two kept buffers
+    /// of each (cleared before); the names are lower-cased after. The
+    /// first error stops it and is returned (the headers are then partly
+    /// filled).
+    pub fn try_refill_with<E>(
+        &mut self,
+        count: usize,
+        mut write: impl FnMut(usize, &mut String, &mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.entries.truncate(count);
+        self.entries.resize_with(count, Default::default);
+        for (index, (name, value)) in self.entries.iter_mut().enumerate() {
+            name.clear();
+            value.clear();
+            write(index, name, value)?;
+            name.make_ascii_lowercase();
+        }
+        Ok(())
     }
 
     /// Builder form of [`Headers::append`].
@@ -335,6 +357,15 @@ pub struct Request {
 }
 
 impl Request {
+    /// The method of a request that sets none (route-tests.md).
+    pub const DEFAULT_METHOD: &'static str = "GET";
+    /// The path of a request that sets none.
+    pub const DEFAULT_PATH: &'static str = "/";
+    /// The gateway of a request that sets none: a sidecar's.
+    pub const DEFAULT_GATEWAY: &'static str = "mesh";
+    /// The caller's namespace when the request sets none.
+    pub const DEFAULT_NAMESPACE: &'static str = "default";
+
     /// A GET of `/` to `host` from namespace `default`, through a sidecar.
     pub fn new(host: impl Into<String>) -> Self {
         Request {
@@ -486,6 +517,37 @@ mod tests {
         assert_eq!(stopped, Err("bad"));
         assert_eq!(h.iter().collect::<Vec<_>>(), [("k", "v")]);
         h.refill([]);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn refill_with_lets_the_caller_write_each_pair_into_kept_buffers() {
+        let mut h = Headers::new()
+            .with("old", "1")
+            .with("b", "2")
+            .with("c", "3");
+        let pairs = [("X-Id", "7"), ("Y", "8")];
+        let written: Result<(), ()> = h.try_refill_with(2, |i, name, value| {
+            assert!(name.is_empty() && value.is_empty(), "buffers come cleared");
+            name.push_str(pairs[i].0);
+            value.push_str(pairs[i].1);
+            Ok(())
+        });
+        assert_eq!(written, Ok(()));
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("x-id", "7"), ("y", "8")]);
+        let grown: Result<(), ()> = h.try_refill_with(3, |i, name, _| {
+            name.push_str(["a", "b", "c"][i]);
+            Ok(())
+        });
+        assert_eq!(grown, Ok(()));
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("a", ""), ("b", ""), ("c", "")]
+        );
+        let stopped = h.try_refill_with(3, |i, _, _| if i == 1 { Err("bad") } else { Ok(()) });
+        assert_eq!(stopped, Err("bad"));
+        let none: Result<(), ()> = h.try_refill_with(0, |_, _, _| unreachable!());
+        assert_eq!(none, Ok(()));
         assert!(h.is_empty());
     }
 
