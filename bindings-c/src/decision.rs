@@ -1,12 +1,13 @@
 //! Deciding a request on a mesh, and reading the `meshroute_decision`.
 
 use crate::ffi::{
-    guard, meshroute_status, meshroute_status::*, meshroute_str, meshroute_str_in, out_required,
-    plain, plain_str, slice_in, str_in, write_out, Failure, Outcome,
+    copy_plain, copy_plain_or, guard, meshroute_status, meshroute_status::*, meshroute_str,
+    meshroute_str_in, out_required, plain, plain_str, slice_in, str_in, write_out, Failure,
+    Outcome,
 };
 use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
-use meshroute_core::decide::{Decision, RequestFields, Verdict};
+use meshroute_core::decide::{Decision, Protocol, RequestFields, Verdict};
 use meshroute_core::{Mesh, Request, RequestError};
 use std::os::raw::c_char;
 use std::sync::Arc;
@@ -263,22 +264,29 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 
 /// The request nearly every proxy passes, read without the error paths'
 /// bookkeeping: every string ASCII (or empty), a non-empty authority, the
-/// arrays present and within `MAX_REQUEST_HEADERS`. Anything else returns
-/// `None` with nothing written, and [`fill_checked`] reads it again with
-/// the message that names the field. (On the hot path, carrying a possible
-/// `Failure` through the header copy cost ~85 instructions a call; checking
-/// the strings first costs ~50.)
+/// arrays present and within `MAX_REQUEST_HEADERS`. The five request
+/// strings are checked while they are copied ([`copy_plain`]); the pairs
+/// are checked, then copied by core. Anything else returns `None`, the
+/// request partly written, and [`fill_checked`] reads it all again with the
+/// message that names the field. (On the hot path, carrying a possible
+/// `Failure` through the header copy cost ~85 instructions a call.)
+///
+/// The fields are written here as core's `Request::refill` writes them
+/// (empty = the default; the C request has no port, scheme, protocol, SNI
+/// or destination IP): `the_fast_path_fills_what_the_checked_path_fills`
+/// holds the two paths to the same result.
 ///
 /// # Safety
 /// As [`fill_request`].
 #[inline(always)]
 unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> Option<()> {
-    /// The pairs at `ptr` when all are plain.
+    /// The pairs at `ptr` (NULL with count 0 is none), when within
+    /// `MAX_REQUEST_HEADERS`.
     ///
     /// # Safety
     /// As [`fill_request`].
     #[inline(always)]
-    unsafe fn plain_pairs<'a>(
+    unsafe fn pairs<'a>(
         ptr: *const meshroute_header,
         count: usize,
     ) -> Option<&'a [meshroute_header]> {
@@ -289,39 +297,52 @@ unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> Option<(
             return None;
         }
         // SAFETY: the caller's contract: `count` items at `ptr`.
-        let pairs = unsafe { std::slice::from_raw_parts(ptr, count) };
-        // `&`, not `&&`: no branch per string on the common path.
-        let mut all_plain = true;
-        for p in pairs {
-            // SAFETY: forwarded contract.
-            all_plain &= unsafe { plain(p.name).is_some() & plain(p.value).is_some() };
-        }
-        all_plain.then_some(pairs)
+        Some(unsafe { std::slice::from_raw_parts(ptr, count) })
     }
     // SAFETY (all blocks below): the caller's contract; `plain_str` only
-    // for pairs `plain_pairs` checked.
-    let authority = unsafe { plain(req.authority) }.filter(|a| !a.is_empty())?;
-    let fields = unsafe {
-        c_fields(
-            authority,
-            plain(req.method)?,
-            plain(req.path)?,
-            plain(req.source_namespace)?,
-            plain(req.gateway)?,
-        )
+    // for labels checked `plain`.
+    let labels = unsafe { pairs(req.source_labels, req.source_label_count) }?;
+    // `&`, not `&&`: no branch per string on the common path (no labels).
+    let mut labels_plain = true;
+    for l in labels {
+        labels_plain &= unsafe { plain(l.name).is_some() & plain(l.value).is_some() };
+    }
+    if !labels_plain {
+        return None;
+    }
+    let headers = unsafe { pairs(req.headers, req.header_count) }?;
+    let texts_plain = unsafe {
+        (req.authority.len != 0 && copy_plain(&mut request.host, req.authority))
+            && copy_plain_or(&mut request.method, req.method, Request::DEFAULT_METHOD)
+            && copy_plain_or(&mut request.path, req.path, Request::DEFAULT_PATH)
+            && copy_plain_or(&mut request.gateway, req.gateway, Request::DEFAULT_GATEWAY)
+            && copy_plain_or(
+                &mut request.source.namespace,
+                req.source_namespace,
+                Request::DEFAULT_NAMESPACE,
+            )
     };
-    let headers = unsafe { plain_pairs(req.headers, req.header_count) }?;
-    let labels = unsafe { plain_pairs(req.source_labels, req.source_label_count) }?;
-    request.headers.refill(
-        headers
-            .iter()
-            .map(|h| unsafe { (plain_str(h.name), plain_str(h.value)) }),
-    );
+    if !texts_plain {
+        return None;
+    }
+    request.port = None;
+    request.scheme = None;
+    request.protocol = Protocol::Http;
+    request.sni = None;
+    request.destination_ip = None;
+    request
+        .headers
+        .try_refill_with(headers.len(), |i, name, value| {
+            let h = &headers[i];
+            // SAFETY: the caller's contract for the header strings.
+            let plain = unsafe { copy_plain(name, h.name) & copy_plain(value, h.value) };
+            plain.then_some(()).ok_or(())
+        })
+        .ok()?;
     let labels = labels.iter().map(|l| {
         Ok::<_, std::convert::Infallible>(unsafe { (plain_str(l.name), plain_str(l.value)) })
     });
     let Ok(()) = request.source.try_refill_labels(labels);
-    request.refill(&fields);
     Some(())
 }
 
@@ -1036,8 +1057,9 @@ mod tests {
 
     /// Requests for the fast path's edges: ASCII of every short length,
     /// UTF-8 text (which only the checked path reads), empty and NULL
-    /// strings, labels, repeated headers.
-    fn varied_requests(mut run: impl FnMut(&meshroute_request)) {
+    /// strings, labels, repeated headers; `run` is told whether every
+    /// string of the request is ASCII.
+    fn varied_requests(mut run: impl FnMut(&meshroute_request, bool)) {
         let texts = [
             "",
             "a",
@@ -1080,7 +1102,7 @@ mod tests {
             };
             c.source_label_count = if text.len() % 2 == 1 { 2 } else { 0 };
             c.gateway = s(text);
-            run(&c);
+            run(&c, text.is_ascii() && other.is_ascii());
         }
     }
 
@@ -1089,12 +1111,17 @@ mod tests {
         let mut kept = Request::new("previous");
         kept.headers.append("stale", "1");
         kept.source.labels.insert("stale".into(), "1".into());
-        varied_requests(|c| {
+        varied_requests(|c, ascii| {
             let mut checked = Request::new(String::new());
             // SAFETY: every pointer in `c` borrows live locals for the call.
             unsafe { fill_checked(&mut checked, c) }.unwrap();
             // SAFETY: as above.
-            unsafe { fill_request(&mut kept, c) }.unwrap();
+            let fast = unsafe { fill_plain(&mut kept, c) };
+            assert_eq!(fast.is_some(), ascii, "the fast path reads ASCII: {c:?}");
+            if fast.is_none() {
+                // SAFETY: as above.
+                unsafe { fill_checked(&mut kept, c) }.unwrap();
+            }
             assert_eq!(kept, checked, "{c:?}");
         });
     }

@@ -227,6 +227,96 @@ pub(crate) unsafe fn plain_str<'a>(s: meshroute_str) -> &'a str {
     unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len)) }
 }
 
+/// Replaces the text of `to` with the C string `s` when `s` is plain
+/// (ASCII or empty, NULL allowed with length 0), checking it while copying:
+/// a string of up to 16 bytes (most of a request's) moves with at most two
+/// overlapping loads and stores, and the loads are also the check's, where
+/// checking and then `push_str` would scan it and call `memcpy`. Returns
+/// false, with `to` left empty, for anything else.
+///
+/// # Safety
+/// As [`meshroute_str_in`].
+#[inline(always)]
+pub(crate) unsafe fn copy_plain(to: &mut String, s: meshroute_str) -> bool {
+    const SHORT: usize = 16;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = s.len;
+    if s.ptr.is_null() || n > SHORT {
+        // SAFETY: forwarded contract.
+        return match unsafe { plain(s) } {
+            Some(text) => {
+                to.clear();
+                to.push_str(text);
+                true
+            }
+            None => {
+                to.clear();
+                false
+            }
+        };
+    }
+    // SAFETY: bytes are written past the length only, and the length is set
+    // to cover them only once they are checked ASCII (else 0): `to` is
+    // always text when the borrow ends.
+    let buf = unsafe { to.as_mut_vec() };
+    buf.clear();
+    if buf.capacity() < SHORT {
+        buf.reserve(SHORT);
+    }
+    let (src, dst) = (s.ptr.cast::<u8>(), buf.as_mut_ptr());
+    // SAFETY: reads stay within the caller's `n` readable bytes, writes
+    // within `buf`'s capacity (at least SHORT >= n); both unaligned; the
+    // caller's bytes are not meshroute's buffer.
+    let high = unsafe {
+        if n >= 8 {
+            let (a, b) = (
+                src.cast::<u64>().read_unaligned(),
+                src.add(n - 8).cast::<u64>().read_unaligned(),
+            );
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+            a | b
+        } else if n >= 4 {
+            let (a, b) = (
+                src.cast::<u32>().read_unaligned(),
+                src.add(n - 4).cast::<u32>().read_unaligned(),
+            );
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+            u64::from(a | b)
+        } else if n > 0 {
+            // The first, middle and last byte are every byte of 1-3.
+            let (a, m, z) = (src.read(), src.add(n / 2).read(), src.add(n - 1).read());
+            dst.write(a);
+            dst.add(n / 2).write(m);
+            dst.add(n - 1).write(z);
+            u64::from(a | m | z)
+        } else {
+            0
+        }
+    };
+    let ascii = high & HIGH == 0;
+    // SAFETY: the first `n` bytes were written, and are ASCII when kept.
+    unsafe { buf.set_len(if ascii { n } else { 0 }) };
+    ascii
+}
+
+/// [`copy_plain`] for a field whose empty value means "not set":
+/// `default` then.
+///
+/// # Safety
+/// As [`meshroute_str_in`].
+#[inline(always)]
+pub(crate) unsafe fn copy_plain_or(to: &mut String, s: meshroute_str, default: &str) -> bool {
+    if s.len == 0 {
+        to.clear();
+        to.push_str(default);
+        return true;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { copy_plain(to, s) }
+}
+
 /// [`str_in`] for everything else: non-ASCII text, and the errors.
 ///
 /// # Safety
@@ -419,6 +509,51 @@ mod tests {
                 assert!(!is_ascii(&one_high), "{len} {at}");
                 assert_eq!(is_ascii(&one_high), one_high.is_ascii());
             }
+        }
+    }
+
+    #[test]
+    fn copying_a_plain_string_checks_it_and_copies_every_byte() {
+        // Distinct bytes, so a byte copied to the wrong place shows.
+        let source: Vec<u8> = (0..40u8).map(|i| b'!' + i).collect();
+        for len in 0..source.len() {
+            let ascii = &source[..len];
+            for mut to in [
+                String::new(),
+                String::from("old"),
+                "previous text, longer than sixteen".to_string(),
+            ] {
+                // SAFETY: pointers into live slices with their lengths.
+                assert!(unsafe { copy_plain(&mut to, str_of(ascii)) }, "{len}");
+                assert_eq!(to.as_bytes(), ascii, "{len}");
+                for at in 0..len {
+                    let mut high = ascii.to_vec();
+                    high[at] |= 0x80;
+                    // SAFETY: as above.
+                    assert!(!unsafe { copy_plain(&mut to, str_of(&high)) }, "{len} {at}");
+                    assert_eq!(to, "", "left empty: {len} {at}");
+                }
+            }
+        }
+        let mut to = String::from("old");
+        let null = |len| meshroute_str {
+            ptr: std::ptr::null(),
+            len,
+        };
+        // SAFETY: NULL pointers are never read.
+        assert!(unsafe { copy_plain(&mut to, null(0)) } && to.is_empty());
+        to.push_str("old");
+        assert!(!unsafe { copy_plain(&mut to, null(3)) } && to.is_empty());
+        // SAFETY: as above; a borrowed static string.
+        assert!(unsafe { copy_plain_or(&mut to, null(0), "GET") } && to == "GET");
+        assert!(unsafe { copy_plain_or(&mut to, str_of(b"POST"), "GET") } && to == "POST");
+        assert!(!unsafe { copy_plain_or(&mut to, str_of("é".as_bytes()), "GET") } && to.is_empty());
+    }
+
+    fn str_of(bytes: &[u8]) -> meshroute_str {
+        meshroute_str {
+            ptr: bytes.as_ptr().cast(),
+            len: bytes.len(),
         }
     }
 

@@ -201,6 +201,28 @@ fuzz_target!(|input: Input| {
             assert!(a.is_null() && b.is_null());
             assert!(!text(&meshroute_last_error()).is_empty(), "a failure says why");
         }
+        // A kept handle, last used for another request with longer strings
+        // and more headers, decides this one as a fresh handle does.
+        let mut kept: *mut meshroute_decision = ptr::null_mut();
+        let long = [meshroute_header { name: s(b"X-Previous-Header-Name"), value: s(b"a value longer than sixteen") }; 40];
+        let previous = meshroute_request {
+            method: s(b"PROPFIND-EXTENDED"),
+            authority: s(b"previous.example.com:8443"),
+            path: s(b"/a/much/longer/previous/path?with=query"),
+            headers: long.as_ptr(),
+            header_count: long.len(),
+            source_namespace: s(b"previous-namespace"),
+            source_labels: long.as_ptr(),
+            source_label_count: 3,
+            gateway: s(b"istio-system/previous-gateway"),
+        };
+        assert!(ok(meshroute_mesh_decide(mesh, &previous, &mut kept)));
+        let dk = ok(meshroute_mesh_decide_into(mesh, &request, &mut kept));
+        assert_eq!(dk, da, "decide_into accepts what decide accepts");
+        if dk {
+            assert_eq!(json_without_trace(kept), json_without_trace(a), "a reused handle decides as a new one");
+        }
+        assert!(ok(meshroute_decision_free(kept)));
         assert!(ok(meshroute_decision_free(a)));
         assert!(ok(meshroute_decision_free(b)));
 
