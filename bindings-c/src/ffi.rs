@@ -260,12 +260,12 @@ pub(crate) unsafe fn copy_plain(to: &mut String, s: meshroute_str) -> bool {
     // always text when the borrow ends.
     let buf = unsafe { to.as_mut_vec() };
     buf.clear();
-    if buf.capacity() < SHORT {
-        buf.reserve(SHORT);
+    if buf.capacity() < n {
+        buf.reserve(n);
     }
     let (src, dst) = (s.ptr.cast::<u8>(), buf.as_mut_ptr());
-    // SAFETY: reads stay within the caller's `n` readable bytes, writes
-    // within `buf`'s capacity (at least SHORT >= n); both unaligned; the
+    // SAFETY: reads and writes stay within the first `n` bytes (of the
+    // caller's readable bytes, of `buf`'s capacity); both unaligned; the
     // caller's bytes are not meshroute's buffer.
     let high = unsafe {
         if n >= 8 {
