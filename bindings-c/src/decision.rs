@@ -265,8 +265,9 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 /// The request nearly every proxy passes, read without the error paths'
 /// bookkeeping: every string ASCII (or empty), a non-empty authority, the
 /// arrays present and within `MAX_REQUEST_HEADERS`. The five request
-/// strings are checked while they are copied ([`copy_plain`]); the pairs
-/// are checked, then copied by core. Anything else returns `None`, the
+/// strings and the headers are checked while they are copied
+/// ([`copy_plain`], into core's kept buffers); the labels (rare) are
+/// checked, then copied by core. Anything else returns `None`, the
 /// request partly written, and [`fill_checked`] reads it all again with the
 /// message that names the field. (On the hot path, carrying a possible
 /// `Failure` through the header copy cost ~85 instructions a call.)
@@ -853,12 +854,9 @@ pub unsafe extern "C" fn meshroute_decision_destination(
         let state = unsafe { decision_ref(decision) }?;
         out_required("out", out)?;
         let list = &state.decision.destinations;
-        let d = list.get(index).ok_or_else(|| {
-            Failure::new(
-                MESHROUTE_STATUS_OUT_OF_RANGE,
-                format!("index {index}, but there are {} destinations", list.len()),
-            )
-        })?;
+        let d = list
+            .get(index)
+            .ok_or_else(|| Failure::out_of_range(index, list.len(), "destinations"))?;
         let view = meshroute_destination {
             host: meshroute_str::borrow(&d.host),
             has_subset: d.subset.is_some(),
@@ -980,12 +978,9 @@ pub unsafe extern "C" fn meshroute_decision_trace_entry(
         let state = unsafe { decision_ref(decision) }?;
         out_required("out", out)?;
         let trace = &state.decision.trace;
-        let t = trace.get(index).ok_or_else(|| {
-            Failure::new(
-                MESHROUTE_STATUS_OUT_OF_RANGE,
-                format!("index {index}, but there are {} trace entries", trace.len()),
-            )
-        })?;
+        let t = trace
+            .get(index)
+            .ok_or_else(|| Failure::out_of_range(index, trace.len(), "trace entries"))?;
         let view = meshroute_trace_entry {
             stage: meshroute_str::borrow(t.stage),
             subject: meshroute_str::borrow(&t.subject),

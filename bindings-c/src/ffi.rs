@@ -74,10 +74,25 @@ impl Failure {
         }
     }
 
+    // Cold and out of line, as the errors of the hot accessors: their
+    // success paths then carry no message formatting (smaller frames,
+    // fewer spills).
+    #[cold]
+    #[inline(never)]
     pub(crate) fn null(what: &str) -> Failure {
         Failure::new(
             MESHROUTE_STATUS_NULL_ARGUMENT,
             format!("{what}{}is NULL", sep(what)),
+        )
+    }
+
+    /// `index` is not below `len`, the number of `items`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn out_of_range(index: usize, len: usize, items: &str) -> Failure {
+        Failure::new(
+            MESHROUTE_STATUS_OUT_OF_RANGE,
+            format!("index {index}, but there are {len} {items}"),
         )
     }
 }

@@ -52,13 +52,20 @@ pub(crate) unsafe fn borrow<'a, K: Kind, T>(ptr: *const Tagged<T>) -> Result<&'a
     // SAFETY: every handle starts with the u64 tag (repr(C)); the caller guarantees it is live.
     let magic = unsafe { ptr.cast::<u64>().read() };
     if magic != K::MAGIC {
-        return Err(Failure::new(
-            MESHROUTE_STATUS_INVALID_HANDLE,
-            format!("{} is not a live {}", K::NAME, K::NAME),
-        ));
+        return Err(not_live(K::NAME));
     }
     // SAFETY: tag checked; the caller guarantees the handle is live.
     Ok(unsafe { &(*ptr).value })
+}
+
+/// The error for a pointer that is not a live handle of kind `name`.
+#[cold]
+#[inline(never)]
+fn not_live(name: &str) -> Failure {
+    Failure::new(
+        MESHROUTE_STATUS_INVALID_HANDLE,
+        format!("{name} is not a live {name}"),
+    )
 }
 
 /// Borrows the value behind a handle mutably, checking NULL and the tag.

@@ -2,8 +2,7 @@
 //! table, with the messages loading produced.
 
 use crate::ffi::{
-    guard, meshroute_status, meshroute_status::*, meshroute_str, out_required, str_in, write_out,
-    Failure,
+    guard, meshroute_status, meshroute_str, out_required, str_in, write_out, Failure,
 };
 use crate::handle::{self, Kind, Tagged};
 use meshroute_core::{Mesh, Message, Severity};
@@ -189,15 +188,10 @@ pub unsafe extern "C" fn meshroute_mesh_message(
         // SAFETY: caller contract.
         let state = unsafe { mesh_ref(mesh) }?;
         out_required("out", out)?;
-        let m = state.messages.get(index).ok_or_else(|| {
-            Failure::new(
-                MESHROUTE_STATUS_OUT_OF_RANGE,
-                format!(
-                    "index {index}, but there are {} messages",
-                    state.messages.len()
-                ),
-            )
-        })?;
+        let m = state
+            .messages
+            .get(index)
+            .ok_or_else(|| Failure::out_of_range(index, state.messages.len(), "messages"))?;
         let view = meshroute_message {
             code: meshroute_str::borrow(&m.code),
             severity: severity_out(m.severity),

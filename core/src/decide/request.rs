@@ -63,27 +63,22 @@ impl Default for Caller {
     }
 }
 
-// The defaults of a request's unset fields (route-tests.md), for JSON and
-// for `Request::refill` alike.
-const DEFAULT_NAMESPACE: &str = Request::DEFAULT_NAMESPACE;
-const DEFAULT_METHOD: &str = Request::DEFAULT_METHOD;
-const DEFAULT_PATH: &str = Request::DEFAULT_PATH;
-const DEFAULT_GATEWAY: &str = Request::DEFAULT_GATEWAY;
-
+// The defaults of a request's unset fields (`Request::DEFAULT_*`), for JSON
+// and for `Request::refill` alike.
 fn default_namespace() -> String {
-    DEFAULT_NAMESPACE.to_string()
+    Request::DEFAULT_NAMESPACE.to_string()
 }
 
 fn default_method() -> String {
-    DEFAULT_METHOD.to_string()
+    Request::DEFAULT_METHOD.to_string()
 }
 
 fn default_path() -> String {
-    DEFAULT_PATH.to_string()
+    Request::DEFAULT_PATH.to_string()
 }
 
 fn default_gateway() -> String {
-    DEFAULT_GATEWAY.to_string()
+    Request::DEFAULT_GATEWAY.to_string()
 }
 
 /// A request's fields as borrowed text, for [`Request::refill`] (the
@@ -395,13 +390,19 @@ impl Request {
     pub fn refill(&mut self, fields: &RequestFields<'_>) {
         set(&mut self.host, fields.host);
         self.port = fields.port;
-        set(&mut self.method, fields.method.unwrap_or(DEFAULT_METHOD));
-        set(&mut self.path, fields.path.unwrap_or(DEFAULT_PATH));
+        set(
+            &mut self.method,
+            fields.method.unwrap_or(Request::DEFAULT_METHOD),
+        );
+        set(&mut self.path, fields.path.unwrap_or(Request::DEFAULT_PATH));
         set_optional(&mut self.scheme, fields.scheme);
-        set(&mut self.gateway, fields.gateway.unwrap_or(DEFAULT_GATEWAY));
+        set(
+            &mut self.gateway,
+            fields.gateway.unwrap_or(Request::DEFAULT_GATEWAY),
+        );
         set(
             &mut self.source.namespace,
-            fields.namespace.unwrap_or(DEFAULT_NAMESPACE),
+            fields.namespace.unwrap_or(Request::DEFAULT_NAMESPACE),
         );
         self.protocol = fields.protocol;
         set_optional(&mut self.sni, fields.sni);
