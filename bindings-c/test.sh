@@ -2,7 +2,7 @@
 # Builds the meshroute C library and runs its C tests: header up to date,
 # static + shared + pkg-config linking, valgrind, ASan/UBSan, the example.
 # Run from the repository root. Set MESHROUTE_CAPI_BENCH=1 to also run the
-# C-ABI-versus-Rust benchmark.
+# C-ABI-versus-Rust benchmarks (criterion, and instructions by callgrind).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -96,6 +96,7 @@ fi
 
 if [ "${MESHROUTE_CAPI_BENCH:-0}" = 1 ]; then
   cargo bench -q -p meshroute-capi --bench decide -- --warm-up-time 1 --measurement-time 2
+  bindings-c/count-instructions.sh
 fi
 
 if [ "$fails" -eq 0 ]; then
