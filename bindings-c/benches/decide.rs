@@ -215,11 +215,12 @@ fn bench(c: &mut Criterion) {
         &rust_once,
         &c_reuse_once,
     );
+    // Each pair measured back to back, the hot-path pair first.
     let mut group = c.benchmark_group("decide");
-    group.bench_function("rust", |b| b.iter(rust_once));
     group.bench_function("rust_request_reused", |b| b.iter(rust_reuse_once));
-    group.bench_function("c_abi", |b| b.iter(c_once));
     group.bench_function("c_abi_decide_into", |b| b.iter(c_reuse_once));
+    group.bench_function("rust", |b| b.iter(rust_once));
+    group.bench_function("c_abi", |b| b.iter(c_once));
     group.finish();
     // SAFETY: the handles are live (or NULL) and freed once.
     unsafe {
