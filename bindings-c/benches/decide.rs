@@ -5,20 +5,20 @@
 //! buffers kept on both sides (Rust refills one `Request`; C decides into
 //! one handle, which refills the request it keeps).
 
+mod fixture;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use fixture::{s, ONE_HEADER, PROXY_HEADERS};
 use meshroute::{
     meshroute_decision, meshroute_decision_destination, meshroute_decision_free,
     meshroute_decision_outcome, meshroute_destination, meshroute_header, meshroute_mesh,
-    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_mesh_new,
-    meshroute_outcome, meshroute_request, meshroute_status, meshroute_str,
+    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_outcome,
+    meshroute_request, meshroute_status,
 };
 use meshroute_core::decide::RequestFields;
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::time::Instant;
-
-/// The mesh both sides decide on (also `examples/decide_loop.rs`'s).
-const CONFIG: &str = include_str!("decide.yaml");
 
 /// The C functions as a C caller reaches them: called through their
 /// addresses, hidden from the optimiser. Called directly, the bench
@@ -59,37 +59,16 @@ fn c_abi() -> &'static CAbi {
     black_box(&C_ABI)
 }
 
-fn s(text: &str) -> meshroute_str {
-    meshroute_str {
-        ptr: text.as_ptr().cast(),
-        len: text.len(),
-    }
-}
-
 fn bench(c: &mut Criterion) {
-    let config = meshroute_core::load::load_str(CONFIG, "bench.yaml");
-    assert!(config.messages.is_empty(), "{:?}", config.messages);
-    let rust_mesh = meshroute_core::Mesh::compile(&config);
-
-    let mut c_mesh: *mut meshroute_mesh = std::ptr::null_mut();
-    // SAFETY: valid string and out pointer.
-    let status = unsafe {
-        meshroute_mesh_new(
-            CONFIG.as_ptr().cast(),
-            CONFIG.len(),
-            std::ptr::null(),
-            0,
-            &mut c_mesh,
-        )
-    };
-    assert_eq!(status, meshroute_status::MESHROUTE_STATUS_OK);
+    let (rust_mesh, c_mesh) = fixture::meshes();
 
     let (method, authority, path, user, namespace) =
         ("GET", "reviews", "/reviews/0", "jason", "default");
-    let headers = [meshroute_header {
-        name: s("end-user"),
-        value: s(user),
-    }];
+    let c_header = |(name, value): (&str, &str)| meshroute_header {
+        name: s(name),
+        value: s(value),
+    };
+    let headers = ONE_HEADER.map(c_header);
 
     let rust_once = || {
         let request = meshroute_core::Request::new(black_box(authority))
@@ -168,22 +147,7 @@ fn bench(c: &mut Criterion) {
             read_decision(decision);
         }
     };
-    // The same request with the headers a proxy typically passes: eight,
-    // two of them longer than 16 bytes.
-    let proxy_headers = [
-        ("end-user", user),
-        (":scheme", "http"),
-        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"),
-        ("accept", "*/*"),
-        ("x-request-id", "3f2c8a1e-5b7d-4e29-9c41-0a6b8d2f7e13"),
-        ("x-forwarded-proto", "http"),
-        ("content-length", "0"),
-        ("x-b3-sampled", "1"),
-    ];
-    let c_proxy_headers = proxy_headers.map(|(name, value)| meshroute_header {
-        name: s(name),
-        value: s(value),
-    });
+    let c_proxy_headers = PROXY_HEADERS.map(c_header);
     let (kept, kept_proxy) = (
         RefCell::new(meshroute_core::Request::new(String::new())),
         RefCell::new(meshroute_core::Request::new(String::new())),
@@ -192,8 +156,7 @@ fn bench(c: &mut Criterion) {
         Cell::new(std::ptr::null_mut()),
         Cell::new(std::ptr::null_mut()),
     );
-    let rust_headers = [("end-user", user)];
-    let rust_reuse_once = || rust_reuse(&kept, &rust_headers);
+    let rust_reuse_once = || rust_reuse(&kept, &ONE_HEADER);
     let c_reuse_once = || c_reuse(&reused, &headers);
     paired(
         "a new request (Rust) / a new handle (C) per decision",
@@ -207,7 +170,7 @@ fn bench(c: &mut Criterion) {
     );
     paired(
         "buffers kept, eight headers",
-        &|| rust_reuse(&kept_proxy, &proxy_headers),
+        &|| rust_reuse(&kept_proxy, &PROXY_HEADERS),
         &|| c_reuse(&reused_proxy, &c_proxy_headers),
     );
     paired(

@@ -1,45 +1,27 @@
-//! The decisions of `benches/decide.rs`, each in its own function, for
-//! counting instructions per decision with callgrind
-//! (`bindings-c/count-instructions.sh`): a count does not drift with the
-//! machine's load as wall-clock time does. Runs `N` decisions of the kind
-//! `KIND` names (environment), each through `measured`.
+//! The decisions of `benches/decide.rs`, for counting instructions per
+//! decision with callgrind (`bindings-c/count-instructions.sh`): a count
+//! does not drift with the machine's load as wall-clock time does. Runs
+//! `N` decisions of the kind `KIND` names (environment), one kind per
+//! process, each through `measured`.
 
 use meshroute::{
     meshroute_decision, meshroute_decision_destination, meshroute_decision_free,
     meshroute_decision_outcome, meshroute_destination, meshroute_header, meshroute_mesh,
-    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_new, meshroute_outcome,
-    meshroute_request, meshroute_status::MESHROUTE_STATUS_OK, meshroute_str,
+    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_outcome, meshroute_request,
+    meshroute_status::MESHROUTE_STATUS_OK,
 };
 use meshroute_core::decide::{Decision, RequestFields};
 use meshroute_core::{Mesh, Outcome, Request};
 use std::hint::black_box;
 use std::mem::MaybeUninit;
 
-const CONFIG: &str = include_str!("../benches/decide.yaml");
+#[path = "../benches/fixture/mod.rs"]
+mod fixture;
 
-/// One header, as the criterion benchmark's main pair.
-const ONE: [(&str, &str); 1] = [("end-user", "jason")];
-/// The headers a proxy typically passes, two longer than 16 bytes.
-const EIGHT: [(&str, &str); 8] = [
-    ("end-user", "jason"),
-    (":scheme", "http"),
-    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"),
-    ("accept", "*/*"),
-    ("x-request-id", "3f2c8a1e-5b7d-4e29-9c41-0a6b8d2f7e13"),
-    ("x-forwarded-proto", "http"),
-    ("content-length", "0"),
-    ("x-b3-sampled", "1"),
-];
-
-fn s(text: &str) -> meshroute_str {
-    meshroute_str {
-        ptr: text.as_ptr().cast(),
-        len: text.len(),
-    }
-}
+use fixture::{s, ONE_HEADER, PROXY_HEADERS};
 
 /// Rust, buffers kept: refill one request, decide into one decision.
-#[inline(always)]
+#[inline(never)]
 fn rust_kept<'m>(
     mesh: &'m Mesh,
     headers: &[(&str, &str)],
@@ -112,7 +94,7 @@ unsafe fn read(d: *const meshroute_decision) {
 ///
 /// # Safety
 /// `mesh` live; `d` NULL or a live decision.
-#[inline(always)]
+#[inline(never)]
 unsafe fn c_kept(
     mesh: *const meshroute_mesh,
     headers: &[meshroute_header],
@@ -153,44 +135,24 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let config = meshroute_core::load::load_str(CONFIG, "decide.yaml");
-    let mesh = Mesh::compile(&config);
-    let mut c_mesh = std::ptr::null_mut();
-    // SAFETY: valid text and out pointer.
-    let status = unsafe {
-        meshroute_mesh_new(
-            CONFIG.as_ptr().cast(),
-            CONFIG.len(),
-            std::ptr::null(),
-            0,
-            &mut c_mesh,
-        )
+    let (mesh, c_mesh) = fixture::meshes();
+    let c_header = |(name, value): (&'static str, &'static str)| meshroute_header {
+        name: s(name),
+        value: s(value),
     };
-    assert_eq!(status, MESHROUTE_STATUS_OK);
-    let c_headers = |pairs: &[(&'static str, &'static str)]| -> Vec<meshroute_header> {
-        pairs
-            .iter()
-            .map(|(name, value)| meshroute_header {
-                name: s(name),
-                value: s(value),
-            })
-            .collect()
-    };
-    let (c_one, c_eight) = (c_headers(&ONE), c_headers(&EIGHT));
-    let (mut r1, mut r8) = (Request::new("x"), Request::new("x"));
-    let (mut out1, mut out8) = (
-        Decision::new(Outcome::NotFound),
-        Decision::new(Outcome::NotFound),
-    );
-    let (mut d1, mut d8) = (std::ptr::null_mut(), std::ptr::null_mut());
+    let (c_one, c_eight) = (ONE_HEADER.map(c_header), PROXY_HEADERS.map(c_header));
+    // One kind runs per process: one kept request, decision and handle.
+    let mut request = Request::new("x");
+    let mut out = Decision::new(Outcome::NotFound);
+    let mut d = std::ptr::null_mut();
     let kind = std::env::var("KIND").unwrap_or_default();
     // SAFETY (the C kinds): live mesh; the kept handles are NULL or live.
     let mut decide: Box<dyn FnMut()> = match kind.as_str() {
-        "rust_kept_one" => Box::new(|| rust_kept_one(&mesh, &mut r1, &mut out1)),
-        "rust_kept_eight" => Box::new(|| rust_kept_eight(&mesh, &mut r8, &mut out8)),
+        "rust_kept_one" => Box::new(|| rust_kept(&mesh, &ONE_HEADER, &mut request, &mut out)),
+        "rust_kept_eight" => Box::new(|| rust_kept(&mesh, &PROXY_HEADERS, &mut request, &mut out)),
         "rust_new" => Box::new(|| rust_new(&mesh)),
-        "c_kept_one" => Box::new(|| unsafe { c_kept_one(c_mesh, &c_one, &mut d1) }),
-        "c_kept_eight" => Box::new(|| unsafe { c_kept_eight(c_mesh, &c_eight, &mut d8) }),
+        "c_kept_one" => Box::new(|| unsafe { c_kept(c_mesh, &c_one, &mut d) }),
+        "c_kept_eight" => Box::new(|| unsafe { c_kept(c_mesh, &c_eight, &mut d) }),
         "c_new" => Box::new(|| unsafe { c_new(c_mesh, &c_one) }),
         _ => panic!(
             "KIND: one of rust_kept_one rust_kept_eight rust_new c_kept_one c_kept_eight c_new"
@@ -207,46 +169,4 @@ fn main() {
 #[inline(never)]
 fn measured(decide: &mut dyn FnMut()) {
     decide();
-}
-
-// One function per kind, each run alone (`KIND`).
-
-/// [`rust_kept`] with [`ONE`] header.
-#[inline(never)]
-fn rust_kept_one<'m>(mesh: &'m Mesh, r: &mut Request, out: &mut Decision<'m>) {
-    rust_kept(mesh, &ONE, r, out);
-}
-
-/// [`rust_kept`] with [`EIGHT`] headers.
-#[inline(never)]
-fn rust_kept_eight<'m>(mesh: &'m Mesh, r: &mut Request, out: &mut Decision<'m>) {
-    rust_kept(mesh, &EIGHT, r, out);
-}
-
-/// [`c_kept`] with one header.
-///
-/// # Safety
-/// As [`c_kept`].
-#[inline(never)]
-unsafe fn c_kept_one(
-    mesh: *const meshroute_mesh,
-    headers: &[meshroute_header],
-    d: &mut *mut meshroute_decision,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { c_kept(mesh, headers, d) }
-}
-
-/// [`c_kept`] with eight headers.
-///
-/// # Safety
-/// As [`c_kept`].
-#[inline(never)]
-unsafe fn c_kept_eight(
-    mesh: *const meshroute_mesh,
-    headers: &[meshroute_header],
-    d: &mut *mut meshroute_decision,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { c_kept(mesh, headers, d) }
 }
