@@ -194,27 +194,69 @@ unsafe fn ascii_or_empty<'a>(ptr: *const c_char, len: usize) -> Option<&'a str> 
     is_ascii(bytes).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
+/// Longest string [`short_words`] covers.
+const SHORT: usize = 16;
+/// Bit 7 of every byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The OR of the words that cover the `n` (at most [`SHORT`]) bytes at
+/// `src`: two overlapping loads (8 or 4 bytes), or the first, middle and
+/// last byte, which are every byte of 1-3. Bit 7 of some byte is set iff
+/// a byte is not ASCII. When `dst` is given, each word is also stored at
+/// the same offset from it, which copies the `n` bytes.
+///
+/// # Safety
+/// `n <= SHORT`; `n` bytes readable at `src`, and writable at `dst` when
+/// given, the two not overlapping.
+#[inline(always)]
+unsafe fn short_words(src: *const u8, n: usize, dst: Option<*mut u8>) -> u64 {
+    // SAFETY (all): every access stays within the first `n` bytes of
+    // `src` or `dst`, unaligned; the caller's contract.
+    unsafe {
+        if n >= 8 {
+            let (a, b) = (
+                src.cast::<u64>().read_unaligned(),
+                src.add(n - 8).cast::<u64>().read_unaligned(),
+            );
+            if let Some(dst) = dst {
+                dst.cast::<u64>().write_unaligned(a);
+                dst.add(n - 8).cast::<u64>().write_unaligned(b);
+            }
+            a | b
+        } else if n >= 4 {
+            let (a, b) = (
+                src.cast::<u32>().read_unaligned(),
+                src.add(n - 4).cast::<u32>().read_unaligned(),
+            );
+            if let Some(dst) = dst {
+                dst.cast::<u32>().write_unaligned(a);
+                dst.add(n - 4).cast::<u32>().write_unaligned(b);
+            }
+            u64::from(a | b)
+        } else if n > 0 {
+            let (a, m, z) = (src.read(), src.add(n / 2).read(), src.add(n - 1).read());
+            if let Some(dst) = dst {
+                dst.write(a);
+                dst.add(n / 2).write(m);
+                dst.add(n - 1).write(z);
+            }
+            u64::from(a | m | z)
+        } else {
+            0
+        }
+    }
+}
+
 /// `bytes.is_ascii()`, with the short strings a request is made of (up to
-/// 16 bytes: methods, hosts, header names) settled by two overlapping loads
-/// (or three single bytes, which cover any length up to 3) instead of the
-/// general loop's setup.
+/// 16 bytes: methods, hosts, header names) settled by [`short_words`]
+/// instead of the general loop's setup.
 #[inline(always)]
 fn is_ascii(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let n = bytes.len();
-    if n > 16 {
+    if bytes.len() > SHORT {
         return bytes.is_ascii();
     }
-    let high = if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        u64::from_le_bytes(*a) | u64::from_le_bytes(*b)
-    } else if let (Some(a), Some(b)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        u64::from(u32::from_le_bytes(*a) | u32::from_le_bytes(*b))
-    } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
-        u64::from(first | bytes[n / 2] | last)
-    } else {
-        0
-    };
-    high & HIGH == 0
+    // SAFETY: `bytes.len()` readable bytes, at most SHORT; nothing written.
+    unsafe { short_words(bytes.as_ptr(), bytes.len(), None) & HIGH == 0 }
 }
 
 /// The text of `s` when it is ASCII (or empty, NULL allowed), with no error
@@ -253,8 +295,6 @@ pub(crate) unsafe fn plain_str<'a>(s: meshroute_str) -> &'a str {
 /// As [`meshroute_str_in`].
 #[inline(always)]
 pub(crate) unsafe fn copy_plain(to: &mut String, s: meshroute_str) -> bool {
-    const SHORT: usize = 16;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let n = s.len;
     if s.ptr.is_null() || n > SHORT {
         // SAFETY: forwarded contract.
@@ -278,38 +318,10 @@ pub(crate) unsafe fn copy_plain(to: &mut String, s: meshroute_str) -> bool {
     if buf.capacity() < n {
         buf.reserve(n);
     }
-    let (src, dst) = (s.ptr.cast::<u8>(), buf.as_mut_ptr());
-    // SAFETY: reads and writes stay within the first `n` bytes (of the
-    // caller's readable bytes, of `buf`'s capacity); both unaligned; the
-    // caller's bytes are not meshroute's buffer.
-    let high = unsafe {
-        if n >= 8 {
-            let (a, b) = (
-                src.cast::<u64>().read_unaligned(),
-                src.add(n - 8).cast::<u64>().read_unaligned(),
-            );
-            dst.cast::<u64>().write_unaligned(a);
-            dst.add(n - 8).cast::<u64>().write_unaligned(b);
-            a | b
-        } else if n >= 4 {
-            let (a, b) = (
-                src.cast::<u32>().read_unaligned(),
-                src.add(n - 4).cast::<u32>().read_unaligned(),
-            );
-            dst.cast::<u32>().write_unaligned(a);
-            dst.add(n - 4).cast::<u32>().write_unaligned(b);
-            u64::from(a | b)
-        } else if n > 0 {
-            // The first, middle and last byte are every byte of 1-3.
-            let (a, m, z) = (src.read(), src.add(n / 2).read(), src.add(n - 1).read());
-            dst.write(a);
-            dst.add(n / 2).write(m);
-            dst.add(n - 1).write(z);
-            u64::from(a | m | z)
-        } else {
-            0
-        }
-    };
+    // SAFETY: `n <= SHORT` readable bytes at `s.ptr` (the caller's), `n`
+    // writable in `buf`'s capacity; the caller's bytes are not meshroute's
+    // buffer.
+    let high = unsafe { short_words(s.ptr.cast(), n, Some(buf.as_mut_ptr())) };
     let ascii = high & HIGH == 0;
     // SAFETY: the first `n` bytes were written, and are ASCII when kept.
     unsafe { buf.set_len(if ascii { n } else { 0 }) };
