@@ -2,8 +2,7 @@
 
 use crate::ffi::{
     copy_plain, copy_plain_or, guard, meshroute_status, meshroute_status::*, meshroute_str,
-    meshroute_str_in, out_required, plain, plain_str, slice_in, str_in, write_out, Failure,
-    Outcome,
+    meshroute_str_in, out_required, plain, slice_in, str_in, write_out, Failure, Outcome,
 };
 use crate::handle::{self, Kind, Tagged};
 use crate::mesh::{mesh_ref, meshroute_mesh};
@@ -267,7 +266,7 @@ unsafe fn fill_request(request: &mut Request, req: &meshroute_request) -> Result
 /// arrays present and within `MAX_REQUEST_HEADERS`. The five request
 /// strings and the headers are checked while they are copied
 /// ([`copy_plain`], into core's kept buffers); the labels (rare) are
-/// checked, then copied by core. Anything else returns `None`, the
+/// checked as core copies them. Anything else returns `None`, the
 /// request partly written, and [`fill_checked`] reads it all again with the
 /// message that names the field. (On the hot path, carrying a possible
 /// `Failure` through the header copy cost ~85 instructions a call.)
@@ -300,17 +299,8 @@ unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> Option<(
         // SAFETY: the caller's contract: `count` items at `ptr`.
         Some(unsafe { std::slice::from_raw_parts(ptr, count) })
     }
-    // SAFETY (all blocks below): the caller's contract; `plain_str` only
-    // for labels checked `plain`.
+    // SAFETY (all blocks below): the caller's contract.
     let labels = unsafe { pairs(req.source_labels, req.source_label_count) }?;
-    // `&`, not `&&`: no branch per string on the common path (no labels).
-    let mut labels_plain = true;
-    for l in labels {
-        labels_plain &= unsafe { plain(l.name).is_some() & plain(l.value).is_some() };
-    }
-    if !labels_plain {
-        return None;
-    }
     let headers = unsafe { pairs(req.headers, req.header_count) }?;
     let texts_plain = unsafe {
         (req.authority.len != 0 && copy_plain(&mut request.host, req.authority))
@@ -340,11 +330,14 @@ unsafe fn fill_plain(request: &mut Request, req: &meshroute_request) -> Option<(
             plain.then_some(()).ok_or(())
         })
         .ok()?;
-    let labels = labels.iter().map(|l| {
-        Ok::<_, std::convert::Infallible>(unsafe { (plain_str(l.name), plain_str(l.value)) })
-    });
-    let Ok(()) = request.source.try_refill_labels(labels);
-    Some(())
+    request
+        .source
+        .try_refill_labels(
+            labels
+                .iter()
+                .map(|l| unsafe { plain(l.name).zip(plain(l.value)) }.ok_or(())),
+        )
+        .ok()
 }
 
 /// [`fill_request`] with every check spelt out: the first string that is

@@ -270,20 +270,6 @@ pub(crate) unsafe fn plain<'a>(s: meshroute_str) -> Option<&'a str> {
     unsafe { ascii_or_empty(s.ptr, s.len) }
 }
 
-/// The text of `s`, for which [`plain`] was `Some` (read again without the
-/// check, for arrays checked whole before they are copied).
-///
-/// # Safety
-/// As [`meshroute_str_in`], and `plain(s)` was `Some`.
-#[inline(always)]
-pub(crate) unsafe fn plain_str<'a>(s: meshroute_str) -> &'a str {
-    if s.ptr.is_null() {
-        return "";
-    }
-    // SAFETY: the caller's contract: `len` readable bytes, checked ASCII.
-    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len)) }
-}
-
 /// Replaces the text of `to` with the C string `s` when `s` is plain
 /// (ASCII or empty, NULL allowed with length 0), checking it while copying:
 /// a string of up to 16 bytes (most of a request's) moves with at most two
