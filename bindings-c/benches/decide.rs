@@ -1,163 +1,47 @@
-//! A decision through the C ABI against the same decision from Rust.
-//! Both sides take the request as borrowed strings, decide, read the
-//! outcome and the first destination's host. Compared in pairs doing the
-//! same work: a new request and decision each time on both sides, and
-//! buffers kept on both sides (Rust refills one `Request`; C decides into
-//! one handle, which refills the request it keeps).
+//! A decision through the C ABI against the same decision from Rust
+//! (`fixture`: both sides take the request as borrowed strings, decide,
+//! read the outcome and the first destination). Compared in pairs doing
+//! the same work: a new request and decision each time on both sides, and
+//! buffers kept on both sides (Rust refills one `Request` and decides into
+//! one `Decision`; C decides into one handle, which keeps both).
 
 mod fixture;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use fixture::{s, ONE_HEADER, PROXY_HEADERS};
-use meshroute::{
-    meshroute_decision, meshroute_decision_destination, meshroute_decision_free,
-    meshroute_decision_outcome, meshroute_destination, meshroute_header, meshroute_mesh,
-    meshroute_mesh_decide, meshroute_mesh_decide_into, meshroute_mesh_free, meshroute_outcome,
-    meshroute_request, meshroute_status,
-};
-use meshroute_core::decide::RequestFields;
+use criterion::{criterion_group, criterion_main, Criterion};
+use fixture::{c_headers, c_kept, c_new, rust_kept, rust_new, ONE_HEADER, PROXY_HEADERS};
+use meshroute::{meshroute_decision_free, meshroute_mesh_free};
+use meshroute_core::decide::Decision;
+use meshroute_core::{Outcome, Request};
 use std::cell::{Cell, RefCell};
-use std::mem::MaybeUninit;
 use std::time::Instant;
-
-/// The C functions as a C caller reaches them: called through their
-/// addresses, hidden from the optimiser. Called directly, the bench
-/// profile's LTO inlines them into the closures and folds the request's
-/// constant fields, which no C caller gets.
-struct CAbi {
-    decide: unsafe extern "C" fn(
-        *const meshroute_mesh,
-        *const meshroute_request,
-        *mut *mut meshroute_decision,
-    ) -> meshroute_status,
-    decide_into: unsafe extern "C" fn(
-        *const meshroute_mesh,
-        *const meshroute_request,
-        *mut *mut meshroute_decision,
-    ) -> meshroute_status,
-    outcome:
-        unsafe extern "C" fn(*const meshroute_decision, *mut meshroute_outcome) -> meshroute_status,
-    destination: unsafe extern "C" fn(
-        *const meshroute_decision,
-        usize,
-        *mut meshroute_destination,
-    ) -> meshroute_status,
-    free: unsafe extern "C" fn(*mut meshroute_decision) -> meshroute_status,
-}
-
-static C_ABI: CAbi = CAbi {
-    decide: meshroute_mesh_decide,
-    decide_into: meshroute_mesh_decide_into,
-    outcome: meshroute_decision_outcome,
-    destination: meshroute_decision_destination,
-    free: meshroute_decision_free,
-};
-
-/// [`C_ABI`], through `black_box`: the optimiser cannot see which
-/// functions it holds.
-fn c_abi() -> &'static CAbi {
-    black_box(&C_ABI)
-}
 
 fn bench(c: &mut Criterion) {
     let (rust_mesh, c_mesh) = fixture::meshes();
-
-    let (method, authority, path, user, namespace) =
-        ("GET", "reviews", "/reviews/0", "jason", "default");
-    let c_header = |(name, value): (&str, &str)| meshroute_header {
-        name: s(name),
-        value: s(value),
+    let (c_one, c_proxy) = (c_headers(ONE_HEADER), c_headers(PROXY_HEADERS));
+    // Kept buffers: a request and a decision per Rust pair, a handle per C pair.
+    let rust_buffers = || {
+        RefCell::new((
+            Request::new(String::new()),
+            Decision::new(Outcome::NotFound),
+        ))
     };
-    let headers = ONE_HEADER.map(c_header);
-
-    let rust_once = || {
-        let request = meshroute_core::Request::new(black_box(authority))
-            .method(black_box(method))
-            .path(black_box(path))
-            .header("end-user", black_box(user))
-            .from_namespace(black_box(namespace));
-        let decision = match rust_mesh.decide(&request) {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
-        black_box(decision.destinations.first().map(|d| d.host.len()));
-    };
-    // A Rust caller on its hot path refills one request's buffers
-    // (`Request::refill`, `Headers::refill`), as `meshroute_mesh_decide_into`
-    // does inside the C decision handle. Its headers come as a list known at
-    // run time only, as a proxy's do (a constant list would let the compiler
-    // unroll the copy, which no proxy gets).
-    let rust_reuse = |kept: &RefCell<meshroute_core::Request>, headers: &[(&str, &str)]| {
-        let mut request = kept.borrow_mut();
-        request.headers.refill(black_box(headers).iter().copied());
-        request.refill(&RequestFields {
-            host: black_box(authority),
-            method: Some(black_box(method)),
-            path: Some(black_box(path)),
-            namespace: Some(black_box(namespace)),
-            ..RequestFields::default()
-        });
-        let decision = match rust_mesh.decide(&request) {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(decision.outcome, meshroute_core::Outcome::Route);
-        black_box(decision.destinations.first().map(|d| d.host.len()));
-    };
-    // Both C forms build the request from the same borrowed strings.
-    let c_request = |headers: &[meshroute_header]| meshroute_request {
-        method: s(black_box(method)),
-        authority: s(black_box(authority)),
-        path: s(black_box(path)),
-        headers: headers.as_ptr(),
-        header_count: headers.len(),
-        source_namespace: s(black_box(namespace)),
-        source_labels: std::ptr::null(),
-        source_label_count: 0,
-        gateway: s(""),
-    };
-    let c_once = || {
-        let request = c_request(&headers);
-        let mut decision: *mut meshroute_decision = std::ptr::null_mut();
-        // SAFETY: live mesh, valid request and out pointers; the decision is freed below.
-        unsafe {
-            assert_eq!(
-                (c_abi().decide)(c_mesh, &request, &mut decision),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            read_decision(decision);
-            assert_eq!(
-                (c_abi().free)(decision),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-        }
-    };
-    // The hot-path form: one decision handle, decided into again and again.
-    let c_reuse = |kept: &Cell<*mut meshroute_decision>, headers: &[meshroute_header]| {
-        let request = c_request(headers);
-        let mut decision = kept.get();
-        // SAFETY: live mesh, valid request; `decision` is NULL or the live handle kept.
-        unsafe {
-            assert_eq!(
-                (c_abi().decide_into)(c_mesh, &request, &mut decision),
-                meshroute_status::MESHROUTE_STATUS_OK
-            );
-            kept.set(decision);
-            read_decision(decision);
-        }
-    };
-    let c_proxy_headers = PROXY_HEADERS.map(c_header);
-    let (kept, kept_proxy) = (
-        RefCell::new(meshroute_core::Request::new(String::new())),
-        RefCell::new(meshroute_core::Request::new(String::new())),
-    );
-    let (reused, reused_proxy) = (
+    let (kept, kept_proxy) = (rust_buffers(), rust_buffers());
+    let (handle, handle_proxy) = (
         Cell::new(std::ptr::null_mut()),
         Cell::new(std::ptr::null_mut()),
     );
-    let rust_reuse_once = || rust_reuse(&kept, &ONE_HEADER);
-    let c_reuse_once = || c_reuse(&reused, &headers);
+    let rust_once = || rust_new(&rust_mesh);
+    // SAFETY (the C closures): live mesh; the kept handles are NULL or live.
+    let c_once = || unsafe { c_new(c_mesh, &c_one) };
+    let rust_kept_once = || {
+        let (request, out) = &mut *kept.borrow_mut();
+        rust_kept(&rust_mesh, &ONE_HEADER, request, out);
+    };
+    let c_kept_once = || unsafe {
+        let mut d = handle.get();
+        c_kept(c_mesh, &c_one, &mut d);
+        handle.set(d);
+    };
     paired(
         "a new request (Rust) / a new handle (C) per decision",
         &rust_once,
@@ -165,57 +49,38 @@ fn bench(c: &mut Criterion) {
     );
     paired(
         "buffers kept: Rust refills one request, C decides into one handle",
-        &rust_reuse_once,
-        &c_reuse_once,
+        &rust_kept_once,
+        &c_kept_once,
     );
     paired(
         "buffers kept, eight headers",
-        &|| rust_reuse(&kept_proxy, &PROXY_HEADERS),
-        &|| c_reuse(&reused_proxy, &c_proxy_headers),
+        &|| {
+            let (request, out) = &mut *kept_proxy.borrow_mut();
+            rust_kept(&rust_mesh, &PROXY_HEADERS, request, out);
+        },
+        &|| unsafe {
+            let mut d = handle_proxy.get();
+            c_kept(c_mesh, &c_proxy, &mut d);
+            handle_proxy.set(d);
+        },
     );
     paired(
         "C decide_into against Rust building a new request",
         &rust_once,
-        &c_reuse_once,
+        &c_kept_once,
     );
     // Each pair measured back to back, the hot-path pair first.
     let mut group = c.benchmark_group("decide");
-    group.bench_function("rust_request_reused", |b| b.iter(rust_reuse_once));
-    group.bench_function("c_abi_decide_into", |b| b.iter(c_reuse_once));
+    group.bench_function("rust_request_reused", |b| b.iter(rust_kept_once));
+    group.bench_function("c_abi_decide_into", |b| b.iter(c_kept_once));
     group.bench_function("rust", |b| b.iter(rust_once));
     group.bench_function("c_abi", |b| b.iter(c_once));
     group.finish();
-    // SAFETY: the handles are live (or NULL) and freed once.
+    // SAFETY: the handles are live (or NULL) and freed once; then the mesh.
     unsafe {
-        meshroute_decision_free(reused.get());
-        meshroute_decision_free(reused_proxy.get());
-    }
-    // SAFETY: the mesh is live and freed once.
-    unsafe { meshroute_mesh_free(c_mesh) };
-}
-
-/// Reads what a proxy reads: the outcome and the first destination's host.
-///
-/// # Safety
-/// `decision` is a live decision handle.
-unsafe fn read_decision(decision: *const meshroute_decision) {
-    let mut outcome = MaybeUninit::<meshroute_outcome>::uninit();
-    let mut dest = MaybeUninit::<meshroute_destination>::uninit();
-    // SAFETY: the caller guarantees a live handle; the out pointers are valid.
-    unsafe {
-        assert_eq!(
-            (c_abi().outcome)(decision, outcome.as_mut_ptr()),
-            meshroute_status::MESHROUTE_STATUS_OK
-        );
-        assert_eq!(
-            outcome.assume_init(),
-            meshroute_outcome::MESHROUTE_OUTCOME_ROUTE
-        );
-        assert_eq!(
-            (c_abi().destination)(decision, 0, dest.as_mut_ptr()),
-            meshroute_status::MESHROUTE_STATUS_OK
-        );
-        black_box(dest.assume_init().host.len);
+        meshroute_decision_free(handle.get());
+        meshroute_decision_free(handle_proxy.get());
+        meshroute_mesh_free(c_mesh);
     }
 }
 
