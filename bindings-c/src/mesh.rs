@@ -106,7 +106,7 @@ pub unsafe extern "C" fn meshroute_mesh_new(
         let mesh = Mesh::compile(&config);
         let state = MeshState {
             mesh: std::sync::Arc::new(mesh),
-            messages: meshroute_core::validate::check(&config),
+            messages: meshroute_core::check(&config),
             messages_json: OnceLock::new(),
         };
         let raw = handle::into_handle::<MeshState, _>(state);

@@ -28,7 +28,7 @@ pub struct Mesh {
 /// Every message about a configuration: the loader's, then (once core
 /// offers it) the validator's.
 fn all_messages(config: &Config) -> Vec<meshroute::Message> {
-    meshroute::validate::check(config)
+    meshroute::check(config)
 }
 
 fn messages_list<'py>(

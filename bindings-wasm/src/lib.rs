@@ -107,7 +107,7 @@ pub struct Mesh {
 /// The messages `check` reports: the core's one list of load and
 /// validation messages (the same the CLI's `check` and the test runner use).
 fn check_config(config: &Config) -> Vec<Message> {
-    meshroute::routetest::config_messages(config)
+    meshroute::check(config)
 }
 
 /// Serialises through JSON text: one boundary crossing, and exactly the

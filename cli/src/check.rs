@@ -102,14 +102,14 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     if !input_list.is_empty() {
         let config = load(&input_list, &options);
         resources += config.resource_count();
-        messages.extend(routetest::config_messages(&config));
+        messages.extend(meshroute::check(&config));
     }
     for test_file in &test_files {
         let text = inputs::read(test_file).map_err(|e| Failure(format!("{test_file}: {e}")))?;
         let file = routetest::parse(&text, test_file)?;
         let config = file.load_config(inputs::resolver(test_file))?;
         resources += config.resource_count();
-        messages.extend(routetest::config_messages(&config));
+        messages.extend(meshroute::check(&config));
     }
     let shown: Vec<&Message> = messages
         .iter()

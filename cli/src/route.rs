@@ -390,7 +390,7 @@ fn explain_tests(paths: &[String]) -> Result<u8, Failure> {
         let text = inputs::read(name).map_err(|e| Failure(format!("{name}: {e}")))?;
         let file = routetest::parse(&text, name)?;
         let config = file.load_config(inputs::resolver(name))?;
-        let messages = routetest::config_messages(&config);
+        let messages = meshroute::check(&config);
         for m in messages.iter().filter(|m| m.is_error()) {
             println!("{}", style.red(&m.to_string()));
         }

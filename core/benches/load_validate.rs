@@ -7,8 +7,8 @@
 //! host (IST0174): 4 messages per pair, none from loading or validation.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use meshroute::check;
 use meshroute::load::load_str;
-use meshroute::validate::check;
 
 #[path = "support/generate.rs"]
 mod generator;

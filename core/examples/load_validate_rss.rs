@@ -36,7 +36,7 @@ fn main() {
     let start = std::time::Instant::now();
     let config = meshroute::load::load_str(&text, "generated");
     let loaded = start.elapsed();
-    let messages = meshroute::validate::check(&config);
+    let messages = meshroute::check(&config);
     let total = start.elapsed();
     println!(
         "{form}: {} resources, {} messages, {} input bytes: load {:?}, check {:?}, total {:?} ({:?} per resource); peak RSS {} ({}; after generating the text: {before})",

@@ -38,5 +38,19 @@ pub mod source;
 pub mod validate;
 
 pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
+
+/// Everything meshroute reports about a loaded configuration, as `meshroute
+/// check` prints it and every binding returns it: the loader's messages
+/// (positions, unknown fields, limits), Istio's admission-webhook
+/// validation, the `istioctl analyze` checks across resources, and the
+/// resources the routing table leaves out for exceeding a limit
+/// ([`limits`]). Each message names the resource, field and position.
+pub fn check(config: &model::Config) -> Vec<Message> {
+    let mut messages = config.messages.clone();
+    validate::validate_into(config, &mut messages);
+    analyze::analyze_into(config, &mut messages);
+    messages.extend(limits::check(config));
+    messages
+}
 pub use message::{Message, Severity};
 pub use source::{Location, Source};

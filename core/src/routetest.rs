@@ -182,26 +182,6 @@ impl TestReport {
     }
 }
 
-/// The validation step of the test runner: [`crate::validate::check`]
-/// (load messages, webhook validation, analysis).
-pub fn validate(config: &Config) -> Vec<Message> {
-    crate::validate::check(config)
-}
-
-/// The load and validation messages of `config`, without duplicates.
-pub fn config_messages(config: &Config) -> Vec<Message> {
-    let mut all = config.messages.clone();
-    for m in validate(config)
-        .into_iter()
-        .chain(crate::limits::check(config))
-    {
-        if !all.contains(&m) {
-            all.push(m);
-        }
-    }
-    all
-}
-
 /// Runs every case of a route-test file (or reports a scenario's
 /// expectations as pending). `resolve` returns the text of a
 /// `config.files` entry, given as written (relative to the test file).
@@ -232,7 +212,7 @@ pub fn run(
             return report;
         }
     };
-    report.messages = config_messages(&config);
+    report.messages = crate::check(&config);
     if file.kind == FileKind::Scenario {
         report.cases = match crate::scenario::run(text, &mut resolve) {
             Ok(run) => scenario_results(&file, &run),

@@ -1,7 +1,7 @@
 //! Validation rules: each case triggers one rule; its nearest valid config does not.
 
+use meshroute::check;
 use meshroute::load::load_str;
-use meshroute::validate::check;
 use meshroute::{Message, Severity};
 
 fn doc(kind: &str, spec: &str) -> String {

@@ -20,16 +20,6 @@ mod workload_entry;
 use crate::message::Message;
 use crate::model::Config;
 
-/// Everything `meshroute check` reports about a loaded configuration: the
-/// loader's messages, then validation's (Istio's admission webhook), then
-/// analysis (`istioctl analyze` checks across resources).
-pub fn check(config: &Config) -> Vec<Message> {
-    let mut messages = config.messages.clone();
-    validate_into(config, &mut messages);
-    crate::analyze::analyze_into(config, &mut messages);
-    messages
-}
-
 /// Istio's per-resource validation of every resource in `config`, in load
 /// order by kind. Resources the loader rejected are not in `config` and so
 /// are not validated again.
@@ -40,7 +30,7 @@ pub fn validate(config: &Config) -> Vec<Message> {
 }
 
 /// [`validate`], appending to `out`.
-fn validate_into(config: &Config, out: &mut Vec<Message>) {
+pub(crate) fn validate_into(config: &Config, out: &mut Vec<Message>) {
     for r in &config.virtual_services {
         virtual_service::validate(r, out);
     }

@@ -1,7 +1,7 @@
 //! Round robin: a plain rotating index for equal weights, Envoy's EDF
 //! scheduler for unequal weights (also used by weighted least request).
 
-use crate::resilience::outlier::HostId;
+use crate::outlier::HostId;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 

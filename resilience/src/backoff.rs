@@ -82,7 +82,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::random::{Sequence, SplitMix64};
+    use crate::random::{Sequence, SplitMix64};
     use proptest::prelude::*;
 
     #[test]

@@ -611,7 +611,7 @@ fn any_reset_retriable(on: RetryOn, request_sent: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::random::Sequence;
+    use crate::random::Sequence;
 
     fn ok(status: u16) -> AttemptOutcome {
         AttemptOutcome::Response(ResponseInfo::status(status))

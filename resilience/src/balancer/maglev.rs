@@ -1,7 +1,7 @@
 //! Maglev (Envoy `MaglevLoadBalancer`).
 
 use super::hash::xxhash64;
-use crate::resilience::outlier::HostId;
+use crate::outlier::HostId;
 
 /// Envoy's default table size (prime).
 pub const DEFAULT_TABLE_SIZE: u64 = 65_537;

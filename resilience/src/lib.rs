@@ -10,6 +10,12 @@
 //!
 //! [`shared`] wraps the detector, the pool and the balancer for use from many
 //! threads.
+//!
+//! The crate stands alone (a proxy author can take the machines without the
+//! routing); `meshroute` re-exports it as `meshroute::resilience` and maps
+//! a DestinationRule's traffic policy onto the machines' configurations.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod backoff;
 pub mod balancer;

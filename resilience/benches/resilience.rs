@@ -2,19 +2,19 @@
 //! balancers on 1,000 hosts.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use meshroute::resilience::balancer::{Balancer, Endpoint, LbPolicy, PickContext};
-use meshroute::resilience::fault::{
+use meshroute_resilience::balancer::{Balancer, Endpoint, LbPolicy, PickContext};
+use meshroute_resilience::fault::{
     AbortFault, AbortKind, DelayFault, FaultConfig, FractionalPercent,
 };
-use meshroute::resilience::outlier::{
+use meshroute_resilience::outlier::{
     HostReport, IstioOutlierDetection, OutlierConfig, OutlierDetector,
 };
-use meshroute::resilience::pool::{Admission, ConnectionPool, IstioConnectionPool, PoolConfig};
-use meshroute::resilience::random::SplitMix64;
-use meshroute::resilience::retry::{
+use meshroute_resilience::pool::{Admission, ConnectionPool, IstioConnectionPool, PoolConfig};
+use meshroute_resilience::random::SplitMix64;
+use meshroute_resilience::retry::{
     AttemptOutcome, ResponseInfo, RetryPolicy, RetryState, UnlimitedRetries,
 };
-use meshroute::resilience::time::Instant;
+use meshroute_resilience::time::Instant;
 use std::time::Duration;
 
 const HOSTS: usize = 1_000;

@@ -1,7 +1,7 @@
 use super::*;
-use crate::resilience::outlier::{HostReport, IstioOutlierDetection, OutlierConfig};
-use crate::resilience::random::{Sequence, SplitMix64};
-use crate::resilience::time::Instant;
+use crate::outlier::{HostReport, IstioOutlierDetection, OutlierConfig};
+use crate::random::{Sequence, SplitMix64};
+use crate::time::Instant;
 use proptest::prelude::*;
 use std::time::Duration;
 

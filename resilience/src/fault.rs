@@ -140,7 +140,7 @@ impl FaultConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::random::{Sequence, SplitMix64};
+    use crate::random::{Sequence, SplitMix64};
 
     fn config(delay_pct: f64, abort_pct: f64) -> FaultConfig {
         FaultConfig {

@@ -210,10 +210,10 @@ impl SharedBalancer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::balancer::{Endpoint, LbPolicy};
-    use crate::resilience::outlier::{IstioOutlierDetection, OutlierConfig};
-    use crate::resilience::pool::{IstioConnectionPool, PoolConfig};
-    use crate::resilience::random::SplitMix64;
+    use crate::balancer::{Endpoint, LbPolicy};
+    use crate::outlier::{IstioOutlierDetection, OutlierConfig};
+    use crate::pool::{IstioConnectionPool, PoolConfig};
+    use crate::random::SplitMix64;
     use std::thread;
 
     #[test]

@@ -680,7 +680,7 @@ impl OutlierDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::random::{Sequence, SplitMix64};
+    use crate::random::{Sequence, SplitMix64};
     use proptest::prelude::*;
 
     fn istio(max_pct: i32) -> OutlierConfig {

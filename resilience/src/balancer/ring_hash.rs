@@ -1,7 +1,7 @@
 //! Ring hash (Envoy `RingHashLoadBalancer`, ketama-style lookup).
 
 use super::hash::xxhash64;
-use crate::resilience::outlier::HostId;
+use crate::outlier::HostId;
 
 /// Envoy's default `minimum_ring_size`.
 pub const DEFAULT_MINIMUM_RING_SIZE: u64 = 1024;
