@@ -11,9 +11,69 @@
 //!                   └─► compile ─► Mesh ─► decide(Request) ─► Decision (+ Trace)
 //! ```
 //!
-//! Resilience state machines ([`resilience`]) take the decision's merged
-//! traffic policy, caller-supplied time and randomness, and decide retries,
-//! ejections, admissions and load-balancer picks.
+//! Resilience state machines ([`resilience`], the `meshroute-resilience`
+//! crate) take the decision's merged traffic policy, caller-supplied time and
+//! randomness, and decide retries, ejections, admissions and load-balancer
+//! picks.
+//!
+//! ## Quick start
+//!
+//! Load once, check, compile once, then decide as often as you like:
+//!
+//! ```
+//! use meshroute::{load::load_str, Mesh, Outcome, Request, Severity};
+//!
+//! let yaml = r#"
+//! apiVersion: v1
+//! kind: Service
+//! metadata: {name: reviews, namespace: default}
+//! spec: {ports: [{name: http, port: 9080}], selector: {app: reviews}}
+//! ---
+//! apiVersion: networking.istio.io/v1
+//! kind: DestinationRule
+//! metadata: {name: reviews, namespace: default}
+//! spec:
+//!   host: reviews
+//!   subsets:
+//!   - {name: v1, labels: {version: v1}}
+//!   - {name: v2, labels: {version: v2}}
+//!   - {name: v3, labels: {version: v3}}
+//! ---
+//! apiVersion: networking.istio.io/v1
+//! kind: VirtualService
+//! metadata: {name: reviews, namespace: default}
+//! spec:
+//!   hosts: [reviews]
+//!   http:
+//!   - match: [{headers: {end-user: {exact: jason}}}]
+//!     route: [{destination: {host: reviews, subset: v2}}]
+//!   - route:
+//!     - {destination: {host: reviews, subset: v1}, weight: 90}
+//!     - {destination: {host: reviews, subset: v3}, weight: 10}
+//! "#;
+//! let config = load_str(yaml, "reviews.yaml");
+//! // Every face reports the same messages: file:line:col, code, fix.
+//! let messages = meshroute::check(&config);
+//! assert!(messages.iter().all(|m| m.severity != Severity::Error), "{messages:?}");
+//!
+//! // The compiled table is immutable, `Send + Sync`: share it (`Arc`).
+//! let mesh = Mesh::compile(&config);
+//! let request = Request::new("reviews").header("end-user", "jason");
+//! let decision = mesh.explain(&request)?;
+//! assert_eq!(decision.outcome, Outcome::Route);
+//! assert_eq!(decision.destinations[0].subset.as_deref(), Some("v2"));
+//! assert!(!decision.trace.is_empty(), "explain says why");
+//!
+//! // Everyone else: the 90/10 split.
+//! let decision = mesh.decide(&Request::new("reviews.default.svc.cluster.local"))?;
+//! let weights: Vec<u32> = decision.destinations.iter().map(|d| d.weight).collect();
+//! assert_eq!(weights, [90, 10]);
+//! # Ok::<(), meshroute::RequestError>(())
+//! ```
+//!
+//! Where to start reading: [`load`] (text to [`model::Config`]), [`check`]
+//! (the messages), [`Mesh`] (the compiled table) and [`Decision`]; the
+//! repository's `ARCHITECTURE.md` maps the rest.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
