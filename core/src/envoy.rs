@@ -418,15 +418,10 @@ fn pb_duration(istio: &str) -> Option<String> {
     Some(format!("{}.{:09}s", d.as_secs(), d.subsec_nanos()))
 }
 
-/// Percent (0-100, double) as Istio's FractionalPercent: per million, truncated.
+/// Percent (0-100, double) as Istio's FractionalPercent over a million.
 fn per_million(percent: f64) -> Value {
-    let n = (percent * 10_000.0).clamp(0.0, 1_000_000.0) as u64;
+    let n = crate::resilience::fault::per_million(percent);
     json!({"numerator": n, "denominator": "MILLION"})
-}
-
-/// The numeric gRPC status for a name Istio accepts; UNKNOWN (2) otherwise.
-fn grpc_code(name: &str) -> u32 {
-    crate::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2)
 }
 
 fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
@@ -493,9 +488,9 @@ fn fault_config(d: &Decision) -> Option<Value> {
     }
     if let Some(abort) = &f.abort {
         let mut a = json!({"percentage": per_million(abort.percent)});
-        match (abort.http_status, &abort.grpc_status) {
+        match (abort.http_status, abort.grpc_code()) {
             (Some(s), _) => a["http_status"] = json!(s),
-            (None, Some(g)) => a["grpc_status"] = json!(grpc_code(g)),
+            (None, Some(code)) => a["grpc_status"] = json!(code),
             (None, None) => return None,
         }
         v["abort"] = a;

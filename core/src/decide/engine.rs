@@ -117,10 +117,7 @@ impl<'r> View<'r> {
     }
 
     fn query_param(&self, key: &str) -> Option<&'r str> {
-        self.query.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == key).then_some(v)
-        })
+        crate::matching::string_match::query_param(self.query, key)
     }
 }
 

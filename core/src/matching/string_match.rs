@@ -140,18 +140,25 @@ where
     found
 }
 
-/// The raw value of query parameter `key` as Envoy's route matcher sees it:
-/// the query is split on `&`, each piece at its first `=`; the **first**
-/// piece whose key equals `key` (case-sensitive) wins; no percent-decoding; a
-/// piece without `=` has the value `""`. `query` is the text after `?`.
+/// The raw value of query parameter `key` as Envoy's route matcher sees it
+/// (envoy `source/common/http/utility.cc`, `QueryParamsMulti::parseQueryString`
+/// then `getFirstValue`): the query is split on `&`, each piece at its first
+/// `=`; the **first** piece whose key equals `key` (case-sensitive) wins; no
+/// percent-decoding; a piece without `=` has the value `""`. An empty piece
+/// (`a&&b`, `&a`) is a parameter named `""`; only the text after a final `&`
+/// (and an empty query) is no parameter. `query` is the text after `?`.
 pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query.split('&').find_map(|piece| {
-        if piece.is_empty() {
+    let mut pieces = query.split('&').peekable();
+    while let Some(piece) = pieces.next() {
+        if piece.is_empty() && pieces.peek().is_none() {
             return None;
         }
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        (k == key).then_some(v)
-    })
+        if k == key {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// `queryParams[key]` in a match: a missing parameter never matches; a
@@ -234,6 +241,17 @@ mod tests {
         assert_eq!(query_param(q, ""), Some("v"));
         assert_eq!(query_param(q, "A"), None);
         assert_eq!(query_param("x=a=b", "x"), Some("a=b"));
+        // Envoy's parseParameters: empty pieces are parameters named "".
+        assert_eq!(query_param("a=&&b", "a"), Some(""));
+        assert_eq!(query_param("a=&&b", "b"), Some(""));
+        assert_eq!(query_param("a=&&b", ""), Some(""));
+        assert_eq!(query_param("&a=1", ""), Some(""));
+        assert_eq!(query_param("a", "a"), Some(""));
+        assert_eq!(query_param("a=", "a"), Some(""));
+        // No parameter after a final `&`, none in an empty query.
+        assert_eq!(query_param("a=1&", ""), None);
+        assert_eq!(query_param("", ""), None);
+        assert_eq!(query_param("a=1&&", ""), Some(""));
         assert!(match_query_param(
             &StringMatcher::exact(""),
             Some(q),
