@@ -1,19 +1,17 @@
 //! The decision itself: host resolution, VirtualService selection, first
 //! matching rule, and the decision's contents.
 
-use super::compile::{
-    CompiledHttpRoute, CompiledL4Route, CompiledMatch, CompiledVs, Cond, HeaderKey, Pseudo,
-    RewritePlan,
-};
+use super::compile::{CompiledHttpRoute, CompiledL4Route, CompiledVs, RewritePlan};
 use super::decision::*;
 use super::request::{Protocol, Request};
 use super::{Mesh, OutboundPolicy};
 use crate::hosts::{self, GatewayRef};
+use crate::matching::{Connection, HttpRequestParts, HttpRouteMatch, StringMatcher};
 use crate::model::common::Destination as DestinationSpec;
 use crate::model::gateway::{Server, ServerTlsMode};
 use crate::model::virtual_service::HttpRoute;
 use crate::policy::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
-use crate::registry::{labels_match, PortProtocol, Service};
+use crate::registry::{PortProtocol, Service};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -116,8 +114,15 @@ impl<'r> View<'r> {
         }
     }
 
-    fn query_param(&self, key: &str) -> Option<&'r str> {
-        crate::matching::string_match::query_param(self.query, key)
+    /// What the per-request match conditions read.
+    #[inline]
+    pub fn parts(&self) -> HttpRequestParts<'r> {
+        HttpRequestParts {
+            request: self.req,
+            path: self.path,
+            query: self.query,
+            scheme: self.scheme,
+        }
     }
 }
 
@@ -142,6 +147,20 @@ struct Proxy<'a, 'm> {
     /// Route destination lists built ahead of time for this proxy's
     /// namespace (empty when not cached); see `NamespaceCache::routes`.
     resolved_routes: &'m [Option<Box<[Destination<'static>]>>],
+}
+
+impl Proxy<'_, '_> {
+    /// Whether `m` exists in this proxy's route table (port, gateways,
+    /// source); the reason when not.
+    #[inline]
+    fn match_exists(&self, m: &HttpRouteMatch, req: &Request) -> Result<(), String> {
+        m.exists_on(
+            &self.gateway,
+            self.listener_port,
+            self.labels,
+            &req.source.namespace,
+        )
+    }
 }
 
 impl Mesh {
@@ -647,26 +666,6 @@ impl Mesh {
         Decision::new(Outcome::NotFound)
     }
 
-    /// For config exporters: whether `m` survives Istio's config-time
-    /// filtering for a sidecar in `namespace` with `labels` on `port`.
-    pub(crate) fn export_match_applies(
-        m: &CompiledMatch,
-        namespace: &str,
-        labels: &std::collections::BTreeMap<String, String>,
-        port: u32,
-    ) -> bool {
-        let proxy = Proxy {
-            gateway: GatewayRef::Mesh,
-            namespace,
-            labels: Some(labels),
-            listener_port: port,
-            resolved: &[],
-            resolved_routes: &[],
-        };
-        let req = Request::new("").from_namespace(namespace);
-        Self::static_filter(m, &proxy, &req).is_ok()
-    }
-
     /// For config exporters: the request-independent parts of the decision
     /// `route` gives a sidecar in `namespace` on `port` (destinations with
     /// cluster names and policies, fault, timeout, retries, header
@@ -721,145 +720,6 @@ impl Mesh {
         self.default_route(host, service, &view, &proxy, &mut t)
     }
 
-    /// Whether a match exists for this proxy and port (conditions Istio
-    /// applies when it builds the config, not per request); the reason when not.
-    fn static_filter(
-        m: &CompiledMatch,
-        proxy: &Proxy<'_, '_>,
-        req: &Request,
-    ) -> Result<(), String> {
-        if let Some(p) = m.port {
-            if p != proxy.listener_port {
-                return Err(format!(
-                    "port {p} is not the port the request arrived on ({})",
-                    proxy.listener_port
-                ));
-            }
-        }
-        if !m.gateways.is_empty() {
-            if !m.gateways.contains(&proxy.gateway) {
-                return Err(format!(
-                    "gateways {:?} do not include {}",
-                    m.gateways.iter().map(|g| g.key()).collect::<Vec<_>>(),
-                    proxy.gateway.key()
-                ));
-            }
-            return Ok(());
-        }
-        if !m.source_labels.is_empty() {
-            match proxy.labels {
-                Some(labels) if labels_match(&m.source_labels, labels) => {}
-                _ => {
-                    return Err(format!(
-                        "sourceLabels {:?} are not all on the caller",
-                        m.source_labels
-                    ))
-                }
-            }
-        }
-        if let Some(ns) = &m.source_namespace {
-            if ns != &req.source.namespace {
-                return Err(format!(
-                    "sourceNamespace {ns:?} is not the caller's namespace {:?}",
-                    req.source.namespace
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Runtime conditions of one match; the first failing one when not.
-    /// `uri_proven`: the route index already matched the uri condition.
-    fn runtime_match(
-        m: &CompiledMatch,
-        view: &View<'_>,
-        explain: bool,
-        uri_proven: bool,
-    ) -> Result<(), String> {
-        // Reasons are only written when explaining: the decide path must not format.
-        let reason = |f: &dyn Fn() -> String| if explain { f() } else { String::new() };
-        let req = view.req;
-        if let Some(uri) = m.uri.as_ref().filter(|_| !uri_proven) {
-            let ok = if m.ignore_uri_case {
-                uri.matches_ignore_case(view.path)
-            } else {
-                uri.matches(view.path)
-            };
-            if !ok {
-                return Err(reason(&|| {
-                    format!("uri {} does not match path {:?}", uri.describe(), view.path)
-                }));
-            }
-        }
-        if let Some(c) = &m.scheme {
-            if !c.matches(view.scheme) {
-                return Err(reason(&|| {
-                    format!("scheme {} does not match {:?}", c.describe(), view.scheme)
-                }));
-            }
-        }
-        if let Some(c) = &m.method {
-            if !c.matches(&req.method) {
-                return Err(reason(&|| {
-                    format!("method {} does not match {:?}", c.describe(), req.method)
-                }));
-            }
-        }
-        if let Some(c) = &m.authority {
-            if !c.matches(&req.host) {
-                return Err(reason(&|| {
-                    format!("authority {} does not match {:?}", c.describe(), req.host)
-                }));
-            }
-        }
-        for (name, c) in &m.headers {
-            match header_value(req, name) {
-                Some(v) if c.matches(&v) => {}
-                Some(v) => {
-                    return Err(reason(&|| {
-                        format!("header {name} {} does not match {v:?}", c.describe())
-                    }))
-                }
-                None => {
-                    return Err(reason(&|| {
-                        format!("header {name} is absent (needs {})", c.describe())
-                    }))
-                }
-            }
-        }
-        for (name, c) in &m.without_headers {
-            let v = header_value(req, name);
-            let hit = match (c, v) {
-                (Cond::Present, v) => v.is_some(),
-                (c, Some(v)) => c.matches(&v),
-                (c, None) => c.matches(""),
-            };
-            if hit {
-                return Err(reason(&|| {
-                    format!(
-                        "withoutHeaders {name} {} matches, so the rule does not",
-                        c.describe()
-                    )
-                }));
-            }
-        }
-        for (key, c) in &m.query_params {
-            match view.query_param(key) {
-                Some(v) if c.matches(v) => {}
-                Some(v) => {
-                    return Err(reason(&|| {
-                        format!(
-                            "query parameter {key} {} does not match {v:?}",
-                            c.describe()
-                        )
-                    }))
-                }
-                None => return Err(reason(&|| format!("query parameter {key} is absent"))),
-            }
-        }
-        Ok(())
-    }
-
     fn eval_http<'m>(
         &'m self,
         routes: &[&'m CompiledHttpRoute],
@@ -884,14 +744,14 @@ impl Mesh {
             let mut reasons = Vec::new();
             let mut live = 0usize;
             for m in &route.matches {
-                if let Err(why) = Self::static_filter(m, proxy, view.req) {
+                if let Err(why) = proxy.match_exists(m, view.req) {
                     if t.on {
                         reasons.push(format!("match[{}] not applicable: {why}", m.index));
                     }
                     continue;
                 }
                 live += 1;
-                match Self::runtime_match(m, view, t.on, false) {
+                match m.matches_request(&view.parts(), t.on, false) {
                     Ok(()) => {
                         t.add("rule", subject, Verdict::Matched, || {
                             format!("match[{}] holds", m.index)
@@ -940,8 +800,8 @@ impl Mesh {
             let Some(m) = route.matches.get(mi as usize) else {
                 continue;
             };
-            if Self::static_filter(m, proxy, view.req).is_ok()
-                && Self::runtime_match(m, view, false, uri_proven).is_ok()
+            if proxy.match_exists(m, view.req).is_ok()
+                && m.matches_request(&view.parts(), false, uri_proven).is_ok()
             {
                 return self.http_decision(route, Some(m), view, proxy, t);
             }
@@ -965,25 +825,15 @@ impl Mesh {
             "tcp"
         };
         for route in routes {
-            let holding = route.matches.iter().find(|m| {
-                m.port.is_none_or(|p| p == proxy.listener_port)
-                    && (m.gateways.is_empty() || m.gateways.contains(&proxy.gateway))
-                    && (m.source_labels.is_empty()
-                        || proxy
-                            .labels
-                            .is_some_and(|l| labels_match(&m.source_labels, l)))
-                    && m.source_namespace
-                        .as_ref()
-                        .is_none_or(|ns| *ns == req.source.namespace)
-                    && (m.sni_hosts.is_empty()
-                        || sni
-                            .as_deref()
-                            .is_some_and(|s| m.sni_hosts.iter().any(|h| hosts::matches(h, s))))
-                    && (m.destination_subnets.is_empty()
-                        || req.destination_ip.as_deref().is_some_and(|ip| {
-                            m.destination_subnets.iter().any(|n| ip_in_subnet(ip, n))
-                        }))
-            });
+            let connection = Connection {
+                gateway: &proxy.gateway,
+                listener_port: proxy.listener_port,
+                labels: proxy.labels,
+                caller_namespace: &req.source.namespace,
+                sni: sni.as_deref(),
+                destination_ip: req.destination_ip.as_deref(),
+            };
+            let holding = route.matches.iter().find(|m| m.holds(&connection));
             let ok = route.matches.is_empty() || holding.is_some();
             let subject = || format!("{} {kind}[{}]", vs.key, route.index);
             if !ok {
@@ -1029,7 +879,7 @@ impl Mesh {
     fn http_decision<'m>(
         &'m self,
         route: &'m CompiledHttpRoute,
-        m: Option<&CompiledMatch>,
+        m: Option<&HttpRouteMatch>,
         view: &View<'_>,
         proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
@@ -1409,7 +1259,7 @@ impl Mesh {
     fn redirect(
         &self,
         r: &crate::model::virtual_service::HttpRedirect,
-        m: Option<&CompiledMatch>,
+        m: Option<&HttpRouteMatch>,
         view: &View<'_>,
     ) -> Redirect {
         let req = view.req;
@@ -1629,31 +1479,22 @@ fn strip_default_port(host: &str) -> &str {
     host.strip_suffix(":80").unwrap_or(host)
 }
 
-fn header_value<'a>(req: &'a Request, key: &HeaderKey) -> Option<std::borrow::Cow<'a, str>> {
-    use std::borrow::Cow::Borrowed;
-    match key.pseudo {
-        Some(Pseudo::Authority) => Some(Borrowed(req.host.as_str())),
-        Some(Pseudo::Method) => Some(Borrowed(req.method.as_str())),
-        Some(Pseudo::Path) => Some(Borrowed(req.path.as_str())),
-        Some(Pseudo::Scheme) => Some(Borrowed(req.scheme_or_default())),
-        None => req.headers.get(&key.name),
-    }
-}
-
 /// The path with the matched prefix replaced (exact/regex matches replace
 /// the whole path; no uri condition means the implicit prefix `/`).
-fn replace_prefix(path: &str, m: Option<&CompiledMatch>, replacement: &str) -> String {
+fn replace_prefix(path: &str, m: Option<&HttpRouteMatch>, replacement: &str) -> String {
     match m.and_then(|m| m.uri.as_ref().map(|u| (u, m.ignore_uri_case))) {
-        Some((Cond::Prefix(p), _)) => {
+        Some((StringMatcher::Prefix { value: p, .. }, _)) => {
             let n = p.len().min(path.len());
             format!("{replacement}{}", &path[n..])
         }
-        Some((Cond::Exact(_), _)) | Some((Cond::Regex(_), _)) => replacement.to_string(),
+        Some((StringMatcher::Exact { .. }, _)) | Some((StringMatcher::Regex(_), _)) => {
+            replacement.to_string()
+        }
         _ => format!("{replacement}{}", path.strip_prefix('/').unwrap_or(path)),
     }
 }
 
-fn rewrite(plan: &RewritePlan, m: Option<&CompiledMatch>, view: &View<'_>) -> Option<Rewrite> {
+fn rewrite(plan: &RewritePlan, m: Option<&HttpRouteMatch>, view: &View<'_>) -> Option<Rewrite> {
     let with_query = |p: String| {
         if view.query.is_empty() {
             p
@@ -1734,42 +1575,6 @@ fn decode_base64_lossy(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Whether `ip` lies in `subnet` (an address or CIDR; IPv4 and IPv6).
-pub(crate) fn ip_in_subnet(ip: &str, subnet: &str) -> bool {
-    use std::net::IpAddr;
-    let Ok(addr) = ip.parse::<IpAddr>() else {
-        return false;
-    };
-    let (net, bits) = match subnet.split_once('/') {
-        Some((n, b)) => (n, b.parse::<u32>().ok()),
-        None => (subnet, None),
-    };
-    let Ok(net) = net.parse::<IpAddr>() else {
-        return false;
-    };
-    match (addr, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            (u32::from(a) & mask) == (u32::from(n) & mask)
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            (u128::from(a) & mask) == (u128::from(n) & mask)
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

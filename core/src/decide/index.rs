@@ -6,8 +6,9 @@
 //! their original order, so first-match semantics are exactly those of a
 //! linear scan (a property test compares the two).
 
-use super::compile::{CompiledHttpRoute, Cond};
+use super::compile::CompiledHttpRoute;
 use crate::fasthash::FastMap as HashMap;
+use crate::matching::StringMatcher;
 
 /// A (rule, match) pair: position of the rule in the list, and of the match
 /// inside the rule (`u32::MAX` for a rule without matches).
@@ -51,13 +52,15 @@ impl RouteIndex {
                 idx.entries.push((ri as u32, mi as u32));
                 idx.uri_proven.push(!m.ignore_uri_case && m.uri.is_some());
                 match (&m.uri, m.ignore_uri_case) {
-                    (Some(Cond::Exact(e)), false) => {
-                        idx.exact.entry(e.as_str().into()).or_default().push(id)
+                    (Some(StringMatcher::Exact { value, .. }), false) => {
+                        idx.exact.entry(value.as_str().into()).or_default().push(id)
                     }
-                    (Some(Cond::Prefix(p)), false) => {
-                        idx.prefix.entry(p.as_str().into()).or_default().push(id)
-                    }
-                    (Some(Cond::Regex(re)), _) => {
+                    (Some(StringMatcher::Prefix { value, .. }), false) => idx
+                        .prefix
+                        .entry(value.as_str().into())
+                        .or_default()
+                        .push(id),
+                    (Some(StringMatcher::Regex(re)), _) => {
                         patterns.push(re.compiled_pattern().to_string());
                         idx.regex_entries.push(id);
                     }
