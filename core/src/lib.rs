@@ -19,6 +19,7 @@
 
 pub mod analyze;
 pub mod decide;
+pub mod destination_rules;
 pub mod duration;
 pub mod envoy;
 pub mod fasthash;
@@ -29,7 +30,6 @@ pub mod matching;
 pub mod message;
 pub mod model;
 pub mod names;
-pub mod policy;
 pub mod registry;
 pub mod resilience;
 pub mod routetest;

@@ -2,14 +2,16 @@
 //! hosts and gateways resolved, delegates merged in, every match condition
 //! compiled once.
 
-use crate::decide::decision::HeaderOps;
+use super::decision::{HeaderOps, Retries};
+use super::index::RouteIndex;
+use super::retries::effective_retries;
+use crate::destination_rules::resource_order;
 use crate::hosts::{self, GatewayRef};
 use crate::matching::regex::Re2Regex;
 use crate::matching::{HttpRouteMatch, L4RouteMatch};
 use crate::model::common::StringMatch;
 use crate::model::virtual_service::{HttpMatchRequest, HttpRoute, VirtualService};
 use crate::model::{Config, Resource};
-use crate::policy::resource_order;
 use crate::registry::Visibility;
 use std::sync::Arc;
 
@@ -46,7 +48,7 @@ pub(crate) struct CompiledHttpRoute {
     /// `route[]` destinations, resolved.
     pub dests: Vec<PreparedDest>,
     /// The retry policy in force (Istio's default when the rule has none).
-    pub retries: Arc<crate::decide::decision::Retries>,
+    pub retries: Arc<Retries>,
     pub timeout: Option<Arc<str>>,
     /// The route's CORS policy, shared with decisions.
     pub cors: Option<Arc<crate::model::virtual_service::CorsPolicy>>,
@@ -160,7 +162,7 @@ impl CompiledHttpRoute {
                 })
             })
             .collect();
-        let retries = crate::policy::effective_retries(route.retries.as_ref());
+        let retries = effective_retries(route.retries.as_ref());
         let route_headers = header_ops(route.headers.as_ref());
         let mut forward_headers = route_headers.clone();
         if dests.len() <= 1 {
@@ -244,7 +246,7 @@ pub(crate) struct CompiledVs {
     pub gateways: Vec<GatewayRef>,
     pub http: Vec<CompiledHttpRoute>,
     /// Index over `http` for deciding without scanning every rule.
-    pub http_index: super::index::RouteIndex,
+    pub http_index: RouteIndex,
     pub tls: Vec<CompiledL4Route>,
     pub tcp: Vec<CompiledL4Route>,
 }
@@ -347,7 +349,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
             matches: ms,
             destinations: ds.to_vec(),
         };
-    let http_index = super::index::RouteIndex::build(&http);
+    let http_index = RouteIndex::build(http.iter().map(|r| r.matches.as_slice()));
     CompiledVs {
         key,
         namespace,

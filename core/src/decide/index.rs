@@ -6,9 +6,8 @@
 //! their original order, so first-match semantics are exactly those of a
 //! linear scan (a property test compares the two).
 
-use super::compile::CompiledHttpRoute;
 use crate::fasthash::FastMap as HashMap;
-use crate::matching::StringMatcher;
+use crate::matching::{HttpRouteMatch, StringMatcher};
 
 /// A (rule, match) pair: position of the rule in the list, and of the match
 /// inside the rule (`u32::MAX` for a rule without matches).
@@ -36,18 +35,19 @@ pub(crate) struct RouteIndex {
 }
 
 impl RouteIndex {
-    pub fn build(routes: &[CompiledHttpRoute]) -> RouteIndex {
+    /// The index over routes given by their match lists, in order.
+    pub fn build<'a>(routes: impl IntoIterator<Item = &'a [HttpRouteMatch]>) -> RouteIndex {
         let mut idx = RouteIndex::default();
         let mut patterns = Vec::new();
-        for (ri, r) in routes.iter().enumerate() {
-            if r.matches.is_empty() {
+        for (ri, matches) in routes.into_iter().enumerate() {
+            if matches.is_empty() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, u32::MAX));
                 idx.uri_proven.push(false);
                 idx.always.push(id);
                 continue;
             }
-            for (mi, m) in r.matches.iter().enumerate() {
+            for (mi, m) in matches.iter().enumerate() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, mi as u32));
                 idx.uri_proven.push(!m.ignore_uri_case && m.uri.is_some());
