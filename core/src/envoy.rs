@@ -14,8 +14,8 @@
 //! Not exported (documented limits): CORS, consistent-hash policies,
 //! `derivePort` redirects, gateway listeners, TLS/TCP routes, TLS origination.
 
-use crate::decide::compile::{CompiledMatch, Cond};
 use crate::decide::{Decision, Mesh, Outcome};
+use crate::matching::{HttpRouteMatch, StringMatcher};
 use crate::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
 use crate::model::virtual_service::HttpRoute;
 use crate::registry::{PortProtocol, Service};
@@ -304,7 +304,7 @@ fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Valu
             return out;
         }
         for m in &route.matches {
-            if !Mesh::export_match_applies(m, ns, labels, port) {
+            if !m.exists_on_sidecar(ns, labels, port) {
                 continue;
             }
             let Some(envoy_match) = route_match(m) else {
@@ -325,18 +325,18 @@ fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Valu
     out
 }
 
-fn string_matcher(c: &Cond) -> Option<Value> {
+fn string_matcher(c: &StringMatcher) -> Option<Value> {
     match c {
-        Cond::Exact(e) => Some(json!({"exact": e})),
-        Cond::Prefix(p) => Some(json!({"prefix": p})),
-        Cond::Regex(re) => Some(json!({"safe_regex": {"regex": re.as_str()}})),
-        Cond::Present => None,
-        Cond::Invalid(_) => None,
+        StringMatcher::Exact { value, .. } => Some(json!({"exact": value})),
+        StringMatcher::Prefix { value, .. } => Some(json!({"prefix": value})),
+        StringMatcher::Regex(re) => Some(json!({"safe_regex": {"regex": re.as_str()}})),
+        StringMatcher::Present => None,
+        StringMatcher::Invalid(_) => None,
     }
 }
 
-fn header_matcher(name: &str, c: &Cond, invert: bool) -> Option<Value> {
-    if matches!(c, Cond::Invalid(_)) {
+fn header_matcher(name: &str, c: &StringMatcher, invert: bool) -> Option<Value> {
+    if matches!(c, StringMatcher::Invalid(_)) {
         return None;
     }
     let mut h = Map::new();
@@ -357,22 +357,22 @@ fn header_matcher(name: &str, c: &Cond, invert: bool) -> Option<Value> {
 }
 
 /// An Envoy RouteMatch for one HTTPMatchRequest; `None` if it can never match.
-fn route_match(m: &CompiledMatch) -> Option<Value> {
+fn route_match(m: &HttpRouteMatch) -> Option<Value> {
     let mut out = Map::new();
     match &m.uri {
-        None | Some(Cond::Present) => {
+        None | Some(StringMatcher::Present) => {
             out.insert("prefix".into(), json!("/"));
         }
-        Some(Cond::Exact(p)) => {
-            out.insert("path".into(), json!(p));
+        Some(StringMatcher::Exact { value, .. }) => {
+            out.insert("path".into(), json!(value));
         }
-        Some(Cond::Prefix(p)) => {
-            out.insert("prefix".into(), json!(p));
+        Some(StringMatcher::Prefix { value, .. }) => {
+            out.insert("prefix".into(), json!(value));
         }
-        Some(Cond::Regex(re)) => {
+        Some(StringMatcher::Regex(re)) => {
             out.insert("safe_regex".into(), json!({"regex": re.as_str()}));
         }
-        Some(Cond::Invalid(_)) => return None,
+        Some(StringMatcher::Invalid(_)) => return None,
     }
     if m.ignore_uri_case {
         out.insert("case_sensitive".into(), json!(false));
@@ -387,18 +387,19 @@ fn route_match(m: &CompiledMatch) -> Option<Value> {
             headers.push(header_matcher(name, c, false)?);
         }
     }
-    for (name, c) in &m.headers {
-        headers.push(header_matcher(&name.name, c, false)?);
+    for h in &m.headers {
+        headers.push(header_matcher(&h.name.name, &h.matcher, false)?);
     }
-    for (name, c) in &m.without_headers {
-        headers.push(header_matcher(&name.name, c, true)?);
+    for h in &m.without_headers {
+        headers.push(header_matcher(&h.name.name, &h.matcher, true)?);
     }
     if !headers.is_empty() {
         out.insert("headers".into(), Value::Array(headers));
     }
     let mut params = Vec::new();
-    for (name, c) in &m.query_params {
-        if matches!(c, Cond::Invalid(_)) {
+    for q in &m.query_params {
+        let (name, c) = (&q.name, &q.matcher);
+        if matches!(c, StringMatcher::Invalid(_)) {
             return None;
         }
         params.push(match string_matcher(c) {
@@ -418,15 +419,10 @@ fn pb_duration(istio: &str) -> Option<String> {
     Some(format!("{}.{:09}s", d.as_secs(), d.subsec_nanos()))
 }
 
-/// Percent (0-100, double) as Istio's FractionalPercent: per million, truncated.
+/// Percent (0-100, double) as Istio's FractionalPercent over a million.
 fn per_million(percent: f64) -> Value {
-    let n = (percent * 10_000.0).clamp(0.0, 1_000_000.0) as u64;
+    let n = crate::resilience::fault::per_million(percent);
     json!({"numerator": n, "denominator": "MILLION"})
-}
-
-/// The numeric gRPC status for a name Istio accepts; UNKNOWN (2) otherwise.
-fn grpc_code(name: &str) -> u32 {
-    crate::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2)
 }
 
 fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
@@ -493,9 +489,9 @@ fn fault_config(d: &Decision) -> Option<Value> {
     }
     if let Some(abort) = &f.abort {
         let mut a = json!({"percentage": per_million(abort.percent)});
-        match (abort.http_status, &abort.grpc_status) {
+        match (abort.http_status, abort.grpc_code()) {
             (Some(s), _) => a["http_status"] = json!(s),
-            (None, Some(g)) => a["grpc_status"] = json!(grpc_code(g)),
+            (None, Some(code)) => a["grpc_status"] = json!(code),
             (None, None) => return None,
         }
         v["abort"] = a;
@@ -534,7 +530,7 @@ fn route_entry(
     envoy_match: Value,
     name: &str,
     d: &Decision,
-    m: Option<&CompiledMatch>,
+    m: Option<&HttpRouteMatch>,
     spec: Option<&HttpRoute>,
 ) -> Value {
     let mut e = Map::new();
@@ -580,7 +576,7 @@ fn route_entry(
             if let Some(rw) = spec.and_then(|s| s.rewrite.as_ref()) {
                 if let Some(uri) = &rw.uri {
                     match m.and_then(|m| m.uri.as_ref()) {
-                        Some(Cond::Regex(_)) => {
+                        Some(StringMatcher::Regex(_)) => {
                             action.insert(
                                 "regex_rewrite".into(),
                                 json!({"pattern": {"regex": ".*"}, "substitution": uri}),

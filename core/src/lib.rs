@@ -79,6 +79,7 @@
 
 pub mod analyze;
 pub mod decide;
+pub mod destination_rules;
 pub mod duration;
 pub mod envoy;
 pub mod fasthash;
@@ -89,7 +90,6 @@ pub mod matching;
 pub mod message;
 pub mod model;
 pub mod names;
-pub mod policy;
 pub mod registry;
 pub mod resilience;
 pub mod routetest;

@@ -45,6 +45,7 @@
 //! `maxEjectionPercent` blocked, all since the start; `active` and `pending`
 //! are current counts.
 
+use crate::destination_rules::MergedRule;
 use crate::duration::{format_duration, parse_duration};
 use crate::limits;
 use crate::load::node::{self, Node, Value as NodeValue};
@@ -53,7 +54,6 @@ use crate::model::destination_rule::{
     ConnectionPoolSettings, H2UpgradePolicy, LoadBalancerSettings, OutlierDetection, SimpleLb,
     TrafficPolicy,
 };
-use crate::policy::MergedRule;
 use crate::resilience::balancer::hash::{request_hash, HashInput, HashPolicy};
 use crate::resilience::balancer::{maglev, ring_hash};
 use crate::resilience::outlier::{

@@ -4,6 +4,7 @@
 
 use meshroute::decide::{HeaderOps, Outcome};
 use meshroute::load::load_str;
+use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -155,10 +156,10 @@ pub fn random(seed: &str, salt: u64) -> u64 {
     h ^ (h >> 31)
 }
 
-/// Whether a roll with `random` fires at `percent` (Istio's per-million, truncated).
+/// Whether a roll with `random` fires at `percent`, as Envoy rolls Istio's
+/// per-million fraction.
 fn fires(percent: f64, random: u64) -> bool {
-    let numerator = (percent * 10_000.0).clamp(0.0, 1_000_000.0) as u64;
-    random % 1_000_000 < numerator
+    FractionalPercent::from_istio_percentage(percent).fires(random)
 }
 
 fn millis(istio: &str) -> Option<u64> {
@@ -336,20 +337,17 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
         }
         if let Some(a) = &f.abort {
             if fires(a.percent, random(&seed, 2)) {
-                p.abort = Some(match (a.http_status, &a.grpc_status) {
+                p.abort = Some(match (a.http_status, a.grpc_code()) {
                     (Some(s), _) => LocalReply {
                         status: u32::try_from(s).unwrap_or(500),
                         headers: Vec::new(),
                         body: Some("fault filter abort".into()),
                     },
-                    (None, g) => LocalReply {
+                    (None, code) => LocalReply {
                         status: 200,
                         headers: vec![
                             ("content-type".into(), "application/grpc".into()),
-                            (
-                                "grpc-status".into(),
-                                grpc_code(g.as_deref().unwrap_or("")).to_string(),
-                            ),
+                            ("grpc-status".into(), code.unwrap_or(2).to_string()),
                         ],
                         body: None,
                     },
@@ -358,11 +356,6 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
         }
     }
     p
-}
-
-/// The numeric gRPC status for a name Istio accepts; UNKNOWN (2) otherwise.
-fn grpc_code(name: &str) -> u32 {
-    meshroute::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2)
 }
 
 #[cfg(test)]

@@ -27,15 +27,11 @@ impl FractionalPercent {
         denominator: 1_000_000,
     };
 
-    /// Istio's translation of `percentage.value` (percent, a double): per
-    /// million, `value × 10000` truncated (so floating-point artefacts such as
-    /// `x.9999…` lose one unit, as in Istio). Out-of-range values clamp to 0..100 %.
+    /// Istio's translation of `percentage.value` (percent, a double): a
+    /// per-million fraction ([`per_million`]).
     pub fn from_istio_percentage(value: f64) -> FractionalPercent {
-        let scaled = value * 10_000.0;
-        // `as` saturates and maps NaN to 0: exactly the clamp we want.
-        let numerator = (scaled as u32).min(1_000_000);
         FractionalPercent {
-            numerator,
+            numerator: per_million(value),
             denominator: 1_000_000,
         }
     }
@@ -53,6 +49,16 @@ impl FractionalPercent {
         let denominator = u64::from(self.denominator.max(1));
         random_value % denominator < u64::from(self.numerator)
     }
+}
+
+/// Istio's `translatePercentToFractionalPercent`: a percent (0 to 100, a
+/// double) as parts per million, `value × 10000` truncated (so floating-point
+/// artefacts such as `x.9999…` lose one unit, as in Istio). Fault delays,
+/// aborts and mirror fractions all go through it. Out-of-range values clamp
+/// to 0..=1 000 000 and NaN counts as 0.
+pub fn per_million(percent: f64) -> u32 {
+    // `as` saturates and maps NaN to 0: exactly the clamp wanted below 0.
+    ((percent * 10_000.0) as u32).min(1_000_000)
 }
 
 /// What an injected abort answers.
@@ -182,6 +188,15 @@ mod tests {
             FractionalPercent::from_istio_percentage(f64::NAN).numerator,
             0
         );
+    }
+
+    #[test]
+    fn per_million_clamps_out_of_range_percentages() {
+        assert_eq!(per_million(50.0), 500_000);
+        assert_eq!(per_million(-3.0), 0);
+        assert_eq!(per_million(250.0), 1_000_000);
+        assert_eq!(per_million(f64::INFINITY), 1_000_000);
+        assert_eq!(per_million(f64::NEG_INFINITY), 0);
     }
 
     #[test]

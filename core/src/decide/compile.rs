@@ -2,195 +2,18 @@
 //! hosts and gateways resolved, delegates merged in, every match condition
 //! compiled once.
 
-use crate::decide::decision::HeaderOps;
+use super::decision::{HeaderOps, Retries};
+use super::index::RouteIndex;
+use super::retries::effective_retries;
+use crate::destination_rules::resource_order;
 use crate::hosts::{self, GatewayRef};
 use crate::matching::regex::Re2Regex;
+use crate::matching::{HttpRouteMatch, L4RouteMatch};
 use crate::model::common::StringMatch;
-use crate::model::virtual_service::{
-    HttpMatchRequest, HttpRoute, L4MatchAttributes, TlsMatchAttributes, VirtualService,
-};
+use crate::model::virtual_service::{HttpMatchRequest, HttpRoute, VirtualService};
 use crate::model::{Config, Resource};
-use crate::policy::resource_order;
 use crate::registry::Visibility;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// One compiled string condition.
-#[derive(Debug)]
-pub(crate) enum Cond {
-    Exact(String),
-    Prefix(String),
-    Regex(Re2Regex),
-    /// `{}` or `regex: "*"`: the header or parameter is present.
-    Present,
-    /// A pattern that does not compile: never matches (validation reports it).
-    Invalid(String),
-}
-
-impl Cond {
-    pub fn from_string_match(m: &StringMatch, star_is_presence: bool) -> Cond {
-        if let Some(e) = &m.exact {
-            Cond::Exact(e.clone())
-        } else if let Some(p) = &m.prefix {
-            Cond::Prefix(p.clone())
-        } else if let Some(r) = &m.regex {
-            if star_is_presence && r == "*" {
-                return Cond::Present;
-            }
-            match Re2Regex::new(r) {
-                Ok(re) => Cond::Regex(re),
-                Err(e) => Cond::Invalid(e.to_string()),
-            }
-        } else {
-            Cond::Present
-        }
-    }
-
-    /// Whether `value` satisfies the condition (case-sensitive).
-    pub fn matches(&self, value: &str) -> bool {
-        match self {
-            Cond::Exact(e) => value == e,
-            Cond::Prefix(p) => value.starts_with(p.as_str()),
-            Cond::Regex(re) => re.is_match(value),
-            Cond::Present => true,
-            Cond::Invalid(_) => false,
-        }
-    }
-
-    /// ASCII case-insensitive form for exact and prefix (ignoreUriCase).
-    pub fn matches_ignore_case(&self, value: &str) -> bool {
-        match self {
-            Cond::Exact(e) => value.eq_ignore_ascii_case(e),
-            Cond::Prefix(p) => {
-                value.len() >= p.len()
-                    && value.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-            }
-            other => other.matches(value),
-        }
-    }
-
-    /// How the condition reads in an explanation.
-    pub fn describe(&self) -> String {
-        match self {
-            Cond::Exact(e) => format!("exact {e:?}"),
-            Cond::Prefix(p) => format!("prefix {p:?}"),
-            Cond::Regex(re) => format!("regex {:?}", re.as_str()),
-            Cond::Present => "present".into(),
-            Cond::Invalid(e) => format!("invalid pattern ({e})"),
-        }
-    }
-
-    pub fn is_prefix_root(&self) -> bool {
-        matches!(self, Cond::Prefix(p) if p == "/" || p.is_empty())
-    }
-}
-
-/// A header name a match reads, lower-cased, with the pseudo-header it
-/// names (`:authority`/`host`, `:method`, `:path`, `:scheme`) found once at
-/// compile time rather than per request.
-#[derive(Debug)]
-pub(crate) struct HeaderKey {
-    pub name: String,
-    pub pseudo: Option<Pseudo>,
-}
-
-/// A header read from the request line rather than the header list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pseudo {
-    Authority,
-    Method,
-    Path,
-    Scheme,
-}
-
-impl HeaderKey {
-    fn new(name: &str) -> HeaderKey {
-        let name = name.to_ascii_lowercase();
-        let pseudo = match name.as_str() {
-            ":authority" | "host" => Some(Pseudo::Authority),
-            ":method" => Some(Pseudo::Method),
-            ":path" => Some(Pseudo::Path),
-            ":scheme" => Some(Pseudo::Scheme),
-            _ => None,
-        };
-        HeaderKey { name, pseudo }
-    }
-}
-
-impl std::fmt::Display for HeaderKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)
-    }
-}
-
-/// One compiled HTTPMatchRequest.
-#[derive(Debug)]
-pub(crate) struct CompiledMatch {
-    pub index: usize,
-    pub uri: Option<Cond>,
-    pub ignore_uri_case: bool,
-    pub scheme: Option<Cond>,
-    pub method: Option<Cond>,
-    pub authority: Option<Cond>,
-    pub headers: Vec<(HeaderKey, Cond)>,
-    pub without_headers: Vec<(HeaderKey, Cond)>,
-    pub query_params: Vec<(String, Cond)>,
-    pub port: Option<u32>,
-    pub source_labels: BTreeMap<String, String>,
-    pub source_namespace: Option<String>,
-    pub gateways: Vec<GatewayRef>,
-}
-
-impl CompiledMatch {
-    fn compile(index: usize, m: &HttpMatchRequest, vs_namespace: &str) -> CompiledMatch {
-        let pairs = |map: &BTreeMap<String, StringMatch>, star: bool| {
-            map.iter()
-                .map(|(k, v)| (HeaderKey::new(k), Cond::from_string_match(v, star)))
-                .collect::<Vec<_>>()
-        };
-        CompiledMatch {
-            index,
-            uri: m.uri.as_ref().map(|u| Cond::from_string_match(u, false)),
-            ignore_uri_case: m.ignore_uri_case.unwrap_or(false),
-            scheme: m.scheme.as_ref().map(|u| Cond::from_string_match(u, false)),
-            method: m.method.as_ref().map(|u| Cond::from_string_match(u, false)),
-            authority: m
-                .authority
-                .as_ref()
-                .map(|u| Cond::from_string_match(u, false)),
-            headers: pairs(&m.headers, false),
-            without_headers: pairs(&m.without_headers, true),
-            query_params: m
-                .query_params
-                .iter()
-                .map(|(k, v)| (k.clone(), Cond::from_string_match(v, true)))
-                .collect(),
-            port: m.port.filter(|p| *p != 0),
-            source_labels: m.source_labels.clone(),
-            source_namespace: m.source_namespace.clone().filter(|s| !s.is_empty()),
-            gateways: m
-                .gateways
-                .iter()
-                .map(|g| hosts::resolve_gateway_ref(g, vs_namespace).gateway)
-                .collect(),
-        }
-    }
-
-    /// A catch-all for gateway merging: path prefix `/` (or none) or regex
-    /// `.*`, and no header or query conditions.
-    pub fn is_catch_all(&self) -> bool {
-        let path_all = match &self.uri {
-            None => true,
-            Some(c) if c.is_prefix_root() => true,
-            Some(Cond::Regex(re)) => re.as_str() == ".*",
-            _ => false,
-        };
-        path_all
-            && self.headers.is_empty()
-            && self.without_headers.is_empty()
-            && self.query_params.is_empty()
-    }
-}
 
 /// A route destination with its names resolved once.
 #[derive(Debug)]
@@ -220,12 +43,12 @@ pub(crate) struct CompiledHttpRoute {
     pub vs_namespace: Arc<str>,
     pub delegated_from: Option<Arc<str>>,
     pub name: Option<Arc<str>>,
-    pub matches: Vec<CompiledMatch>,
+    pub matches: Vec<HttpRouteMatch>,
     pub route: Arc<HttpRoute>,
     /// `route[]` destinations, resolved.
     pub dests: Vec<PreparedDest>,
     /// The retry policy in force (Istio's default when the rule has none).
-    pub retries: Arc<crate::decide::decision::Retries>,
+    pub retries: Arc<Retries>,
     pub timeout: Option<Arc<str>>,
     /// The route's CORS policy, shared with decisions.
     pub cors: Option<Arc<crate::model::virtual_service::CorsPolicy>>,
@@ -314,7 +137,7 @@ impl CompiledHttpRoute {
         vs: Arc<str>,
         vs_namespace: Arc<str>,
         delegated_from: Option<Arc<str>>,
-        matches: Vec<CompiledMatch>,
+        matches: Vec<HttpRouteMatch>,
         route: HttpRoute,
         domain: &str,
     ) -> Self {
@@ -339,7 +162,7 @@ impl CompiledHttpRoute {
                 })
             })
             .collect();
-        let retries = crate::policy::effective_retries(route.retries.as_ref());
+        let retries = effective_retries(route.retries.as_ref());
         let route_headers = header_ops(route.headers.as_ref());
         let mut forward_headers = route_headers.clone();
         if dests.len() <= 1 {
@@ -373,7 +196,7 @@ impl CompiledHttpRoute {
             || self
                 .matches
                 .iter()
-                .any(|m| m.is_catch_all() && m.port.is_none())
+                .any(|m| m.is_catch_all() && m.port.port.is_none())
     }
 }
 
@@ -403,57 +226,11 @@ fn merge_ops(into: &mut HeaderOps, more: HeaderOps) {
     }
 }
 
-/// Which L4 match attributes a TLS or TCP rule has.
-#[derive(Debug)]
-pub(crate) struct CompiledL4Match {
-    pub index: usize,
-    pub sni_hosts: Vec<String>,
-    pub destination_subnets: Vec<String>,
-    pub port: Option<u32>,
-    pub source_labels: BTreeMap<String, String>,
-    pub source_namespace: Option<String>,
-    pub gateways: Vec<GatewayRef>,
-}
-
-impl CompiledL4Match {
-    fn from_tcp(index: usize, m: &L4MatchAttributes, ns: &str) -> Self {
-        CompiledL4Match {
-            index,
-            sni_hosts: Vec::new(),
-            destination_subnets: m.destination_subnets.clone(),
-            port: m.port.filter(|p| *p != 0),
-            source_labels: m.source_labels.clone(),
-            source_namespace: m.source_namespace.clone().filter(|s| !s.is_empty()),
-            gateways: m
-                .gateways
-                .iter()
-                .map(|g| hosts::resolve_gateway_ref(g, ns).gateway)
-                .collect(),
-        }
-    }
-
-    fn from_tls(index: usize, m: &TlsMatchAttributes, ns: &str) -> Self {
-        CompiledL4Match {
-            index,
-            sni_hosts: m.sni_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
-            destination_subnets: m.destination_subnets.clone(),
-            port: m.port.filter(|p| *p != 0),
-            source_labels: m.source_labels.clone(),
-            source_namespace: m.source_namespace.clone().filter(|s| !s.is_empty()),
-            gateways: m
-                .gateways
-                .iter()
-                .map(|g| hosts::resolve_gateway_ref(g, ns).gateway)
-                .collect(),
-        }
-    }
-}
-
 /// One TLS or TCP rule.
 #[derive(Debug)]
 pub(crate) struct CompiledL4Route {
     pub index: usize,
-    pub matches: Vec<CompiledL4Match>,
+    pub matches: Vec<L4RouteMatch>,
     pub destinations: Vec<crate::model::virtual_service::RouteDestination>,
 }
 
@@ -469,7 +246,7 @@ pub(crate) struct CompiledVs {
     pub gateways: Vec<GatewayRef>,
     pub http: Vec<CompiledHttpRoute>,
     /// Index over `http` for deciding without scanning every rule.
-    pub http_index: super::index::RouteIndex,
+    pub http_index: RouteIndex,
     pub tls: Vec<CompiledL4Route>,
     pub tcp: Vec<CompiledL4Route>,
 }
@@ -517,7 +294,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                     .r#match
                     .iter()
                     .enumerate()
-                    .map(|(j, m)| CompiledMatch::compile(j, m, ns))
+                    .map(|(j, m)| HttpRouteMatch::compile(j, m, ns))
                     .collect(),
                 route.clone(),
                 domain,
@@ -555,7 +332,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                         matches
                             .iter()
                             .enumerate()
-                            .map(|(k, m)| CompiledMatch::compile(k, m, dns))
+                            .map(|(k, m)| HttpRouteMatch::compile(k, m, dns))
                             .collect(),
                         merged,
                         domain,
@@ -566,13 +343,13 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
     }
     let l4 =
         |i: usize,
-         ms: Vec<CompiledL4Match>,
+         ms: Vec<L4RouteMatch>,
          ds: &[crate::model::virtual_service::RouteDestination]| CompiledL4Route {
             index: i,
             matches: ms,
             destinations: ds.to_vec(),
         };
-    let http_index = super::index::RouteIndex::build(&http);
+    let http_index = RouteIndex::build(http.iter().map(|r| r.matches.as_slice()));
     CompiledVs {
         key,
         namespace,
@@ -597,7 +374,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                     r.r#match
                         .iter()
                         .enumerate()
-                        .map(|(j, m)| CompiledL4Match::from_tls(j, m, ns))
+                        .map(|(j, m)| L4RouteMatch::from_tls(j, m, ns))
                         .collect(),
                     &r.route,
                 )
@@ -614,7 +391,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                     r.r#match
                         .iter()
                         .enumerate()
-                        .map(|(j, m)| CompiledL4Match::from_tcp(j, m, ns))
+                        .map(|(j, m)| L4RouteMatch::from_tcp(j, m, ns))
                         .collect(),
                     &r.route,
                 )

@@ -252,6 +252,17 @@ pub struct FaultAbort {
     pub percent: f64,
 }
 
+impl FaultAbort {
+    /// The numeric gRPC status a gRPC abort answers with (`grpc-status`):
+    /// Istio's `SupportedGRPCStatus` table (`names::grpc_status_code`), the
+    /// name read case-insensitively; UNKNOWN (2) for a name outside it, which
+    /// validation rejects. `None` for an HTTP abort.
+    pub fn grpc_code(&self) -> Option<u32> {
+        let name = self.grpc_status.as_deref()?;
+        Some(crate::names::grpc_status_code(&name.to_ascii_uppercase()).unwrap_or(2))
+    }
+}
+
 /// Fault injection on the route.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fault {
@@ -485,5 +496,26 @@ impl<'m> Decision<'m> {
             s -= w;
         }
         self.destinations.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FaultAbort;
+
+    fn grpc(name: Option<&str>) -> FaultAbort {
+        FaultAbort {
+            http_status: None,
+            grpc_status: name.map(str::to_string),
+            percent: 100.0,
+        }
+    }
+
+    #[test]
+    fn grpc_abort_names_become_istio_status_codes() {
+        assert_eq!(grpc(Some("UNAVAILABLE")).grpc_code(), Some(14));
+        assert_eq!(grpc(Some("not_found")).grpc_code(), Some(5));
+        assert_eq!(grpc(Some("NO_SUCH_STATUS")).grpc_code(), Some(2));
+        assert_eq!(grpc(None).grpc_code(), None);
     }
 }

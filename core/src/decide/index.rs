@@ -6,8 +6,8 @@
 //! their original order, so first-match semantics are exactly those of a
 //! linear scan (a property test compares the two).
 
-use super::compile::{CompiledHttpRoute, Cond};
 use crate::fasthash::FastMap as HashMap;
+use crate::matching::{HttpRouteMatch, StringMatcher};
 
 /// A (rule, match) pair: position of the rule in the list, and of the match
 /// inside the rule (`u32::MAX` for a rule without matches).
@@ -35,29 +35,32 @@ pub(crate) struct RouteIndex {
 }
 
 impl RouteIndex {
-    pub fn build(routes: &[CompiledHttpRoute]) -> RouteIndex {
+    /// The index over routes given by their match lists, in order.
+    pub fn build<'a>(routes: impl IntoIterator<Item = &'a [HttpRouteMatch]>) -> RouteIndex {
         let mut idx = RouteIndex::default();
         let mut patterns = Vec::new();
-        for (ri, r) in routes.iter().enumerate() {
-            if r.matches.is_empty() {
+        for (ri, matches) in routes.into_iter().enumerate() {
+            if matches.is_empty() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, u32::MAX));
                 idx.uri_proven.push(false);
                 idx.always.push(id);
                 continue;
             }
-            for (mi, m) in r.matches.iter().enumerate() {
+            for (mi, m) in matches.iter().enumerate() {
                 let id = idx.entries.len() as u32;
                 idx.entries.push((ri as u32, mi as u32));
                 idx.uri_proven.push(!m.ignore_uri_case && m.uri.is_some());
                 match (&m.uri, m.ignore_uri_case) {
-                    (Some(Cond::Exact(e)), false) => {
-                        idx.exact.entry(e.as_str().into()).or_default().push(id)
+                    (Some(StringMatcher::Exact { value, .. }), false) => {
+                        idx.exact.entry(value.as_str().into()).or_default().push(id)
                     }
-                    (Some(Cond::Prefix(p)), false) => {
-                        idx.prefix.entry(p.as_str().into()).or_default().push(id)
-                    }
-                    (Some(Cond::Regex(re)), _) => {
+                    (Some(StringMatcher::Prefix { value, .. }), false) => idx
+                        .prefix
+                        .entry(value.as_str().into())
+                        .or_default()
+                        .push(id),
+                    (Some(StringMatcher::Regex(re)), _) => {
                         patterns.push(re.compiled_pattern().to_string());
                         idx.regex_entries.push(id);
                     }

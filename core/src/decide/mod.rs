@@ -1,10 +1,18 @@
 //! Deciding: a compiled [`Mesh`] and a [`Request`] give a [`Decision`].
 
+mod actions;
 pub(crate) mod compile;
 pub mod decision;
-mod engine;
+mod destinations;
+mod evaluate;
+mod export;
+mod gateway;
 mod index;
 pub mod request;
+mod request_view;
+pub mod retries;
+mod sidecar;
+mod trace;
 
 pub use decision::{
     Decision, Destination, DirectResponse, Fault, FaultAbort, FaultDelay, HeaderOps, Mirror,
@@ -12,10 +20,10 @@ pub use decision::{
 };
 pub use request::{Caller, Headers, Protocol, Request, RequestFields};
 
+use crate::destination_rules::RuleIndex;
 use crate::fasthash::FastMap as HashMap;
 use crate::model::gateway::Server;
 use crate::model::Config;
-use crate::policy::RuleIndex;
 use crate::registry::Registry;
 use std::sync::Arc;
 
@@ -211,7 +219,7 @@ impl Mesh {
             host_cache: HashMap::default(),
             dest_keys,
             clusters: HashMap::default(),
-            default_retries: Arc::new(crate::policy::effective_retries(None)),
+            default_retries: Arc::new(crate::decide::retries::effective_retries(None)),
         };
         mesh.clusters = mesh.build_cluster_names();
         mesh.host_cache = mesh.build_host_cache(config);

@@ -2,6 +2,7 @@
 //! on it (istio-api §3.2, §3.7; envoy-semantics §1.3, §1.4).
 
 use super::regex::{Re2Regex, RegexError};
+use crate::model::common::StringMatch;
 use std::borrow::Cow;
 
 /// A compiled `StringMatch`.
@@ -27,9 +28,33 @@ pub enum StringMatcher {
     /// for a missing header is up to the caller ([`match_header`],
     /// [`match_without_header`]).
     Present,
+    /// A pattern that does not compile: never matches (validation reports
+    /// it, and exporters leave the match out). Holds the compile error.
+    Invalid(String),
 }
 
 impl StringMatcher {
+    /// An Istio `StringMatch` as written in a match block. `star_is_presence`:
+    /// `regex: "*"` means "present" (Istio reads it so for `withoutHeaders`
+    /// and `queryParams`); an empty `StringMatch` (`{}`) is presence too.
+    pub fn from_istio(m: &StringMatch, star_is_presence: bool) -> Self {
+        if let Some(e) = &m.exact {
+            StringMatcher::exact(e.as_str())
+        } else if let Some(p) = &m.prefix {
+            StringMatcher::prefix(p.as_str())
+        } else if let Some(r) = &m.regex {
+            if star_is_presence && r == "*" {
+                return StringMatcher::Present;
+            }
+            match Re2Regex::new(r) {
+                Ok(re) => StringMatcher::Regex(re),
+                Err(e) => StringMatcher::Invalid(e.to_string()),
+            }
+        } else {
+            StringMatcher::Present
+        }
+    }
+
     /// Case-sensitive `exact`.
     pub fn exact(value: impl Into<String>) -> Self {
         StringMatcher::Exact {
@@ -90,7 +115,24 @@ impl StringMatcher {
             },
             StringMatcher::Regex(re) => re.is_match(value),
             StringMatcher::Present => true,
+            StringMatcher::Invalid(_) => false,
         }
+    }
+
+    /// How the matcher reads in an explanation (`exact "/a"`, `present`).
+    pub fn describe(&self) -> String {
+        match self {
+            StringMatcher::Exact { value, .. } => format!("exact {value:?}"),
+            StringMatcher::Prefix { value, .. } => format!("prefix {value:?}"),
+            StringMatcher::Regex(re) => format!("regex {:?}", re.as_str()),
+            StringMatcher::Present => "present".into(),
+            StringMatcher::Invalid(e) => format!("invalid pattern ({e})"),
+        }
+    }
+
+    /// Whether this is `prefix: "/"` (or an empty prefix): every path.
+    pub fn is_prefix_root(&self) -> bool {
+        matches!(self, StringMatcher::Prefix { value, .. } if value == "/" || value.is_empty())
     }
 
     /// True for the presence matcher.
@@ -140,29 +182,25 @@ where
     found
 }
 
-/// The raw value of query parameter `key` as Envoy's route matcher sees it:
-/// the query is split on `&`, each piece at its first `=`; the **first**
-/// piece whose key equals `key` (case-sensitive) wins; no percent-decoding; a
-/// piece without `=` has the value `""`. `query` is the text after `?`.
-pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query.split('&').find_map(|piece| {
-        if piece.is_empty() {
-            return None;
-        }
-        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        (k == key).then_some(v)
-    })
-}
-
-/// `queryParams[key]` in a match: a missing parameter never matches; a
-/// presence matcher matches any present parameter.
-pub fn match_query_param(matcher: &StringMatcher, query: Option<&str>, key: &str) -> bool {
-    match_header(matcher, query.and_then(|q| query_param(q, key)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn istio_string_matches_compile_once() {
+        let sm = |json: &str| -> StringMatch { serde_json::from_str(json).unwrap() };
+        assert_eq!(
+            StringMatcher::from_istio(&sm(r#"{"exact": "a"}"#), false),
+            StringMatcher::exact("a")
+        );
+        assert!(StringMatcher::from_istio(&sm("{}"), false).is_present());
+        assert!(StringMatcher::from_istio(&sm(r#"{"regex": "*"}"#), true).is_present());
+        let bad = StringMatcher::from_istio(&sm(r#"{"regex": "*"}"#), false);
+        assert!(matches!(bad, StringMatcher::Invalid(_)));
+        assert!(!bad.matches("*") && !bad.matches(""));
+        assert!(StringMatcher::prefix("/").is_prefix_root());
+        assert!(!StringMatcher::prefix("/a").is_prefix_root());
+    }
 
     #[test]
     fn exact_and_prefix_are_case_sensitive_unless_asked() {
@@ -222,25 +260,5 @@ mod tests {
             Some(Cow::Borrowed("v"))
         ));
         assert!(!StringMatcher::exact("a").matches(&header_value(headers, "x-a").unwrap()));
-    }
-
-    #[test]
-    fn query_parameters_are_raw_and_first_wins() {
-        let q = "a=1&b=%20x&a=2&flag&=v&&c=";
-        assert_eq!(query_param(q, "a"), Some("1"));
-        assert_eq!(query_param(q, "b"), Some("%20x"));
-        assert_eq!(query_param(q, "flag"), Some(""));
-        assert_eq!(query_param(q, "c"), Some(""));
-        assert_eq!(query_param(q, ""), Some("v"));
-        assert_eq!(query_param(q, "A"), None);
-        assert_eq!(query_param("x=a=b", "x"), Some("a=b"));
-        assert!(match_query_param(
-            &StringMatcher::exact(""),
-            Some(q),
-            "flag"
-        ));
-        assert!(match_query_param(&StringMatcher::Present, Some(q), "flag"));
-        assert!(!match_query_param(&StringMatcher::Present, Some(q), "zzz"));
-        assert!(!match_query_param(&StringMatcher::Present, None, "a"));
     }
 }

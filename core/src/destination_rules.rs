@@ -1,7 +1,7 @@
 //! DestinationRules: which one applies to a destination (Istio's
 //! namespace-ordered lookup), how several for one host merge, and the
 //! effective traffic policy of a cluster (top-level, then port-level, then
-//! subset), plus Istio's retry default.
+//! subset).
 
 use crate::hosts;
 use crate::model::destination_rule::{PortTrafficPolicy, Subset, TrafficPolicy};
@@ -10,47 +10,6 @@ use crate::registry::{labels_match, Visibility};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Istio's default `retryOn` when a route sets no retry policy.
-pub const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled";
-/// Istio's default number of retries.
-pub const DEFAULT_RETRY_ATTEMPTS: u32 = 2;
-
-/// The retry policy in force for a rule's `retries` (Istio's default when absent).
-pub fn effective_retries(
-    r: Option<&crate::model::virtual_service::HttpRetry>,
-) -> crate::decide::Retries {
-    match r {
-        None => crate::decide::Retries {
-            attempts: DEFAULT_RETRY_ATTEMPTS,
-            per_try_timeout: None,
-            retry_on: DEFAULT_RETRY_ON.to_string(),
-            backoff: None,
-            default: true,
-        },
-        Some(r) => {
-            let attempts = r.attempts.unwrap_or(0).max(0) as u32;
-            crate::decide::Retries {
-                attempts,
-                per_try_timeout: if attempts == 0 {
-                    None
-                } else {
-                    r.per_try_timeout.clone()
-                },
-                retry_on: if attempts == 0 {
-                    String::new()
-                } else {
-                    r.retry_on
-                        .as_deref()
-                        .unwrap_or(DEFAULT_RETRY_ON)
-                        .to_string()
-                },
-                backoff: r.backoff.clone(),
-                default: false,
-            }
-        }
-    }
-}
 
 /// One precomputed policy: port (None: any other), subset, policy.
 type PolicyEntry = (Option<u32>, Option<String>, Option<Arc<TrafficPolicy>>);
