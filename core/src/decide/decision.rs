@@ -53,6 +53,16 @@ pub struct RuleRef<'m> {
 }
 
 impl RuleRef<'_> {
+    /// 0-based position in the `http` (`tls`, `tcp`) list of the VirtualService.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The rule's `name`, when it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
     /// A copy that owns its strings, independent of the [`crate::Mesh`].
     pub fn into_owned(self) -> RuleRef<'static> {
         RuleRef {
@@ -164,6 +174,43 @@ pub struct Destination<'m> {
 }
 
 impl Destination<'_> {
+    /// FQDN of the destination service.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The DestinationRule subset, when routed to one.
+    pub fn subset(&self) -> Option<&str> {
+        self.subset.as_deref()
+    }
+
+    /// The destination service port.
+    pub fn port(&self) -> Option<u32> {
+        self.port
+    }
+
+    /// The configured weight (100 for a lone destination); the share of
+    /// traffic is weight / sum of weights.
+    pub fn weight(&self) -> u32 {
+        self.weight
+    }
+
+    /// The Envoy cluster name: `outbound|PORT|SUBSET|HOST`.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// The traffic policy after the DestinationRule's port-level and subset
+    /// policies are applied over the top-level one.
+    pub fn policy(&self) -> Option<&TrafficPolicy> {
+        self.policy.as_deref()
+    }
+
+    /// Why traffic to this destination fails at run time, when it will.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
     /// A copy that owns its contents, independent of the [`crate::Mesh`].
     pub fn into_owned(self) -> Destination<'static> {
         Destination {
@@ -292,6 +339,31 @@ pub struct Mirror<'m> {
 }
 
 impl Mirror<'_> {
+    /// FQDN of the mirror service.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The DestinationRule subset, when mirrored to one.
+    pub fn subset(&self) -> Option<&str> {
+        self.subset.as_deref()
+    }
+
+    /// The mirror service port.
+    pub fn port(&self) -> Option<u32> {
+        self.port
+    }
+
+    /// The Envoy cluster name.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Percentage of requests mirrored (0 to 100).
+    pub fn percent(&self) -> f64 {
+        self.percent
+    }
+
     /// A copy that owns its strings, independent of the [`crate::Mesh`].
     pub fn into_owned(self) -> Mirror<'static> {
         Mirror {
@@ -425,6 +497,87 @@ pub struct Decision<'m> {
 }
 
 impl<'m> Decision<'m> {
+    /// What happens to the request.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// `namespace/name` of the VirtualService whose rule matched.
+    pub fn virtual_service(&self) -> Option<&str> {
+        self.virtual_service.as_deref()
+    }
+
+    /// For a delegated rule, `namespace/name` of the root VirtualService.
+    pub fn delegated_from(&self) -> Option<&str> {
+        self.delegated_from.as_deref()
+    }
+
+    /// The matched rule.
+    pub fn rule(&self) -> Option<&RuleRef<'m>> {
+        self.rule.as_ref()
+    }
+
+    /// The weighted destinations (empty unless the request is forwarded).
+    pub fn destinations(&self) -> &[Destination<'m>] {
+        &self.destinations
+    }
+
+    /// The redirect the proxy answers with.
+    pub fn redirect(&self) -> Option<&Redirect> {
+        self.redirect.as_deref()
+    }
+
+    /// The fixed response the proxy answers with.
+    pub fn direct_response(&self) -> Option<&DirectResponse> {
+        self.direct_response.as_deref()
+    }
+
+    /// The path and authority sent upstream, when rewritten.
+    pub fn rewrite(&self) -> Option<&Rewrite> {
+        self.rewrite.as_deref()
+    }
+
+    /// The route's overall timeout; `None` when there is none.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        crate::duration::parse_duration(self.timeout.as_deref()?).ok()
+    }
+
+    /// The retry policy in force.
+    pub fn retries(&self) -> Option<&Retries> {
+        self.retries.as_deref()
+    }
+
+    /// The injected fault.
+    pub fn fault(&self) -> Option<&Fault> {
+        self.fault.as_deref()
+    }
+
+    /// The mirror targets.
+    pub fn mirrors(&self) -> &[Mirror<'m>] {
+        &self.mirrors
+    }
+
+    /// Operations on the request headers sent upstream.
+    pub fn request_headers(&self) -> &HeaderOps {
+        &self.request_headers
+    }
+
+    /// Operations on the response headers sent back.
+    pub fn response_headers(&self) -> &HeaderOps {
+        &self.response_headers
+    }
+
+    /// The route's CORS policy.
+    pub fn cors(&self) -> Option<&CorsPolicy> {
+        self.cors.as_deref()
+    }
+
+    /// Why: every item considered, in order (empty unless made by
+    /// [`crate::Mesh::explain`]).
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
     /// A decision with only an outcome.
     pub fn new(outcome: Outcome) -> Self {
         Decision {
