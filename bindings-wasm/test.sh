@@ -8,7 +8,6 @@ set -euo pipefail
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen` pin in bindings-wasm/Cargo.toml
 cd "$(dirname "$0")"
 CRATE_DIR=$PWD
-export MESHROUTE_SHARED_DIR="${MESHROUTE_SHARED_DIR:-$(cd .. && pwd)/../shared}"
 
 step() { printf '\n==> %s\n' "$*"; }
 

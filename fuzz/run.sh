@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target. Needs the nightly toolchain and cargo-fuzz
 # (`cargo install cargo-fuzz`). Corpora are seeded from examples/,
-# tests/scenarios/ and ../shared/conformance. A crash leaves its input under
+# tests/scenarios/, tests/conformance/ and, when it exists, ../shared/conformance.
+# A crash leaves its input under
 # fuzz/artifacts/<target>/ and makes this script fail.
 #   fuzz/run.sh smoke          # the test command: a fixed seed and a fixed number
 #                              # of runs per target on a fresh corpus, so CI sees
@@ -20,10 +21,18 @@ if [[ "$mode" == smoke ]]; then
 fi
 for t in "${all_targets[@]}"; do mkdir -p "corpus/$t"; done
 cp "$root"/examples/bookinfo/*.yaml corpus/load/ 2>/dev/null || true
-cp "$root"/../shared/conformance/*.yaml corpus/load/ 2>/dev/null || true
+cp "$root"/tests/conformance/bookinfo.yaml corpus/load/
 cp "$root"/examples/*.routetest.yaml "$root"/tests/scenarios/*.yaml corpus/routetest/ 2>/dev/null || true
-cp "$root"/../shared/conformance/*.routetest.yaml "$root"/../shared/conformance/*.scenario.yaml \
-   corpus/routetest/ 2>/dev/null || true
+cp "$root"/tests/conformance/*.routetest.yaml "$root"/tests/conformance/*.scenario.yaml corpus/routetest/
+# The shared corpus is an optional extra; its files go in under their own prefix.
+if [[ -d "$root"/../shared/conformance ]]; then
+  for f in "$root"/../shared/conformance/*.yaml; do
+    case "$f" in
+      *.routetest.yaml | *.scenario.yaml) cp "$f" "corpus/routetest/shared-$(basename "$f")" ;;
+      *) cp "$f" "corpus/load/shared-$(basename "$f")" ;;
+    esac
+  done
+fi
 cargo +nightly fuzz build >/dev/null
 # Runs per target in the smoke: each target takes a few seconds (the
 # structured targets start from an empty corpus, load and routetest replay

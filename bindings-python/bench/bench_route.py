@@ -14,23 +14,11 @@ from typing import Callable, List, Tuple
 
 import meshroute
 
-import os
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 
-def shared_dir() -> Path:
-    """The shared folder: $MESHROUTE_SHARED, else beside the checkout (CI),
-    else beside the worktrees folder."""
-    env = os.environ.get("MESHROUTE_SHARED")
-    for candidate in ([Path(env)] if env else []) + [REPO.parent / "shared", REPO.parent.parent / "shared"]:
-        if (candidate / "conformance").is_dir():
-            return candidate
-    raise SystemExit("shared/conformance not found: set MESHROUTE_SHARED")
-
-
-CONFORMANCE = shared_dir() / "conformance"
+CONFORMANCE = REPO / "tests" / "conformance"
 CASE_FILE = CONFORMANCE / "bookinfo-request-routing-jason.routetest.yaml"
 
 

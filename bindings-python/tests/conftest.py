@@ -1,10 +1,10 @@
-"""Shared fixtures: the shared folder (conformance cases) and a bookinfo mesh."""
+"""Shared fixtures: the conformance corpora and a bookinfo mesh."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import pytest
 
@@ -13,19 +13,24 @@ import meshroute
 REPO = Path(__file__).resolve().parents[2]
 
 
-def shared_dir() -> Path:
-    """$MESHROUTE_SHARED, else ../shared beside the checkout (as CI has it),
-    else beside the worktrees folder. Missing is a failure, not a skip."""
-    env = os.environ.get("MESHROUTE_SHARED")
-    candidates: List[Path] = [Path(env)] if env else []
-    candidates += [REPO.parent / "shared", REPO.parent.parent / "shared"]
-    for c in candidates:
-        if (c / "conformance").is_dir():
-            return c
-    raise RuntimeError(f"shared/conformance not found (tried {candidates}); set MESHROUTE_SHARED")
+def extra_conformance_dir() -> Optional[Path]:
+    """An optional extra corpus: $MESHROUTE_CONFORMANCE, else the conformance
+    folder of $MESHROUTE_SHARED_DIR or $MESHROUTE_SHARED, else ../shared/conformance
+    beside the checkout, when it exists."""
+    candidates: List[Path] = []
+    if os.environ.get("MESHROUTE_CONFORMANCE"):
+        candidates.append(Path(os.environ["MESHROUTE_CONFORMANCE"]))
+    for var in ("MESHROUTE_SHARED_DIR", "MESHROUTE_SHARED"):
+        if os.environ.get(var):
+            candidates.append(Path(os.environ[var]) / "conformance")
+    candidates.append(REPO.parent / "shared" / "conformance")
+    return next((c for c in candidates if c.is_dir()), None)
 
 
-CONFORMANCE = shared_dir() / "conformance"
+# The repository's own corpus, which every test may rely on.
+CONFORMANCE = REPO / "tests" / "conformance"
+# Every corpus to run: the repository's, then the extra one when present.
+CONFORMANCE_DIRS: List[Path] = [CONFORMANCE] + [d for d in [extra_conformance_dir()] if d is not None]
 
 REVIEWS = """
 apiVersion: networking.istio.io/v1

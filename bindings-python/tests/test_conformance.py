@@ -1,4 +1,5 @@
-"""Every route test in ../shared/conformance/, through run_route_tests."""
+"""Every route test of the conformance corpora (tests/conformance/, and an extra
+corpus such as ../shared/conformance/ when present), through run_route_tests."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from pathlib import Path
 import pytest
 
 import meshroute
-from conftest import CONFORMANCE
+from conftest import CONFORMANCE, CONFORMANCE_DIRS
 
 ROUTE_TESTS = sorted(CONFORMANCE.glob("*.routetest.yaml"))
+ALL_ROUTE_TESTS = [p for d in CONFORMANCE_DIRS for p in sorted(d.glob("*.routetest.yaml"))]
 
 
 def test_conformance_files_are_present() -> None:
     assert len(ROUTE_TESTS) >= 10, f"expected the conformance suite in {CONFORMANCE}"
 
 
-@pytest.mark.parametrize("path", ROUTE_TESTS, ids=[p.name for p in ROUTE_TESTS])
+@pytest.mark.parametrize("path", ALL_ROUTE_TESTS, ids=[f"{p.parent.parent.name}/{p.name}" for p in ALL_ROUTE_TESTS])
 def test_route_test_file_passes(path: Path) -> None:
     report = meshroute.run_route_tests(path)
     assert report.cases, f"{path.name} has no cases"

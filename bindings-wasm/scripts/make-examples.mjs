@@ -1,14 +1,11 @@
-// Regenerates playground/src/examples.json from the conformance cases
-// (../shared/conformance beside the checkout, or $MESHROUTE_SHARED_DIR).
-// The output is committed so the playground builds without the shared folder.
+// Regenerates playground/src/examples.json from the repository's conformance
+// cases (tests/conformance). The output is committed.
 // Each example: the routing resources of one route-test file (its `inline:`
 // block), then the Bookinfo platform (Services and Deployments), and the
 // request of the file's first case.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDir } from './paths.mjs';
-
-const conformance = join(sharedDir(), 'conformance');
+import { conformanceDir as conformance } from './paths.mjs';
 
 const EXAMPLES = [
   {

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { sharedDir } from '../scripts/paths.mjs';
+import { conformanceDir } from '../scripts/paths.mjs';
 import { loadCatchingMemory } from '../scripts/memory.mjs';
 
 const require = createRequire(import.meta.url);
@@ -59,7 +59,7 @@ function inlineBlock(text) {
   return out.join('\n');
 }
 
-const dir = join(sharedDir(), 'conformance');
+const dir = conformanceDir;
 const names = readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort();
 const files = Object.fromEntries(names.map((n) => [n, readFileSync(join(dir, n), 'utf8')]));
 

@@ -376,17 +376,24 @@ fn subsets_are_checked_against_a_pod_snapshot_only() {
 // ---------------------------------------------------------------------------
 // Conformance corpus
 
-fn conformance_dir() -> Option<PathBuf> {
-    let candidates = [
+/// The conformance corpora to read: the repository's own `tests/conformance`,
+/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
+/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
+/// `../shared/conformance` beside the checkout, when it exists.
+fn conformance_dirs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let extra = [
         std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance")),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")),
-        Some(PathBuf::from("/work/shared/conformance")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("bookinfo.yaml").is_file())
+        std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
+        std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
+        Some(root.join("../shared/conformance")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir());
+    std::iter::once(root.join("tests/conformance"))
+        .chain(extra)
+        .collect()
 }
 
 /// The configuration texts of one conformance file: `(name, text)` pairs.
@@ -416,23 +423,26 @@ fn config_inputs(dir: &Path, file: &str) -> Vec<(String, String)> {
 
 #[test]
 fn conformance_configurations_analyze_without_errors() {
-    let Some(dir) = conformance_dir() else {
-        panic!("conformance corpus not found: set MESHROUTE_CONFORMANCE");
-    };
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .expect("list conformance dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n == "bookinfo.yaml" || n.ends_with(".routetest.yaml") || n.ends_with(".scenario.yaml")
-        })
-        .collect();
-    files.sort();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for dir in conformance_dirs() {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n == "bookinfo.yaml"
+                    || n.ends_with(".routetest.yaml")
+                    || n.ends_with(".scenario.yaml")
+            })
+            .collect();
+        names.sort();
+        files.extend(names.into_iter().map(|n| (dir.clone(), n)));
+    }
     assert!(files.len() > 10, "corpus looks incomplete: {files:?}");
     let mut errors = Vec::new();
     let mut report = Vec::new();
-    for file in &files {
-        let inputs = config_inputs(&dir, file);
+    for (dir, file) in &files {
+        let inputs = config_inputs(dir, file);
         assert!(!inputs.is_empty(), "{file}: no config");
         let refs: Vec<Input<'_>> = inputs
             .iter()

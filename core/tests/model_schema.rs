@@ -7,8 +7,8 @@
 //! value, and reject an unknown field at every object level.
 //!
 //! The schema file is looked up in `$MESHROUTE_CRD_SCHEMA`, then
-//! `schema/istio-networking-crds.yaml` at the workspace root, then
-//! `../shared/schema/istio-networking-crds.yaml` beside the checkout.
+//! `tests/schema/istio-networking-crds.yaml`, which the repository carries
+//! (provenance in `tests/schema/SOURCE.md`).
 
 use meshroute::model::{
     DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry,
@@ -32,19 +32,15 @@ fn schema_path() -> PathBuf {
     let candidates = [
         std::env::var_os("MESHROUTE_CRD_SCHEMA").map(PathBuf::from),
         Some(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/istio-networking-crds.yaml"),
-        ),
-        // CI and developers have the shared folder beside the checkout.
-        Some(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/schema/istio-networking-crds.yaml"),
+                .join("../tests/schema/istio-networking-crds.yaml"),
         ),
     ];
     candidates
         .into_iter()
         .flatten()
         .find(|p| p.is_file())
-        .expect("Istio CRD schema not found: set MESHROUTE_CRD_SCHEMA")
+        .expect("Istio CRD schema not found in tests/schema: set MESHROUTE_CRD_SCHEMA")
 }
 
 fn crds() -> &'static [Value] {

@@ -212,17 +212,40 @@ fn assert_round_trip(text: &str, name: &str) {
     assert_eq!(written, serialize(&second), "{name}");
 }
 
+/// The conformance corpora to read: the repository's own `tests/conformance`,
+/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
+/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
+/// `../shared/conformance` beside the checkout, when it exists.
+fn conformance_dirs() -> Vec<std::path::PathBuf> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let extra = [
+        std::env::var_os("MESHROUTE_CONFORMANCE").map(std::path::PathBuf::from),
+        std::env::var_os("MESHROUTE_SHARED_DIR")
+            .map(|d| std::path::PathBuf::from(d).join("conformance")),
+        std::env::var_os("MESHROUTE_SHARED")
+            .map(|d| std::path::PathBuf::from(d).join("conformance")),
+        Some(root.join("../shared/conformance")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir());
+    std::iter::once(root.join("tests/conformance"))
+        .chain(extra)
+        .collect()
+}
+
 #[test]
 fn every_example_and_conformance_config_round_trips() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let conformance = std::env::var("MESHROUTE_CONFORMANCE")
-        .unwrap_or_else(|_| format!("{root}/../shared/conformance"));
     let mut files = Vec::new();
-    for dir in [
+    let dirs = [
         format!("{root}/examples/bookinfo"),
         format!("{root}/tests/scenarios/config"),
-        conformance,
-    ] {
+    ]
+    .into_iter()
+    .map(std::path::PathBuf::from)
+    .chain(conformance_dirs());
+    for dir in dirs {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };

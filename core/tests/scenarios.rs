@@ -1,7 +1,8 @@
-//! Resilience scenario files run through `scenario::run`: the public
-//! conformance scenarios (`../shared/conformance/resilience-*.scenario.yaml`
-//! beside the checkout, or `$MESHROUTE_SHARED/conformance`) and the project's
-//! own `tests/scenarios/*.scenario.yaml`, one per behaviour. Every `expect` entry must pass.
+//! Resilience scenario files run through `scenario::run`: the conformance
+//! scenarios (`tests/conformance/resilience-*.scenario.yaml`, and those of an
+//! extra corpus such as `../shared/conformance` beside the checkout when it
+//! exists) and the project's own `tests/scenarios/*.scenario.yaml`, one per
+//! behaviour. Every `expect` entry must pass.
 
 use meshroute::scenario;
 use std::path::{Path, PathBuf};
@@ -60,30 +61,57 @@ fn yaml_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     files
 }
 
-fn shared_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("MESHROUTE_SHARED").map(PathBuf::from),
-        // CI and developers have the shared folder beside the checkout.
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("conformance").is_dir())
-        .expect("shared folder not found beside the checkout: set MESHROUTE_SHARED")
+/// The conformance corpora to read: the repository's own `tests/conformance`,
+/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
+/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
+/// `../shared/conformance` beside the checkout, when it exists.
+fn conformance_dirs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let extra = [
+        std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
+        std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
+        std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
+        Some(root.join("../shared/conformance")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir());
+    std::iter::once(root.join("tests/conformance"))
+        .chain(extra)
+        .collect()
 }
 
-#[test]
-fn conformance_resilience_scenarios_pass() {
-    let files: Vec<PathBuf> = yaml_files(&shared_dir().join("conformance"), ".scenario.yaml")
+fn resilience_scenarios(dir: &Path) -> Vec<PathBuf> {
+    yaml_files(dir, ".scenario.yaml")
         .into_iter()
         .filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("resilience-"))
         })
-        .collect();
-    assert_eq!(files.len(), 4, "expected the four resilience scenarios");
-    assert_all_pass(&files);
+        .collect()
+}
+
+#[test]
+fn conformance_resilience_scenarios_pass() {
+    let dirs = conformance_dirs();
+    // The repository's corpus: the circuit-breaking task's pool overflow, ejection,
+    // no picks for an ejected host, and every host ejected.
+    let own = resilience_scenarios(&dirs[0]);
+    assert_eq!(
+        own.len(),
+        4,
+        "expected the four resilience scenarios: {own:?}"
+    );
+    assert_all_pass(&own);
+    for extra in &dirs[1..] {
+        let files = resilience_scenarios(extra);
+        assert!(
+            !files.is_empty(),
+            "{}: no resilience scenario",
+            extra.display()
+        );
+        assert_all_pass(&files);
+    }
 }
 
 #[test]

@@ -272,46 +272,68 @@ struct TestConfig {
     files: Vec<String>,
 }
 
+/// The conformance corpora to read: the repository's own `tests/conformance`,
+/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
+/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
+/// `../shared/conformance` beside the checkout, when it exists.
+fn conformance_dirs() -> Vec<std::path::PathBuf> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let extra = [
+        std::env::var_os("MESHROUTE_CONFORMANCE").map(std::path::PathBuf::from),
+        std::env::var_os("MESHROUTE_SHARED_DIR")
+            .map(|d| std::path::PathBuf::from(d).join("conformance")),
+        std::env::var_os("MESHROUTE_SHARED")
+            .map(|d| std::path::PathBuf::from(d).join("conformance")),
+        Some(root.join("../shared/conformance")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir());
+    std::iter::once(root.join("tests/conformance"))
+        .chain(extra)
+        .collect()
+}
+
 #[test]
 fn conformance_configurations_have_no_errors() {
-    let dir = std::path::Path::new("/work/shared/conformance");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        // The shared conformance suite is not present in this checkout.
-        return;
-    };
     let mut checked = 0;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_string();
-        let mut texts = Vec::new();
-        if name == "bookinfo.yaml" {
-            texts.push(std::fs::read_to_string(&path).expect("read bookinfo"));
-        } else if name.ends_with(".routetest.yaml") || name.ends_with(".scenario.yaml") {
-            let raw = std::fs::read_to_string(&path).expect("read test file");
-            let parsed: TestFile =
-                serde_saphyr::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let mut text = String::new();
-            for f in &parsed.config.files {
-                text.push_str(&std::fs::read_to_string(dir.join(f)).expect("read included file"));
-                text.push_str("\n---\n");
+    for dir in conformance_dirs() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let mut texts = Vec::new();
+            if name == "bookinfo.yaml" {
+                texts.push(std::fs::read_to_string(&path).expect("read bookinfo"));
+            } else if name.ends_with(".routetest.yaml") || name.ends_with(".scenario.yaml") {
+                let raw = std::fs::read_to_string(&path).expect("read test file");
+                let parsed: TestFile =
+                    serde_saphyr::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let mut text = String::new();
+                for f in &parsed.config.files {
+                    text.push_str(
+                        &std::fs::read_to_string(dir.join(f)).expect("read included file"),
+                    );
+                    text.push_str("\n---\n");
+                }
+                text.push_str(parsed.config.inline.as_deref().unwrap_or(""));
+                texts.push(text);
+            } else {
+                continue;
             }
-            text.push_str(parsed.config.inline.as_deref().unwrap_or(""));
-            texts.push(text);
-        } else {
-            continue;
-        }
-        for text in texts {
-            let errors: Vec<String> = check(&load_str(&text, &name))
-                .into_iter()
-                .filter(|m| m.is_error())
-                .map(|m| m.to_string())
-                .collect();
-            assert!(errors.is_empty(), "{name}:\n{}", errors.join("\n"));
-            checked += 1;
+            for text in texts {
+                let errors: Vec<String> = check(&load_str(&text, &name))
+                    .into_iter()
+                    .filter(|m| m.is_error())
+                    .map(|m| m.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{name}:\n{}", errors.join("\n"));
+                checked += 1;
+            }
         }
     }
     assert!(

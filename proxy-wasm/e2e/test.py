@@ -23,9 +23,11 @@ MESHROUTE, WASM, UPSTREAM, DECIDE, WORK = sys.argv[1:6]
 BENCH = "--bench" in sys.argv
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "example")
-CONFORMANCE = os.path.join(HERE, "..", "..", "..", "shared", "conformance")
-if not os.path.isdir(CONFORMANCE):
-    CONFORMANCE = "/work/shared/conformance"
+# The repository's conformance corpus, then an optional extra one
+# ($MESHROUTE_CONFORMANCE, else ../shared/conformance beside the checkout).
+CONFORMANCE = os.path.join(HERE, "..", "..", "tests", "conformance")
+EXTRA_CONFORMANCE = os.environ.get("MESHROUTE_CONFORMANCE") or os.path.join(HERE, "..", "..", "..", "shared", "conformance")
+CONFORMANCE_DIRS = [CONFORMANCE] + ([EXTRA_CONFORMANCE] if os.path.isdir(EXTRA_CONFORMANCE) else [])
 
 PROCS = []
 RESULTS = {"passed": 0, "failed": 0}
@@ -185,7 +187,8 @@ def features(label, port):
 # ---------------------------------------------------------------------------
 
 def conformance(listen_filter, listen_native):
-    files = sorted(f for f in os.listdir(CONFORMANCE) if f.endswith(".routetest.yaml"))
+    files = [os.path.join(d, f) for d in CONFORMANCE_DIRS
+             for f in sorted(os.listdir(d)) if f.endswith(".routetest.yaml")]
     base_port = 19200
     skipped = {}
     for fi, fname in enumerate(files):
@@ -204,9 +207,9 @@ def conformance(listen_filter, listen_native):
 
 
 def conformance_file(fi, fname, base_port, listen_filter, listen_native, skipped):
-        doc = yaml.safe_load(open(os.path.join(CONFORMANCE, fname)))
+        doc = yaml.safe_load(open(fname))
         cfg = doc.get("config") or {}
-        inputs = [os.path.join(CONFORMANCE, f) for f in cfg.get("files", [])]
+        inputs = [os.path.join(os.path.dirname(fname), f) for f in cfg.get("files", [])]
         if cfg.get("inline"):
             p = os.path.join(WORK, f"inline-{fi}.yaml")
             open(p, "w").write(cfg["inline"])

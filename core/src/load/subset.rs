@@ -660,21 +660,30 @@ mod tests {
         true
     }
 
-    fn shared_dir() -> Option<PathBuf> {
+    /// An extra conformance corpus when one exists (`$MESHROUTE_CONFORMANCE`,
+    /// `$MESHROUTE_SHARED_DIR/conformance`, `$MESHROUTE_SHARED/conformance`, or
+    /// `../shared/conformance` beside the checkout).
+    fn extra_conformance_dir() -> Option<PathBuf> {
         [
-            std::env::var_os("MESHROUTE_SHARED").map(PathBuf::from),
-            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")),
+            std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
+            std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
+            std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")),
         ]
         .into_iter()
         .flatten()
-        .find(|p| p.join("conformance").is_dir())
+        .find(|p| p.is_dir())
     }
 
     /// Every configuration the project and the conformance suite ship.
     fn shipped_configurations() -> Vec<(String, String)> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut dirs = vec![root.join("examples"), root.join("examples/bookinfo")];
-        dirs.extend(shared_dir().map(|d| d.join("conformance")));
+        let mut dirs = vec![
+            root.join("examples"),
+            root.join("examples/bookinfo"),
+            root.join("tests/conformance"),
+        ];
+        dirs.extend(extra_conformance_dir());
         let mut texts = Vec::new();
         for dir in dirs {
             let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
