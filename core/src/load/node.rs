@@ -72,6 +72,37 @@ impl<'a> Node<'a> {
             _ => None,
         }
     }
+
+    /// The node as JSON; mapping keys that are not strings become their
+    /// JSON text. A float JSON cannot hold (NaN, infinity) becomes its text,
+    /// not `null`: a test file compares `null` as "absent", so the value
+    /// must stay visible.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::UInt(u) => Json::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or_else(|| Json::String(f.to_string())),
+            Value::Str(s) => Json::String(s.to_string()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match k.to_json() {
+                            Json::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// A document of a multi-document text: where it starts and its text.
