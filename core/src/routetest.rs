@@ -544,7 +544,7 @@ pub fn parse(text: &str, name: &str) -> Result<TestFile, String> {
     let fields = Fields::new(name);
     let mut docs = Vec::new();
     for doc in node::split_documents(text) {
-        match node::parse_document(&doc) {
+        match load::events::parse_document(&doc) {
             Ok(Some(n)) => docs.push(n),
             Ok(None) => {}
             Err(e) => return Err(format!("{}: invalid YAML: {}", fields.at(e.loc), e.text)),

@@ -66,7 +66,7 @@ use crate::model::Config;
 pub fn is_scenario(text: &str) -> bool {
     let first = node::split_documents(text)
         .iter()
-        .map(node::parse_document)
+        .map(crate::load::events::parse_document)
         .find(|d| !matches!(d, Ok(None)));
     match first {
         Some(Ok(Some(doc))) => doc.get("events").is_some(),

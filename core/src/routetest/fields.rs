@@ -161,7 +161,8 @@ impl<'f> Fields<'f> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::node::{parse_document, split_documents};
+    use crate::load::events::parse_document;
+    use crate::load::node::split_documents;
 
     fn with_root<R>(text: &str, f: impl FnOnce(&Node) -> R) -> R {
         let docs = split_documents(text);
