@@ -8,12 +8,14 @@ use crate::ffi::{
     guard, meshroute_status, meshroute_status::*, slice_in, str_in, write_out, Failure,
 };
 use crate::handle::{self, Kind, Tagged};
+use meshroute_core::model::destination_rule::SimpleLb;
+use meshroute_core::resilience::from_policy;
 use meshroute_core::resilience::outlier::{HostReport, IstioOutlierDetection, OutlierConfig};
 use meshroute_core::resilience::pool::{IstioConnectionPool, PoolConfig, RequestId};
 use meshroute_core::resilience::shared::{SharedBalancer, SharedDetector, SharedPool};
 use meshroute_core::resilience::{
-    Admission, Balancer, ConnectionPool, Endpoint, Instant, LbPolicy, OutlierDetector, Pick,
-    PickContext, SplitMix64,
+    Admission, Balancer, ConnectionPool, Endpoint, Instant, OutlierDetector, Pick, PickContext,
+    SplitMix64,
 };
 use std::os::raw::c_char;
 use std::sync::Arc;
@@ -428,13 +430,10 @@ pub unsafe extern "C" fn meshroute_balancer_new(
         crate::ffi::out_required("out", out)?;
         // SAFETY: checked non-NULL.
         unsafe { out.write(std::ptr::null_mut()) };
-        let policy = match policy {
-            0 => LbPolicy::RoundRobin,
-            1 => LbPolicy::LeastRequest {
-                choice_count: 2,
-                active_request_bias: 1.0,
-            },
-            2 => LbPolicy::Random,
+        let simple = match policy {
+            0 => SimpleLb::RoundRobin,
+            1 => SimpleLb::LeastRequest,
+            2 => SimpleLb::Random,
             other => {
                 return Err(Failure::new(
                     MESHROUTE_STATUS_INVALID_ARGUMENT,
@@ -460,7 +459,7 @@ pub unsafe extern "C" fn meshroute_balancer_new(
         }
         let balancer = Balancer::new(
             converted,
-            policy,
+            from_policy::simple_policy(Some(simple)),
             panic_threshold,
             &mut SplitMix64::new(random),
         );

@@ -3,6 +3,8 @@
 //! origin; randomness from a seeded stream or an explicit list of values.
 
 use crate::convert::py_to_json;
+use meshroute::model::destination_rule::TrafficPolicy;
+use meshroute::resilience::from_policy;
 use meshroute::resilience::outlier::{HostReport, IstioOutlierDetection, OutlierEventKind};
 use meshroute::resilience::pool::{IstioConnectionPool, Overflow, Promotion};
 use meshroute::resilience::random::Sequence;
@@ -72,34 +74,14 @@ impl Random for Draws<'_> {
     }
 }
 
-fn json_field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.as_object().and_then(|m| m.get(key))
-}
-
-fn json_u32(v: &Value, key: &str) -> PyResult<Option<u32>> {
-    match json_field(v, key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(x) => x
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| PyValueError::new_err(format!("{key} must be a whole number"))),
-    }
-}
-
-fn json_i32(v: &Value, key: &str) -> PyResult<i32> {
-    Ok(json_u32(v, key)?.map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX)))
-}
-
-fn json_duration(v: &Value, key: &str) -> PyResult<Option<Duration>> {
-    match json_field(v, key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => meshroute::duration::parse_duration(s)
-            .map(Some)
-            .map_err(|e| PyValueError::new_err(format!("{key}: {e}"))),
-        Some(_) => Err(PyValueError::new_err(format!(
-            "{key} must be a duration string"
-        ))),
+/// A destination's traffic policy (`Destination.policy`, Istio's
+/// TrafficPolicy shape; `None` is an empty policy).
+fn traffic_policy(policy: &Bound<'_, PyAny>) -> PyResult<TrafficPolicy> {
+    match py_to_json(policy)? {
+        Value::Null => Ok(TrafficPolicy::default()),
+        json => {
+            serde_json::from_value(json).map_err(|e| PyValueError::new_err(format!("policy: {e}")))
+        }
     }
 }
 
@@ -229,12 +211,13 @@ impl OutlierDetector {
             max_ejection_percent,
             min_health_percent,
         };
-        Self::build(&od, hosts, start, seed)
+        Self::build(OutlierConfig::from_istio(&od), hosts, start, seed)
     }
 
     /// A detector from a destination's merged traffic policy
-    /// (`Destination.policy`, Istio's TrafficPolicy shape); Istio's defaults
-    /// for fields the `outlierDetection` block leaves out.
+    /// (`Destination.policy`, Istio's TrafficPolicy shape), configured by
+    /// core's `from_policy`: Istio's defaults for fields the
+    /// `outlierDetection` block leaves out; `ValueError` without the block.
     #[staticmethod]
     #[pyo3(signature = (policy, hosts, *, start=None, seed=0))]
     fn from_policy(
@@ -243,23 +226,14 @@ impl OutlierDetector {
         start: Option<&Bound<'_, PyAny>>,
         seed: u64,
     ) -> PyResult<Self> {
-        let p = py_to_json(policy)?;
-        let od = json_field(&p, "outlierDetection")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let istio = IstioOutlierDetection {
-            consecutive_5xx_errors: json_u32(&od, "consecutive5xxErrors")?,
-            consecutive_gateway_errors: json_u32(&od, "consecutiveGatewayErrors")?,
-            split_external_local_origin_errors: json_field(&od, "splitExternalLocalOriginErrors")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            consecutive_local_origin_failures: json_u32(&od, "consecutiveLocalOriginFailures")?,
-            interval: json_duration(&od, "interval")?,
-            base_ejection_time: json_duration(&od, "baseEjectionTime")?,
-            max_ejection_percent: json_i32(&od, "maxEjectionPercent")?,
-            min_health_percent: json_i32(&od, "minHealthPercent")?,
-        };
-        Self::build(&istio, hosts, start, seed)
+        let config = from_policy::outlier_config(&traffic_policy(policy)?)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?
+            .ok_or_else(|| {
+                PyValueError::new_err(
+                    "the policy has no outlierDetection: Istio configures no outlier detection for it, so no host is ever ejected",
+                )
+            })?;
+        Self::build(config, hosts, start, seed)
     }
 
     /// Reports one result for `host` at `now`: an HTTP status, or
@@ -333,7 +307,7 @@ impl OutlierDetector {
 
 impl OutlierDetector {
     fn build(
-        od: &IstioOutlierDetection,
+        config: OutlierConfig,
         hosts: usize,
         start: Option<&Bound<'_, PyAny>>,
         seed: u64,
@@ -344,7 +318,7 @@ impl OutlierDetector {
         let start = start.map(instant).transpose()?.unwrap_or(Instant::ZERO);
         Ok(OutlierDetector {
             state: Mutex::new(DetectorState {
-                detector: CoreDetector::new(OutlierConfig::from_istio(od), hosts, start),
+                detector: CoreDetector::new(config, hosts, start),
                 rng: SplitMix64::new(seed),
             }),
         })
@@ -409,29 +383,18 @@ impl ConnectionPool {
             max_retries,
             max_concurrent_streams,
         };
-        Self::build(&p, hosts, http2)
+        Self::build(PoolConfig::from_istio(&p, http2), hosts)
     }
 
     /// A pool from a destination's merged traffic policy
-    /// (`Destination.policy`, Istio's TrafficPolicy shape).
+    /// (`Destination.policy`, Istio's TrafficPolicy shape), configured by
+    /// core's `from_policy`. `http2`: the port speaks HTTP/2 (`http2-*`,
+    /// `grpc-*`); an `h2UpgradePolicy: UPGRADE` makes it HTTP/2 as well.
     #[staticmethod]
     #[pyo3(signature = (policy, hosts, *, http2=false))]
     fn from_policy(policy: &Bound<'_, PyAny>, hosts: usize, http2: bool) -> PyResult<Self> {
-        let p = py_to_json(policy)?;
-        let cp = json_field(&p, "connectionPool")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let tcp = json_field(&cp, "tcp").cloned().unwrap_or(Value::Null);
-        let http = json_field(&cp, "http").cloned().unwrap_or(Value::Null);
-        let istio = IstioConnectionPool {
-            max_connections: json_i32(&tcp, "maxConnections")?,
-            http1_max_pending_requests: json_i32(&http, "http1MaxPendingRequests")?,
-            http2_max_requests: json_i32(&http, "http2MaxRequests")?,
-            max_requests_per_connection: json_i32(&http, "maxRequestsPerConnection")?,
-            max_retries: json_i32(&http, "maxRetries")?,
-            max_concurrent_streams: json_i32(&http, "maxConcurrentStreams")?,
-        };
-        Self::build(&istio, hosts, http2)
+        let config = from_policy::pool_config(&traffic_policy(policy)?, http2);
+        Self::build(config, hosts)
     }
 
     /// A request begins on `host` (warm connections are assumed free).
@@ -514,12 +477,12 @@ impl ConnectionPool {
 }
 
 impl ConnectionPool {
-    fn build(p: &IstioConnectionPool, hosts: usize, http2: bool) -> PyResult<Self> {
+    fn build(config: PoolConfig, hosts: usize) -> PyResult<Self> {
         if hosts > MAX_HOSTS {
             return Err(PyValueError::new_err(format!("{hosts} hosts is too many")));
         }
         Ok(ConnectionPool {
-            pool: Mutex::new(CorePool::new(PoolConfig::from_istio(p, http2), hosts)),
+            pool: Mutex::new(CorePool::new(config, hosts)),
         })
     }
 }

@@ -71,6 +71,21 @@ def test_pool_from_policy_and_retry_budget() -> None:
     assert pool.try_acquire_retry() is True
 
 
+def test_from_policy_configures_as_istio_does() -> None:
+    # Without an outlierDetection block Istio configures no detection at all.
+    with pytest.raises(ValueError, match="no outlierDetection"):
+        meshroute.OutlierDetector.from_policy({"connectionPool": {}}, 2)
+    with pytest.raises(ValueError, match="outlierDetection.interval"):
+        meshroute.OutlierDetector.from_policy({"outlierDetection": {"interval": "5 s"}}, 2)
+    upgrade = {"connectionPool": {"tcp": {"maxConnections": 1}, "http": {"h2UpgradePolicy": "UPGRADE", "maxConcurrentStreams": 2}}}
+    # h2UpgradePolicy UPGRADE: two streams share the one connection.
+    h2 = meshroute.ConnectionPool.from_policy(upgrade, 1)
+    assert [h2.start(0).status, h2.start(0).status] == ["active", "active"]
+    # HTTP/1.1: the second request waits for the connection.
+    h1 = meshroute.ConnectionPool.from_policy({"connectionPool": {"tcp": {"maxConnections": 1}}}, 1)
+    assert [h1.start(0).status, h1.start(0).status] == ["active", "pending"]
+
+
 def test_bad_time_and_results_are_errors_not_crashes() -> None:
     d = meshroute.OutlierDetector(1)
     with pytest.raises(ValueError):

@@ -20,11 +20,12 @@ Prints where the mesh sends the request, as JSON (spec: route-tests.md).
 
 const EXPLAIN_HELP: &str = "\
 Usage: meshroute explain -f FILES... [request options] [METHOD] URL
-       meshroute explain FILE.routetest.yaml...
+       meshroute explain FILE.routetest.yaml|FILE.scenario.yaml...
 
 Shows why the mesh sends the request where it does: every VirtualService
 and rule considered and which condition matched or failed. Given route-test
-files, explains every case and says whether it came out as expected.
+files, explains every case and says whether it came out as expected; given
+scenario files, replays each and shows its timeline and every expectation.
 
 Example:
   meshroute explain -f examples/bookinfo -H end-user:jason GET http://reviews:9080/
@@ -394,14 +395,10 @@ fn explain_tests(paths: &[String]) -> Result<u8, Failure> {
         for m in messages.iter().filter(|m| m.is_error()) {
             println!("{}", style.red(&m.to_string()));
         }
-        if file.is_scenario() {
-            for c in routetest::scenario_cases(&file, &config) {
-                println!(
-                    "{}",
-                    style.yellow(&format!("{name}: {}: {}", c.name, c.note))
-                );
-                failed += 1;
-            }
+        if let Some(scenario) = &file.scenario {
+            let (p, f) = explain_scenario(name, scenario, &config, style);
+            passed += p;
+            failed += f;
             continue;
         }
         let mesh = Mesh::compile(&config);
@@ -433,6 +430,49 @@ fn explain_tests(paths: &[String]) -> Result<u8, Failure> {
     }
     println!("\n{passed} passed, {failed} failed");
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// A scenario replayed: its setup and timeline, then each `expect` entry
+/// with its verdict. Returns the passed and failed counts as `meshroute
+/// test` counts them (a scenario that cannot be replayed is one failure).
+fn explain_scenario(
+    name: &str,
+    scenario: &meshroute::scenario::Scenario,
+    config: &meshroute::model::Config,
+    style: Style,
+) -> (usize, usize) {
+    println!("\n{}", style.bold(&format!("\u{2500}\u{2500} {name}")));
+    let report = match meshroute::scenario::replay(scenario, config) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("{} {e}", style.red("\u{2718} error:"));
+            return (0, 1);
+        }
+    };
+    print!("{}", report.render_timeline());
+    let (mut passed, mut failed) = (0, 0);
+    for case in routetest::scenario_cases(scenario, &report) {
+        let place = style.dim(&format!("({name}:{})", case.location.line));
+        if case.status == CaseStatus::Passed {
+            passed += 1;
+            println!(
+                "{} {} {place}: {}",
+                style.green("\u{2714}"),
+                case.name,
+                case.expected
+            );
+        } else {
+            failed += 1;
+            println!(
+                "{} {} {place} {} {}",
+                style.red("\u{2718}"),
+                case.name,
+                style.red("not as expected:"),
+                differences(&case)
+            );
+        }
+    }
+    (passed, failed)
 }
 
 /// A case's differences on one line: `path: expected X, actual Y; ...`.

@@ -22,27 +22,31 @@ pub fn main(args: &[String]) -> Result<u8, Failure> {
     let mut failed = 0usize;
     for file in args {
         let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{file}: {e}")))?;
-        let report = meshroute::scenario::run(&text, inputs::resolver(file))
-            .map_err(|e| Failure(format!("{file}: {e}")))?;
+        let report = meshroute::scenario::run(&text, file, inputs::resolver(file))?;
         println!("── {file}");
         print!("{}", report.render_timeline());
         for r in &report.results {
-            let mark = if r.passed { "✔" } else { "✘" };
-            println!(
-                "{mark} expect at {} (line {}): {}{}",
-                meshroute::duration::format_duration(r.at),
-                r.line,
-                r.expected,
-                if r.passed {
-                    String::new()
-                } else {
-                    format!("  actual {}", r.actual)
-                }
-            );
+            println!("{}", expectation_line(r));
             if !r.passed {
                 failed += 1;
             }
         }
     }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// `✔ expect at 2s (line 12): {...}`, with the actual values when it failed.
+pub fn expectation_line(r: &meshroute::scenario::ExpectResult) -> String {
+    format!(
+        "{} expect at {} (line {}): {}{}",
+        if r.passed { "\u{2714}" } else { "\u{2718}" },
+        meshroute::duration::format_duration(r.at),
+        r.line,
+        r.expected,
+        if r.passed {
+            String::new()
+        } else {
+            format!("  actual {}", r.actual)
+        }
+    )
 }

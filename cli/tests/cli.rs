@@ -267,3 +267,92 @@ fn explain_a_route_test_file_shows_every_case_plainly_when_piped() {
     assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// The project's scenario files, from the repository root.
+fn scenario_file(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/scenarios")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn explain_a_scenario_file_replays_it_and_judges_every_expectation() {
+    let file = scenario_file("outlier-ejection-at-fifth-5xx.scenario.yaml");
+    let o = meshroute(&["explain", &file]);
+    let out = stdout(&o);
+    assert!(!out.contains("pending"), "{out}");
+    assert!(
+        out.contains("outlier detection: eject after 5 consecutive 5xx"),
+        "{out}"
+    );
+    assert!(
+        out.contains("EJECTED 10.0.0.1 (5 consecutive 5xx)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\u{2714} expect[1] at 4s") && out.contains("{\"ejected\":[\"10.0.0.1\"]}"),
+        "{out}"
+    );
+    let tested = meshroute(&["test", &file]);
+    assert_eq!(out.lines().last(), stdout(&tested).lines().last(), "{out}");
+    assert_eq!(out.lines().last(), Some("5 passed, 0 failed"));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn explain_a_failing_scenario_shows_expected_and_actual_and_exits_as_test_does() {
+    let dir = scratch("explain-scenario");
+    let s = write(
+        &dir,
+        "s.scenario.yaml",
+        "config: {inline: \"\"}\ndestination: {host: reviews.example.com, port: 80}\nhosts: [10.0.0.1]\nevents:\n  - {at: 0s, start: 1}\nexpect:\n  - {at: 0s, admitted: 1}\n  - {at: 0s, admitted: 2}\n",
+    );
+    let o = meshroute(&["explain", &s]);
+    let out = stdout(&o);
+    assert!(out.contains("start x1: 1 running (10.0.0.1: 1)"), "{out}");
+    assert!(
+        out.contains("\u{2718} expect[1] at 0s (")
+            && out
+                .contains("not as expected: expected {\"admitted\":2} at 0s, got {\"admitted\":1}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("s.scenario.yaml:8)"),
+        "the entry's line: {out}"
+    );
+    let tested = meshroute(&["test", &s]);
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+    assert_eq!(stdout(&tested).lines().last(), Some("1 passed, 1 failed"));
+    assert_eq!(o.status.code(), tested.status.code());
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn explain_a_scenario_that_cannot_be_set_up_counts_it_failed() {
+    let dir = scratch("explain-scenario-error");
+    let s = write(
+        &dir,
+        "s.scenario.yaml",
+        "config: {inline: \"\"}\ndestination: {host: nowhere}\nevents: []\nexpect:\n  - {at: 0s, admitted: 0}\n",
+    );
+    let o = meshroute(&["explain", &s]);
+    let out = stdout(&o);
+    assert!(out.contains("gives no `hosts`"), "{out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 1 failed"), "{out}");
+    assert_eq!(o.status.code(), Some(1));
+    let tested = meshroute(&["test", &s]);
+    assert_eq!(stdout(&tested).lines().last(), Some("0 passed, 1 failed"));
+}
+
+#[test]
+fn simulate_prints_the_timeline_and_each_expectation() {
+    let file = scenario_file("pool-pending-overflow-http1.scenario.yaml");
+    let o = meshroute(&["simulate", &file]);
+    let out = stdout(&o);
+    assert!(out.contains("connection pool (HTTP/1.1"), "{out}");
+    assert!(out.contains("\u{2714} expect at"), "{out}");
+    assert!(!out.contains('\u{2718}'), "{out}");
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -280,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn long_fractions_are_cut_at_the_nanosecond_as_go_cuts_them() {
+        // Route-test expectations compare durations through this parser, so
+        // these decide which written durations are equal.
+        assert_eq!(
+            parse_duration("1.9999999999s"),
+            Ok(Duration::from_nanos(1_999_999_999))
+        );
+        assert_eq!(
+            parse_duration("0.123456789123456789123s"),
+            Ok(Duration::from_nanos(123_456_789))
+        );
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("-0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0.5s"), parse_duration("500ms"));
+        assert_eq!(parse_duration("1m30s"), parse_duration("90s"));
+    }
+
+    #[test]
     fn rejects_malformed_text_with_a_clear_reason() {
         let e = parse_duration("5 s").unwrap_err();
         assert!(e.to_string().starts_with("invalid duration \"5 s\""), "{e}");

@@ -15,7 +15,7 @@ fn run_file(path: &Path) -> scenario::ScenarioReport {
         path.display()
     );
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    scenario::run(&text, |name| {
+    scenario::run(&text, &path.display().to_string(), |name| {
         std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string())
     })
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -2,13 +2,15 @@
 //! parser under serde-saphyr), with our own budgets: nesting depth, alias
 //! count and total nodes after alias expansion. This avoids a serde round
 //! trip per node and keeps loading linear in the input.
+//!
+//! [`parse_document`] is the loader's one way in: the fast reader of
+//! [`super::subset`] first, this full parser when the subset gives up.
 
-use super::node::{Node, ParseError, Value};
+use super::node::{plain, DocumentText, Node, ParseError, Value};
 use crate::fasthash::FastMap;
 use crate::limits;
 use crate::source::Location;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
-use std::borrow::Cow;
 
 fn loc(m: &serde_saphyr::granit_parser::Marker, first_line: u32) -> Location {
     Location::new(
@@ -25,68 +27,6 @@ fn limit(at: Location, text: String) -> ParseError {
         text,
         limit: true,
     }
-}
-
-/// Resolves a plain scalar the way Kubernetes' YAML reader does (YAML 1.2
-/// core schema, plus YAML 1.1 `yes`/`no`/`on`/`off` booleans).
-pub(super) fn plain(value: Cow<'_, str>) -> Value<'_> {
-    let s: &str = &value;
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
-        }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
-    }
-    let b = s.as_bytes();
-    let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
-    let (sign, rest) = match b.first() {
-        Some(b'-') | Some(b'+') => (1, &b[1..]),
-        _ => (0, b),
-    };
-    if digits(rest) {
-        if let Ok(i) = s.parse::<i64>() {
-            return Value::Int(i);
-        }
-        if let Ok(u) = s.trim_start_matches('+').parse::<u64>() {
-            return Value::UInt(u);
-        }
-        return Value::Str(value);
-    }
-    if sign == 0 {
-        if let Some(h) = s.strip_prefix("0x") {
-            if let Ok(i) = i64::from_str_radix(h, 16) {
-                return Value::Int(i);
-            }
-        }
-        if let Some(o) = s.strip_prefix("0o") {
-            if let Ok(i) = i64::from_str_radix(o, 8) {
-                return Value::Int(i);
-            }
-        }
-    }
-    let looks_float = rest.iter().any(|c| *c == b'.' || *c == b'e' || *c == b'E')
-        && rest
-            .iter()
-            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && rest.iter().any(u8::is_ascii_digit)
-        && rest
-            .first()
-            .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
-    if looks_float {
-        if let Ok(f) = s.parse::<f64>() {
-            return Value::Float(f);
-        }
-    }
-    Value::Str(value)
 }
 
 /// An open collection. Its children wait on the shared `pending` stack
@@ -360,4 +300,43 @@ fn merge_keys<'a>(entries: Vec<(Node<'a>, Node<'a>)>) -> Vec<(Node<'a>, Node<'a>
         }
     }
     own
+}
+
+/// Parses one document. `Ok(None)` for an empty document (only comments).
+pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'a>>, ParseError> {
+    parse_document_with(doc, &mut Scratch::default())
+}
+
+/// [`parse_document`] with working space reused from document to document.
+pub(crate) fn parse_document_with<'a>(
+    doc: &DocumentText<'a>,
+    scratch: &mut Scratch<'a>,
+) -> Result<Option<Node<'a>>, ParseError> {
+    #[cfg(feature = "fast-yaml")]
+    if let Some(root) = super::subset::parse(doc.text, doc.first_line, &mut scratch.pending) {
+        return Ok(root);
+    }
+    if doc
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(None);
+    }
+    parse(doc.text, doc.first_line, scratch)
+}
+
+/// Both readers on one document, for the differential tests and the fuzz
+/// target: `None` when the subset leaves the document to the full parser,
+/// else the two results as debug text (in which NaN equals itself and
+/// borrowed and owned strings print alike).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn both_readers(text: &str, first_line: u32) -> Option<(String, String)> {
+    let tree = super::subset::parse(text, first_line, &mut Vec::new())?;
+    let full = parse(text, first_line, &mut Scratch::default())
+        .map(|root| root.filter(|n| n.value != Value::Null));
+    Some((
+        format!("{:?}", Ok::<_, ()>(tree)),
+        format!("{:?}", full.map_err(|_| ())),
+    ))
 }

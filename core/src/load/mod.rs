@@ -5,7 +5,7 @@
 //! README "Design notes" for why.
 
 mod de;
-mod events;
+pub(crate) mod events;
 pub(crate) mod node;
 mod positions;
 #[cfg(feature = "fast-yaml")]
@@ -103,9 +103,9 @@ impl Loader<'_> {
             ));
             return;
         }
-        let mut scratch = node::Scratch::default();
+        let mut scratch = events::Scratch::default();
         for doc in node::documents(input.text) {
-            match node::parse_document_with(&doc, &mut scratch) {
+            match events::parse_document_with(&doc, &mut scratch) {
                 Ok(None) => {}
                 Ok(Some(root)) => {
                     self.documents += 1;
@@ -427,7 +427,7 @@ impl Loader<'_> {
 #[doc(hidden)]
 pub fn assert_yaml_readers_agree(text: &str) {
     for doc in node::documents(text) {
-        if let Some((subset, full)) = subset::both_readers(doc.text, doc.first_line) {
+        if let Some((subset, full)) = events::both_readers(doc.text, doc.first_line) {
             assert_eq!(subset, full, "the YAML readers differ on:\n{}", doc.text);
         }
     }

@@ -8,8 +8,6 @@
 use crate::source::Location;
 use std::borrow::Cow;
 
-pub(crate) use super::events::Scratch;
-
 /// One node with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Node<'a> {
@@ -70,6 +68,37 @@ impl<'a> Node<'a> {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// The node as JSON; mapping keys that are not strings become their
+    /// JSON text. A float JSON cannot hold (NaN, infinity) becomes its text,
+    /// not `null`: a test file compares `null` as "absent", so the value
+    /// must stay visible.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::UInt(u) => Json::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or_else(|| Json::String(f.to_string())),
+            Value::Str(s) => Json::String(s.to_string()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match k.to_json() {
+                            Json::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -176,33 +205,72 @@ pub(crate) struct ParseError {
     pub limit: bool,
 }
 
-/// Parses one document. `Ok(None)` for an empty document (only comments).
-pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'a>>, ParseError> {
-    parse_document_with(doc, &mut Scratch::default())
-}
-
-/// [`parse_document`] with working space reused from document to document.
-pub(crate) fn parse_document_with<'a>(
-    doc: &DocumentText<'a>,
-    scratch: &mut Scratch<'a>,
-) -> Result<Option<Node<'a>>, ParseError> {
-    #[cfg(feature = "fast-yaml")]
-    if let Some(root) = super::subset::parse(doc.text, doc.first_line, &mut scratch.pending) {
-        return Ok(root);
+/// Resolves a plain scalar the way Kubernetes' YAML reader does (YAML 1.2
+/// core schema, plus YAML 1.1 `yes`/`no`/`on`/`off` booleans).
+pub(crate) fn plain(value: Cow<'_, str>) -> Value<'_> {
+    let s: &str = &value;
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
     }
-    if doc
-        .text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Ok(None);
+    let b = s.as_bytes();
+    let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
+    let (sign, rest) = match b.first() {
+        Some(b'-') | Some(b'+') => (1, &b[1..]),
+        _ => (0, b),
+    };
+    if digits(rest) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(u) = s.trim_start_matches('+').parse::<u64>() {
+            return Value::UInt(u);
+        }
+        return Value::Str(value);
     }
-    super::events::parse(doc.text, doc.first_line, scratch)
+    if sign == 0 {
+        if let Some(h) = s.strip_prefix("0x") {
+            if let Ok(i) = i64::from_str_radix(h, 16) {
+                return Value::Int(i);
+            }
+        }
+        if let Some(o) = s.strip_prefix("0o") {
+            if let Ok(i) = i64::from_str_radix(o, 8) {
+                return Value::Int(i);
+            }
+        }
+    }
+    let looks_float = rest.iter().any(|c| *c == b'.' || *c == b'e' || *c == b'E')
+        && rest
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && rest.iter().any(u8::is_ascii_digit)
+        && rest
+            .first()
+            .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
+    if looks_float {
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::events::parse_document;
 
     fn parse(text: &str) -> Node<'_> {
         let docs = split_documents(text);

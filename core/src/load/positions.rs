@@ -128,7 +128,8 @@ fn fill(tree: &mut PositionTree, index: usize, value: &Node<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::node::{parse_document, split_documents};
+    use crate::load::events::parse_document;
+    use crate::load::node::split_documents;
     use crate::source::Location;
 
     const DOC: &str = "spec:

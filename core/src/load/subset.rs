@@ -11,8 +11,7 @@
 //! same whichever path read a document. Tests below (and the
 //! `yaml_subset` fuzz target) hold the two readers to the same tree.
 
-use super::events::plain;
-use super::node::{Node, Value};
+use super::node::{plain, Node, Value};
 use crate::limits;
 use crate::source::Location;
 use std::borrow::Cow;
@@ -624,21 +623,6 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
-/// Both readers on one document, for the differential tests and the fuzz
-/// target: `None` when the subset leaves the document to the full parser,
-/// else the two results as debug text (in which NaN equals itself and
-/// borrowed and owned strings print alike).
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn both_readers(text: &str, first_line: u32) -> Option<(String, String)> {
-    let tree = parse(text, first_line, &mut Vec::new())?;
-    let full = super::events::parse(text, first_line, &mut super::node::Scratch::default())
-        .map(|root| root.filter(|n| n.value != Value::Null));
-    Some((
-        format!("{:?}", Ok::<_, ()>(tree)),
-        format!("{:?}", full.map_err(|_| ())),
-    ))
-}
-
 /// The benchmark's configuration generator.
 #[cfg(test)]
 #[path = "../../benches/support/generate.rs"]
@@ -647,6 +631,7 @@ mod generate;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::events::both_readers;
     use crate::load::node::split_documents;
     use proptest::prelude::*;
     use std::path::PathBuf;

@@ -1,4 +1,6 @@
 use super::*;
+use crate::limits;
+use serde_json::json;
 
 const SERVICE: &str = "apiVersion: v1
 kind: Service
@@ -40,7 +42,7 @@ fn line_of(text: &str, needle: &str) -> u32 {
 }
 
 fn run_text(text: &str) -> Result<ScenarioReport, String> {
-    run(text, |name| match name {
+    run(text, "s.scenario.yaml", |name| match name {
         "svc.yaml" => Ok(SERVICE.to_string()),
         other => no_files(other),
     })
@@ -268,7 +270,7 @@ events:
 expect:
   - {at: 0s, picks: {r1: 3}}
 ";
-    let report = run(text, no_files).unwrap();
+    let report = run(text, "s.scenario.yaml", no_files).unwrap();
     assert_eq!(report.failed(), 0, "{:#?}", report.results);
     assert!(report.setup[0].starts_with("destination outbound|9080|v1|reviews.default"));
 }
@@ -278,13 +280,21 @@ fn mistakes_are_reported_with_their_line() {
     let bad_key = scenario(OD, "events:\n  - {at: 1s, host: 10.0.0.1, resut: 503}\n");
     let err = run_text(&bad_key).unwrap_err();
     let line = line_of(&bad_key, "resut");
-    assert!(err.contains(&format!("line {line}:")), "{err}");
+    assert!(
+        err.starts_with(&format!("s.scenario.yaml:{line}:")),
+        "{err}"
+    );
     assert!(err.contains("did you mean `result`"), "{err}");
 
     let unknown_host = scenario(OD, "events:\n  - {at: 1s, host: 10.0.0.9, result: 503}\n");
     let err = run_text(&unknown_host).unwrap_err();
     assert!(
         err.contains("10.0.0.9 is not one of the destination's hosts"),
+        "{err}"
+    );
+    let line = line_of(&unknown_host, "10.0.0.9");
+    assert!(
+        err.starts_with(&format!("s.scenario.yaml:{line}:")),
         "{err}"
     );
 
@@ -309,7 +319,7 @@ fn mistakes_are_reported_with_their_line() {
     let missing_file = scenario(OD, "events: []\n").replace("svc.yaml", "nope.yaml");
     assert!(run_text(&missing_file)
         .unwrap_err()
-        .contains("config file nope.yaml"));
+        .contains("cannot read config file \"nope.yaml\""));
 
     let undefined_subset =
         scenario(OD, "events: []\n").replace("port: 9080}", "port: 9080, subset: v9}");
@@ -333,23 +343,40 @@ fn the_operation_limit_is_enforced() {
 }
 
 #[test]
-fn istio_mapping_of_the_connection_pool_and_balancer() {
-    let pool = pool_config(None, "http");
-    assert_eq!(pool, PoolConfig::default());
-    let grpc = pool_config(None, "grpc-api");
-    assert!(matches!(grpc.protocol, Protocol::Http2 { .. }));
-    assert_eq!(lb_setup(None).policy, LbPolicy::LEAST_REQUEST);
-    let ch = LoadBalancerSettings {
-        simple: Some(SimpleLb::RoundRobin),
-        consistent_hash: Some(crate::model::destination_rule::ConsistentHashLb {
-            http_header_name: Some("X-User".into()),
-            maglev: Some(crate::model::destination_rule::Maglev::default()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let lb = lb_setup(Some(&ch));
-    // consistentHash wins over simple, as Istio applies it last.
-    assert_eq!(lb.policy, LbPolicy::MAGLEV);
-    assert_eq!(lb.hash, vec![HashPolicy::Header("x-user".into())]);
+fn the_file_is_read_and_its_configuration_loaded_once() {
+    let text = scenario(
+        OD,
+        "events:\n  - {at: 1s, host: 10.0.0.1, result: 503}\nexpect:\n  - {at: 1s, ejected: []}\n",
+    );
+    let mut asked = Vec::new();
+    let report = crate::routetest::run(&text, "dir/s.scenario.yaml", |name| {
+        asked.push(name.to_string());
+        Ok(SERVICE.to_string())
+    });
+    assert_eq!(asked, ["svc.yaml"]);
+    assert_eq!(report.error, None);
+    assert_eq!(report.passed(), 1, "{:?}", report.cases);
+    assert_eq!(report.cases[0].location.line, line_of(&text, "ejected: []"));
+}
+
+#[test]
+fn route_test_keys_in_a_scenario_and_a_route_test_given_as_one_are_errors() {
+    let with_defaults = scenario(OD, "defaults: {port: 1}\nevents: []\n");
+    let err = run_text(&with_defaults).unwrap_err();
+    assert!(
+        err.contains("`defaults` belongs to route-test files"),
+        "{err}"
+    );
+    let err = run("cases: []\n", "t.routetest.yaml", no_files).unwrap_err();
+    assert!(err.contains("not a scenario"), "{err}");
+}
+
+#[test]
+fn setup_errors_name_the_file() {
+    let no_hosts = "config: {inline: \"\"}\ndestination: {host: nowhere}\nevents: []\n";
+    let err = run(no_hosts, "s.scenario.yaml", no_files).unwrap_err();
+    assert!(
+        err.starts_with("s.scenario.yaml: ") && err.contains("gives no `hosts`"),
+        "{err}"
+    );
 }
