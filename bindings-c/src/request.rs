@@ -1,7 +1,7 @@
 //! The C request (`meshroute_request`) and how it becomes core's
-//! `Request`: [`fill_request`] takes the plain fast path
-//! ([`crate::plain::fill_plain`]) when it can, and otherwise reads every
-//! field with the check that names the field in its error.
+//! `Request`: `fill_request` takes the plain fast path (`fill_plain` in
+//! plain.rs) when it can, and otherwise reads every field with the check
+//! that names the field in its error.
 
 use crate::ffi::{meshroute_status::*, meshroute_str, meshroute_str_in, slice_in, Failure};
 use crate::plain::fill_plain;
