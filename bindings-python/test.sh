@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the meshroute Python package (abi3 wheel), installs it into a venv,
-# runs the pytest suite and mypy --strict on the package and tests.
+# runs the pytest suite, mypy --strict on the package and tests, and mypy's
+# stubtest (the stub _native.pyi against the built module).
 # Run from the repository root. Idempotent: reuses the venv and the tools in it.
 set -euo pipefail
 
@@ -30,6 +31,12 @@ rm -f target/wheels/meshroute-*.whl
 
 # Type checks: the package's stubs and code, and the tests that use them.
 (cd bindings-python && "$PY" -m mypy --strict python/meshroute tests)
+
+# The stub matches the module: every name, signature, default and property
+# of meshroute._native as built, against _native.pyi (no allowlist: stubtest
+# judges all of it). Run outside the source tree so the installed package,
+# with the compiled module, is the one inspected.
+(cd "$ROOT/target" && "$PY" -m mypy.stubtest meshroute._native)
 
 # pytest exit 5 means "no tests collected": a failure here.
 set +e

@@ -13,13 +13,20 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// cbindgen writes the functions in the order it reads them: modules in
+// this order, so the deciding calls come first in the header.
+pub mod decide;
 pub mod decision;
 pub mod ffi;
 mod handle;
 pub mod mesh;
+mod plain;
+pub mod request;
 pub mod resilience;
 
+pub use decide::*;
 pub use decision::*;
 pub use ffi::*;
 pub use mesh::*;
+pub use request::*;
 pub use resilience::*;

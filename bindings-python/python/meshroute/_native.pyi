@@ -2,17 +2,56 @@
 
 import os
 from datetime import timedelta
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    final,
+)
+
+__all__ = [
+    "Mesh",
+    "Request",
+    "Message",
+    "Decision",
+    "Destination",
+    "Rule",
+    "Redirect",
+    "DirectResponse",
+    "Rewrite",
+    "Retries",
+    "Fault",
+    "FaultDelay",
+    "FaultAbort",
+    "Mirror",
+    "HeaderOps",
+    "TraceEntry",
+    "OutlierDetector",
+    "OutlierEvent",
+    "ConnectionPool",
+    "Admission",
+    "parse_duration",
+    "parse_yaml",
+    "run_route_test",
+    "__version__",
+]
 
 __version__: str
 
-Outcome = Literal["route", "redirect", "directResponse", "notFound", "defaultRoute", "passthrough"]
-Severity = Literal["Error", "Warning", "Info"]
-Verdict = Literal["matched", "failed", "skipped", "note"]
-Protocol = Literal["http", "tls", "tcp"]
-HeaderValues = Union[str, Sequence[str]]
-Headers = Union[Mapping[str, HeaderValues], Iterable[Tuple[str, str]]]
-StrPath = Union[str, "os.PathLike[str]"]
+_Outcome = Literal["route", "redirect", "directResponse", "notFound", "defaultRoute", "passthrough"]
+_Severity = Literal["Error", "Warning", "Info"]
+_Verdict = Literal["matched", "failed", "skipped", "note"]
+_Protocol = Literal["http", "tls", "tcp"]
+_HeaderValues = Union[str, Sequence[str]]
+_Headers = Union[Mapping[str, _HeaderValues], Iterable[Tuple[str, str]]]
+_StrPath = Union[str, "os.PathLike[str]"]
 
 def parse_duration(text: str) -> timedelta:
     """Parses a duration as Istio reads it (``5s``, ``0.5s``, ``1m30s``);
@@ -22,10 +61,11 @@ def parse_yaml(text: str) -> Any:
     """Parses one YAML (or JSON) document into plain Python objects;
     raises ``ValueError`` on a syntax error."""
 
-def run_route_test(text: str, name: str, base_dir: StrPath) -> Dict[str, Any]:
+def run_route_test(text: str, name: str, base_dir: _StrPath) -> Dict[str, Any]:
     """Runs one route-test file with the core's runner; ``config.files`` are
     read relative to ``base_dir``. Returns the report as plain objects."""
 
+@final
 class Message:
     """One diagnostic about one resource, as ``istioctl analyze`` reports."""
 
@@ -33,7 +73,7 @@ class Message:
     def code(self) -> str:
         """Istio's analyzer code (``IST0101``) or meshroute's own (``MR0002``)."""
     @property
-    def severity(self) -> Severity:
+    def severity(self) -> _Severity:
         """``"Error"``, ``"Warning"`` or ``"Info"``."""
     @property
     def resource(self) -> Optional[str]:
@@ -61,8 +101,9 @@ class Message:
         """Whether the severity is ``"Error"``."""
     def to_dict(self) -> Dict[str, Any]:
         """The message as JSON-shaped plain objects (camelCase keys)."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Rule:
     """The matched rule of a VirtualService."""
 
@@ -73,6 +114,7 @@ class Rule:
     def name(self) -> Optional[str]:
         """The rule's ``name``, or ``None``."""
 
+@final
 class Destination:
     """One weighted destination of a decision."""
 
@@ -100,6 +142,7 @@ class Destination:
     def to_dict(self) -> Dict[str, Any]:
         """The destination as the spec's JSON, in plain Python objects."""
 
+@final
 class Redirect:
     """A redirect answered by the proxy."""
 
@@ -110,6 +153,7 @@ class Redirect:
     def location(self) -> str:
         """The full Location header the client receives."""
 
+@final
 class DirectResponse:
     """A fixed response answered by the proxy."""
 
@@ -120,6 +164,7 @@ class DirectResponse:
     def body(self) -> Optional[str]:
         """Body, or ``None``."""
 
+@final
 class Rewrite:
     """Path and authority sent upstream after rewrites."""
 
@@ -130,6 +175,7 @@ class Rewrite:
     def authority(self) -> Optional[str]:
         """Authority sent upstream, or ``None`` when not rewritten."""
 
+@final
 class Retries:
     """The retry policy in force."""
 
@@ -149,6 +195,7 @@ class Retries:
     def default(self) -> bool:
         """Whether Istio's default policy applied (the route set no ``retries``)."""
 
+@final
 class FaultDelay:
     """An injected delay."""
 
@@ -159,6 +206,7 @@ class FaultDelay:
     def percent(self) -> float:
         """Percentage of requests delayed (0 to 100)."""
 
+@final
 class FaultAbort:
     """An injected abort."""
 
@@ -172,6 +220,7 @@ class FaultAbort:
     def percent(self) -> float:
         """Percentage of requests aborted (0 to 100)."""
 
+@final
 class Fault:
     """Fault injection on the route."""
 
@@ -182,6 +231,7 @@ class Fault:
     def abort(self) -> Optional[FaultAbort]:
         """The injected abort, or ``None``."""
 
+@final
 class Mirror:
     """One mirror target."""
 
@@ -201,6 +251,7 @@ class Mirror:
     def percent(self) -> float:
         """Percentage of requests mirrored (0 to 100)."""
 
+@final
 class HeaderOps:
     """Header operations; false when there are none."""
 
@@ -215,6 +266,7 @@ class HeaderOps:
         """Headers removed."""
     def __bool__(self) -> bool: ...
 
+@final
 class TraceEntry:
     """One step of an explanation."""
 
@@ -225,17 +277,18 @@ class TraceEntry:
     def subject(self) -> str:
         """Which one (``default/reviews``, ``http[1]``, ``http[0].match[2]``)."""
     @property
-    def verdict(self) -> Verdict:
+    def verdict(self) -> _Verdict:
         """``"matched"``, ``"failed"``, ``"skipped"`` or ``"note"``."""
     @property
     def detail(self) -> str:
         """Why, in words."""
 
+@final
 class Decision:
     """Where a request goes and why."""
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> _Outcome:
         """What happens to the request."""
     @property
     def virtual_service(self) -> Optional[str]:
@@ -291,25 +344,28 @@ class Decision:
     def explain(self) -> str:
         """Why the request goes where it goes, as text."""
 
+@final
 class Request:
-    """A prepared request: converted once, decided many times."""
+    """A prepared request: converted once, decided many times. A field left
+    ``None`` takes its default: path ``/``, method ``GET``, source namespace
+    ``default``, gateway ``mesh``, protocol ``http``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         host: str,
-        path: str = "/",
-        method: str = "GET",
-        headers: Optional[Headers] = None,
-        source_namespace: str = "default",
+        path: Optional[str] = None,
+        method: Optional[str] = None,
+        headers: Optional[_Headers] = None,
+        source_namespace: Optional[str] = None,
         source_labels: Optional[Mapping[str, str]] = None,
-        gateway: str = "mesh",
+        gateway: Optional[str] = None,
         port: Optional[int] = None,
         *,
         scheme: Optional[str] = None,
-        protocol: Protocol = "http",
+        protocol: Optional[_Protocol] = None,
         sni: Optional[str] = None,
         destination_ip: Optional[str] = None,
-    ) -> None: ...
+    ) -> Request: ...
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Request:
         """A request from the spec's JSON shape (camelCase keys)."""
@@ -332,8 +388,9 @@ class Request:
     @property
     def gateway(self) -> str: ...
     @property
-    def protocol(self) -> Protocol: ...
+    def protocol(self) -> _Protocol: ...
 
+@final
 class Mesh:
     """A compiled, immutable routing table; safe to use from many threads."""
 
@@ -344,7 +401,7 @@ class Mesh:
         """Builds a mesh from YAML (one or more documents) or JSON text.
         With ``strict=True`` any error raises ``ConfigError``."""
     @staticmethod
-    def from_files(*paths: StrPath, namespace: str = "default", strict: bool = False) -> Mesh:
+    def from_files(*paths: _StrPath, namespace: str = "default", strict: bool = False) -> Mesh:
         """Builds a mesh from files, loaded in order; ``OSError`` when one cannot be read."""
     @staticmethod
     def from_sources(
@@ -356,33 +413,34 @@ class Mesh:
     def route(
         self,
         host: Union[str, Request],
-        path: str = "/",
-        method: str = "GET",
-        headers: Optional[Headers] = None,
-        source_namespace: str = "default",
+        path: Optional[str] = None,
+        method: Optional[str] = None,
+        headers: Optional[_Headers] = None,
+        source_namespace: Optional[str] = None,
         source_labels: Optional[Mapping[str, str]] = None,
-        gateway: str = "mesh",
+        gateway: Optional[str] = None,
         port: Optional[int] = None,
         *,
         scheme: Optional[str] = None,
-        protocol: Protocol = "http",
+        protocol: Optional[_Protocol] = None,
         sni: Optional[str] = None,
         destination_ip: Optional[str] = None,
     ) -> Decision:
-        """Decides where a request goes; ``RequestError`` when it is malformed."""
+        """Decides where a request goes; ``RequestError`` when it is malformed.
+        A field left ``None`` takes its default, as in ``Request``."""
     def explain(
         self,
         host: Union[str, Request],
-        path: str = "/",
-        method: str = "GET",
-        headers: Optional[Headers] = None,
-        source_namespace: str = "default",
+        path: Optional[str] = None,
+        method: Optional[str] = None,
+        headers: Optional[_Headers] = None,
+        source_namespace: Optional[str] = None,
         source_labels: Optional[Mapping[str, str]] = None,
-        gateway: str = "mesh",
+        gateway: Optional[str] = None,
         port: Optional[int] = None,
         *,
         scheme: Optional[str] = None,
-        protocol: Protocol = "http",
+        protocol: Optional[_Protocol] = None,
         sni: Optional[str] = None,
         destination_ip: Optional[str] = None,
     ) -> Decision:
@@ -390,8 +448,9 @@ class Mesh:
     def decide(self, request: Request) -> Decision:
         """Decides a prepared request (the fastest path)."""
 
-Time = Union[int, float, timedelta]
+_Time = Union[int, float, timedelta]
 
+@final
 class OutlierEvent:
     """One entry of an outlier detector's timeline."""
 
@@ -411,12 +470,13 @@ class OutlierEvent:
     def duration(self) -> Optional[timedelta]:
         """Ejection time (``ejected``) or time spent ejected (``unejected``)."""
 
+@final
 class OutlierDetector:
     """Envoy's outlier detector for one cluster's hosts (0..hosts), configured
     as Istio translates ``outlierDetection``; time and randomness from the caller."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         hosts: int,
         *,
         consecutive_5xx_errors: Optional[int] = None,
@@ -427,20 +487,20 @@ class OutlierDetector:
         base_ejection_time: Optional[timedelta] = None,
         max_ejection_percent: int = 0,
         min_health_percent: int = 0,
-        start: Optional[Time] = None,
+        start: Optional[_Time] = None,
         seed: int = 0,
-    ) -> None: ...
+    ) -> OutlierDetector: ...
     @staticmethod
     def from_policy(
-        policy: Mapping[str, Any], hosts: int, *, start: Optional[Time] = None, seed: int = 0
+        policy: Mapping[str, Any], hosts: int, *, start: Optional[_Time] = None, seed: int = 0
     ) -> OutlierDetector:
         """A detector from ``Destination.policy`` (Istio's TrafficPolicy shape)."""
     def report(
-        self, host: int, result: Union[int, str], now: Time, random: Optional[Sequence[int]] = None
+        self, host: int, result: Union[int, str], now: _Time, random: Optional[Sequence[int]] = None
     ) -> List[OutlierEvent]:
         """Reports one result (HTTP status, ``"reset"``, ``"connect-failure"``,
         ``"timeout"``, ``"connect-success"``) for ``host`` at ``now``."""
-    def advance_to(self, now: Time) -> List[OutlierEvent]:
+    def advance_to(self, now: _Time) -> List[OutlierEvent]:
         """Runs the interval ticks due by ``now``."""
     def is_ejected(self, host: int) -> bool:
         """Whether ``host`` is ejected now."""
@@ -454,6 +514,7 @@ class OutlierDetector:
     def stats(self) -> Dict[str, int]:
         """Running totals."""
 
+@final
 class Admission:
     """The result of ``ConnectionPool.start``."""
 
@@ -467,12 +528,13 @@ class Admission:
     def overflow(self) -> Optional[Literal["pending", "active"]]:
         """Which limit overflowed, or ``None``."""
 
+@final
 class ConnectionPool:
     """Envoy's circuit breakers and per-host pools for one cluster (hosts
     0..hosts), configured as Istio translates ``connectionPool``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         hosts: int,
         *,
         max_connections: int = 0,
@@ -482,7 +544,7 @@ class ConnectionPool:
         max_retries: int = 0,
         max_concurrent_streams: int = 0,
         http2: bool = False,
-    ) -> None: ...
+    ) -> ConnectionPool: ...
     @staticmethod
     def from_policy(policy: Mapping[str, Any], hosts: int, *, http2: bool = False) -> ConnectionPool:
         """A pool from ``Destination.policy`` (Istio's TrafficPolicy shape)."""

@@ -1,0 +1,354 @@
+//! The decision out: [`Tape`] writes a decision as the flat list of
+//! numbers `buildDecision` (src/convert.js) reads, its common fields by
+//! hand and the rest through serde ([`super::serialize`]).
+
+use super::serialize::TapeError;
+use super::strings::Strings;
+use super::{build_decision, use_memory};
+use meshroute::decide::{Destination, Outcome, Retries, RuleRef, Shared};
+use meshroute::{Decision, Request};
+use serde::Serialize;
+use std::borrow::Cow;
+use wasm_bindgen::prelude::*;
+
+// Tape operations; src/convert.js reads the same numbers.
+pub(super) const NULL: f64 = 0.0;
+pub(super) const FALSE: f64 = 1.0;
+pub(super) const TRUE: f64 = 2.0;
+pub(super) const NUMBER: f64 = 3.0;
+const KNOWN: f64 = 4.0;
+const FRESH: f64 = 5.0;
+pub(super) const ARRAY: f64 = 6.0;
+pub(super) const OBJECT: f64 = 7.0;
+
+/// A decision as a flat list of numbers (read by `buildDecision`; serde
+/// values inside it as `value()` there reads them): kept between calls so a
+/// decision allocates nothing here once warm.
+pub(crate) struct Tape {
+    pub(super) ops: Vec<f64>,
+    fresh: String,
+    strings: Strings,
+    /// Where `packRequest` writes the request's strings...
+    pub(super) packed: Vec<u8>,
+    /// ...and its length entries.
+    pub(super) lengths: Vec<u32>,
+    /// The request last read by [`Tape::read_request`], its buffers reused.
+    pub(crate) request: Request,
+}
+
+impl Tape {
+    pub(crate) fn new() -> Tape {
+        use_memory(&wasm_bindgen::memory());
+        Tape {
+            ops: Vec::new(),
+            fresh: String::new(),
+            strings: Strings::new(),
+            packed: Vec::new(),
+            lengths: Vec::new(),
+            request: Request::new(""),
+        }
+    }
+
+    /// `decision` as the plain JS object `JSON.parse` gives for its serde
+    /// JSON, built by `buildDecision` from the fields written here by hand
+    /// (the common ones; the rest through serde), which is ~10x faster in
+    /// V8 than building objects key by key.
+    pub(crate) fn decision(&mut self, decision: &Decision<'_>) -> Result<JsValue, JsError> {
+        self.write_decision(decision)
+            .map_err(|e| JsError::new(&format!("internal error: {e}")))?;
+        built(build_decision(
+            self.ops.as_ptr() as usize,
+            self.ops.len(),
+            &self.strings.table,
+            self.fresh_text(),
+        ))
+    }
+
+    /// The decision tape: outcome, a bit per present field, then each
+    /// present field in serde's order. Every field is named so a new field
+    /// in the core fails to compile here instead of going missing.
+    fn write_decision(&mut self, d: &Decision<'_>) -> Result<(), TapeError> {
+        self.ops.clear();
+        self.fresh.clear();
+        self.strings.make_room();
+        let Decision {
+            outcome,
+            virtual_service,
+            delegated_from,
+            rule,
+            destinations,
+            redirect,
+            direct_response,
+            rewrite,
+            timeout,
+            retries,
+            fault,
+            mirrors,
+            request_headers,
+            response_headers,
+            cors,
+            trace,
+        } = d;
+        let present = [
+            virtual_service.is_some(),
+            delegated_from.is_some(),
+            rule.is_some(),
+            !destinations.is_empty(),
+            redirect.is_some(),
+            direct_response.is_some(),
+            rewrite.is_some(),
+            timeout.is_some(),
+            retries.is_some(),
+            fault.is_some(),
+            !mirrors.is_empty(),
+            !request_headers.is_empty(),
+            !response_headers.is_empty(),
+            cors.is_some(),
+            !trace.is_empty(),
+        ];
+        self.ops
+            .extend_from_slice(&[outcome_code(*outcome), bits(&present)]);
+        if let Some(vs) = virtual_service {
+            self.cow_text(vs);
+        }
+        if let Some(root) = delegated_from {
+            self.cow_text(root);
+        }
+        if let Some(RuleRef { index, name }) = rule {
+            self.ops.push(*index as f64);
+            match name {
+                Some(name) => self.cow_text(name),
+                None => self.ops.push(NULL),
+            }
+        }
+        if !destinations.is_empty() {
+            self.ops.push(destinations.len() as f64);
+            // A list lent by the mesh (built ahead for the route) holds
+            // strings that live as long as the mesh, whatever their `Cow` says.
+            let lent = matches!(destinations, Cow::Borrowed(_));
+            for destination in destinations.iter() {
+                self.destination(destination, lent)?;
+            }
+        }
+        if let Some(redirect) = redirect {
+            redirect.serialize(&mut *self)?;
+        }
+        if let Some(direct) = direct_response {
+            direct.serialize(&mut *self)?;
+        }
+        if let Some(rewrite) = rewrite {
+            rewrite.serialize(&mut *self)?;
+        }
+        if let Some(timeout) = timeout {
+            self.cow_text(timeout);
+        }
+        if let Some(retries) = retries {
+            let lent = !matches!(retries, Shared::Owned(_));
+            self.retries(retries, lent);
+        }
+        if let Some(fault) = fault {
+            fault.serialize(&mut *self)?;
+        }
+        if !mirrors.is_empty() {
+            mirrors.serialize(&mut *self)?;
+        }
+        if !request_headers.is_empty() {
+            request_headers.serialize(&mut *self)?;
+        }
+        if !response_headers.is_empty() {
+            response_headers.serialize(&mut *self)?;
+        }
+        if let Some(cors) = cors {
+            cors.serialize(&mut *self)?;
+        }
+        if !trace.is_empty() {
+            trace.serialize(&mut *self)?;
+        }
+        Ok(())
+    }
+
+    /// host, subset?, port?, weight, cluster, policy?, problem? after a bit
+    /// per optional field. `lent`: the destination lives as long as the mesh.
+    fn destination(&mut self, d: &Destination<'_>, lent: bool) -> Result<(), TapeError> {
+        let Destination {
+            host,
+            subset,
+            port,
+            weight,
+            cluster,
+            policy,
+            problem,
+        } = d;
+        let present = [
+            subset.is_some(),
+            port.is_some(),
+            policy.is_some(),
+            problem.is_some(),
+        ];
+        self.ops.push(bits(&present));
+        let text = |tape: &mut Tape, s: &Cow<'_, str>| match lent {
+            true => tape.lent_text(s),
+            false => tape.cow_text(s),
+        };
+        text(self, host);
+        if let Some(subset) = subset {
+            text(self, subset);
+        }
+        if let Some(port) = port {
+            self.ops.push(f64::from(*port));
+        }
+        self.ops.push(f64::from(*weight));
+        text(self, cluster);
+        if let Some(policy) = policy {
+            policy.serialize(&mut *self)?;
+        }
+        if let Some(problem) = problem {
+            text(self, problem);
+        }
+        Ok(())
+    }
+
+    /// attempts, perTryTimeout?, retryOn?, backoff?, default? after a bit
+    /// per optional field (serde leaves out an empty retryOn and a false
+    /// default). `lent`: the policy lives as long as the mesh.
+    fn retries(&mut self, r: &Retries, lent: bool) {
+        let Retries {
+            attempts,
+            per_try_timeout,
+            retry_on,
+            backoff,
+            default,
+        } = r;
+        let present = [
+            per_try_timeout.is_some(),
+            !retry_on.is_empty(),
+            backoff.is_some(),
+            *default,
+        ];
+        self.ops
+            .extend_from_slice(&[bits(&present), f64::from(*attempts)]);
+        for text in [
+            per_try_timeout.as_deref(),
+            Some(retry_on.as_str()).filter(|t| !t.is_empty()),
+            backoff.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if lent {
+                self.lent_text(text);
+            } else {
+                self.text(text);
+            }
+        }
+    }
+
+    /// Writes the decision tape and returns its length (for `bench-parts`).
+    #[cfg(feature = "bench-parts")]
+    pub(crate) fn write_decision_len(&mut self, decision: &Decision<'_>) -> usize {
+        self.write_decision(decision)
+            .map(|()| self.ops.len())
+            .unwrap_or(0)
+    }
+
+    /// The fresh strings, `None` when there are none (spares decoding an
+    /// empty string, which costs as much as a short one).
+    fn fresh_text(&self) -> Option<&str> {
+        (!self.fresh.is_empty()).then_some(self.fresh.as_str())
+    }
+
+    pub(super) fn text(&mut self, s: &str) {
+        let known = self.strings.known(s);
+        self.text_as(s, known);
+    }
+
+    /// A string of the decision: lent by the mesh (`Borrowed`), or made
+    /// for this decision (`Owned`).
+    #[allow(clippy::ptr_arg)] // the variant is the point: it says where the string lives
+    fn cow_text(&mut self, s: &Cow<'_, str>) {
+        match s {
+            Cow::Borrowed(lent) => self.lent_text(lent),
+            Cow::Owned(made) => self.text(made),
+        }
+    }
+
+    /// A string that lives as long as the mesh, unchanged.
+    fn lent_text(&mut self, s: &str) {
+        let known = self.strings.known_lent(s);
+        self.text_as(s, known);
+    }
+
+    fn text_as(&mut self, s: &str, known: Option<u32>) {
+        match known {
+            Some(i) => self.ops.extend_from_slice(&[KNOWN, f64::from(i)]),
+            None => {
+                self.fresh.push_str(s);
+                let units = s.chars().map(char::len_utf16).sum::<usize>();
+                self.ops.extend_from_slice(&[FRESH, units as f64]);
+            }
+        }
+    }
+}
+
+/// What `buildDecision` returned: `undefined` means it failed.
+fn built(value: JsValue) -> Result<JsValue, JsError> {
+    if value.is_undefined() {
+        Err(JsError::new("internal error: the value could not be built"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The outcome as its index in `OUTCOMES` (src/convert.js).
+fn outcome_code(outcome: Outcome) -> f64 {
+    match outcome {
+        Outcome::Route => 0.0,
+        Outcome::Redirect => 1.0,
+        Outcome::DirectResponse => 2.0,
+        Outcome::NotFound => 3.0,
+        Outcome::DefaultRoute => 4.0,
+        Outcome::Passthrough => 5.0,
+    }
+}
+
+/// Flags as a number: bit i set when `present[i]`.
+fn bits(present: &[bool]) -> f64 {
+    let mut n = 0u32;
+    for (i, &p) in present.iter().enumerate() {
+        if p {
+            n |= 1 << i;
+        }
+    }
+    f64::from(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_codes_follow_the_js_table_and_bits_the_fields() {
+        // OUTCOMES in src/convert.js, in this order.
+        let js = include_str!("../convert.js");
+        let table = js
+            .lines()
+            .find(|l| l.starts_with("const OUTCOMES"))
+            .expect("OUTCOMES in convert.js");
+        for (outcome, code) in [
+            (Outcome::Route, 0.0),
+            (Outcome::Redirect, 1.0),
+            (Outcome::DirectResponse, 2.0),
+            (Outcome::NotFound, 3.0),
+            (Outcome::DefaultRoute, 4.0),
+            (Outcome::Passthrough, 5.0),
+        ] {
+            assert_eq!(outcome_code(outcome), code);
+            let position = table
+                .split(',')
+                .position(|item| item.contains(&format!("'{}'", outcome.as_str())));
+            assert_eq!(position, Some(code as usize), "{outcome:?} in {table}");
+        }
+        assert_eq!(bits(&[true, false, true]), 5.0);
+        assert_eq!(bits(&[false, false]), 0.0);
+    }
+}
