@@ -27,6 +27,9 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod retry_on;
+use retry_on::{DefaultPolicy, RetryOn};
+
 /// Istio's "unlimited" circuit-breaker threshold (2^32 - 1).
 const UNLIMITED: u64 = 4_294_967_295;
 /// The HTTP fault filter's name (per-route config is keyed by it).
@@ -373,31 +376,16 @@ fn retry_policy(d: &Decision) -> Option<Value> {
     if r.attempts == 0 {
         return None;
     }
-    let mut on: Vec<String> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
-    for tok in r
-        .retry_on
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        match tok.parse::<u32>() {
-            Ok(c) if (100..600).contains(&c) => codes.push(c),
-            _ => on.push(tok.to_string()),
-        }
-    }
-    if r.default || (!codes.is_empty() && !on.iter().any(|t| t == "retriable-status-codes")) {
-        on.push("retriable-status-codes".into());
-    }
+    let split = RetryOn::split(r, DefaultPolicy::AsIstiod);
     let mut p = json!({
-        "retry_on": on.join(","),
+        "retry_on": split.conditions().join(","),
         "num_retries": r.attempts,
         "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
             "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"}}],
         "host_selection_retry_max_attempts": 5,
     });
-    if !codes.is_empty() {
-        p["retriable_status_codes"] = json!(codes);
+    if !split.status_codes().is_empty() {
+        p["retriable_status_codes"] = json!(split.status_codes());
     }
     if let Some(t) = r.per_try_timeout.as_deref().and_then(pb_duration) {
         p["per_try_timeout"] = json!(t);
