@@ -271,9 +271,7 @@ impl<'m> RouteEntry<'m> {
         let (ns, labels) = (self.view.namespace, self.view.labels);
         let mut req = Request::new(self.hostname).from_namespace(ns);
         req.port = u16::try_from(self.port).ok();
-        if self.rule.is_none() {
-            req.source.labels = labels.clone();
-        }
+        req.source.labels = labels.clone();
         let view = View::new(&req);
         let proxy = Proxy {
             gateway: GatewayRef::Mesh,
