@@ -3,9 +3,9 @@
 //! stdout) that routes as meshroute decides: native routes, or with `--wasm`
 //! the meshroute proxy-wasm filter configured with the same files.
 
-use meshroute::envoy::{bootstrap, Endpoints, Options, WasmFilter};
 use meshroute::load::{load, Input, LoadOptions};
 use meshroute::Mesh;
+use meshroute_envoy::{bootstrap, Endpoints, Options, WasmFilter};
 
 const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--wasm FILTER.wasm]";
 

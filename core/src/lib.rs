@@ -81,7 +81,6 @@ pub mod analyze;
 pub mod decide;
 pub mod destination_rules;
 pub mod duration;
-pub mod envoy;
 pub mod fasthash;
 pub mod hosts;
 pub mod limits;

@@ -6,6 +6,7 @@ use meshroute::decide::{HeaderOps, Outcome};
 use meshroute::load::load_str;
 use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
+use meshroute_envoy::retry_on::{DefaultPolicy, RetryOn};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -23,15 +24,6 @@ pub const CONTROL_HEADERS: [&str; 6] = [
     "x-envoy-retry-on",
     "x-envoy-retry-grpc-on",
     "x-envoy-retriable-status-codes",
-];
-
-/// gRPC retry conditions: Envoy reads them from `x-envoy-retry-grpc-on`.
-const GRPC_RETRY_ON: [&str; 5] = [
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
 ];
 
 /// The plugin configuration: Istio YAML/JSON plus where the filter sits.
@@ -165,7 +157,11 @@ fn fires(percent: f64, random: u64) -> bool {
 fn millis(istio: &str) -> Option<u64> {
     meshroute::duration::parse_duration(istio)
         .ok()
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map(as_millis)
+}
+
+fn as_millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The meshroute request for a set of HTTP/2-style headers.
@@ -227,12 +223,12 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             return p;
         }
     };
-    p.response = (*d.response_headers).clone();
-    match d.outcome {
+    p.response = d.response_headers().clone();
+    match d.outcome() {
         Outcome::Redirect => {
-            if let Some(r) = &d.redirect {
+            if let Some(r) = d.redirect() {
                 let mut headers = vec![("location".to_string(), r.location.clone())];
-                headers.extend(ops_as_headers(&d.response_headers));
+                headers.extend(ops_as_headers(d.response_headers()));
                 p.reply = Some(LocalReply {
                     status: u32::from(r.status),
                     headers,
@@ -242,10 +238,10 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             return p;
         }
         Outcome::DirectResponse => {
-            if let Some(r) = &d.direct_response {
+            if let Some(r) = d.direct_response() {
                 p.reply = Some(LocalReply {
                     status: u32::from(r.status),
-                    headers: ops_as_headers(&d.response_headers),
+                    headers: ops_as_headers(d.response_headers()),
                     body: r.body.clone(),
                 });
             }
@@ -268,9 +264,9 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     }
     if let Some(dest) = d.pick(random(&seed, 0)) {
         p.set
-            .push((c.options.cluster_header.clone(), dest.cluster.to_string()));
+            .push((c.options.cluster_header.clone(), dest.cluster().to_string()));
     }
-    if let Some(rw) = &d.rewrite {
+    if let Some(rw) = d.rewrite() {
         if let Some(path) = &rw.path {
             p.set.push((":path".into(), path.clone()));
         }
@@ -279,45 +275,33 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
         }
     }
     let plain = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
-    p.remove.extend(d.request_headers.remove.iter().cloned());
-    for (k, v) in d.request_headers.set.iter().filter(|(k, _)| plain(k)) {
+    let request_headers = d.request_headers();
+    p.remove.extend(request_headers.remove.iter().cloned());
+    for (k, v) in request_headers.set.iter().filter(|(k, _)| plain(k)) {
         p.set.push((k.clone(), v.clone()));
     }
-    for (k, v) in d.request_headers.add.iter().filter(|(k, _)| plain(k)) {
+    for (k, v) in request_headers.add.iter().filter(|(k, _)| plain(k)) {
         p.add.push((k.clone(), v.clone()));
     }
     // Istio disables the route timeout unless the VirtualService sets one.
-    let timeout = d.timeout.as_deref().and_then(millis).unwrap_or(0);
+    let timeout = d.timeout().map(as_millis).unwrap_or(0);
     p.set
         .push(("x-envoy-upstream-rq-timeout-ms".into(), timeout.to_string()));
-    if let Some(r) = d.retries.as_ref().filter(|r| r.attempts > 0) {
-        let (mut http_on, mut grpc_on, mut codes) = (Vec::new(), Vec::new(), Vec::new());
-        for tok in r
-            .retry_on
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            if tok.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)) {
-                codes.push(tok);
-            } else if GRPC_RETRY_ON.contains(&tok) {
-                grpc_on.push(tok);
-            } else {
-                http_on.push(tok);
-            }
-        }
-        if !codes.is_empty() && !http_on.contains(&"retriable-status-codes") {
-            http_on.push("retriable-status-codes");
-        }
+    if let Some(r) = d.retries().filter(|r| r.attempts > 0) {
+        // Router headers: an empty status-code list retries nothing, so
+        // Istio's default policy is sent as written.
+        let split = RetryOn::split(r, DefaultPolicy::AsWritten);
         p.set
             .push(("x-envoy-max-retries".into(), r.attempts.to_string()));
-        if !http_on.is_empty() {
-            p.set.push(("x-envoy-retry-on".into(), http_on.join(",")));
+        let http: Vec<&str> = split.http_conditions().collect();
+        if !http.is_empty() {
+            p.set.push(("x-envoy-retry-on".into(), http.join(",")));
         }
-        if !grpc_on.is_empty() {
-            p.set
-                .push(("x-envoy-retry-grpc-on".into(), grpc_on.join(",")));
+        let grpc: Vec<&str> = split.grpc_conditions().collect();
+        if !grpc.is_empty() {
+            p.set.push(("x-envoy-retry-grpc-on".into(), grpc.join(",")));
         }
+        let codes: Vec<String> = split.status_codes().iter().map(u32::to_string).collect();
         if !codes.is_empty() {
             p.set
                 .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
@@ -329,7 +313,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             ));
         }
     }
-    if let Some(f) = &d.fault {
+    if let Some(f) = d.fault() {
         if let Some(delay) = &f.delay {
             if fires(delay.percent, random(&seed, 1)) {
                 p.delay_ms = millis(&delay.fixed_delay).filter(|ms| *ms > 0);
@@ -495,6 +479,23 @@ spec:
             set(&p, "x-envoy-upstream-rq-per-try-timeout-ms"),
             Some("200")
         );
+    }
+
+    #[test]
+    fn istios_default_retry_policy_is_sent_without_the_status_codes_condition() {
+        let c = configured();
+        // The `end-user: jason` rule sets no retries: Istio's default.
+        let p = plan(&c, &hdrs("/", &[("end-user", "jason")]));
+        assert_eq!(set(&p, "x-envoy-max-retries"), Some("2"));
+        assert_eq!(
+            set(&p, "x-envoy-retry-on"),
+            Some("connect-failure,refused-stream")
+        );
+        assert_eq!(
+            set(&p, "x-envoy-retry-grpc-on"),
+            Some("unavailable,cancelled")
+        );
+        assert_eq!(set(&p, "x-envoy-retriable-status-codes"), None);
     }
 
     #[test]

@@ -5,13 +5,13 @@ pub(crate) mod compile;
 pub mod decision;
 mod destinations;
 mod evaluate;
-mod export;
 mod gateway;
 mod index;
 pub mod request;
 mod request_view;
 pub mod retries;
 mod sidecar;
+mod table;
 mod trace;
 
 pub use decision::{
@@ -19,6 +19,7 @@ pub use decision::{
     Outcome, Redirect, Retries, Rewrite, RuleRef, Shared, TraceEntry, Verdict,
 };
 pub use request::{Caller, Headers, Protocol, Request, RequestFields};
+pub use table::{RouteEntry, SidecarView, VirtualHost};
 
 use crate::destination_rules::RuleIndex;
 use crate::fasthash::FastMap as HashMap;
@@ -255,7 +256,11 @@ impl Mesh {
         out
     }
 
-    pub(crate) fn cluster_name(
+    /// The Envoy cluster name Istio gives `host` on `port` with `subset`:
+    /// `outbound|PORT|SUBSET|HOST` (empty fields for what is absent).
+    /// Borrowed from the table for the registry's services and their
+    /// DestinationRule subsets, built otherwise.
+    pub fn cluster_name(
         &self,
         host: &str,
         port: Option<u32>,
@@ -450,11 +455,6 @@ impl Mesh {
     /// The merged DestinationRules the table was built with.
     pub fn destination_rules(&self) -> &RuleIndex {
         &self.rules
-    }
-
-    /// The compiled VirtualServices in Istio's order (for config exporters).
-    pub(crate) fn compiled_virtual_services(&self) -> &[compile::CompiledVs] {
-        &self.vs
     }
 
     /// Decides where `request` goes (no trace).

@@ -1,5 +1,6 @@
 //! Native Envoy configuration from a compiled [`Mesh`]: what istiod would
-//! push to one sidecar, as a static bootstrap (no control plane).
+//! push to one sidecar, as a static bootstrap (no control plane). Built on
+//! meshroute's public, read-only view of the table ([`Mesh::sidecar_view`]).
 //!
 //! Layout: one HTTP listener on `127.0.0.1:listen_port` whose route table
 //! has one virtual host per (service, port) with the names a caller may use
@@ -14,13 +15,20 @@
 //! Not exported (documented limits): CORS, consistent-hash policies,
 //! `derivePort` redirects, gateway listeners, TLS/TCP routes, TLS origination.
 
-use crate::decide::{Decision, Mesh, Outcome};
-use crate::matching::{HttpRouteMatch, StringMatcher};
-use crate::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
-use crate::model::virtual_service::HttpRoute;
-use crate::registry::{PortProtocol, Service};
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use meshroute::decide::{Decision, HeaderOps, RouteEntry};
+use meshroute::matching::{HttpRouteMatch, StringMatcher};
+use meshroute::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
+use meshroute::model::virtual_service::{HttpRedirect, HttpRoute};
+use meshroute::{Mesh, Outcome};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub mod retry_on;
+use retry_on::{DefaultPolicy, RetryOn};
 
 /// Istio's "unlimited" circuit-breaker threshold (2^32 - 1).
 const UNLIMITED: u64 = 4_294_967_295;
@@ -203,126 +211,43 @@ fn wasm_filter(w: &WasmFilter) -> Value {
     })
 }
 
-/// Services a sidecar in the source namespace sees, HTTP-routable ports only.
-fn http_services<'m>(mesh: &'m Mesh, ns: &str) -> Vec<(&'m Service, u32)> {
-    let mut out = Vec::new();
-    for s in mesh.registry().services() {
-        if !s.visibility.visible_in(ns) || s.hostname.starts_with('*') {
-            continue;
-        }
-        for p in &s.ports {
-            if matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown) {
-                out.push((s, p.number));
-            }
-        }
-    }
-    out
-}
-
-/// The names a caller in `ns` may use for `host` (Kubernetes short forms).
-fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
-    let mut v = vec![host.to_string()];
-    if let Some(short) = host.strip_suffix(ns_suffix) {
-        if let Some((name, _)) = short.split_once('.') {
-            v.push(name.to_string());
-            v.push(short.to_string());
-            v.push(format!("{short}.svc"));
-        }
-    }
-    v
-}
-
-/// The route table: one virtual host per (service, port).
+/// The route table: one virtual host per (service, port) the sidecar sees.
 pub fn route_configuration(mesh: &Mesh, options: &Options) -> Value {
-    let ns = options.source_namespace.as_str();
-    let suffix = format!(".svc.{}", mesh.options().domain_suffix);
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    let mut vhosts = Vec::new();
-    for (service, port) in http_services(mesh, ns) {
-        let host = service.hostname.as_ref();
-        let mut domains = Vec::new();
-        for a in aliases(host, &suffix) {
-            // Names of services in the caller's namespace resolve short; others
-            // only by their namespace-qualified forms.
-            let short_ok = a.contains('.') || service.namespace == ns;
-            if !short_ok {
-                continue;
-            }
-            let mut names = vec![format!("{a}:{port}")];
-            if port == 80 {
-                names.push(a.clone());
-            }
-            for n in names {
-                if used.insert(n.clone()) {
-                    domains.push(Value::String(n));
-                }
-            }
-        }
-        if domains.is_empty() {
-            continue;
-        }
-        vhosts.push(json!({
-            "name": format!("{host}:{port}"),
-            "domains": domains,
-            "routes": routes_for(mesh, options, host, port),
-        }));
-    }
+    let view = mesh.sidecar_view(&options.source_namespace, &options.source_labels);
+    let vhosts: Vec<Value> = view
+        .virtual_hosts()
+        .iter()
+        .map(|vh| {
+            json!({
+                "name": format!("{}:{}", vh.hostname(), vh.port()),
+                "domains": vh.domains(),
+                "routes": vh.routes().iter().filter_map(route).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     // Routes may name clusters that do not exist (undefined subsets): Envoy
     // must answer those with 503 NC at request time, as with Istio's RDS.
     json!({"name": "meshroute", "validate_clusters": false, "virtual_hosts": vhosts})
 }
 
-fn routes_for(mesh: &Mesh, options: &Options, host: &str, port: u32) -> Vec<Value> {
-    let ns = options.source_namespace.as_str();
-    let labels = &options.source_labels;
-    let vs = mesh
-        .mesh_vs_index(host, ns)
-        .and_then(|i| mesh.compiled_virtual_services().get(i))
-        .filter(|vs| !vs.http.is_empty());
-    let Some(vs) = vs else {
-        let d = mesh.export_default_decision(host, port, ns, labels);
-        return vec![route_entry(
-            json!({"prefix": "/"}),
-            "default",
-            &d,
-            None,
-            None,
-        )];
+/// One Envoy route; `None` when its match can never hold (an invalid pattern).
+fn route(entry: &RouteEntry<'_>) -> Option<Value> {
+    let envoy_match = match entry.condition() {
+        None => json!({"prefix": "/"}),
+        Some(m) => route_match(m)?,
     };
-    let mut out = Vec::new();
-    for route in &vs.http {
-        let d = mesh.export_route_decision(route, host, port, ns, labels);
-        let name = route.name.as_deref().unwrap_or("");
-        if route.matches.is_empty() {
-            out.push(route_entry(
-                json!({"prefix": "/"}),
-                name,
-                &d,
-                None,
-                Some(&route.route),
-            ));
-            return out;
-        }
-        for m in &route.matches {
-            if !m.exists_on_sidecar(ns, labels, port) {
-                continue;
-            }
-            let Some(envoy_match) = route_match(m) else {
-                continue; // an invalid pattern never matches
-            };
-            out.push(route_entry(
-                envoy_match,
-                name,
-                &d,
-                Some(m),
-                Some(&route.route),
-            ));
-            if m.is_catch_all() {
-                return out;
-            }
-        }
-    }
-    out
+    let name = if entry.is_default() {
+        "default"
+    } else {
+        entry.name().unwrap_or("")
+    };
+    Some(route_entry(
+        envoy_match,
+        name,
+        &entry.decision(),
+        entry.condition(),
+        entry.rule(),
+    ))
 }
 
 fn string_matcher(c: &StringMatcher) -> Option<Value> {
@@ -415,17 +340,23 @@ fn route_match(m: &HttpRouteMatch) -> Option<Value> {
 
 /// An Istio duration as a protobuf JSON duration (`"1.500000000s"`).
 fn pb_duration(istio: &str) -> Option<String> {
-    let d = crate::duration::parse_duration(istio).ok()?;
-    Some(format!("{}.{:09}s", d.as_secs(), d.subsec_nanos()))
+    meshroute::duration::parse_duration(istio)
+        .ok()
+        .map(protobuf_duration)
+}
+
+/// A duration as protobuf JSON writes it (`"1.500000000s"`).
+fn protobuf_duration(d: Duration) -> String {
+    format!("{}.{:09}s", d.as_secs(), d.subsec_nanos())
 }
 
 /// Percent (0-100, double) as Istio's FractionalPercent over a million.
 fn per_million(percent: f64) -> Value {
-    let n = crate::resilience::fault::per_million(percent);
+    let n = meshroute::resilience::fault::per_million(percent);
     json!({"numerator": n, "denominator": "MILLION"})
 }
 
-fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
+fn header_ops(ops: &HeaderOps) -> (Vec<Value>, Vec<String>) {
     let keep = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
     let mut add = Vec::new();
     for (k, v) in ops.set.iter().filter(|(k, _)| keep(k)) {
@@ -441,35 +372,20 @@ fn header_ops(ops: &crate::decide::HeaderOps) -> (Vec<Value>, Vec<String>) {
 
 /// Istio's retry translation (envoy-semantics.md 3.6).
 fn retry_policy(d: &Decision) -> Option<Value> {
-    let r = d.retries.as_ref()?;
+    let r = d.retries()?;
     if r.attempts == 0 {
         return None;
     }
-    let mut on: Vec<String> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
-    for tok in r
-        .retry_on
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        match tok.parse::<u32>() {
-            Ok(c) if (100..600).contains(&c) => codes.push(c),
-            _ => on.push(tok.to_string()),
-        }
-    }
-    if r.default || (!codes.is_empty() && !on.iter().any(|t| t == "retriable-status-codes")) {
-        on.push("retriable-status-codes".into());
-    }
+    let split = RetryOn::split(r, DefaultPolicy::AsIstiod);
     let mut p = json!({
-        "retry_on": on.join(","),
+        "retry_on": split.conditions().join(","),
         "num_retries": r.attempts,
         "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
             "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"}}],
         "host_selection_retry_max_attempts": 5,
     });
-    if !codes.is_empty() {
-        p["retriable_status_codes"] = json!(codes);
+    if !split.status_codes().is_empty() {
+        p["retriable_status_codes"] = json!(split.status_codes());
     }
     if let Some(t) = r.per_try_timeout.as_deref().and_then(pb_duration) {
         p["per_try_timeout"] = json!(t);
@@ -481,7 +397,7 @@ fn retry_policy(d: &Decision) -> Option<Value> {
 }
 
 fn fault_config(d: &Decision) -> Option<Value> {
-    let f = d.fault.as_ref()?;
+    let f = d.fault()?;
     let mut v =
         json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"});
     if let Some(delay) = &f.delay {
@@ -499,7 +415,7 @@ fn fault_config(d: &Decision) -> Option<Value> {
     Some(v)
 }
 
-fn redirect_action(spec: &crate::model::virtual_service::HttpRedirect) -> Value {
+fn redirect_action(spec: &HttpRedirect) -> Value {
     let mut r = Map::new();
     if let Some(uri) = &spec.uri {
         r.insert("path_redirect".into(), json!(uri));
@@ -538,14 +454,14 @@ fn route_entry(
         e.insert("name".into(), json!(name));
     }
     e.insert("match".into(), envoy_match);
-    match d.outcome {
+    match d.outcome() {
         Outcome::Redirect => {
             if let Some(r) = spec.and_then(|s| s.redirect.as_ref()) {
                 e.insert("redirect".into(), redirect_action(r));
             }
         }
         Outcome::DirectResponse => {
-            if let Some(dr) = &d.direct_response {
+            if let Some(dr) = d.direct_response() {
                 let mut v = json!({"status": dr.status});
                 if let Some(b) = &dr.body {
                     v["body"] = json!({"inline_string": b});
@@ -555,17 +471,17 @@ fn route_entry(
         }
         _ => {
             let mut action = Map::new();
-            if d.destinations.len() == 1 {
-                action.insert("cluster".into(), json!(d.destinations[0].cluster.as_ref()));
+            if let [only] = d.destinations() {
+                action.insert("cluster".into(), json!(only.cluster()));
             } else {
                 let list: Vec<Value> = d
-                    .destinations
+                    .destinations()
                     .iter()
-                    .map(|x| json!({"name": x.cluster.as_ref(), "weight": x.weight}))
+                    .map(|x| json!({"name": x.cluster(), "weight": x.weight()}))
                     .collect();
                 action.insert("weighted_clusters".into(), json!({"clusters": list}));
             }
-            let timeout = d.timeout.as_deref().and_then(pb_duration);
+            let timeout = d.timeout().map(protobuf_duration);
             action.insert(
                 "timeout".into(),
                 json!(timeout.unwrap_or_else(|| "0s".into())),
@@ -592,14 +508,14 @@ fn route_entry(
                     }
                 }
             }
-            if let Some(a) = d.rewrite.as_ref().and_then(|r| r.authority.as_ref()) {
+            if let Some(a) = d.rewrite().and_then(|r| r.authority.as_ref()) {
                 action.insert("host_rewrite_literal".into(), json!(a));
             }
-            if !d.mirrors.is_empty() {
+            if !d.mirrors().is_empty() {
                 let list: Vec<Value> = d
-                    .mirrors
+                    .mirrors()
                     .iter()
-                    .map(|mi| json!({"cluster": mi.cluster.as_ref(), "runtime_fraction": {"default_value": per_million(mi.percent)}}))
+                    .map(|mi| json!({"cluster": mi.cluster(), "runtime_fraction": {"default_value": per_million(mi.percent())}}))
                     .collect();
                 action.insert("request_mirror_policies".into(), Value::Array(list));
             }
@@ -609,14 +525,14 @@ fn route_entry(
             }
         }
     }
-    let (add, remove) = header_ops(&d.request_headers);
+    let (add, remove) = header_ops(d.request_headers());
     if !add.is_empty() {
         e.insert("request_headers_to_add".into(), Value::Array(add));
     }
     if !remove.is_empty() {
         e.insert("request_headers_to_remove".into(), json!(remove));
     }
-    let (add, remove) = header_ops(&d.response_headers);
+    let (add, remove) = header_ops(d.response_headers());
     if !add.is_empty() {
         e.insert("response_headers_to_add".into(), Value::Array(add));
     }
@@ -678,7 +594,9 @@ pub fn clusters(mesh: &Mesh, options: &Options) -> Vec<Value> {
 }
 
 fn cluster(name: &str, addrs: &[(String, u16)], policy: Option<&TrafficPolicy>) -> Value {
-    let dns = addrs.iter().any(|(a, _)| !crate::hosts::is_ip_literal(a));
+    let dns = addrs
+        .iter()
+        .any(|(a, _)| !meshroute::hosts::is_ip_literal(a));
     let lb_endpoints: Vec<Value> = addrs
         .iter()
         .map(|(a, p)| json!({"endpoint": {"address": socket(a, *p)}}))
@@ -793,7 +711,7 @@ fn outlier_detection(od: &OutlierDetection) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_str;
+    use meshroute::load::load_str;
 
     const SVC: &str = r#"
 apiVersion: v1

@@ -1,0 +1,398 @@
+//! A read-only view of the compiled table as one sidecar sees it, for
+//! config exporters (the `meshroute-envoy` crate, other proxies' formats).
+//!
+//! [`Mesh::sidecar_view`] gives the [`VirtualHost`]s a sidecar in a
+//! namespace (with its workload's labels) has for its outbound HTTP
+//! traffic, each with the names callers may use and its [`RouteEntry`]s in
+//! the order Istio emits them. A route entry carries the public matcher it
+//! was built from ([`HttpRouteMatch`]) and the [`Decision`] it yields for
+//! that sidecar. Nothing here changes the table.
+
+use super::compile::{CompiledHttpRoute, CompiledVs};
+use super::decision::Decision;
+use super::evaluate::Proxy;
+use super::request::Request;
+use super::request_view::View;
+use super::trace::Tracer;
+use super::Mesh;
+use crate::hosts::GatewayRef;
+use crate::matching::{HttpRouteMatch, StringMatcher};
+use crate::model::virtual_service::HttpRoute;
+use crate::registry::{PortProtocol, Service};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The outbound HTTP routing of one sidecar, read from a compiled [`Mesh`].
+///
+/// Read-only and cheap to make (it borrows the table and the caller's
+/// namespace and labels). [`SidecarView::virtual_hosts`] walks the
+/// registry once; [`RouteEntry::decision`] evaluates the rule as
+/// [`Mesh::decide`] would, so call it once per entry.
+#[derive(Debug, Clone, Copy)]
+pub struct SidecarView<'m> {
+    mesh: &'m Mesh,
+    namespace: &'m str,
+    labels: &'m BTreeMap<String, String>,
+}
+
+impl Mesh {
+    /// The outbound HTTP routing a sidecar in `namespace`, whose workload
+    /// has `labels`, gets from this table (see [`SidecarView`]).
+    pub fn sidecar_view<'m>(
+        &'m self,
+        namespace: &'m str,
+        labels: &'m BTreeMap<String, String>,
+    ) -> SidecarView<'m> {
+        SidecarView {
+            mesh: self,
+            namespace,
+            labels,
+        }
+    }
+}
+
+impl<'m> SidecarView<'m> {
+    /// The sidecar's namespace.
+    pub fn namespace(&self) -> &'m str {
+        self.namespace
+    }
+
+    /// The labels of the sidecar's workload.
+    pub fn labels(&self) -> &'m BTreeMap<String, String> {
+        self.labels
+    }
+
+    /// One virtual host per visible service port that carries HTTP (or an
+    /// undeclared protocol), in registry order; hosts left without a
+    /// domain of their own are omitted. Domains are the names a caller
+    /// may use with the port (`reviews:9080`, `reviews.default:9080`, the
+    /// FQDN ...; without a port only for port 80). Short names resolve
+    /// only for services in the sidecar's namespace, and each name goes
+    /// to the first host that claims it (Istio's sidecar virtual hosts,
+    /// pilot `networking/core/httproute.go`).
+    pub fn virtual_hosts(&self) -> Vec<VirtualHost<'m>> {
+        let ns = self.namespace;
+        let suffix = format!(".svc.{}", self.mesh.options().domain_suffix);
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        let mut out = Vec::new();
+        for service in self.mesh.registry().services() {
+            if !service.visibility.visible_in(ns) || service.hostname.starts_with('*') {
+                continue;
+            }
+            for p in &service.ports {
+                if !matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown) {
+                    continue;
+                }
+                let port = p.number;
+                let mut domains = Vec::new();
+                for alias in aliases(&service.hostname, &suffix) {
+                    if !alias.contains('.') && service.namespace != ns {
+                        continue;
+                    }
+                    let mut names = vec![format!("{alias}:{port}")];
+                    if port == 80 {
+                        names.push(alias);
+                    }
+                    for n in names {
+                        if used.insert(n.clone()) {
+                            domains.push(n);
+                        }
+                    }
+                }
+                if domains.is_empty() {
+                    continue;
+                }
+                out.push(VirtualHost {
+                    view: *self,
+                    service,
+                    port,
+                    domains,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The names a caller may use for `host` (Kubernetes short forms when it
+/// ends in `ns_suffix`, `.svc.<domain>`).
+fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
+    let mut v = vec![host.to_string()];
+    if let Some(short) = host.strip_suffix(ns_suffix) {
+        if let Some((name, _)) = short.split_once('.') {
+            v.push(name.to_string());
+            v.push(short.to_string());
+            v.push(format!("{short}.svc"));
+        }
+    }
+    v
+}
+
+/// One service port as a sidecar's route table has it.
+#[derive(Debug, Clone)]
+pub struct VirtualHost<'m> {
+    view: SidecarView<'m>,
+    service: &'m Service,
+    port: u32,
+    domains: Vec<String>,
+}
+
+impl<'m> VirtualHost<'m> {
+    /// The service (FQDN, ports, endpoints).
+    pub fn service(&self) -> &'m Service {
+        self.service
+    }
+
+    /// The service's host name.
+    pub fn hostname(&self) -> &'m str {
+        &self.service.hostname
+    }
+
+    /// The service port.
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// The names (`host:port`, and `host` for port 80) that reach it.
+    pub fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
+    /// The VirtualService bound to the mesh that routes this host for the
+    /// sidecar's namespace, when it has HTTP rules.
+    fn virtual_service(&self) -> Option<&'m CompiledVs> {
+        let mesh = self.view.mesh;
+        mesh.mesh_vs_index(self.hostname(), self.view.namespace)
+            .map(|i| &mesh.vs[i])
+            .filter(|vs| !vs.http.is_empty())
+    }
+
+    /// `namespace/name` of the VirtualService whose rules make the routes;
+    /// `None` when the host gets the default route.
+    pub fn virtual_service_key(&self) -> Option<&'m str> {
+        self.virtual_service().map(|vs| &*vs.key)
+    }
+
+    /// The routes in Istio's order: one per rule match that exists on
+    /// this sidecar (`port`, `sourceLabels`, `sourceNamespace`, `gateways`
+    /// conditions hold) and can match (no invalid pattern), a rule without
+    /// matches as one entry, ending at
+    /// the first entry that matches every request (Istio stops
+    /// generating routes after a catch-all). A host no VirtualService
+    /// routes has the single default route.
+    pub fn routes(&self) -> Vec<RouteEntry<'m>> {
+        let entry = |rule, condition| RouteEntry {
+            view: self.view,
+            hostname: self.hostname(),
+            port: self.port,
+            rule,
+            condition,
+        };
+        let Some(vs) = self.virtual_service() else {
+            return vec![entry(None, None)];
+        };
+        let (ns, labels) = (self.view.namespace, self.view.labels);
+        let mut out = Vec::new();
+        for rule in &vs.http {
+            if rule.matches.is_empty() {
+                out.push(entry(Some(rule), None));
+                return out;
+            }
+            for m in &rule.matches {
+                if !m.exists_on_sidecar(ns, labels, self.port) || has_invalid_pattern(m) {
+                    continue;
+                }
+                out.push(entry(Some(rule), Some(m)));
+                if m.is_catch_all() {
+                    return out;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether a condition holds a pattern that failed to compile: it never
+/// matches (validation reports it), so it makes no route.
+fn has_invalid_pattern(m: &HttpRouteMatch) -> bool {
+    let invalid = |c: &StringMatcher| matches!(c, StringMatcher::Invalid(_));
+    [&m.uri, &m.scheme, &m.method, &m.authority]
+        .into_iter()
+        .flatten()
+        .any(invalid)
+        || m.headers
+            .iter()
+            .chain(&m.without_headers)
+            .any(|h| invalid(&h.matcher))
+        || m.query_params.iter().any(|q| invalid(&q.matcher))
+}
+
+/// One route of a [`VirtualHost`]: a rule and the match it was made from.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteEntry<'m> {
+    view: SidecarView<'m>,
+    hostname: &'m str,
+    port: u32,
+    /// `None`: the default route of a host no VirtualService routes.
+    rule: Option<&'m CompiledHttpRoute>,
+    condition: Option<&'m HttpRouteMatch>,
+}
+
+impl<'m> RouteEntry<'m> {
+    /// Whether this is the default route of a host no VirtualService
+    /// routes (to the service on the host's port).
+    pub fn is_default(&self) -> bool {
+        self.rule.is_none()
+    }
+
+    /// The rule's `name`.
+    pub fn name(&self) -> Option<&'m str> {
+        self.rule.and_then(|r| r.name.as_deref())
+    }
+
+    /// The rule as written (redirect and rewrite details that depend on
+    /// the request are read from it); `None` for the default route.
+    pub fn rule(&self) -> Option<&'m HttpRoute> {
+        self.rule.map(|r| &*r.route)
+    }
+
+    /// The match condition; `None` when the entry matches every request
+    /// (a rule without matches, or the default route).
+    pub fn condition(&self) -> Option<&'m HttpRouteMatch> {
+        self.condition
+    }
+
+    /// The request-independent decision this route gives the sidecar's
+    /// callers: destinations with cluster names and policies, fault,
+    /// timeout, retries, header operations, direct response. Redirects
+    /// and rewrites depend on the request: read them from
+    /// [`RouteEntry::rule`]. Evaluates the rule each call.
+    pub fn decision(&self) -> Decision<'m> {
+        let mesh = self.view.mesh;
+        let (ns, labels) = (self.view.namespace, self.view.labels);
+        let mut req = Request::new(self.hostname).from_namespace(ns);
+        req.port = u16::try_from(self.port).ok();
+        req.source.labels = labels.clone();
+        let view = View::new(&req);
+        let proxy = Proxy {
+            gateway: GatewayRef::Mesh,
+            namespace: ns,
+            labels: Some(labels),
+            listener_port: self.port,
+            resolved: &[],
+            resolved_routes: &[],
+        };
+        let mut t = Tracer::new(false);
+        match self.rule {
+            Some(rule) => mesh.http_decision(rule, None, &view, &proxy, &mut t),
+            None => {
+                let service = mesh.registry.lookup(self.hostname, ns);
+                mesh.default_route(self.hostname, service, &view, &proxy, &mut t)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::load_str;
+    use crate::{Mesh, Outcome};
+    use std::collections::BTreeMap;
+
+    const CONFIG: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}, {port: 9090, name: grpc-x}, {port: 5432, name: tcp-db}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: other}
+spec: {ports: [{port: 80, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{sourceLabels: {app: productpage}, headers: {end-user: {exact: jason}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{port: 9090, uri: {prefix: /grpc}}, {uri: {prefix: /}}, {uri: {prefix: /never}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route: [{destination: {host: reviews, subset: v3}}]
+"#;
+
+    fn mesh() -> Mesh {
+        Mesh::compile(&load_str(CONFIG, "t.yaml"))
+    }
+
+    #[test]
+    fn virtual_hosts_are_http_ports_with_the_names_callers_use() {
+        let m = mesh();
+        let labels = BTreeMap::new();
+        let hosts = m.sidecar_view("default", &labels).virtual_hosts();
+        let names: Vec<(&str, u32)> = hosts.iter().map(|h| (h.hostname(), h.port())).collect();
+        assert_eq!(
+            names,
+            [
+                ("reviews.default.svc.cluster.local", 9080),
+                ("reviews.default.svc.cluster.local", 9090),
+                ("web.other.svc.cluster.local", 80),
+            ],
+            "the TCP port has no virtual host"
+        );
+        assert!(hosts[0].domains().contains(&"reviews:9080".to_string()));
+        assert!(
+            !hosts[2].domains().contains(&"web".to_string()),
+            "short names only for the caller's namespace"
+        );
+        assert!(hosts[2].domains().contains(&"web.other".to_string()));
+    }
+
+    #[test]
+    fn routes_follow_the_sidecar_and_stop_at_the_catch_all() {
+        let m = mesh();
+        let product = BTreeMap::from([("app".to_string(), "productpage".to_string())]);
+        let view = m.sidecar_view("default", &product);
+        let hosts = view.virtual_hosts();
+        assert_eq!(
+            hosts[0].virtual_service_key(),
+            Some("default/reviews"),
+            "the VirtualService routing the host"
+        );
+        let routes = hosts[0].routes();
+        // jason rule, then the `/` catch-all (the 9090 match is not on 9080).
+        assert_eq!(routes.len(), 2);
+        let first = routes[0].decision();
+        assert_eq!(first.destinations()[0].subset(), Some("v2"));
+        assert!(routes[1].condition().is_some_and(|c| c.is_catch_all()));
+        assert_eq!(routes[1].decision().destinations()[0].subset(), Some("v1"));
+
+        let none = BTreeMap::new();
+        let other = m.sidecar_view("default", &none).virtual_hosts()[0].routes();
+        assert_eq!(other.len(), 1, "sourceLabels leave the jason rule out");
+        let grpc = m.sidecar_view("default", &none).virtual_hosts()[1].routes();
+        assert_eq!(grpc.len(), 2, "the port-9090 match exists on 9090");
+    }
+
+    #[test]
+    fn a_host_without_virtual_service_has_the_default_route() {
+        let m = mesh();
+        let labels = BTreeMap::new();
+        let web = m.sidecar_view("other", &labels).virtual_hosts();
+        let web = web
+            .iter()
+            .find(|h| h.hostname() == "web.other.svc.cluster.local")
+            .unwrap();
+        assert_eq!(web.virtual_service_key(), None);
+        let routes = web.routes();
+        assert_eq!(routes.len(), 1);
+        assert!(routes[0].is_default() && routes[0].condition().is_none());
+        let d = routes[0].decision();
+        assert_eq!(d.outcome(), Outcome::DefaultRoute);
+        assert_eq!(
+            d.destinations()[0].cluster(),
+            "outbound|80||web.other.svc.cluster.local"
+        );
+    }
+}
