@@ -267,3 +267,36 @@ fn explain_a_route_test_file_shows_every_case_plainly_when_piped() {
     assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// A root VirtualService whose `delegate` entries, each counted as the
+/// leaf's routes, carry more HTTP routes than `limits::MAX_RULES_PER_HOST`
+/// (317 x 317 = 100,489 > 100,000) in a few kilobytes of text.
+fn over_the_rules_per_host_limit() -> String {
+    let per_side = 317;
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root}\nspec:\n  hosts: [t.example]\n  http:\n",
+    );
+    text.push_str(&"  - delegate: {name: leaf}\n".repeat(per_side));
+    text.push_str(
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: leaf}\nspec:\n  http:\n",
+    );
+    text.push_str(&"  - route: [{destination: {host: t.example}}]\n".repeat(per_side));
+    text.push_str("---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: t}\nspec:\n  hosts: [t.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n");
+    text
+}
+
+#[test]
+fn check_reports_a_virtual_service_left_out_for_exceeding_the_rules_limit() {
+    let o = meshroute_with_stdin(
+        &["check", "--output-threshold", "error", "-"],
+        &over_the_rules_per_host_limit(),
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.starts_with("Error [MR0005] (VirtualService default/root spec.http) -:6:"),
+        "{out}"
+    );
+    assert!(out.contains("MAX_RULES_PER_HOST"), "{out}");
+    assert_eq!(out.matches("[MR0005]").count(), 1, "{out}");
+}
