@@ -226,6 +226,25 @@ static void test_limits_message(void) {
     OK(meshroute_mesh_free(mesh));
 }
 
+/* A kind meshroute does not model is an Info message, not an error. */
+static void test_not_modelled_is_info(void) {
+    meshroute_mesh *mesh = load("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                                "metadata: {name: r, namespace: default}\nspec: {}\n");
+    size_t count = 0;
+    OK(meshroute_mesh_message_count(mesh, &count));
+    CHECK(count == 1);
+    meshroute_message m;
+    OK(meshroute_mesh_message(mesh, 0, &m));
+    CHECK(str_eq(m.code, "MR0007"));
+    CHECK(m.severity == MESHROUTE_SEVERITY_INFO);
+    CHECK(str_eq(m.resource, "HTTPRoute default/r"));
+    CHECK(m.line == 1 && m.column == 1);
+    bool errors = true;
+    OK(meshroute_mesh_has_errors(mesh, &errors));
+    CHECK(!errors);
+    OK(meshroute_mesh_free(mesh));
+}
+
 static void test_route_with_header(meshroute_mesh *mesh) {
     meshroute_header headers[] = {{s("End-User"), s("jason")}};
     meshroute_request r = request("reviews", "/reviews/0");
@@ -814,6 +833,7 @@ int main(int argc, char **argv) {
     test_load_errors();
     test_messages();
     test_limits_message();
+    test_not_modelled_is_info();
     meshroute_mesh *mesh = load(config);
     size_t count = 9;
     OK(meshroute_mesh_message_count(mesh, &count));

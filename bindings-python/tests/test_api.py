@@ -184,3 +184,13 @@ def test_reprs_are_readable(mesh: meshroute.Mesh) -> None:
     d = mesh.route("reviews", headers={"end-user": "jason"}, port=9080)
     assert repr(d).startswith("Decision(outcome='route', virtual_service='default/reviews'")
     assert "subset='v2'" in repr(d.destinations[0])
+
+
+def test_a_kind_meshroute_does_not_model_is_an_info_message() -> None:
+    text = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n"
+    mesh = meshroute.Mesh.from_yaml(text, name="route.yaml", strict=True)
+    [m] = mesh.check()
+    assert (m.code, m.severity, m.is_error) == ("MR0007", "Info", False)
+    assert m.resource == "HTTPRoute default/r"
+    assert (m.file, m.line, m.column) == ("route.yaml", 1, 1)
+    assert m.text == "HTTPRoute default/r is not modelled: ignored"

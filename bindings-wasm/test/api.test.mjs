@@ -102,6 +102,18 @@ test('a VirtualService left out for exceeding the rules-per-host limit is report
   assert.throws(() => Mesh.fromYaml(text, { strict: true }), (e) => e instanceof Error && e.message.includes('MAX_RULES_PER_HOST'));
 });
 
+test('a kind meshroute does not model is an Info message, and strict mode accepts it', () => {
+  const text = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n';
+  const messages = Mesh.fromYaml(text, { fileName: 'route.yaml', strict: true }).check();
+  assert.equal(messages.length, 1, JSON.stringify(messages));
+  const [m] = messages;
+  assert.equal(m.code, 'MR0007');
+  assert.equal(m.severity, 'Info');
+  assert.equal(m.resource, 'HTTPRoute default/r');
+  assert.deepEqual([m.source.file, m.source.line, m.source.column], ['route.yaml', 1, 1]);
+  assert.equal(m.text, 'HTTPRoute default/r is not modelled: ignored');
+});
+
 test('a malformed request throws an Error naming the problem', () => {
   const mesh = Mesh.fromYaml(jason.yaml);
   assert.throws(() => mesh.route({ host: 'reviews', hedaers: {} }), (e) => e instanceof Error && e.message.includes('hedaers'));

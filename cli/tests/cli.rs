@@ -300,3 +300,50 @@ fn check_reports_a_virtual_service_left_out_for_exceeding_the_rules_limit() {
     assert!(out.contains("MAX_RULES_PER_HOST"), "{out}");
     assert_eq!(out.matches("[MR0005]").count(), 1, "{out}");
 }
+
+const GATEWAY_API_ROUTE: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: r
+spec:
+  parentRefs: [{name: g}]
+";
+
+#[test]
+fn check_lists_documents_it_does_not_model_and_never_fails_on_them() {
+    let dir = scratch("not-modelled");
+    let f = write(&dir, "route.yaml", GATEWAY_API_ROUTE);
+    let o = meshroute(&["check", &f]);
+    let out = stdout(&o);
+    assert_eq!(
+        out,
+        format!(
+            "Info [MR0007] (HTTPRoute default/r) {f}:1:1 HTTPRoute default/r is not modelled: ignored\n"
+        )
+    );
+    assert_eq!(o.status.code(), Some(0));
+    for fail_on in ["warning", "info"] {
+        let o = meshroute(&["check", "--fail-on", fail_on, &f]);
+        assert_eq!(o.status.code(), Some(0), "--fail-on {fail_on}");
+    }
+
+    let o = meshroute(&["check", "--output-threshold", "warning", &f]);
+    assert_eq!(
+        stdout(&o),
+        "\u{2714} No validation issues found when analyzing 1 file (0 resources, 1 document not modelled).\n"
+    );
+
+    let account = write(
+        &dir,
+        "account.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: reviews}\n",
+    );
+    let o = meshroute(&["check", &account]);
+    assert_eq!(
+        stdout(&o),
+        "\u{2714} No validation issues found when analyzing 1 file (0 resources).\n",
+        "kinds Istio ignores stay quiet"
+    );
+    let o = meshroute(&["check", "-v", &account]);
+    assert!(stdout(&o).starts_with("Info [MR0004]"), "{}", stdout(&o));
+}

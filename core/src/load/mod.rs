@@ -261,16 +261,37 @@ impl Loader<'_> {
         }
     }
 
+    /// A document meshroute does not read: quiet (`SKIPPED_KIND`) when Istio
+    /// ignores its kind too, else an info that it is not modelled.
     fn skip(&mut self, root: &Node, source: Source, kind: &str) {
-        self.message(Message::new(
-            codes::SKIPPED_KIND,
-            Severity::Info,
-            format!("{kind} {}", display_name(root)),
-            String::new(),
-            source,
-            format!("skipped: {kind} does not affect routing"),
-            String::new(),
-        ));
+        let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+        let meta = root.get("metadata");
+        let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(Node::as_str);
+        let namespace = field("namespace").unwrap_or(&self.options.default_namespace);
+        let name = field("name").unwrap_or("<unnamed>");
+        let resource = format!("{kind} {namespace}/{name}");
+        let message = if model::ignored_by_istio(api_version, kind, namespace, name) {
+            Message::new(
+                codes::SKIPPED_KIND,
+                Severity::Info,
+                resource,
+                String::new(),
+                source,
+                format!("skipped: {kind} does not affect routing"),
+                String::new(),
+            )
+        } else {
+            Message::new(
+                codes::NOT_MODELLED,
+                Severity::Info,
+                resource.clone(),
+                String::new(),
+                source,
+                format!("{resource} is not modelled: ignored"),
+                String::new(),
+            )
+        };
+        self.message(message);
     }
 
     fn istio<T: DeserializeOwned>(
@@ -497,4 +518,100 @@ fn display_name_with(root: &Node, default_namespace: &str) -> String {
         .and_then(Node::as_str)
         .unwrap_or(default_namespace);
     format!("{ns}/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infos(config: &Config) -> Vec<(&str, &str, &str, u32)> {
+        config
+            .messages
+            .iter()
+            .filter(|m| m.severity == Severity::Info)
+            .map(|m| {
+                (
+                    m.code.as_str(),
+                    m.resource.as_str(),
+                    m.text.as_str(),
+                    m.source.location.line,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gateway_api_route_is_reported_as_not_modelled_where_it_is_written() {
+        let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: reviews}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n";
+        let config = load_str(text, "routes.yaml");
+        assert_eq!(config.resource_count(), 0);
+        assert!(!config.has_errors());
+        assert_eq!(
+            infos(&config),
+            [
+                (
+                    codes::SKIPPED_KIND,
+                    "ServiceAccount default/reviews",
+                    "skipped: ServiceAccount does not affect routing",
+                    1
+                ),
+                (
+                    codes::NOT_MODELLED,
+                    "HTTPRoute default/r",
+                    "HTTPRoute default/r is not modelled: ignored",
+                    5
+                ),
+            ]
+        );
+        assert_eq!(
+            config.messages[1].to_string(),
+            "Info [MR0007] (HTTPRoute default/r) routes.yaml:5:1 HTTPRoute default/r is not modelled: ignored"
+        );
+    }
+
+    #[test]
+    fn unmodelled_kinds_of_every_group_are_reported_in_their_namespace() {
+        let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: infra}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny}\n---\napiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: lua}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\n";
+        let options = LoadOptions {
+            default_namespace: "shop".into(),
+        };
+        let config = load(
+            &[Input {
+                name: "k.yaml",
+                text,
+            }],
+            &options,
+        );
+        let reported: Vec<&str> = config
+            .messages
+            .iter()
+            .filter(|m| m.code == codes::NOT_MODELLED)
+            .map(|m| m.resource.as_str())
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                "Gateway infra/g",
+                "AuthorizationPolicy shop/deny",
+                "EnvoyFilter shop/lua",
+                "ConfigMap istio-system/istio"
+            ]
+        );
+        assert!(
+            config.gateways.is_empty(),
+            "a Gateway API Gateway is not Istio's"
+        );
+    }
+
+    #[test]
+    fn kinds_istio_ignores_stay_quiet_and_modelled_kinds_load() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews-v1}\nspec:\n  template:\n    metadata: {labels: {app: reviews}}\n";
+        let config = load_str(text, "k.yaml");
+        assert!(config
+            .messages
+            .iter()
+            .all(|m| m.code == codes::SKIPPED_KIND && m.severity == Severity::Info));
+        assert_eq!(config.messages.len(), 3);
+        assert_eq!(config.workloads.len(), 1);
+    }
 }
