@@ -347,3 +347,49 @@ fn check_lists_documents_it_does_not_model_and_never_fails_on_them() {
     let o = meshroute(&["check", "-v", &account]);
     assert!(stdout(&o).starts_with("Info [MR0004]"), "{}", stdout(&o));
 }
+
+/// Runs the binary with a standard output nobody reads (the reader is
+/// closed before the child starts, as `| head -0` would end up).
+fn meshroute_with_closed_stdout(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_meshroute"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn every_command_ends_quietly_when_its_output_is_closed() {
+    let dir = scratch("closed-stdout");
+    let vs = write(&dir, "vs.yaml", GOOD_VS);
+    let test = write(
+        &dir,
+        "t.routetest.yaml",
+        "config: {files: [vs.yaml]}\ncases:\n  - {name: a, request: {host: reviews, port: 9080}, expect: {outcome: route}}\n",
+    );
+    let scenario = write(
+        &dir,
+        "s.scenario.yaml",
+        "config: {inline: \"\"}\ndestination: {host: reviews.example.com, port: 80}\nhosts: [10.0.0.1]\nevents:\n  - {at: 0s, start: 1}\nexpect:\n  - {at: 0s, admitted: 1}\n",
+    );
+    let commands: [&[&str]; 7] = [
+        &["route", "-f", &vs, "http://reviews:9080/"],
+        &["explain", "-f", &vs, "http://reviews:9080/"],
+        &["explain", &test],
+        &["check", &vs],
+        &["test", &test],
+        &["simulate", &scenario],
+        &["envoy-config", &vs],
+    ];
+    for args in commands {
+        let o = meshroute_with_closed_stdout(args);
+        assert_eq!(o.status.code(), Some(141), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{args:?}");
+    }
+}
