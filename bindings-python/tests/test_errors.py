@@ -148,3 +148,13 @@ def test_a_virtual_service_over_the_rules_limit_is_reported() -> None:
     assert mesh.route("t.example").virtual_service is None
     with pytest.raises(meshroute.ConfigError, match="MAX_RULES_PER_HOST"):
         meshroute.Mesh.from_yaml(text, strict=True)
+
+
+def test_parse_yaml_reads_with_the_loaders_limits() -> None:
+    assert meshroute._native.parse_yaml("a: [1, x, {b: null}]\n") == {"a": [1, "x", {"b": None}]}
+    deep = "[" * 40 + "1" + "]" * 40
+    with pytest.raises(ValueError, match="MAX_NESTING_DEPTH") as info:
+        meshroute._native.parse_yaml(deep, "deep.yaml")
+    assert "deep.yaml:1:" in str(info.value)
+    with pytest.raises(ValueError, match=r"bad\.yaml:\d+:\d+ invalid YAML"):
+        meshroute._native.parse_yaml("a: 1\nb: [\n", "bad.yaml")
