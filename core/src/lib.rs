@@ -21,6 +21,7 @@ pub mod analyze;
 pub mod decide;
 pub mod duration;
 pub mod envoy;
+pub mod explain;
 pub mod fasthash;
 pub mod hosts;
 pub mod limits;
