@@ -172,6 +172,79 @@ static void test_messages(void) {
     OK(meshroute_mesh_free(mesh));
 }
 
+/* A root VirtualService whose `delegate` entries, each counted as the leaf's
+ * routes, carry more HTTP routes than limits::MAX_RULES_PER_HOST
+ * (317 x 317 = 100,489 > 100,000): the table leaves it out and the messages
+ * say so (code MR0005, LIMIT_EXCEEDED). */
+static void test_limits_message(void) {
+    const int per_side = 317;
+    const char *head = "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                       "metadata: {name: root, namespace: default}\nspec:\n  hosts: [t.example]\n  http:\n";
+    const char *delegate = "  - delegate: {name: leaf}\n";
+    const char *leaf = "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                       "metadata: {name: leaf, namespace: default}\nspec:\n  http:\n";
+    const char *route = "  - route: [{destination: {host: t.example}}]\n";
+    const char *entry = "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
+                        "metadata: {name: t, namespace: default}\nspec:\n  hosts: [t.example]\n"
+                        "  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n";
+    size_t cap = strlen(head) + strlen(leaf) + strlen(entry) +
+                 (size_t)per_side * (strlen(delegate) + strlen(route)) + 1;
+    char *text = malloc(cap);
+    CHECK(text != NULL);
+    if (text == NULL) return;
+    size_t len = 0;
+    len += (size_t)sprintf(text + len, "%s", head);
+    for (int i = 0; i < per_side; i++) len += (size_t)sprintf(text + len, "%s", delegate);
+    len += (size_t)sprintf(text + len, "%s", leaf);
+    for (int i = 0; i < per_side; i++) len += (size_t)sprintf(text + len, "%s", route);
+    len += (size_t)sprintf(text + len, "%s", entry);
+
+    meshroute_mesh *mesh = NULL;
+    OK(meshroute_mesh_new(text, len, "limit.yaml", 10, &mesh));
+    free(text);
+    size_t count = 0;
+    OK(meshroute_mesh_message_count(mesh, &count));
+    int limit_messages = 0;
+    for (size_t i = 0; i < count; i++) {
+        meshroute_message m;
+        OK(meshroute_mesh_message(mesh, i, &m));
+        if (!str_eq(m.code, "MR0005")) continue;
+        limit_messages++;
+        CHECK(m.severity == MESHROUTE_SEVERITY_ERROR);
+        CHECK(str_eq(m.resource, "VirtualService default/root"));
+        CHECK(str_eq(m.file, "limit.yaml"));
+        CHECK(m.line == 6);
+        CHECK(str_contains(m.text, "MAX_RULES_PER_HOST"));
+    }
+    CHECK(limit_messages == 1);
+    bool errors = false;
+    OK(meshroute_mesh_has_errors(mesh, &errors));
+    CHECK(errors);
+    meshroute_str json;
+    OK(meshroute_mesh_messages_json(mesh, &json));
+    CHECK(str_contains(json, "\"code\":\"MR0005\""));
+    OK(meshroute_mesh_free(mesh));
+}
+
+/* A kind meshroute does not model is an Info message, not an error. */
+static void test_not_modelled_is_info(void) {
+    meshroute_mesh *mesh = load("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                                "metadata: {name: r, namespace: default}\nspec: {}\n");
+    size_t count = 0;
+    OK(meshroute_mesh_message_count(mesh, &count));
+    CHECK(count == 1);
+    meshroute_message m;
+    OK(meshroute_mesh_message(mesh, 0, &m));
+    CHECK(str_eq(m.code, "MR0007"));
+    CHECK(m.severity == MESHROUTE_SEVERITY_INFO);
+    CHECK(str_eq(m.resource, "HTTPRoute default/r"));
+    CHECK(m.line == 1 && m.column == 1);
+    bool errors = true;
+    OK(meshroute_mesh_has_errors(mesh, &errors));
+    CHECK(!errors);
+    OK(meshroute_mesh_free(mesh));
+}
+
 static void test_route_with_header(meshroute_mesh *mesh) {
     meshroute_header headers[] = {{s("End-User"), s("jason")}};
     meshroute_request r = request("reviews", "/reviews/0");
@@ -759,6 +832,8 @@ int main(int argc, char **argv) {
     test_panic_barrier();
     test_load_errors();
     test_messages();
+    test_limits_message();
+    test_not_modelled_is_info();
     meshroute_mesh *mesh = load(config);
     size_t count = 9;
     OK(meshroute_mesh_message_count(mesh, &count));

@@ -118,13 +118,16 @@ pub fn parse_duration(text: &str) -> PyResult<Duration> {
     meshroute::duration::parse_duration(text).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Parses one YAML (or JSON) document into plain Python objects. Raises
-/// `ValueError` on a syntax error.
+/// Parses one YAML (or JSON) document into plain Python objects, with the
+/// reader and limits the configuration loader uses. Raises `ValueError`
+/// naming the position (and the limit, when one is exceeded).
 #[pyfunction]
-pub fn parse_yaml<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    let owned = text.to_owned();
-    let value: Result<Value, String> =
-        py.detach(move || serde_saphyr::from_str::<Value>(&owned).map_err(|e| e.to_string()));
+#[pyo3(signature = (text, name = "<yaml>"))]
+pub fn parse_yaml<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let (owned, name) = (text.to_owned(), name.to_owned());
+    let value = py.detach(move || {
+        meshroute::load::read_document(&owned, &name).map_err(|message| message.to_string())
+    });
     json_to_py(py, &value.map_err(PyValueError::new_err)?)
 }
 

@@ -720,50 +720,7 @@ impl TraceEntry {
     }
 }
 
-/// The explanation as text: the request, each trace step, then the outcome.
+/// The explanation as text, as `meshroute explain` prints it without colour.
 fn explain_text(req: &meshroute::Request, d: &core::Decision) -> String {
-    let mut s = String::new();
-    let port = req.port.map(|p| format!(" port {p}")).unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "{} {}{}{} from namespace {} via {}",
-        req.method, req.host, req.path, port, req.source.namespace, req.gateway
-    );
-    for t in &d.trace {
-        let mark = match t.verdict {
-            core::Verdict::Matched => "+",
-            core::Verdict::Failed => "x",
-            core::Verdict::Skipped => "-",
-            core::Verdict::Note => "*",
-        };
-        let _ = writeln!(s, "  {mark} {} {}: {}", t.stage, t.subject, t.detail);
-    }
-    let _ = write!(s, "=> {}", d.outcome.as_str());
-    if let Some(vs) = &d.virtual_service {
-        let _ = write!(s, " by {vs}");
-        if let Some(r) = &d.rule {
-            let _ = write!(s, " rule {}", r.index);
-            if let Some(n) = &r.name {
-                let _ = write!(s, " ({n})");
-            }
-        }
-    }
-    s.push('\n');
-    for dest in d.destinations.iter() {
-        let _ = write!(s, "   -> {} weight {}", dest.cluster, dest.weight);
-        if let Some(p) = &dest.problem {
-            let _ = write!(s, " [{p}]");
-        }
-        s.push('\n');
-    }
-    if let Some(r) = &d.redirect {
-        let _ = writeln!(s, "   redirect {} {}", r.status, r.location);
-    }
-    if let Some(r) = &d.direct_response {
-        let _ = writeln!(s, "   direct response {}", r.status);
-    }
-    if let Some(t) = &d.timeout {
-        let _ = writeln!(s, "   timeout {t}");
-    }
-    s
+    meshroute::explain::explanation(req, d, &meshroute::explain::Plain)
 }

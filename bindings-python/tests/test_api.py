@@ -104,8 +104,10 @@ def test_explain_text_says_why(mesh: meshroute.Mesh) -> None:
     routed = mesh.route("reviews", "/reviews/0", headers={"end-user": "mary"}, port=9080)
     assert routed.trace == []
     text = routed.explain()
-    assert "default/reviews" in text
-    assert "=> route" in text
+    # The core's text, as `meshroute explain` prints it.
+    assert text.startswith("GET http://reviews:9080/reviews/0  from namespace default, via mesh\n  end-user: mary\n")
+    assert "\n  \u2718 rule            default/reviews http[0] (jason)" in text
+    assert "\n\u2192 route  by VirtualService default/reviews rule 5\n" in text
     explained = mesh.explain("reviews", "/reviews/0", headers={"end-user": "mary"}, port=9080)
     assert explained.trace, "explain fills the trace"
     assert all(t.verdict in ("matched", "failed", "skipped", "note") for t in explained.trace)
@@ -184,3 +186,13 @@ def test_reprs_are_readable(mesh: meshroute.Mesh) -> None:
     d = mesh.route("reviews", headers={"end-user": "jason"}, port=9080)
     assert repr(d).startswith("Decision(outcome='route', virtual_service='default/reviews'")
     assert "subset='v2'" in repr(d.destinations[0])
+
+
+def test_a_kind_meshroute_does_not_model_is_an_info_message() -> None:
+    text = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n"
+    mesh = meshroute.Mesh.from_yaml(text, name="route.yaml", strict=True)
+    [m] = mesh.check()
+    assert (m.code, m.severity, m.is_error) == ("MR0007", "Info", False)
+    assert m.resource == "HTTPRoute default/r"
+    assert (m.file, m.line, m.column) == ("route.yaml", 1, 1)
+    assert m.text == "HTTPRoute default/r is not modelled: ignored"

@@ -47,7 +47,7 @@ def test_explain_prints_text(tmp_path: Path) -> None:
     f = _files(tmp_path)
     r = run(["explain", "-f", f[0], "-f", f[1], "--from", "default", "reviews:9080/x?y=1"])
     assert r.returncode == 0, r.stderr
-    assert "default/reviews" in r.stdout and "=> route" in r.stdout
+    assert "default/reviews" in r.stdout and "\u2192 route" in r.stdout
 
 
 def test_bad_request_and_missing_file_exit_2(tmp_path: Path) -> None:

@@ -117,3 +117,44 @@ def test_hostile_yaml_is_handled() -> None:
     assert mesh.route("a").outcome == "passthrough"
     with pytest.raises(ValueError):
         meshroute._native.parse_yaml(bomb)
+
+
+def over_the_rules_per_host_limit() -> str:
+    """A root VirtualService whose ``delegate`` entries, each counted as the
+    leaf's routes, carry more HTTP routes than ``limits::MAX_RULES_PER_HOST``
+    (317 x 317 = 100,489 > 100,000) in a few kilobytes of text."""
+    per_side = 317
+    return (
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root}\n"
+        "spec:\n  hosts: [t.example]\n  http:\n"
+        + "  - delegate: {name: leaf}\n" * per_side
+        + "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: leaf}\n"
+        "spec:\n  http:\n"
+        + "  - route: [{destination: {host: t.example}}]\n" * per_side
+        + "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: t}\n"
+        "spec:\n  hosts: [t.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n"
+    )
+
+
+def test_a_virtual_service_over_the_rules_limit_is_reported() -> None:
+    text = over_the_rules_per_host_limit()
+    mesh = meshroute.Mesh.from_yaml(text, name="limit.yaml")
+    [limit] = [m for m in mesh.check() if m.code == "MR0005"]
+    assert limit.severity == "Error"
+    assert limit.resource == "VirtualService default/root"
+    assert (limit.file, limit.line) == ("limit.yaml", 6)
+    assert "MAX_RULES_PER_HOST" in limit.text
+    # Left out of the table: the host is not routed by it.
+    assert mesh.route("t.example").virtual_service is None
+    with pytest.raises(meshroute.ConfigError, match="MAX_RULES_PER_HOST"):
+        meshroute.Mesh.from_yaml(text, strict=True)
+
+
+def test_parse_yaml_reads_with_the_loaders_limits() -> None:
+    assert meshroute._native.parse_yaml("a: [1, x, {b: null}]\n") == {"a": [1, "x", {"b": None}]}
+    deep = "[" * 40 + "1" + "]" * 40
+    with pytest.raises(ValueError, match="MAX_NESTING_DEPTH") as info:
+        meshroute._native.parse_yaml(deep, "deep.yaml")
+    assert "deep.yaml:1:" in str(info.value)
+    with pytest.raises(ValueError, match=r"bad\.yaml:\d+:\d+ invalid YAML"):
+        meshroute._native.parse_yaml("a: 1\nb: [\n", "bad.yaml")

@@ -73,6 +73,47 @@ test('invalid YAML is a message, not a throw; strict mode throws an Error with t
   assert.doesNotThrow(() => Mesh.fromYaml(jason.yaml, { strict: true }));
 });
 
+// A root VirtualService whose `delegate` entries, each counted as the leaf's
+// routes, carry more HTTP routes than limits::MAX_RULES_PER_HOST
+// (317 x 317 = 100,489 > 100,000) in a few kilobytes of text.
+function overTheRulesPerHostLimit() {
+  const perSide = 317;
+  return 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root}\nspec:\n  hosts: [t.example]\n  http:\n'
+    + '  - delegate: {name: leaf}\n'.repeat(perSide)
+    + '---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: leaf}\nspec:\n  http:\n'
+    + '  - route: [{destination: {host: t.example}}]\n'.repeat(perSide)
+    + '---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: t}\n'
+    + 'spec:\n  hosts: [t.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n';
+}
+
+test('a VirtualService left out for exceeding the rules-per-host limit is reported', () => {
+  const text = overTheRulesPerHostLimit();
+  const mesh = Mesh.fromYaml(text, { fileName: 'limit.yaml' });
+  const limits = mesh.check().filter((m) => m.code === 'MR0005');
+  assert.equal(limits.length, 1, JSON.stringify(limits));
+  const [limit] = limits;
+  assert.equal(limit.severity, 'Error');
+  assert.equal(limit.resource, 'VirtualService default/root');
+  assert.equal(limit.source.file, 'limit.yaml');
+  assert.equal(limit.source.line, 6);
+  assert.match(limit.text, /MAX_RULES_PER_HOST/);
+  assert.equal(mesh.route({ host: 't.example' }).virtualService, undefined, 'left out of the table');
+  mesh.free();
+  assert.throws(() => Mesh.fromYaml(text, { strict: true }), (e) => e instanceof Error && e.message.includes('MAX_RULES_PER_HOST'));
+});
+
+test('a kind meshroute does not model is an Info message, and strict mode accepts it', () => {
+  const text = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n';
+  const messages = Mesh.fromYaml(text, { fileName: 'route.yaml', strict: true }).check();
+  assert.equal(messages.length, 1, JSON.stringify(messages));
+  const [m] = messages;
+  assert.equal(m.code, 'MR0007');
+  assert.equal(m.severity, 'Info');
+  assert.equal(m.resource, 'HTTPRoute default/r');
+  assert.deepEqual([m.source.file, m.source.line, m.source.column], ['route.yaml', 1, 1]);
+  assert.equal(m.text, 'HTTPRoute default/r is not modelled: ignored');
+});
+
 test('a malformed request throws an Error naming the problem', () => {
   const mesh = Mesh.fromYaml(jason.yaml);
   assert.throws(() => mesh.route({ host: 'reviews', hedaers: {} }), (e) => e instanceof Error && e.message.includes('hedaers'));

@@ -22,8 +22,13 @@ Options:
       --fail-on LEVEL          error (default) or warning: exit 1 on warnings
       --output-threshold LEVEL info (default), warning or error: hide messages below
   -n, --namespace NS           namespace of resources that name none (default: default)
-  -v, --verbose                also list documents skipped as not affecting routing
+  -v, --verbose                also list documents of kinds Istio ignores for traffic
+                               (ServiceAccounts, Secrets, ...), skipped quietly otherwise
   -h, --help                   this text
+
+Documents of kinds meshroute does not model (Gateway API routes, security
+policies, ...) are listed as Info messages [MR0007]: decisions leave out what
+they would change. Info messages never fail the run.
 
 Exit status: 0 no errors (nor warnings with --fail-on warning), 1 warnings
 with --fail-on warning, 2 errors (or unreadable input).
@@ -120,8 +125,17 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         println!("{}", serde_json::to_string_pretty(&shown)?);
     } else if shown.is_empty() {
         let files = config_files.len() + test_files.len();
+        let ignored = messages
+            .iter()
+            .filter(|m| m.code == codes::NOT_MODELLED)
+            .count();
+        let ignored = match ignored {
+            0 => String::new(),
+            1 => ", 1 document not modelled".to_string(),
+            n => format!(", {n} documents not modelled"),
+        };
         println!(
-            "\u{2714} No validation issues found when analyzing {files} file{} ({resources} resource{}).",
+            "\u{2714} No validation issues found when analyzing {files} file{} ({resources} resource{}{ignored}).",
             if files == 1 { "" } else { "s" },
             if resources == 1 { "" } else { "s" },
         );

@@ -4,6 +4,24 @@
 //! hand-rolled (a handful of flags); every decision is made in the core.
 #![forbid(unsafe_code)]
 
+/// `print!` for every command: shadows std's so that all output goes through
+/// [`write_stdout`], the one place a closed standard output is handled.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for every command; see [`print!`].
+macro_rules! println {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod check;
 mod envoy_config;
@@ -13,7 +31,29 @@ mod simulate;
 mod style;
 mod test;
 
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Exit status of a command whose standard output was closed early: 128 +
+/// SIGPIPE, what a shell reports for `grep` killed by the signal.
+const CLOSED_STDOUT_STATUS: i32 = 141;
+
+/// Writes to standard output. When the reader has gone (`meshroute route ...
+/// | head -1`) the process ends quietly, as `grep` does; any other write
+/// error ends it with a message and status 2.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        stdout_failed(&e);
+    }
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(CLOSED_STDOUT_STATUS);
+    }
+    eprintln!("meshroute: writing to standard output: {e}");
+    std::process::exit(2);
+}
 
 const USAGE: &str = "\
 meshroute: Istio traffic management decisions, exactly as a mesh makes them
@@ -72,6 +112,10 @@ fn main() -> ExitCode {
             "unknown command {other:?}; run `meshroute --help`"
         ))),
     };
+    // What the last `print!` left in the buffer, before the status is decided.
+    if let Err(e) = std::io::stdout().flush() {
+        stdout_failed(&e);
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Failure(message)) => {

@@ -5,7 +5,8 @@ use crate::args::{scan, unknown, Arg};
 use crate::inputs;
 use crate::style::Style;
 use crate::Failure;
-use meshroute::decide::{Protocol, TraceEntry, Verdict};
+use meshroute::decide::Protocol;
+use meshroute::explain;
 use meshroute::load::{load, Input, LoadOptions};
 use meshroute::routetest::{self, CaseReport, CaseStatus};
 use meshroute::{Decision, Mesh, Request};
@@ -262,124 +263,12 @@ fn apply(request: &mut Request, name: &str, value: &str) -> Result<(), Failure> 
 /// `GET http://reviews:9080/ from default via mesh` and the headers, from a
 /// request's JSON (so it works for route-test requests too).
 fn request_line(request: &Value, style: Style) -> String {
-    let text = |k: &str, default: &str| {
-        request
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or(default)
-            .to_string()
-    };
-    let host = text("host", "?");
-    let host = match request.get("port").and_then(Value::as_u64) {
-        Some(p) if !host.contains(':') => format!("{host}:{p}"),
-        _ => host,
-    };
-    let namespace = request
-        .pointer("/source/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("default");
-    let mut line = format!(
-        "{} {}://{}{}  {}",
-        text("method", "GET"),
-        text("scheme", "http"),
-        host,
-        text("path", "/"),
-        style.dim(&format!(
-            "from namespace {namespace}, via {}",
-            text("gateway", "mesh")
-        ))
-    );
-    if let Some(Value::Object(labels)) = request.pointer("/source/labels") {
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-            .collect();
-        if !labels.is_empty() {
-            line.push_str(&style.dim(&format!(", labels {}", labels.join(","))));
-        }
-    }
-    let protocol = text("protocol", "http");
-    if protocol != "http" {
-        line.push_str(&format!("  [{protocol}]"));
-    }
-    if let Some(Value::Object(headers)) = request.get("headers") {
-        for (k, v) in headers {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            line.push_str(&format!("\n  {k}: {v}"));
-        }
-    }
-    line
-}
-
-fn trace_line(t: &TraceEntry, style: Style) -> String {
-    let mark = match t.verdict {
-        Verdict::Matched => style.green("\u{2714}"),
-        Verdict::Failed => style.red("\u{2718}"),
-        Verdict::Skipped => style.dim("-"),
-        Verdict::Note => style.dim("\u{2022}"),
-    };
-    let body = format!("{:<15} {:<28} {}", t.stage, t.subject, t.detail);
-    let body = match t.verdict {
-        Verdict::Skipped | Verdict::Note => style.dim(&body),
-        _ => body,
-    };
-    format!("  {mark} {}", body.trim_end())
+    explain::request_line(request, &style)
 }
 
 /// The trace, then the outcome and what the decision carries.
 fn print_explanation(d: &Decision, style: Style) {
-    for t in &d.trace {
-        println!("{}", trace_line(t, style));
-    }
-    let json = d.to_json();
-    let mut head = format!("\u{2192} {}", style.bold(d.outcome.as_str()));
-    if let Some(vs) = &d.virtual_service {
-        head.push_str(&format!("  by VirtualService {vs}"));
-    }
-    if let Some(rule) = &d.rule {
-        head.push_str(&format!(" rule {}", rule.index));
-        if let Some(name) = &rule.name {
-            head.push_str(&format!(" ({name})"));
-        }
-    }
-    if let Some(root) = &d.delegated_from {
-        head.push_str(&format!(", delegated from {root}"));
-    }
-    println!("{head}");
-    let total: u64 = d.destinations.iter().map(|x| u64::from(x.weight)).sum();
-    for x in d.destinations.iter() {
-        let mut line = format!("    {}", x.host);
-        if let Some(p) = x.port {
-            line.push_str(&format!(":{p}"));
-        }
-        if let Some(s) = &x.subset {
-            line.push_str(&format!(" subset {s}"));
-        }
-        if d.destinations.len() > 1 && total > 0 {
-            let share = f64::from(x.weight) * 100.0 / total as f64;
-            line.push_str(&format!("  weight {} ({share:.0}%)", x.weight));
-        }
-        if let Some(problem) = &x.problem {
-            line.push_str(&format!("  {}", style.red(problem)));
-        }
-        println!("{line}");
-    }
-    let skip = [
-        "outcome",
-        "virtualService",
-        "delegatedFrom",
-        "rule",
-        "destinations",
-        "trace",
-    ];
-    if let Value::Object(map) = json {
-        for (k, v) in map.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
-            println!("    {}: {}", style.dim(k), v);
-        }
-    }
+    print!("{}", explain::decision_text(d, &style));
 }
 
 /// `explain FILE.routetest.yaml...`: every case, its trace and its verdict.

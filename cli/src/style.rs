@@ -47,3 +47,17 @@ impl Style {
         self.paint("1", text)
     }
 }
+
+/// The core's explanation text, in colour: green matches, red failures,
+/// dim background, the outcome in bold.
+impl meshroute::explain::Style for Style {
+    fn paint(&self, tone: meshroute::explain::Tone, text: &str) -> String {
+        use meshroute::explain::Tone;
+        match tone {
+            Tone::Matched => self.green(text),
+            Tone::Failed => self.red(text),
+            Tone::Dim => self.dim(text),
+            Tone::Strong => self.bold(text),
+        }
+    }
+}

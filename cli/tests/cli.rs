@@ -356,3 +356,129 @@ fn simulate_prints_the_timeline_and_each_expectation() {
     assert!(!out.contains('\u{2718}'), "{out}");
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// A root VirtualService whose `delegate` entries, each counted as the
+/// leaf's routes, carry more HTTP routes than `limits::MAX_RULES_PER_HOST`
+/// (317 x 317 = 100,489 > 100,000) in a few kilobytes of text.
+fn over_the_rules_per_host_limit() -> String {
+    let per_side = 317;
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root}\nspec:\n  hosts: [t.example]\n  http:\n",
+    );
+    text.push_str(&"  - delegate: {name: leaf}\n".repeat(per_side));
+    text.push_str(
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: leaf}\nspec:\n  http:\n",
+    );
+    text.push_str(&"  - route: [{destination: {host: t.example}}]\n".repeat(per_side));
+    text.push_str("---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: t}\nspec:\n  hosts: [t.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n");
+    text
+}
+
+#[test]
+fn check_reports_a_virtual_service_left_out_for_exceeding_the_rules_limit() {
+    let o = meshroute_with_stdin(
+        &["check", "--output-threshold", "error", "-"],
+        &over_the_rules_per_host_limit(),
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.starts_with("Error [MR0005] (VirtualService default/root spec.http) -:6:"),
+        "{out}"
+    );
+    assert!(out.contains("MAX_RULES_PER_HOST"), "{out}");
+    assert_eq!(out.matches("[MR0005]").count(), 1, "{out}");
+}
+
+const GATEWAY_API_ROUTE: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: r
+spec:
+  parentRefs: [{name: g}]
+";
+
+#[test]
+fn check_lists_documents_it_does_not_model_and_never_fails_on_them() {
+    let dir = scratch("not-modelled");
+    let f = write(&dir, "route.yaml", GATEWAY_API_ROUTE);
+    let o = meshroute(&["check", &f]);
+    let out = stdout(&o);
+    assert_eq!(
+        out,
+        format!(
+            "Info [MR0007] (HTTPRoute default/r) {f}:1:1 HTTPRoute default/r is not modelled: ignored\n"
+        )
+    );
+    assert_eq!(o.status.code(), Some(0));
+    for fail_on in ["warning", "info"] {
+        let o = meshroute(&["check", "--fail-on", fail_on, &f]);
+        assert_eq!(o.status.code(), Some(0), "--fail-on {fail_on}");
+    }
+
+    let o = meshroute(&["check", "--output-threshold", "warning", &f]);
+    assert_eq!(
+        stdout(&o),
+        "\u{2714} No validation issues found when analyzing 1 file (0 resources, 1 document not modelled).\n"
+    );
+
+    let account = write(
+        &dir,
+        "account.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: reviews}\n",
+    );
+    let o = meshroute(&["check", &account]);
+    assert_eq!(
+        stdout(&o),
+        "\u{2714} No validation issues found when analyzing 1 file (0 resources).\n",
+        "kinds Istio ignores stay quiet"
+    );
+    let o = meshroute(&["check", "-v", &account]);
+    assert!(stdout(&o).starts_with("Info [MR0004]"), "{}", stdout(&o));
+}
+
+/// Runs the binary with a standard output nobody reads (the reader is
+/// closed before the child starts, as `| head -0` would end up).
+fn meshroute_with_closed_stdout(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_meshroute"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn every_command_ends_quietly_when_its_output_is_closed() {
+    let dir = scratch("closed-stdout");
+    let vs = write(&dir, "vs.yaml", GOOD_VS);
+    let test = write(
+        &dir,
+        "t.routetest.yaml",
+        "config: {files: [vs.yaml]}\ncases:\n  - {name: a, request: {host: reviews, port: 9080}, expect: {outcome: route}}\n",
+    );
+    let scenario = write(
+        &dir,
+        "s.scenario.yaml",
+        "config: {inline: \"\"}\ndestination: {host: reviews.example.com, port: 80}\nhosts: [10.0.0.1]\nevents:\n  - {at: 0s, start: 1}\nexpect:\n  - {at: 0s, admitted: 1}\n",
+    );
+    let commands: [&[&str]; 7] = [
+        &["route", "-f", &vs, "http://reviews:9080/"],
+        &["explain", "-f", &vs, "http://reviews:9080/"],
+        &["explain", &test],
+        &["check", &vs],
+        &["test", &test],
+        &["simulate", &scenario],
+        &["envoy-config", &vs],
+    ];
+    for args in commands {
+        let o = meshroute_with_closed_stdout(args);
+        assert_eq!(o.status.code(), Some(141), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{args:?}");
+    }
+}

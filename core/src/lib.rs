@@ -81,6 +81,7 @@ pub mod analyze;
 pub mod decide;
 pub mod destination_rules;
 pub mod duration;
+pub mod explain;
 pub mod fasthash;
 pub mod hosts;
 pub mod limits;

@@ -157,10 +157,15 @@ pub mod codes {
     pub const BAD_FIELD: &str = "MR0002";
     /// meshroute: a document lacks apiVersion or kind, or has no name.
     pub const BAD_ENVELOPE: &str = "MR0003";
-    /// meshroute: a document of a kind that does not affect routing was skipped.
+    /// meshroute: a document of a kind Istio itself ignores for traffic
+    /// (ServiceAccount, Secret, ...; see `model::ignored_by_istio`) was skipped.
     pub const SKIPPED_KIND: &str = "MR0004";
     /// meshroute: an input limit was exceeded.
     pub const LIMIT_EXCEEDED: &str = "MR0005";
     /// meshroute: the same resource (kind, namespace, name) is defined twice.
     pub const DUPLICATE_RESOURCE: &str = "MR0006";
+    /// meshroute: a document of a kind meshroute does not model (Gateway API
+    /// routes, security policies, EnvoyFilters, ...) was ignored: decisions
+    /// leave out whatever it would change in a mesh.
+    pub const NOT_MODELLED: &str = "MR0007";
 }

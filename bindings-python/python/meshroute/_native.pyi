@@ -57,9 +57,10 @@ def parse_duration(text: str) -> timedelta:
     """Parses a duration as Istio reads it (``5s``, ``0.5s``, ``1m30s``);
     raises ``ValueError`` when the text is not one."""
 
-def parse_yaml(text: str) -> Any:
-    """Parses one YAML (or JSON) document into plain Python objects;
-    raises ``ValueError`` on a syntax error."""
+def parse_yaml(text: str, name: str = "<yaml>") -> Any:
+    """Parses one YAML (or JSON) document into plain Python objects, with the
+    configuration loader's reader and limits; raises ``ValueError`` naming
+    ``name``, the position and, for a limit, the limit."""
 
 def run_route_test(text: str, name: str, base_dir: _StrPath) -> Dict[str, Any]:
     """Runs one route-test file with the core's runner; ``config.files`` are

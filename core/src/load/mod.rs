@@ -68,6 +68,112 @@ pub fn load(inputs: &[Input<'_>], options: &LoadOptions) -> Config {
     loader.finish()
 }
 
+/// Reads one YAML or JSON document into plain JSON values, with the reader
+/// and the limits [`load`] uses (input size, nesting, aliases, nodes): for
+/// bindings that hand a document to their language. An empty text is `null`.
+/// `Err` is an error message with the position and, for a limit, its name.
+pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Message>> {
+    let file: Arc<str> = Arc::from(name);
+    let error = |code: &str, loc: Location, text: String, fix: &str| {
+        Box::new(Message::new(
+            code,
+            Severity::Error,
+            String::new(),
+            String::new(),
+            Source::new(file.clone(), loc),
+            text,
+            fix,
+        ))
+    };
+    if text.len() > limits::MAX_INPUT_BYTES {
+        return Err(error(
+            codes::LIMIT_EXCEEDED,
+            Location::new(1, 1),
+            format!(
+                "input is {} bytes, more than the limit of {} bytes (limits::MAX_INPUT_BYTES)",
+                text.len(),
+                limits::MAX_INPUT_BYTES
+            ),
+            "read a smaller document",
+        ));
+    }
+    let mut root = None;
+    for doc in node::documents(text) {
+        match events::parse_document(&doc) {
+            Ok(None) => {}
+            Ok(Some(node)) if root.is_none() => root = Some(node),
+            Ok(Some(node)) => {
+                return Err(error(
+                    codes::PARSE_ERROR,
+                    node.loc,
+                    "a second document: one was expected".into(),
+                    "read each document on its own",
+                ))
+            }
+            Err(e) if e.limit => {
+                return Err(error(
+                    codes::LIMIT_EXCEEDED,
+                    e.loc,
+                    format!("invalid YAML: {}", e.text),
+                    "simplify the document: see meshroute::limits for the limits",
+                ))
+            }
+            Err(e) => {
+                return Err(error(
+                    codes::PARSE_ERROR,
+                    e.loc,
+                    format!("invalid YAML: {}", e.text),
+                    "fix the YAML syntax at this position",
+                ))
+            }
+        }
+    }
+    match root {
+        None => Ok(serde_json::Value::Null),
+        Some(root) => to_json(&root).map_err(|(loc, text)| {
+            error(codes::BAD_FIELD, loc, text, "write a JSON-compatible value")
+        }),
+    }
+}
+
+/// A node tree as JSON values; mapping keys that are scalars become their
+/// text, as YAML-to-JSON converters (and Kubernetes) write them.
+fn to_json(node: &Node<'_>) -> Result<serde_json::Value, (Location, String)> {
+    use serde_json::Value as Json;
+    Ok(match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::UInt(u) => Json::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .ok_or_else(|| (node.loc, format!("number `{f}` has no JSON form")))?,
+        Value::Str(s) => Json::String(s.to_string()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        Value::Map(entries) => {
+            let mut map = serde_json::Map::with_capacity(entries.len());
+            for (k, v) in entries {
+                let key = match &k.value {
+                    Value::Str(s) => s.to_string(),
+                    Value::Null => "null".to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    Value::UInt(u) => u.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    other => {
+                        return Err((
+                            k.loc,
+                            format!("a mapping key must be a scalar, found {}", other.describe()),
+                        ))
+                    }
+                };
+                map.insert(key, to_json(v)?);
+            }
+            Json::Object(map)
+        }
+    })
+}
+
 struct Loader<'o> {
     config: Config,
     options: &'o LoadOptions,
@@ -261,16 +367,37 @@ impl Loader<'_> {
         }
     }
 
+    /// A document meshroute does not read: quiet (`SKIPPED_KIND`) when Istio
+    /// ignores its kind too, else an info that it is not modelled.
     fn skip(&mut self, root: &Node, source: Source, kind: &str) {
-        self.message(Message::new(
-            codes::SKIPPED_KIND,
-            Severity::Info,
-            format!("{kind} {}", display_name(root)),
-            String::new(),
-            source,
-            format!("skipped: {kind} does not affect routing"),
-            String::new(),
-        ));
+        let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+        let meta = root.get("metadata");
+        let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(Node::as_str);
+        let namespace = field("namespace").unwrap_or(&self.options.default_namespace);
+        let name = field("name").unwrap_or("<unnamed>");
+        let resource = format!("{kind} {namespace}/{name}");
+        let message = if model::ignored_by_istio(api_version, kind, namespace, name) {
+            Message::new(
+                codes::SKIPPED_KIND,
+                Severity::Info,
+                resource,
+                String::new(),
+                source,
+                format!("skipped: {kind} does not affect routing"),
+                String::new(),
+            )
+        } else {
+            Message::new(
+                codes::NOT_MODELLED,
+                Severity::Info,
+                resource.clone(),
+                String::new(),
+                source,
+                format!("{resource} is not modelled: ignored"),
+                String::new(),
+            )
+        };
+        self.message(message);
     }
 
     fn istio<T: DeserializeOwned>(
@@ -497,4 +624,133 @@ fn display_name_with(root: &Node, default_namespace: &str) -> String {
         .and_then(Node::as_str)
         .unwrap_or(default_namespace);
     format!("{ns}/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infos(config: &Config) -> Vec<(&str, &str, &str, u32)> {
+        config
+            .messages
+            .iter()
+            .filter(|m| m.severity == Severity::Info)
+            .map(|m| {
+                (
+                    m.code.as_str(),
+                    m.resource.as_str(),
+                    m.text.as_str(),
+                    m.source.location.line,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gateway_api_route_is_reported_as_not_modelled_where_it_is_written() {
+        let text = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: reviews}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec: {}\n";
+        let config = load_str(text, "routes.yaml");
+        assert_eq!(config.resource_count(), 0);
+        assert!(!config.has_errors());
+        assert_eq!(
+            infos(&config),
+            [
+                (
+                    codes::SKIPPED_KIND,
+                    "ServiceAccount default/reviews",
+                    "skipped: ServiceAccount does not affect routing",
+                    1
+                ),
+                (
+                    codes::NOT_MODELLED,
+                    "HTTPRoute default/r",
+                    "HTTPRoute default/r is not modelled: ignored",
+                    5
+                ),
+            ]
+        );
+        assert_eq!(
+            config.messages[1].to_string(),
+            "Info [MR0007] (HTTPRoute default/r) routes.yaml:5:1 HTTPRoute default/r is not modelled: ignored"
+        );
+    }
+
+    #[test]
+    fn unmodelled_kinds_of_every_group_are_reported_in_their_namespace() {
+        let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: infra}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny}\n---\napiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: lua}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\n";
+        let options = LoadOptions {
+            default_namespace: "shop".into(),
+        };
+        let config = load(
+            &[Input {
+                name: "k.yaml",
+                text,
+            }],
+            &options,
+        );
+        let reported: Vec<&str> = config
+            .messages
+            .iter()
+            .filter(|m| m.code == codes::NOT_MODELLED)
+            .map(|m| m.resource.as_str())
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                "Gateway infra/g",
+                "AuthorizationPolicy shop/deny",
+                "EnvoyFilter shop/lua",
+                "ConfigMap istio-system/istio"
+            ]
+        );
+        assert!(
+            config.gateways.is_empty(),
+            "a Gateway API Gateway is not Istio's"
+        );
+    }
+
+    #[test]
+    fn kinds_istio_ignores_stay_quiet_and_modelled_kinds_load() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews-v1}\nspec:\n  template:\n    metadata: {labels: {app: reviews}}\n";
+        let config = load_str(text, "k.yaml");
+        assert!(config
+            .messages
+            .iter()
+            .all(|m| m.code == codes::SKIPPED_KIND && m.severity == Severity::Info));
+        assert_eq!(config.messages.len(), 3);
+        assert_eq!(config.workloads.len(), 1);
+    }
+
+    #[test]
+    fn read_document_gives_plain_values_with_the_loaders_limits() {
+        let value = read_document("a: [1, -2, 2.5, true, null, x]\n3: {b: c}\n", "d.yaml")
+            .expect("a valid document");
+        assert_eq!(
+            value,
+            serde_json::json!({"a": [1, -2, 2.5, true, null, "x"], "3": {"b": "c"}})
+        );
+        assert_eq!(
+            read_document("# nothing\n", "d.yaml"),
+            Ok(serde_json::Value::Null)
+        );
+
+        let deep = format!(
+            "{}1{}",
+            "[".repeat(limits::MAX_NESTING_DEPTH + 1),
+            "]".repeat(limits::MAX_NESTING_DEPTH + 1)
+        );
+        let e = read_document(&deep, "deep.yaml").expect_err("too deep");
+        assert_eq!(e.code, codes::LIMIT_EXCEEDED);
+        assert!(e.text.contains("MAX_NESTING_DEPTH"), "{e}");
+        assert_eq!(&*e.source.file, "deep.yaml");
+
+        let e = read_document("a: [1\n", "bad.yaml").expect_err("syntax error");
+        assert_eq!(e.code, codes::PARSE_ERROR);
+        assert!(e.source.location.is_known(), "{e}");
+
+        let e = read_document("a: 1\n---\nb: 2\n", "two.yaml").expect_err("two documents");
+        assert_eq!(e.source.location.line, 3, "{e}");
+        let e = read_document("? [a]\n: 1\n", "key.yaml").expect_err("a list as a key");
+        assert!(e.text.contains("mapping key"), "{e}");
+    }
 }

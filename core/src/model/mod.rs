@@ -34,6 +34,65 @@ pub const ISTIO_NETWORKING_GROUP: &str = "networking.istio.io";
 /// The Istio networking versions meshroute reads (all share one schema).
 pub const ISTIO_NETWORKING_VERSIONS: [&str; 3] = ["v1alpha3", "v1beta1", "v1"];
 
+/// Istio's default root namespace (meshConfig `rootNamespace`), where its mesh
+/// configuration ConfigMap lives.
+const ISTIO_ROOT_NAMESPACE: &str = "istio-system";
+
+/// Whether Istio itself ignores a document for traffic management, so that
+/// skipping it says nothing about a decision (`meshroute check -v` still lists
+/// it). Every other kind meshroute does not model is reported as not modelled.
+///
+/// This is the one list. A kind is here when istiod's config and service
+/// registry controllers never read it for routing (pilot watches the
+/// `networking.istio.io` kinds, Services, Endpoints/EndpointSlices, Pods,
+/// Nodes, Gateway API and mesh config; see istio `pilot/pkg/serviceregistry/kube/controller`):
+/// - identities and access control for Kubernetes itself: ServiceAccount,
+///   Role, RoleBinding, ClusterRole, ClusterRoleBinding;
+/// - Secrets (only gateway TLS credentials, which do not pick a route) and
+///   Namespaces (labels for sidecar injection, not routing);
+/// - ConfigMaps, except Istio's mesh config (`istio` or `istio-<revision>` in
+///   the root namespace), which sets mesh-wide defaults such as the outbound
+///   traffic policy;
+/// - storage, scheduling, scaling and cluster plumbing: PersistentVolume(Claim),
+///   StorageClass, LimitRange, ResourceQuota, PriorityClass,
+///   HorizontalPodAutoscaler, PodDisruptionBudget, CustomResourceDefinition,
+///   admission webhook configurations;
+/// - NetworkPolicy, enforced by the network plugin, not by Istio.
+pub fn ignored_by_istio(api_version: &str, kind: &str, namespace: &str, name: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    match (group, kind) {
+        ("", "ConfigMap") => {
+            let mesh_config = name == "istio" || name.starts_with("istio-");
+            !(mesh_config && namespace == ISTIO_ROOT_NAMESPACE)
+        }
+        (
+            "",
+            "ServiceAccount"
+            | "Secret"
+            | "Namespace"
+            | "PersistentVolume"
+            | "PersistentVolumeClaim"
+            | "LimitRange"
+            | "ResourceQuota",
+        ) => true,
+        (
+            "rbac.authorization.k8s.io",
+            "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding",
+        ) => true,
+        ("storage.k8s.io", "StorageClass")
+        | ("scheduling.k8s.io", "PriorityClass")
+        | ("autoscaling", "HorizontalPodAutoscaler")
+        | ("policy", "PodDisruptionBudget")
+        | ("apiextensions.k8s.io", "CustomResourceDefinition")
+        | ("networking.k8s.io", "NetworkPolicy") => true,
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+        ) => true,
+        _ => false,
+    }
+}
+
 /// Kubernetes object metadata, the parts routing uses. Other metadata fields
 /// (uid, resourceVersion, managedFields ...) are accepted and ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,5 +245,51 @@ impl Config {
             + self.sidecars.len()
             + self.services.len()
             + self.workloads.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn istio_ignores_access_control_and_plumbing_but_not_its_mesh_config() {
+        assert!(ignored_by_istio("v1", "ServiceAccount", "default", "x"));
+        assert!(ignored_by_istio("v1", "Secret", "default", "x"));
+        assert!(ignored_by_istio(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "",
+            "x"
+        ));
+        assert!(ignored_by_istio("v1", "ConfigMap", "default", "istio"));
+        assert!(ignored_by_istio("v1", "ConfigMap", "istio-system", "other"));
+        assert!(!ignored_by_istio(
+            "v1",
+            "ConfigMap",
+            "istio-system",
+            "istio"
+        ));
+        assert!(!ignored_by_istio(
+            "v1",
+            "ConfigMap",
+            "istio-system",
+            "istio-canary"
+        ));
+        assert!(!ignored_by_istio(
+            "gateway.networking.k8s.io/v1",
+            "HTTPRoute",
+            "default",
+            "r"
+        ));
+        assert!(!ignored_by_istio(
+            "security.istio.io/v1",
+            "AuthorizationPolicy",
+            "default",
+            "p"
+        ));
+        assert!(!ignored_by_istio("v1", "Endpoints", "default", "e"));
+        // A Role in another API group is not Kubernetes' Role.
+        assert!(!ignored_by_istio("example.com/v1", "Role", "default", "r"));
     }
 }
