@@ -5,6 +5,9 @@
 //!
 //! In the YAML snippets, the line the message must point at ends with `#<`.
 
+mod corpus;
+use corpus::conformance_dirs;
+
 use meshroute::analyze::analyze;
 use meshroute::load::{load, load_str, Input, LoadOptions};
 use meshroute::{Message, Severity};
@@ -375,26 +378,6 @@ fn subsets_are_checked_against_a_pod_snapshot_only() {
 
 // ---------------------------------------------------------------------------
 // Conformance corpus
-
-/// The conformance corpora to read: the repository's own `tests/conformance`,
-/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
-/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
-/// `../shared/conformance` beside the checkout, when it exists.
-fn conformance_dirs() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let extra = [
-        std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
-        std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
-        std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
-        Some(root.join("../shared/conformance")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir());
-    std::iter::once(root.join("tests/conformance"))
-        .chain(extra)
-        .collect()
-}
 
 /// The configuration texts of one conformance file: `(name, text)` pairs.
 fn config_inputs(dir: &Path, file: &str) -> Vec<(String, String)> {

@@ -5,6 +5,9 @@
 //! weighted pick); and a `Mesh` shared by threads decides exactly as it does
 //! on one thread.
 
+mod corpus;
+use corpus::conformance_dirs;
+
 use meshroute::decide::decision::Verdict;
 use meshroute::load::load_str;
 use meshroute::model::{Config, Resource};
@@ -210,28 +213,6 @@ fn assert_round_trip(text: &str, name: &str) {
     );
     // Serializing again gives the same text: serialization is a fixed point.
     assert_eq!(written, serialize(&second), "{name}");
-}
-
-/// The conformance corpora to read: the repository's own `tests/conformance`,
-/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
-/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
-/// `../shared/conformance` beside the checkout, when it exists.
-fn conformance_dirs() -> Vec<std::path::PathBuf> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let extra = [
-        std::env::var_os("MESHROUTE_CONFORMANCE").map(std::path::PathBuf::from),
-        std::env::var_os("MESHROUTE_SHARED_DIR")
-            .map(|d| std::path::PathBuf::from(d).join("conformance")),
-        std::env::var_os("MESHROUTE_SHARED")
-            .map(|d| std::path::PathBuf::from(d).join("conformance")),
-        Some(root.join("../shared/conformance")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir());
-    std::iter::once(root.join("tests/conformance"))
-        .chain(extra)
-        .collect()
 }
 
 #[test]

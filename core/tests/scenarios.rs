@@ -4,6 +4,9 @@
 //! exists) and the project's own `tests/scenarios/*.scenario.yaml`, one per
 //! behaviour. Every `expect` entry must pass.
 
+mod corpus;
+use corpus::conformance_dirs;
+
 use meshroute::scenario;
 use std::path::{Path, PathBuf};
 
@@ -59,26 +62,6 @@ fn yaml_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// The conformance corpora to read: the repository's own `tests/conformance`,
-/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
-/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
-/// `../shared/conformance` beside the checkout, when it exists.
-fn conformance_dirs() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let extra = [
-        std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
-        std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
-        std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
-        Some(root.join("../shared/conformance")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir());
-    std::iter::once(root.join("tests/conformance"))
-        .chain(extra)
-        .collect()
 }
 
 fn resilience_scenarios(dir: &Path) -> Vec<PathBuf> {

@@ -1,5 +1,8 @@
 //! Validation rules: each case triggers one rule; its nearest valid config does not.
 
+mod corpus;
+use corpus::conformance_dirs;
+
 use meshroute::check;
 use meshroute::load::load_str;
 use meshroute::{Message, Severity};
@@ -270,28 +273,6 @@ struct TestConfig {
     inline: Option<String>,
     #[serde(default)]
     files: Vec<String>,
-}
-
-/// The conformance corpora to read: the repository's own `tests/conformance`,
-/// then an optional extra one: `$MESHROUTE_CONFORMANCE`, else
-/// `$MESHROUTE_SHARED_DIR/conformance` or `$MESHROUTE_SHARED/conformance`, else
-/// `../shared/conformance` beside the checkout, when it exists.
-fn conformance_dirs() -> Vec<std::path::PathBuf> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let extra = [
-        std::env::var_os("MESHROUTE_CONFORMANCE").map(std::path::PathBuf::from),
-        std::env::var_os("MESHROUTE_SHARED_DIR")
-            .map(|d| std::path::PathBuf::from(d).join("conformance")),
-        std::env::var_os("MESHROUTE_SHARED")
-            .map(|d| std::path::PathBuf::from(d).join("conformance")),
-        Some(root.join("../shared/conformance")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir());
-    std::iter::once(root.join("tests/conformance"))
-        .chain(extra)
-        .collect()
 }
 
 #[test]

@@ -628,6 +628,11 @@ impl<'a> Reader<'a, '_> {
 #[path = "../../benches/support/generate.rs"]
 mod generate;
 
+// The corpus locations the integration tests use, for the readers test.
+#[cfg(test)]
+#[path = "../../tests/corpus/mod.rs"]
+mod corpus;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,20 +650,7 @@ mod tests {
         true
     }
 
-    /// An extra conformance corpus when one exists (`$MESHROUTE_CONFORMANCE`,
-    /// `$MESHROUTE_SHARED_DIR/conformance`, `$MESHROUTE_SHARED/conformance`, or
-    /// `../shared/conformance` beside the checkout).
-    fn extra_conformance_dir() -> Option<PathBuf> {
-        [
-            std::env::var_os("MESHROUTE_CONFORMANCE").map(PathBuf::from),
-            std::env::var_os("MESHROUTE_SHARED_DIR").map(|d| PathBuf::from(d).join("conformance")),
-            std::env::var_os("MESHROUTE_SHARED").map(|d| PathBuf::from(d).join("conformance")),
-            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_dir())
-    }
+    use super::corpus::extra_conformance_dir;
 
     /// Every configuration the project and the conformance suite ship.
     fn shipped_configurations() -> Vec<(String, String)> {
