@@ -21,7 +21,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 stage_setup() {
   local missing=()
   local pair cmd pkg
-  for pair in gcc:gcc valgrind:valgrind pkg-config:pkg-config; do
+  for pair in gcc:gcc valgrind:valgrind pkg-config:pkg-config strace:strace; do
     cmd=${pair%%:*} pkg=${pair##*:}
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
@@ -125,6 +125,32 @@ stage_fresh_clone() {
   rm -rf "$tmp"
   return "$status"
 }
+
+stage_c() { bindings-c/test.sh; }
+
+stage_python() { bindings-python/test.sh; }
+
+# The WASM packages (web, nodejs), node tests and the playground in headless Chromium.
+stage_wasm() { bindings-wasm/test.sh; }
+
+# The proxy-wasm filter and the generated native config in a real Envoy.
+stage_envoy() { build_cli && MESHROUTE_BIN="$MESHROUTE" proxy-wasm/test.sh; }
+
+# Short fuzz smoke of every target (fuzz/README.md) when the nightly toolchain is present
+# (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.
+stage_fuzz_smoke() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "nightly toolchain absent: fuzz smoke skipped"
+    return 0
+  fi
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install -q cargo-fuzz
+  fuzz/run.sh smoke
+}
+
+# Dependency policy (deny.toml): licenses, crates.io-only sources, duplicate
+# versions, for the workspace (proxy-wasm/ included) and fuzz/. Offline, so advisories
+# are not checked (see deny.toml).
+stage_deps() { python3 scripts/deps-check.py; }
 
 STAGES=(setup fmt deps clippy test doc check_conformance route_tests fresh_clone c python wasm envoy fuzz_smoke)
 
