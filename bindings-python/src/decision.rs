@@ -1,12 +1,14 @@
 //! `Decision` and the objects it is made of. Each wraps the core's value and
 //! converts a field only when Python reads it, so deciding stays cheap.
 
-use crate::convert::{duration_to_py, json_to_py, repr_opt, repr_str};
+use crate::convert::{json_to_py, repr_opt, repr_str};
 use meshroute::decide as core;
+use meshroute::duration::format_duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decision>()?;
@@ -31,11 +33,8 @@ fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bou
     Ok(json_to_py(py, &json)?.cast_into::<PyDict>()?)
 }
 
-fn opt_duration<'py>(py: Python<'py>, text: Option<&str>) -> PyResult<Option<Bound<'py, PyAny>>> {
-    match text {
-        Some(t) => duration_to_py(py, t),
-        None => Ok(None),
-    }
+fn opt_duration<'py>(py: Python<'py>, d: Option<Duration>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    d.map(|d| Ok(d.into_pyobject(py)?.into_any())).transpose()
 }
 
 /// Where a request goes and why. Returned by `Mesh.route`, `Mesh.decide`
@@ -127,10 +126,7 @@ impl Decision {
     /// The route's overall timeout as a `datetime.timedelta`; `None` when there is none.
     #[getter]
     fn timeout<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.inner.timeout() {
-            Some(timeout) => Ok(Some(timeout.into_pyobject(py)?.into_any())),
-            None => Ok(None),
-        }
+        opt_duration(py, self.inner.timeout())
     }
 
     /// The retry policy in force (Istio's default when the route sets none), or `None`.
@@ -446,7 +442,7 @@ impl Retries {
     /// Per-attempt timeout as a `datetime.timedelta`, or `None`.
     #[getter]
     fn per_try_timeout<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        opt_duration(py, self.inner.per_try_timeout.as_deref())
+        opt_duration(py, self.inner.per_try_timeout)
     }
     /// Retry conditions (`["connect-failure", "refused-stream", ...]`).
     #[getter]
@@ -461,7 +457,7 @@ impl Retries {
     /// Base back-off interval as a `datetime.timedelta`, or `None`.
     #[getter]
     fn backoff<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        opt_duration(py, self.inner.backoff.as_deref())
+        opt_duration(py, self.inner.backoff)
     }
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[getter]
@@ -472,7 +468,7 @@ impl Retries {
         format!(
             "Retries(attempts={}, per_try_timeout={}, retry_on={}, default={})",
             self.inner.attempts,
-            repr_opt(self.inner.per_try_timeout.as_deref()),
+            repr_opt(self.inner.per_try_timeout.map(format_duration).as_deref()),
             repr_str(&self.inner.retry_on),
             if self.inner.default { "True" } else { "False" }
         )
@@ -515,7 +511,7 @@ impl Fault {
 fn fault_delay_repr(d: &core::FaultDelay) -> String {
     format!(
         "FaultDelay(fixed_delay={}, percent={:?})",
-        repr_str(&d.fixed_delay),
+        repr_str(&format_duration(d.fixed_delay)),
         d.percent
     )
 }
@@ -539,8 +535,8 @@ pub struct FaultDelay {
 impl FaultDelay {
     /// How long, as a `datetime.timedelta`.
     #[getter]
-    fn fixed_delay<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        duration_to_py(py, &self.inner.fixed_delay)
+    fn fixed_delay(&self) -> Duration {
+        self.inner.fixed_delay
     }
     /// Percentage of requests delayed (0 to 100).
     #[getter]

@@ -924,7 +924,7 @@ mod tests {
         });
         let ok = judge(&case, json!({}), &Ok(d.clone()), &[]);
         assert_eq!(ok.status, CaseStatus::Passed, "{ok:?}");
-        d.timeout = Some("1s".into());
+        d.timeout = Some(std::time::Duration::from_secs(1));
         let bad = judge(&case, json!({}), &Ok(d), &[]);
         assert_eq!(bad.status, CaseStatus::Failed);
         assert_eq!(bad.mismatches[0].path, "timeout");

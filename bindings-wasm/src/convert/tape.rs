@@ -202,15 +202,14 @@ impl Tape {
         ];
         self.ops
             .extend_from_slice(&[bits(&present), f64::from(*attempts)]);
-        for text in [
-            per_try_timeout.as_deref(),
-            Some(retry_on.as_str()).filter(|t| !t.is_empty()),
-            backoff.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            self.text(text);
+        if let Some(per_try) = per_try_timeout {
+            self.text(&format_duration(*per_try));
+        }
+        if !retry_on.is_empty() {
+            self.text(retry_on);
+        }
+        if let Some(backoff) = backoff {
+            self.text(&format_duration(*backoff));
         }
     }
 

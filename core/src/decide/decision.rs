@@ -6,6 +6,24 @@ use crate::model::virtual_service::CorsPolicy;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A duration as Istio writes one (`5s`, `0.5s` read back as `500ms`).
+fn duration_text<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::duration::format_duration(*d))
+}
+
+// serde's `serialize_with` hands over the field itself.
+#[allow(clippy::ref_option)]
+fn optional_duration_text<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => duration_text(d, s),
+        None => s.serialize_none(),
+    }
+}
 
 /// What happens to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -266,14 +284,20 @@ pub struct Retries {
     /// Retries after the first attempt.
     pub attempts: u32,
     /// Per-attempt timeout, when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_try_timeout: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub per_try_timeout: Option<Duration>,
     /// Retry conditions, comma-separated as Istio writes them.
     #[serde(skip_serializing_if = "str::is_empty")]
     pub retry_on: String,
     /// Base back-off interval, when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub backoff: Option<Duration>,
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
@@ -300,7 +324,8 @@ impl Retries {
 #[serde(rename_all = "camelCase")]
 pub struct FaultDelay {
     /// How long.
-    pub fixed_delay: String,
+    #[serde(serialize_with = "duration_text")]
+    pub fixed_delay: Duration,
     /// Percentage of requests delayed (0 to 100).
     pub percent: f64,
 }
@@ -495,8 +520,11 @@ pub struct Decision<'m> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) rewrite: Option<Box<Rewrite>>,
     /// Overall timeout; absent = none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) timeout: Option<Cow<'m, str>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub(crate) timeout: Option<Duration>,
     /// Retry policy in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) retries: Option<Shared<'m, Retries>>,
@@ -574,8 +602,8 @@ impl<'m> Decision<'m> {
     }
 
     /// The route's overall timeout; `None` when there is none.
-    pub fn timeout(&self) -> Option<std::time::Duration> {
-        crate::duration::parse_duration(self.timeout.as_deref()?).ok()
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// The retry policy in force.
@@ -651,7 +679,7 @@ impl<'m> Decision<'m> {
             redirect: self.redirect,
             direct_response: self.direct_response,
             rewrite: self.rewrite,
-            timeout: self.timeout.map(own),
+            timeout: self.timeout,
             retries: self.retries.map(Shared::into_owned),
             fault: self.fault,
             mirrors: self.mirrors.into_iter().map(Mirror::into_owned).collect(),
