@@ -94,7 +94,7 @@ impl RuleRef<'_> {
 /// owned (shared) once the decision is detached with `into_owned`. Reads
 /// as the value itself (`Deref`); small, so decisions stay cheap to move.
 #[derive(Debug)]
-pub enum Shared<'m, T> {
+pub(crate) enum Shared<'m, T> {
     /// Lent by the routing table; `into_owned` clones the value.
     Borrowed(&'m T),
     /// Lent by the routing table, which shares it; `into_owned` shares it too.

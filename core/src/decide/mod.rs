@@ -16,7 +16,7 @@ mod trace;
 
 pub use decision::{
     Decision, Destination, DirectResponse, Fault, FaultAbort, FaultDelay, HeaderOps, Mirror,
-    Outcome, Redirect, Retries, Rewrite, RuleRef, Shared, TraceEntry, Verdict,
+    Outcome, Redirect, Retries, Rewrite, RuleRef, TraceEntry, Verdict,
 };
 pub use request::{Caller, Headers, Protocol, Request, RequestFields};
 pub use table::{RouteEntry, SidecarView, VirtualHost};
@@ -463,7 +463,7 @@ impl Mesh {
                         port: r.port,
                         weight: if many { pd.weight } else { 100 },
                         cluster: owned(&r.cluster),
-                        policy: r.policy.clone().map(Shared::Owned),
+                        policy: r.policy.clone().map(decision::Shared::Owned),
                         problem: r.problem.as_deref().map(owned),
                     });
                 }
