@@ -470,34 +470,50 @@ impl Request {
 
     /// Checks the request against the limits; the error says which.
     pub fn check_limits(&self) -> Result<(), super::RequestError> {
+        let within = self.path.len() <= limits::MAX_REQUEST_PATH_BYTES
+            && self.headers.len() <= limits::MAX_REQUEST_HEADERS
+            && self
+                .headers
+                .iter()
+                .all(|(n, v)| n.len() + v.len() <= limits::MAX_REQUEST_HEADER_BYTES)
+            && !self.host.is_empty();
+        if within {
+            Ok(())
+        } else {
+            Err(self.limit_error())
+        }
+    }
+
+    /// The first limit the request breaks, in `check_limits`'s order; kept
+    /// out of line so the common, valid request pays only for the checks.
+    #[cold]
+    #[inline(never)]
+    fn limit_error(&self) -> super::RequestError {
         use super::RequestError;
         if self.path.len() > limits::MAX_REQUEST_PATH_BYTES {
-            return Err(RequestError::PathTooLong {
+            return RequestError::PathTooLong {
                 bytes: self.path.len(),
                 limit: limits::MAX_REQUEST_PATH_BYTES,
-            });
+            };
         }
         if self.headers.len() > limits::MAX_REQUEST_HEADERS {
-            return Err(RequestError::TooManyHeaders {
+            return RequestError::TooManyHeaders {
                 count: self.headers.len(),
                 limit: limits::MAX_REQUEST_HEADERS,
-            });
+            };
         }
         if let Some((n, v)) = self
             .headers
             .iter()
             .find(|(n, v)| n.len() + v.len() > limits::MAX_REQUEST_HEADER_BYTES)
         {
-            return Err(RequestError::HeaderTooLong {
+            return RequestError::HeaderTooLong {
                 name: n.to_string(),
                 bytes: n.len() + v.len(),
                 limit: limits::MAX_REQUEST_HEADER_BYTES,
-            });
+            };
         }
-        if self.host.is_empty() {
-            return Err(RequestError::EmptyHost);
-        }
-        Ok(())
+        RequestError::EmptyHost
     }
 }
 
