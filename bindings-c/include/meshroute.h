@@ -398,7 +398,8 @@ enum meshroute_status meshroute_decision_rule_name(const struct meshroute_decisi
 enum meshroute_status meshroute_decision_destination_count(const struct meshroute_decision *decision,
                                                            size_t *out);
 
-// The route timeout as written in the configuration (`"10s"`);
+// The route timeout as a duration string (`"10s"`, `"500ms"`), the
+// configured value written in meshroute's canonical form;
 // `MESHROUTE_STATUS_ABSENT` when none is set.
 //
 // # Safety

@@ -21,6 +21,8 @@ pub(crate) struct DecisionState {
     pub(crate) decision: Decision<'static>,
     mesh: Arc<Mesh>,
     pub(crate) json: OnceLock<String>,
+    /// The timeout as text, written when first asked for.
+    pub(crate) timeout: OnceLock<String>,
     /// The request decided, kept for its buffers: `meshroute_mesh_decide_into`
     /// refills them (no allocation per call once they are large enough).
     request: Request,
@@ -38,6 +40,7 @@ impl DecisionState {
             decision,
             mesh: Arc::clone(mesh),
             json: OnceLock::new(),
+            timeout: OnceLock::new(),
             request,
         })
     }
@@ -70,6 +73,7 @@ impl DecisionState {
                 .map_err(request_error)?;
         }
         self.json = OnceLock::new();
+        self.timeout = OnceLock::new();
         Ok(())
     }
 }

@@ -172,7 +172,7 @@ pub unsafe extern "C" fn meshroute_decision_outcome(
     // SAFETY: forwarded contract.
     unsafe {
         read_field("meshroute_decision_outcome", decision, out, |s| {
-            Ok(outcome_out(s.decision.outcome))
+            Ok(outcome_out(s.decision.outcome()))
         })
     }
 }
@@ -189,7 +189,7 @@ pub unsafe extern "C" fn meshroute_decision_outcome_name(
     // SAFETY: forwarded contract.
     unsafe {
         read_field("meshroute_decision_outcome_name", decision, out, |s| {
-            Ok(meshroute_str::borrow(s.decision.outcome.as_str()))
+            Ok(meshroute_str::borrow(s.decision.outcome().as_str()))
         })
     }
 }
@@ -208,8 +208,7 @@ pub unsafe extern "C" fn meshroute_decision_virtual_service(
     unsafe {
         read_field("meshroute_decision_virtual_service", decision, out, |s| {
             s.decision
-                .virtual_service
-                .as_deref()
+                .virtual_service()
                 .map(meshroute_str::borrow)
                 .ok_or_else(|| absent("virtual service"))
         })
@@ -230,9 +229,8 @@ pub unsafe extern "C" fn meshroute_decision_rule_index(
     unsafe {
         read_field("meshroute_decision_rule_index", decision, out, |s| {
             s.decision
-                .rule
-                .as_ref()
-                .map(|r| r.index)
+                .rule()
+                .map(|r| r.index())
                 .ok_or_else(|| absent("matched rule"))
         })
     }
@@ -252,9 +250,8 @@ pub unsafe extern "C" fn meshroute_decision_rule_name(
     unsafe {
         read_field("meshroute_decision_rule_name", decision, out, |s| {
             s.decision
-                .rule
-                .as_ref()
-                .and_then(|r| r.name.as_deref())
+                .rule()
+                .and_then(|r| r.name())
                 .map(meshroute_str::borrow)
                 .ok_or_else(|| absent("rule name"))
         })
@@ -273,12 +270,13 @@ pub unsafe extern "C" fn meshroute_decision_destination_count(
     // SAFETY: forwarded contract.
     unsafe {
         read_field("meshroute_decision_destination_count", decision, out, |s| {
-            Ok(s.decision.destinations.len())
+            Ok(s.decision.destinations().len())
         })
     }
 }
 
-/// The route timeout as written in the configuration (`"10s"`);
+/// The route timeout as a duration string (`"10s"`, `"500ms"`), the
+/// configured value written in meshroute's canonical form;
 /// `MESHROUTE_STATUS_ABSENT` when none is set.
 ///
 /// # Safety
@@ -291,11 +289,10 @@ pub unsafe extern "C" fn meshroute_decision_timeout(
     // SAFETY: forwarded contract.
     unsafe {
         read_field("meshroute_decision_timeout", decision, out, |s| {
-            s.decision
-                .timeout
-                .as_deref()
-                .map(meshroute_str::borrow)
-                .ok_or_else(|| absent("timeout"))
+            let timeout = s.decision.timeout().ok_or_else(|| absent("timeout"))?;
+            Ok(meshroute_str::borrow(s.timeout.get_or_init(|| {
+                meshroute_core::duration::format_duration(timeout)
+            })))
         })
     }
 }
@@ -332,7 +329,7 @@ pub unsafe extern "C" fn meshroute_decision_trace_count(
     // SAFETY: forwarded contract.
     unsafe {
         read_field("meshroute_decision_trace_count", decision, out, |s| {
-            Ok(s.decision.trace.len())
+            Ok(s.decision.trace().len())
         })
     }
 }
@@ -351,18 +348,18 @@ pub unsafe extern "C" fn meshroute_decision_destination(
         // SAFETY: caller contract.
         let state = unsafe { decision_ref(decision) }?;
         out_required("out", out)?;
-        let list = &state.decision.destinations;
+        let list = state.decision.destinations();
         let d = list
             .get(index)
             .ok_or_else(|| Failure::out_of_range(index, list.len(), "destinations"))?;
         let view = meshroute_destination {
-            host: meshroute_str::borrow(&d.host),
-            has_subset: d.subset.is_some(),
-            subset: meshroute_str::borrow(d.subset.as_deref().unwrap_or("")),
-            has_port: d.port.is_some(),
-            port: d.port.unwrap_or(0),
-            weight: d.weight,
-            cluster: meshroute_str::borrow(&d.cluster),
+            host: meshroute_str::borrow(d.host()),
+            has_subset: d.subset().is_some(),
+            subset: meshroute_str::borrow(d.subset().unwrap_or("")),
+            has_port: d.port().is_some(),
+            port: d.port().unwrap_or(0),
+            weight: d.weight(),
+            cluster: meshroute_str::borrow(d.cluster()),
         };
         // SAFETY: checked non-NULL.
         unsafe { write_out("out", out, view) }
@@ -391,7 +388,7 @@ pub unsafe extern "C" fn meshroute_decision_pick(
             .ok_or_else(|| absent("destinations"))?;
         let index = state
             .decision
-            .destinations
+            .destinations()
             .iter()
             .position(|d| std::ptr::eq(d, picked))
             .ok_or_else(|| absent("picked destination"))?;
@@ -418,8 +415,7 @@ pub unsafe extern "C" fn meshroute_decision_redirect(
         out_required("location", location)?;
         let r = state
             .decision
-            .redirect
-            .as_ref()
+            .redirect()
             .ok_or_else(|| absent("redirect"))?;
         // SAFETY: both checked non-NULL.
         unsafe { write_out("status", status, r.status) }?;
@@ -446,8 +442,7 @@ pub unsafe extern "C" fn meshroute_decision_direct_response(
         out_required("body", body)?;
         let r = state
             .decision
-            .direct_response
-            .as_ref()
+            .direct_response()
             .ok_or_else(|| absent("direct response"))?;
         // SAFETY: both checked non-NULL.
         unsafe { write_out("status", status, r.status) }?;
@@ -475,7 +470,7 @@ pub unsafe extern "C" fn meshroute_decision_trace_entry(
         // SAFETY: caller contract.
         let state = unsafe { decision_ref(decision) }?;
         out_required("out", out)?;
-        let trace = &state.decision.trace;
+        let trace = state.decision.trace();
         let t = trace
             .get(index)
             .ok_or_else(|| Failure::out_of_range(index, trace.len(), "trace entries"))?;

@@ -101,16 +101,6 @@ fn py_to_json_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     )))
 }
 
-/// A duration as Istio writes it (`5s`, `0.5s`, `100ms`) as a
-/// `datetime.timedelta`; `None` when the text is not a duration (the core
-/// only produces valid ones, so this is defensive).
-pub fn duration_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-    match meshroute::duration::parse_duration(text) {
-        Ok(d) => Ok(Some(d.into_pyobject(py)?.into_any())),
-        Err(_) => Ok(None),
-    }
-}
-
 /// Parses a duration as Istio (Go's `time.ParseDuration`) reads it into a
 /// `datetime.timedelta`. Raises `ValueError` when the text is not one.
 #[pyfunction]

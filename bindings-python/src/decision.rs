@@ -1,12 +1,14 @@
 //! `Decision` and the objects it is made of. Each wraps the core's value and
 //! converts a field only when Python reads it, so deciding stays cheap.
 
-use crate::convert::{duration_to_py, json_to_py, repr_opt, repr_str};
+use crate::convert::{json_to_py, repr_opt, repr_str};
 use meshroute::decide as core;
+use meshroute::duration::format_duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decision>()?;
@@ -31,11 +33,8 @@ fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bou
     Ok(json_to_py(py, &json)?.cast_into::<PyDict>()?)
 }
 
-fn opt_duration<'py>(py: Python<'py>, text: Option<&str>) -> PyResult<Option<Bound<'py, PyAny>>> {
-    match text {
-        Some(t) => duration_to_py(py, t),
-        None => Ok(None),
-    }
+fn opt_duration<'py>(py: Python<'py>, d: Option<Duration>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    d.map(|d| Ok(d.into_pyobject(py)?.into_any())).transpose()
 }
 
 /// Where a request goes and why. Returned by `Mesh.route`, `Mesh.decide`
@@ -67,33 +66,33 @@ impl Decision {
     /// `"defaultRoute"` or `"passthrough"`.
     #[getter]
     fn outcome(&self) -> &'static str {
-        self.inner.outcome.as_str()
+        self.inner.outcome().as_str()
     }
 
     /// `namespace/name` of the VirtualService whose rule matched (the
     /// delegate for a delegated rule), or `None`.
     #[getter]
     fn virtual_service(&self) -> Option<&str> {
-        self.inner.virtual_service.as_deref()
+        self.inner.virtual_service()
     }
 
     /// For a delegated rule, the root VirtualService; else `None`.
     #[getter]
     fn delegated_from(&self) -> Option<&str> {
-        self.inner.delegated_from.as_deref()
+        self.inner.delegated_from()
     }
 
     /// The matched rule, or `None`.
     #[getter]
     fn rule(&self) -> Option<Rule> {
-        self.inner.rule.clone().map(|inner| Rule { inner })
+        self.inner.rule().cloned().map(|inner| Rule { inner })
     }
 
     /// Weighted destinations, in configuration order.
     #[getter]
     fn destinations(&self) -> Vec<Destination> {
         self.inner
-            .destinations
+            .destinations()
             .iter()
             .cloned()
             .map(|inner| Destination { inner })
@@ -104,59 +103,49 @@ impl Decision {
     #[getter]
     fn redirect(&self) -> Option<Redirect> {
         self.inner
-            .redirect
-            .clone()
-            .map(|inner| Redirect { inner: *inner })
+            .redirect()
+            .cloned()
+            .map(|inner| Redirect { inner })
     }
 
     /// The fixed response the proxy answers with, or `None`.
     #[getter]
     fn direct_response(&self) -> Option<DirectResponse> {
         self.inner
-            .direct_response
-            .clone()
-            .map(|inner| DirectResponse { inner: *inner })
+            .direct_response()
+            .cloned()
+            .map(|inner| DirectResponse { inner })
     }
 
     /// Path and authority sent upstream after rewrites, or `None`.
     #[getter]
     fn rewrite(&self) -> Option<Rewrite> {
-        self.inner
-            .rewrite
-            .clone()
-            .map(|inner| Rewrite { inner: *inner })
+        self.inner.rewrite().cloned().map(|inner| Rewrite { inner })
     }
 
     /// The route's overall timeout as a `datetime.timedelta`; `None` when there is none.
     #[getter]
     fn timeout<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        opt_duration(py, self.inner.timeout.as_deref())
+        opt_duration(py, self.inner.timeout())
     }
 
     /// The retry policy in force (Istio's default when the route sets none), or `None`.
     #[getter]
     fn retries(&self) -> Option<Retries> {
-        self.inner
-            .retries
-            .as_deref()
-            .cloned()
-            .map(|inner| Retries { inner })
+        self.inner.retries().cloned().map(|inner| Retries { inner })
     }
 
     /// Fault injection on the route, or `None`.
     #[getter]
     fn fault(&self) -> Option<Fault> {
-        self.inner
-            .fault
-            .clone()
-            .map(|inner| Fault { inner: *inner })
+        self.inner.fault().cloned().map(|inner| Fault { inner })
     }
 
     /// Mirror targets.
     #[getter]
     fn mirrors(&self) -> Vec<Mirror> {
         self.inner
-            .mirrors
+            .mirrors()
             .iter()
             .cloned()
             .map(|inner| Mirror { inner })
@@ -167,7 +156,7 @@ impl Decision {
     #[getter]
     fn request_headers(&self) -> HeaderOps {
         HeaderOps {
-            inner: (*self.inner.request_headers).clone(),
+            inner: (*self.inner.request_headers()).clone(),
         }
     }
 
@@ -175,25 +164,21 @@ impl Decision {
     #[getter]
     fn response_headers(&self) -> HeaderOps {
         HeaderOps {
-            inner: (*self.inner.response_headers).clone(),
+            inner: (*self.inner.response_headers()).clone(),
         }
     }
 
     /// The route's CORS policy in Istio's CorsPolicy shape, or `None`.
     #[getter]
     fn cors<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.inner
-            .cors
-            .as_deref()
-            .map(|c| to_dict(py, c))
-            .transpose()
+        self.inner.cors().map(|c| to_dict(py, c)).transpose()
     }
 
     /// Why: the steps considered (filled by `Mesh.explain`; empty otherwise).
     #[getter]
     fn trace(&self) -> Vec<TraceEntry> {
         self.inner
-            .trace
+            .trace()
             .iter()
             .cloned()
             .map(|inner| TraceEntry { inner })
@@ -236,7 +221,7 @@ impl Decision {
     /// VirtualService, rule and condition considered, then the outcome.
     /// Re-runs the decision with tracing when it was made without.
     fn explain(&self, py: Python<'_>) -> PyResult<String> {
-        if !self.inner.trace.is_empty() {
+        if !self.inner.trace().is_empty() {
             return Ok(explain_text(&self.request, &self.inner));
         }
         let mesh = self.mesh.clone();
@@ -248,21 +233,21 @@ impl Decision {
 
     fn __repr__(&self) -> String {
         let d = &self.inner;
-        let mut s = format!("Decision(outcome={}", repr_str(d.outcome.as_str()));
-        if let Some(vs) = &d.virtual_service {
+        let mut s = format!("Decision(outcome={}", repr_str(d.outcome().as_str()));
+        if let Some(vs) = d.virtual_service() {
             let _ = write!(s, ", virtual_service={}", repr_str(vs));
         }
-        if let Some(r) = &d.rule {
-            let _ = write!(s, ", rule={}", r.index);
+        if let Some(r) = d.rule() {
+            let _ = write!(s, ", rule={}", r.index());
         }
-        if !d.destinations.is_empty() {
-            let list: Vec<String> = d.destinations.iter().map(destination_repr).collect();
+        if !d.destinations().is_empty() {
+            let list: Vec<String> = d.destinations().iter().map(destination_repr).collect();
             let _ = write!(s, ", destinations=[{}]", list.join(", "));
         }
-        if let Some(r) = &d.redirect {
+        if let Some(r) = d.redirect() {
             let _ = write!(s, ", redirect={} {}", r.status, repr_str(&r.location));
         }
-        if let Some(r) = &d.direct_response {
+        if let Some(r) = d.direct_response() {
             let _ = write!(s, ", direct_response={}", r.status);
         }
         s.push(')');
@@ -282,18 +267,18 @@ impl Rule {
     /// 0-based position in the route list.
     #[getter]
     fn index(&self) -> usize {
-        self.inner.index
+        self.inner.index()
     }
     /// The rule's `name`, or `None`.
     #[getter]
     fn name(&self) -> Option<&str> {
-        self.inner.name.as_deref()
+        self.inner.name()
     }
     fn __repr__(&self) -> String {
         format!(
             "Rule(index={}, name={})",
-            self.inner.index,
-            repr_opt(self.inner.name.as_deref())
+            self.inner.index(),
+            repr_opt(self.inner.name())
         )
     }
 }
@@ -301,10 +286,10 @@ impl Rule {
 fn destination_repr(d: &core::Destination) -> String {
     format!(
         "Destination(host={}, subset={}, port={}, weight={})",
-        repr_str(&d.host),
-        repr_opt(d.subset.as_deref()),
-        d.port.map_or("None".to_string(), |p| p.to_string()),
-        d.weight
+        repr_str(d.host()),
+        repr_opt(d.subset()),
+        d.port().map_or("None".to_string(), |p| p.to_string()),
+        d.weight()
     )
 }
 
@@ -319,41 +304,37 @@ impl Destination {
     /// FQDN of the destination service.
     #[getter]
     fn host(&self) -> &str {
-        &self.inner.host
+        self.inner.host()
     }
     /// DestinationRule subset, or `None`.
     #[getter]
     fn subset(&self) -> Option<&str> {
-        self.inner.subset.as_deref()
+        self.inner.subset()
     }
     /// Destination service port, or `None`.
     #[getter]
     fn port(&self) -> Option<u32> {
-        self.inner.port
+        self.inner.port()
     }
     /// Configured weight; the share is weight / sum of weights.
     #[getter]
     fn weight(&self) -> u32 {
-        self.inner.weight
+        self.inner.weight()
     }
     /// Envoy cluster name `outbound|PORT|SUBSET|HOST`.
     #[getter]
     fn cluster(&self) -> &str {
-        &self.inner.cluster
+        self.inner.cluster()
     }
     /// The merged traffic policy in Istio's TrafficPolicy shape, or `None`.
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.inner
-            .policy
-            .as_deref()
-            .map(|p| to_dict(py, p))
-            .transpose()
+        self.inner.policy().map(|p| to_dict(py, p)).transpose()
     }
     /// Why traffic to this destination fails at runtime, or `None`.
     #[getter]
     fn problem(&self) -> Option<&str> {
-        self.inner.problem.as_deref()
+        self.inner.problem()
     }
     /// The destination as the spec's JSON, in plain Python objects.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -461,7 +442,7 @@ impl Retries {
     /// Per-attempt timeout as a `datetime.timedelta`, or `None`.
     #[getter]
     fn per_try_timeout<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        opt_duration(py, self.inner.per_try_timeout.as_deref())
+        opt_duration(py, self.inner.per_try_timeout)
     }
     /// Retry conditions (`["connect-failure", "refused-stream", ...]`).
     #[getter]
@@ -476,7 +457,7 @@ impl Retries {
     /// Base back-off interval as a `datetime.timedelta`, or `None`.
     #[getter]
     fn backoff<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        opt_duration(py, self.inner.backoff.as_deref())
+        opt_duration(py, self.inner.backoff)
     }
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[getter]
@@ -487,7 +468,7 @@ impl Retries {
         format!(
             "Retries(attempts={}, per_try_timeout={}, retry_on={}, default={})",
             self.inner.attempts,
-            repr_opt(self.inner.per_try_timeout.as_deref()),
+            repr_opt(self.inner.per_try_timeout.map(format_duration).as_deref()),
             repr_str(&self.inner.retry_on),
             if self.inner.default { "True" } else { "False" }
         )
@@ -530,7 +511,7 @@ impl Fault {
 fn fault_delay_repr(d: &core::FaultDelay) -> String {
     format!(
         "FaultDelay(fixed_delay={}, percent={:?})",
-        repr_str(&d.fixed_delay),
+        repr_str(&format_duration(d.fixed_delay)),
         d.percent
     )
 }
@@ -554,8 +535,8 @@ pub struct FaultDelay {
 impl FaultDelay {
     /// How long, as a `datetime.timedelta`.
     #[getter]
-    fn fixed_delay<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        duration_to_py(py, &self.inner.fixed_delay)
+    fn fixed_delay(&self) -> Duration {
+        self.inner.fixed_delay
     }
     /// Percentage of requests delayed (0 to 100).
     #[getter]
@@ -606,34 +587,34 @@ impl Mirror {
     /// FQDN.
     #[getter]
     fn host(&self) -> &str {
-        &self.inner.host
+        self.inner.host()
     }
     /// Subset, or `None`.
     #[getter]
     fn subset(&self) -> Option<&str> {
-        self.inner.subset.as_deref()
+        self.inner.subset()
     }
     /// Port, or `None`.
     #[getter]
     fn port(&self) -> Option<u32> {
-        self.inner.port
+        self.inner.port()
     }
     /// Envoy cluster name.
     #[getter]
     fn cluster(&self) -> &str {
-        &self.inner.cluster
+        self.inner.cluster()
     }
     /// Percentage of requests mirrored (0 to 100).
     #[getter]
     fn percent(&self) -> f64 {
-        self.inner.percent
+        self.inner.percent()
     }
     fn __repr__(&self) -> String {
         format!(
             "Mirror(host={}, subset={}, percent={:?})",
-            repr_str(&self.inner.host),
-            repr_opt(self.inner.subset.as_deref()),
-            self.inner.percent
+            repr_str(self.inner.host()),
+            repr_opt(self.inner.subset()),
+            self.inner.percent()
         )
     }
 }

@@ -375,7 +375,8 @@ fn build_request(host: String, a: RequestArgs<'_, '_>) -> PyResult<meshroute::Re
     }
     r.sni = a.sni;
     r.destination_ip = a.destination_ip;
-    r.check_limits().map_err(RequestError::new_err)?;
+    r.check_limits()
+        .map_err(|e| RequestError::new_err(e.to_string()))?;
     Ok(r)
 }
 
@@ -482,7 +483,8 @@ impl Request {
         let value = py_to_json(data)?;
         let r: meshroute::Request =
             serde_json::from_value(value).map_err(|e| RequestError::new_err(e.to_string()))?;
-        r.check_limits().map_err(RequestError::new_err)?;
+        r.check_limits()
+            .map_err(|e| RequestError::new_err(e.to_string()))?;
         Ok(Request { inner: Arc::new(r) })
     }
 

@@ -290,7 +290,7 @@ export interface RouteTestCase {
   name: string;
   /** Where the case starts in the test file. */
   location: { line: number; column: number };
-  status: "passed" | "failed" | "pending";
+  status: "passed" | "failed";
   /** The request after `defaults` were merged under it. */
   request: RouteRequest;
   /** The expectation (`expect`, or `{expectError}`). */
@@ -298,7 +298,7 @@ export interface RouteTestCase {
   /** The decision's JSON, or `{error}` when there was none. */
   actual: Decision | { error: string };
   mismatches: Mismatch[];
-  /** Why the case failed or is pending, when it is not a value mismatch. */
+  /** Why the case failed, when it is not a value mismatch. */
   note?: string;
 }
 
@@ -311,10 +311,7 @@ export interface RouteTestReport {
   messages: Message[];
   cases: RouteTestCase[];
   passed: number;
-  /** Failed cases, scenario expectations not run included. */
   failed: number;
-  /** Scenario expectations not run. */
-  pending: number;
   /** `N passed, M failed`. */
   summary: string;
 }

@@ -34,7 +34,7 @@ impl Style {
     pub fn green(&self, text: &str) -> String {
         self.paint("32", text)
     }
-    /// Yellow (warnings, pending).
+    /// Yellow (warnings).
     pub fn yellow(&self, text: &str) -> String {
         self.paint("33", text)
     }

@@ -60,13 +60,13 @@
 //! let mesh = Mesh::compile(&config);
 //! let request = Request::new("reviews").header("end-user", "jason");
 //! let decision = mesh.explain(&request)?;
-//! assert_eq!(decision.outcome, Outcome::Route);
-//! assert_eq!(decision.destinations[0].subset.as_deref(), Some("v2"));
-//! assert!(!decision.trace.is_empty(), "explain says why");
+//! assert_eq!(decision.outcome(), Outcome::Route);
+//! assert_eq!(decision.destinations()[0].subset(), Some("v2"));
+//! assert!(!decision.trace().is_empty(), "explain says why");
 //!
 //! // Everyone else: the 90/10 split.
 //! let decision = mesh.decide(&Request::new("reviews.default.svc.cluster.local"))?;
-//! let weights: Vec<u32> = decision.destinations.iter().map(|d| d.weight).collect();
+//! let weights: Vec<u32> = decision.destinations().iter().map(|d| d.weight()).collect();
 //! assert_eq!(weights, [90, 10]);
 //! # Ok::<(), meshroute::RequestError>(())
 //! ```

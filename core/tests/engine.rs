@@ -659,7 +659,7 @@ spec:
         )
         .unwrap();
     let text: Vec<String> = d
-        .trace
+        .trace()
         .iter()
         .map(|t| format!("{} {} {:?} {}", t.stage, t.subject, t.verdict, t.detail))
         .collect();
@@ -684,7 +684,7 @@ fn mesh_is_shared_across_threads() {
                     let d = m
                         .decide(&Request::new("reviews").port(9080).path(format!("/{i}")))
                         .unwrap();
-                    assert_eq!(d.outcome.as_str(), "defaultRoute");
+                    assert_eq!(d.outcome().as_str(), "defaultRoute");
                 }
             })
         })

@@ -181,7 +181,7 @@ proptest! {
             let fast = mesh.decide(&req).unwrap();
             let slow = mesh.explain(&req).unwrap();
             let expected = reference(&rules, &p, method, &headers);
-            prop_assert_eq!(fast.rule.as_ref().map(|r| r.index), expected, "path {} method {}", p, method);
+            prop_assert_eq!(fast.rule().map(|r| r.index()), expected, "path {} method {}", p, method);
             let mut slow_json = slow.to_json();
             slow_json.as_object_mut().unwrap().remove("trace");
             prop_assert_eq!(fast.to_json(), slow_json);
@@ -194,22 +194,22 @@ fn weighted_picks_over_the_full_range_reproduce_weights_exactly() {
     let text = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: t}\nspec:\n  hosts: [t.example]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: t}\nspec:\n  hosts: [t.example]\n  http:\n  - route:\n    - {destination: {host: t.example, subset: a}, weight: 7}\n    - {destination: {host: t.example, subset: b}, weight: 0}\n    - {destination: {host: t.example, subset: c}, weight: 13}\n    - {destination: {host: t.example, subset: d}, weight: 80}\n";
     let mesh = Mesh::compile(&load_str(text, "w"));
     let d = mesh.decide(&Request::new("t.example")).unwrap();
-    let weights: Vec<u32> = d.destinations.iter().map(|x| x.weight).collect();
+    let weights: Vec<u32> = d.destinations().iter().map(|x| x.weight()).collect();
     assert_eq!(weights, [7, 13, 80], "zero-weight destinations are dropped");
     let mut counts = std::collections::BTreeMap::new();
     for r in 0..100u64 {
         let picked = d.pick(r).unwrap();
         *counts
-            .entry(picked.subset.as_deref().unwrap().to_string())
+            .entry(picked.subset().unwrap().to_string())
             .or_insert(0) += 1;
     }
     assert_eq!(counts.get("a"), Some(&7));
     assert_eq!(counts.get("c"), Some(&13));
     assert_eq!(counts.get("d"), Some(&80));
     // Envoy walks the list in order: random % total lands in [0,7) -> a, [7,20) -> c.
-    assert_eq!(d.pick(6).unwrap().subset.as_deref(), Some("a"));
-    assert_eq!(d.pick(7).unwrap().subset.as_deref(), Some("c"));
-    assert_eq!(d.pick(100 + 20).unwrap().subset.as_deref(), Some("d"));
+    assert_eq!(d.pick(6).unwrap().subset(), Some("a"));
+    assert_eq!(d.pick(7).unwrap().subset(), Some("c"));
+    assert_eq!(d.pick(100 + 20).unwrap().subset(), Some("d"));
 }
 
 /// Services in three namespaces (one with two ports), DestinationRules with

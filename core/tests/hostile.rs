@@ -102,7 +102,7 @@ spec:
     let d = within(Duration::from_secs(3), "regex on a long path", || {
         mesh.decide(&Request::new("t.example").path(path)).unwrap()
     });
-    assert_eq!(d.outcome.as_str(), "notFound");
+    assert_eq!(d.outcome().as_str(), "notFound");
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn one_hundred_thousand_rules_compile_and_decide_in_bounded_time() {
                 .unwrap()
         },
     );
-    assert_eq!(d.rule.map(|r| r.index), Some(99_999));
+    assert_eq!(d.rule().map(|r| r.index()), Some(99_999));
 }
 
 #[test]

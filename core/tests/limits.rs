@@ -98,7 +98,7 @@ fn rules_per_host_over_the_limit_leave_the_virtual_service_out_with_an_error() {
     );
     let mesh = Mesh::compile(&config);
     let d = mesh.decide(&Request::new("t.example")).expect("decides");
-    assert_eq!(d.virtual_service, None, "the VirtualService is left out");
+    assert_eq!(d.virtual_service(), None, "the VirtualService is left out");
     // (`routetest::config_messages`, used by `meshroute check` and route
     // tests, adds `limits::check`; it is not called here because analysing
     // 100,001 rules is slow in a debug build.)

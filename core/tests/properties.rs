@@ -259,28 +259,28 @@ fn check_trace_agrees(mesh: &Mesh, req: &Request) {
         o.remove("trace");
     }
     assert_eq!(d.to_json(), ej, "explain decides as decide does");
-    let trace = &e.trace;
+    let trace = e.trace();
     assert!(!trace.is_empty(), "an explanation has a trace");
     let matched = |stage: &'static str| {
         trace
             .iter()
             .filter(move |t| t.stage == stage && t.verdict == Verdict::Matched)
     };
-    match &d.virtual_service {
+    match d.virtual_service() {
         Some(vs) => assert!(
-            matched("virtualService").any(|t| t.subject == **vs),
+            matched("virtualService").any(|t| t.subject == vs),
             "the trace names the deciding VirtualService {vs}: {trace:#?}"
         ),
         // A VirtualService may claim the host with no rule matching (404):
         // the trace shows it, the decision names none.
-        None => assert!(d.rule.is_none()),
+        None => assert!(d.rule().is_none()),
     }
     let rules: Vec<_> = matched("rule").collect();
-    match &d.rule {
+    match d.rule() {
         Some(r) => {
             assert_eq!(rules.len(), 1, "exactly one matched rule: {trace:#?}");
             assert!(
-                rules[0].subject.contains(&format!("[{}]", r.index)),
+                rules[0].subject.contains(&format!("[{}]", r.index())),
                 "{} vs {r:?}",
                 rules[0].subject
             );
@@ -296,14 +296,14 @@ fn check_trace_agrees(mesh: &Mesh, req: &Request) {
         }
         None => assert!(rules.is_empty(), "{trace:#?}"),
     }
-    for dest in d.destinations.iter() {
+    for dest in d.destinations().iter() {
         assert!(
             // Any verdict: a destination whose subset is undefined is listed as failed (503 NC).
             trace
                 .iter()
-                .any(|t| t.stage == "destination" && t.subject.contains(&*dest.cluster)),
+                .any(|t| t.stage == "destination" && t.subject.contains(dest.cluster())),
             "the trace lists destination {}: {trace:#?}",
-            dest.cluster
+            dest.cluster()
         );
     }
 }
@@ -333,10 +333,10 @@ proptest! {
             prop_assert_eq!(da.as_ref().map(|d| d.to_json()).ok(), db.as_ref().map(|d| d.to_json()).ok());
             if let (Ok(da), Ok(db)) = (da, db) {
                 // The same random value picks the same destination, every time.
-                let pa = da.pick(random).map(|d| d.cluster.clone());
-                prop_assert_eq!(&pa, &db.pick(random).map(|d| d.cluster.clone()));
-                prop_assert_eq!(&pa, &da.pick(random).map(|d| d.cluster.clone()));
-                prop_assert_eq!(pa.is_some(), !da.destinations.is_empty());
+                let pa = da.pick(random).map(|d| d.cluster().to_string());
+                prop_assert_eq!(&pa, &db.pick(random).map(|d| d.cluster().to_string()));
+                prop_assert_eq!(&pa, &da.pick(random).map(|d| d.cluster().to_string()));
+                prop_assert_eq!(pa.is_some(), !da.destinations().is_empty());
             }
         }
     }

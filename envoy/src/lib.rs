@@ -387,10 +387,10 @@ fn retry_policy(d: &Decision) -> Option<Value> {
     if !split.status_codes().is_empty() {
         p["retriable_status_codes"] = json!(split.status_codes());
     }
-    if let Some(t) = r.per_try_timeout.as_deref().and_then(pb_duration) {
+    if let Some(t) = r.per_try_timeout.map(protobuf_duration) {
         p["per_try_timeout"] = json!(t);
     }
-    if let Some(b) = r.backoff.as_deref().and_then(pb_duration) {
+    if let Some(b) = r.backoff.map(protobuf_duration) {
         p["retry_back_off"] = json!({"base_interval": b});
     }
     Some(p)
@@ -401,7 +401,7 @@ fn fault_config(d: &Decision) -> Option<Value> {
     let mut v =
         json!({"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"});
     if let Some(delay) = &f.delay {
-        v["delay"] = json!({"fixed_delay": pb_duration(&delay.fixed_delay)?, "percentage": per_million(delay.percent)});
+        v["delay"] = json!({"fixed_delay": protobuf_duration(delay.fixed_delay), "percentage": per_million(delay.percent)});
     }
     if let Some(abort) = &f.abort {
         let mut a = json!({"percentage": per_million(abort.percent)});

@@ -99,13 +99,7 @@ mod tests {
     use meshroute::decide::retries::{effective_retries, DEFAULT_RETRY_ON};
 
     fn written(retry_on: &str) -> Retries {
-        Retries {
-            attempts: 3,
-            per_try_timeout: None,
-            retry_on: retry_on.to_string(),
-            backoff: None,
-            default: false,
-        }
+        Retries::new(3, retry_on)
     }
 
     #[test]

@@ -255,14 +255,14 @@ fuzz_target!(|input: Input| {
     // Weights are relative (Envoy picks over their sum); a valid config sums
     // to 100 but the fuzzer's need not. Zero-weight destinations of a split
     // are dropped.
-    if !a.destinations.is_empty() {
+    if !a.destinations().is_empty() {
         assert!(
-            a.destinations.len() == 1 || a.destinations.iter().all(|d| d.weight > 0),
+            a.destinations().len() == 1 || a.destinations().iter().all(|d| d.weight() > 0),
             "no zero weight in a split: {}",
             a.to_json()
         );
         let picked = a.pick(input.random).expect("a pick among destinations");
-        assert!(a.destinations.iter().any(|d| std::ptr::eq(d, picked)));
+        assert!(a.destinations().iter().any(|d| std::ptr::eq(d, picked)));
         assert!(std::ptr::eq(picked, a.pick(input.random).expect("again")), "same random, same pick");
     } else {
         assert!(a.pick(input.random).is_none());

@@ -154,12 +154,6 @@ fn fires(percent: f64, random: u64) -> bool {
     FractionalPercent::from_istio_percentage(percent).fires(random)
 }
 
-fn millis(istio: &str) -> Option<u64> {
-    meshroute::duration::parse_duration(istio)
-        .ok()
-        .map(as_millis)
-}
-
 fn as_millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -306,7 +300,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             p.set
                 .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
         }
-        if let Some(t) = r.per_try_timeout.as_deref().and_then(millis) {
+        if let Some(t) = r.per_try_timeout.map(as_millis) {
             p.set.push((
                 "x-envoy-upstream-rq-per-try-timeout-ms".into(),
                 t.to_string(),
@@ -316,7 +310,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     if let Some(f) = d.fault() {
         if let Some(delay) = &f.delay {
             if fires(delay.percent, random(&seed, 1)) {
-                p.delay_ms = millis(&delay.fixed_delay).filter(|ms| *ms > 0);
+                p.delay_ms = Some(as_millis(delay.fixed_delay)).filter(|ms| *ms > 0);
             }
         }
         if let Some(a) = &f.abort {

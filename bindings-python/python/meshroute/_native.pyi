@@ -201,7 +201,7 @@ class FaultDelay:
     """An injected delay."""
 
     @property
-    def fixed_delay(self) -> Optional[timedelta]:
+    def fixed_delay(self) -> timedelta:
         """How long."""
     @property
     def percent(self) -> float:

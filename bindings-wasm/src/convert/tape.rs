@@ -5,10 +5,10 @@
 use super::serialize::TapeError;
 use super::strings::Strings;
 use super::{build_decision, use_memory};
-use meshroute::decide::{Destination, Outcome, Retries, RuleRef, Shared};
+use meshroute::decide::{Destination, Outcome, Retries};
+use meshroute::duration::format_duration;
 use meshroute::{Decision, Request};
 use serde::Serialize;
-use std::borrow::Cow;
 use wasm_bindgen::prelude::*;
 
 // Tape operations; src/convert.js reads the same numbers.
@@ -65,104 +65,87 @@ impl Tape {
     }
 
     /// The decision tape: outcome, a bit per present field, then each
-    /// present field in serde's order. Every field is named so a new field
-    /// in the core fails to compile here instead of going missing.
+    /// present field in serde's order (the decision's JSON; the tests hold
+    /// the two to the same value).
     fn write_decision(&mut self, d: &Decision<'_>) -> Result<(), TapeError> {
         self.ops.clear();
         self.fresh.clear();
         self.strings.make_room();
-        let Decision {
-            outcome,
-            virtual_service,
-            delegated_from,
-            rule,
-            destinations,
-            redirect,
-            direct_response,
-            rewrite,
-            timeout,
-            retries,
-            fault,
-            mirrors,
-            request_headers,
-            response_headers,
-            cors,
-            trace,
-        } = d;
+        let destinations = d.destinations();
+        let timeout = d.timeout();
         let present = [
-            virtual_service.is_some(),
-            delegated_from.is_some(),
-            rule.is_some(),
+            d.virtual_service().is_some(),
+            d.delegated_from().is_some(),
+            d.rule().is_some(),
             !destinations.is_empty(),
-            redirect.is_some(),
-            direct_response.is_some(),
-            rewrite.is_some(),
+            d.redirect().is_some(),
+            d.direct_response().is_some(),
+            d.rewrite().is_some(),
             timeout.is_some(),
-            retries.is_some(),
-            fault.is_some(),
-            !mirrors.is_empty(),
-            !request_headers.is_empty(),
-            !response_headers.is_empty(),
-            cors.is_some(),
-            !trace.is_empty(),
+            d.retries().is_some(),
+            d.fault().is_some(),
+            !d.mirrors().is_empty(),
+            !d.request_headers().is_empty(),
+            !d.response_headers().is_empty(),
+            d.cors().is_some(),
+            !d.trace().is_empty(),
         ];
         self.ops
-            .extend_from_slice(&[outcome_code(*outcome), bits(&present)]);
-        if let Some(vs) = virtual_service {
-            self.cow_text(vs);
+            .extend_from_slice(&[outcome_code(d.outcome()), bits(&present)]);
+        if let Some(vs) = d.virtual_service() {
+            self.text(vs);
         }
-        if let Some(root) = delegated_from {
-            self.cow_text(root);
+        if let Some(root) = d.delegated_from() {
+            self.text(root);
         }
-        if let Some(RuleRef { index, name }) = rule {
-            self.ops.push(*index as f64);
-            match name {
-                Some(name) => self.cow_text(name),
+        if let Some(rule) = d.rule() {
+            self.ops.push(rule.index() as f64);
+            match rule.name() {
+                Some(name) => self.text(name),
                 None => self.ops.push(NULL),
             }
         }
         if !destinations.is_empty() {
             self.ops.push(destinations.len() as f64);
             // A list lent by the mesh (built ahead for the route) holds
-            // strings that live as long as the mesh, whatever their `Cow` says.
-            let lent = matches!(destinations, Cow::Borrowed(_));
-            for destination in destinations.iter() {
+            // strings that live as long as the mesh.
+            let lent = d.lent_destinations().is_some();
+            for destination in destinations {
                 self.destination(destination, lent)?;
             }
         }
-        if let Some(redirect) = redirect {
+        if let Some(redirect) = d.redirect() {
             redirect.serialize(&mut *self)?;
         }
-        if let Some(direct) = direct_response {
+        if let Some(direct) = d.direct_response() {
             direct.serialize(&mut *self)?;
         }
-        if let Some(rewrite) = rewrite {
+        if let Some(rewrite) = d.rewrite() {
             rewrite.serialize(&mut *self)?;
         }
         if let Some(timeout) = timeout {
-            self.cow_text(timeout);
+            self.text(&format_duration(timeout));
         }
-        if let Some(retries) = retries {
-            let lent = !matches!(retries, Shared::Owned(_));
-            self.retries(retries, lent);
+        if let Some(retries) = d.retries() {
+            self.retries(retries);
         }
-        if let Some(fault) = fault {
+        if let Some(fault) = d.fault() {
             fault.serialize(&mut *self)?;
         }
-        if !mirrors.is_empty() {
-            mirrors.serialize(&mut *self)?;
+        if !d.mirrors().is_empty() {
+            d.mirrors().serialize(&mut *self)?;
         }
-        if !request_headers.is_empty() {
-            request_headers.serialize(&mut *self)?;
+        if !d.request_headers().is_empty() {
+            d.request_headers().serialize(&mut *self)?;
         }
-        if !response_headers.is_empty() {
-            response_headers.serialize(&mut *self)?;
+        if !d.response_headers().is_empty() {
+            d.response_headers().serialize(&mut *self)?;
         }
-        if let Some(cors) = cors {
+        if let Some(cors) = d.cors() {
             cors.serialize(&mut *self)?;
         }
-        if !trace.is_empty() {
-            trace.serialize(&mut *self)?;
+        if !d.trace().is_empty() {
+            d.trace().serialize(&mut *self)?;
         }
         Ok(())
     }
@@ -170,39 +153,30 @@ impl Tape {
     /// host, subset?, port?, weight, cluster, policy?, problem? after a bit
     /// per optional field. `lent`: the destination lives as long as the mesh.
     fn destination(&mut self, d: &Destination<'_>, lent: bool) -> Result<(), TapeError> {
-        let Destination {
-            host,
-            subset,
-            port,
-            weight,
-            cluster,
-            policy,
-            problem,
-        } = d;
         let present = [
-            subset.is_some(),
-            port.is_some(),
-            policy.is_some(),
-            problem.is_some(),
+            d.subset().is_some(),
+            d.port().is_some(),
+            d.policy().is_some(),
+            d.problem().is_some(),
         ];
         self.ops.push(bits(&present));
-        let text = |tape: &mut Tape, s: &Cow<'_, str>| match lent {
+        let text = |tape: &mut Tape, s: &str| match lent {
             true => tape.lent_text(s),
-            false => tape.cow_text(s),
+            false => tape.text(s),
         };
-        text(self, host);
-        if let Some(subset) = subset {
+        text(self, d.host());
+        if let Some(subset) = d.subset() {
             text(self, subset);
         }
-        if let Some(port) = port {
-            self.ops.push(f64::from(*port));
+        if let Some(port) = d.port() {
+            self.ops.push(f64::from(port));
         }
-        self.ops.push(f64::from(*weight));
-        text(self, cluster);
-        if let Some(policy) = policy {
+        self.ops.push(f64::from(d.weight()));
+        text(self, d.cluster());
+        if let Some(policy) = d.policy() {
             policy.serialize(&mut *self)?;
         }
-        if let Some(problem) = problem {
+        if let Some(problem) = d.problem() {
             text(self, problem);
         }
         Ok(())
@@ -210,14 +184,15 @@ impl Tape {
 
     /// attempts, perTryTimeout?, retryOn?, backoff?, default? after a bit
     /// per optional field (serde leaves out an empty retryOn and a false
-    /// default). `lent`: the policy lives as long as the mesh.
-    fn retries(&mut self, r: &Retries, lent: bool) {
+    /// default).
+    fn retries(&mut self, r: &Retries) {
         let Retries {
             attempts,
             per_try_timeout,
             retry_on,
             backoff,
             default,
+            ..
         } = r;
         let present = [
             per_try_timeout.is_some(),
@@ -227,19 +202,14 @@ impl Tape {
         ];
         self.ops
             .extend_from_slice(&[bits(&present), f64::from(*attempts)]);
-        for text in [
-            per_try_timeout.as_deref(),
-            Some(retry_on.as_str()).filter(|t| !t.is_empty()),
-            backoff.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if lent {
-                self.lent_text(text);
-            } else {
-                self.text(text);
-            }
+        if let Some(per_try) = per_try_timeout {
+            self.text(&format_duration(*per_try));
+        }
+        if !retry_on.is_empty() {
+            self.text(retry_on);
+        }
+        if let Some(backoff) = backoff {
+            self.text(&format_duration(*backoff));
         }
     }
 
@@ -260,16 +230,6 @@ impl Tape {
     pub(super) fn text(&mut self, s: &str) {
         let known = self.strings.known(s);
         self.text_as(s, known);
-    }
-
-    /// A string of the decision: lent by the mesh (`Borrowed`), or made
-    /// for this decision (`Owned`).
-    #[allow(clippy::ptr_arg)] // the variant is the point: it says where the string lives
-    fn cow_text(&mut self, s: &Cow<'_, str>) {
-        match s {
-            Cow::Borrowed(lent) => self.lent_text(lent),
-            Cow::Owned(made) => self.text(made),
-        }
     }
 
     /// A string that lives as long as the mesh, unchanged.

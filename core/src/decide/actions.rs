@@ -97,7 +97,9 @@ impl Mesh {
                 Cow::Owned(list)
             }
         };
-        match &route.timeout {
+        // The trace quotes the durations as the configuration writes them.
+        let timeout_text = route.timeout.and(route.route.timeout.as_deref());
+        match timeout_text {
             Some(to) => t.add(
                 "policy",
                 || "timeout".into(),
@@ -122,7 +124,10 @@ impl Mesh {
             } else if r.attempts == 0 {
                 "retries disabled (attempts: 0)".into()
             } else {
-                let budget = match (&r.per_try_timeout, &route.timeout) {
+                let per_try_text = r.per_try_timeout.and(
+                    route.route.retries.as_ref().and_then(|w| w.per_try_timeout.as_deref()),
+                );
+                let budget = match (per_try_text, timeout_text) {
                     (Some(p), Some(to)) => format!("; each try {p}, all tries within {to}"),
                     (Some(p), None) => format!("; each try {p}, up to {} tries", r.attempts + 1),
                     (None, Some(to)) => format!("; all tries within {to}"),
@@ -147,7 +152,7 @@ impl Mesh {
             rewrite: (route.rewrite.as_ref())
                 .and_then(|plan| rewrite(plan, m, view))
                 .map(Box::new),
-            timeout: route.timeout.as_deref().map(Cow::Borrowed),
+            timeout: route.timeout,
             retries: Some(Shared::Lent(&route.retries)),
             fault,
             mirrors,
@@ -328,7 +333,10 @@ pub(super) fn fault(
     t: &mut Tracer,
 ) -> Option<Box<Fault>> {
     let delay = f.delay.as_ref().and_then(|dl| {
-        dl.fixed_delay.clone().map(|fixed| FaultDelay {
+        // An unparsable delay is a validation error (`check` reports it);
+        // the decision injects none.
+        let fixed = crate::duration::parse_duration(dl.fixed_delay.as_deref()?).ok()?;
+        Some(FaultDelay {
             fixed_delay: fixed,
             percent: dl
                 .percentage

@@ -49,7 +49,10 @@ pub(crate) struct CompiledHttpRoute {
     pub dests: Vec<PreparedDest>,
     /// The retry policy in force (Istio's default when the rule has none).
     pub retries: Arc<Retries>,
-    pub timeout: Option<Arc<str>>,
+    /// The route's timeout. An unparsable one is a validation error
+    /// (`check` reports it, Istio refuses the resource); the table routes
+    /// as if none were set.
+    pub timeout: Option<std::time::Duration>,
     /// The route's CORS policy, shared with decisions.
     pub cors: Option<Arc<crate::model::virtual_service::CorsPolicy>>,
     /// Route-level request and response header operations (redirects and
@@ -183,7 +186,8 @@ impl CompiledHttpRoute {
             delegated_from,
             name: route.name.as_deref().map(Arc::from),
             matches,
-            timeout: route.timeout.as_deref().map(Arc::from),
+            timeout: (route.timeout.as_deref())
+                .and_then(|text| crate::duration::parse_duration(text).ok()),
             rewrite: RewritePlan::compile(&route),
             route: Arc::new(route),
             dests,

@@ -6,6 +6,24 @@ use crate::model::virtual_service::CorsPolicy;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A duration as Istio writes one (`5s`, `0.5s` read back as `500ms`).
+fn duration_text<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::duration::format_duration(*d))
+}
+
+// serde's `serialize_with` hands over the field itself.
+#[allow(clippy::ref_option)]
+fn optional_duration_text<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => duration_text(d, s),
+        None => s.serialize_none(),
+    }
+}
 
 /// What happens to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -46,10 +64,10 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleRef<'m> {
     /// 0-based position in the `http` (`tls`, `tcp`) list of the VirtualService.
-    pub index: usize,
+    pub(crate) index: usize,
     /// The rule's `name`, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<Cow<'m, str>>,
+    pub(crate) name: Option<Cow<'m, str>>,
 }
 
 impl RuleRef<'_> {
@@ -76,7 +94,7 @@ impl RuleRef<'_> {
 /// owned (shared) once the decision is detached with `into_owned`. Reads
 /// as the value itself (`Deref`); small, so decisions stay cheap to move.
 #[derive(Debug)]
-pub enum Shared<'m, T> {
+pub(crate) enum Shared<'m, T> {
     /// Lent by the routing table; `into_owned` clones the value.
     Borrowed(&'m T),
     /// Lent by the routing table, which shares it; `into_owned` shares it too.
@@ -152,25 +170,25 @@ fn own(s: Cow<'_, str>) -> Cow<'static, str> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Destination<'m> {
     /// FQDN of the destination service.
-    pub host: Cow<'m, str>,
+    pub(crate) host: Cow<'m, str>,
     /// DestinationRule subset, when routed to one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subset: Option<Cow<'m, str>>,
+    pub(crate) subset: Option<Cow<'m, str>>,
     /// Destination service port.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<u32>,
+    pub(crate) port: Option<u32>,
     /// Configured weight (100 for a lone destination); share = weight / sum.
-    pub weight: u32,
+    pub(crate) weight: u32,
     /// Envoy cluster name: `outbound|PORT|SUBSET|HOST`.
-    pub cluster: Cow<'m, str>,
+    pub(crate) cluster: Cow<'m, str>,
     /// The traffic policy for this destination after the DestinationRule's
     /// port-level and subset policies are applied over the top-level one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<Shared<'m, TrafficPolicy>>,
+    pub(crate) policy: Option<Shared<'m, TrafficPolicy>>,
     /// Why traffic to this destination fails at runtime, when it will
     /// (unknown host: 503 NC; undefined subset: 503 NC; no endpoints: 503 UH).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<Cow<'m, str>>,
+    pub(crate) problem: Option<Cow<'m, str>>,
 }
 
 impl Destination<'_> {
@@ -226,6 +244,7 @@ impl Destination<'_> {
 }
 
 /// A redirect answered by the proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Redirect {
     /// 301, 302, 303, 307 or 308.
@@ -235,6 +254,7 @@ pub struct Redirect {
 }
 
 /// A fixed response answered by the proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectResponse {
     /// Status code.
@@ -245,6 +265,7 @@ pub struct DirectResponse {
 }
 
 /// What is sent upstream after rewrites.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rewrite {
     /// Path (with query) sent upstream, when rewritten.
@@ -256,36 +277,61 @@ pub struct Rewrite {
 }
 
 /// The retry policy in force.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retries {
     /// Retries after the first attempt.
     pub attempts: u32,
     /// Per-attempt timeout, when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub per_try_timeout: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub per_try_timeout: Option<Duration>,
     /// Retry conditions, comma-separated as Istio writes them.
     #[serde(skip_serializing_if = "str::is_empty")]
     pub retry_on: String,
     /// Base back-off interval, when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub backoff: Option<Duration>,
     /// Whether Istio's default policy applied (the route set no `retries`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub default: bool,
 }
 
+impl Retries {
+    /// A policy as a route writes it: `attempts` retries on the `retry_on`
+    /// conditions, no per-try timeout or back-off (the fields are public to
+    /// set afterwards).
+    pub fn new(attempts: u32, retry_on: impl Into<String>) -> Self {
+        Retries {
+            attempts,
+            per_try_timeout: None,
+            retry_on: retry_on.into(),
+            backoff: None,
+            default: false,
+        }
+    }
+}
+
 /// An injected delay.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultDelay {
     /// How long.
-    pub fixed_delay: String,
+    #[serde(serialize_with = "duration_text")]
+    pub fixed_delay: Duration,
     /// Percentage of requests delayed (0 to 100).
     pub percent: f64,
 }
 
 /// An injected abort.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultAbort {
@@ -311,6 +357,7 @@ impl FaultAbort {
 }
 
 /// Fault injection on the route.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fault {
     /// Delay, if configured.
@@ -325,17 +372,17 @@ pub struct Fault {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mirror<'m> {
     /// FQDN.
-    pub host: Cow<'m, str>,
+    pub(crate) host: Cow<'m, str>,
     /// Subset.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subset: Option<Cow<'m, str>>,
+    pub(crate) subset: Option<Cow<'m, str>>,
     /// Port.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<u32>,
+    pub(crate) port: Option<u32>,
     /// Envoy cluster name.
-    pub cluster: Cow<'m, str>,
+    pub(crate) cluster: Cow<'m, str>,
     /// Percentage of requests mirrored.
-    pub percent: f64,
+    pub(crate) percent: f64,
 }
 
 impl Mirror<'_> {
@@ -377,6 +424,7 @@ impl Mirror<'_> {
 }
 
 /// Header operations, route and destination level combined.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct HeaderOps {
     /// Set (overwrite or add).
@@ -423,6 +471,7 @@ pub enum Verdict {
 }
 
 /// One step of the explanation.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TraceEntry {
     /// What was considered (`host`, `virtualService`, `rule`, `match`,
@@ -445,55 +494,58 @@ pub struct TraceEntry {
 #[serde(rename_all = "camelCase")]
 pub struct Decision<'m> {
     /// What happens.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// `namespace/name` of the VirtualService whose rule matched.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub virtual_service: Option<Cow<'m, str>>,
+    pub(crate) virtual_service: Option<Cow<'m, str>>,
     /// For a delegated rule, the root VirtualService.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delegated_from: Option<Cow<'m, str>>,
+    pub(crate) delegated_from: Option<Cow<'m, str>>,
     /// The matched rule.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<RuleRef<'m>>,
+    pub(crate) rule: Option<RuleRef<'m>>,
     /// Weighted destinations: often lent by the routing table, which
     /// resolves a route's destinations for each caller namespace ahead of
     /// time (no allocation); reads as a slice.
     #[serde(skip_serializing_if = "no_destinations")]
-    pub destinations: Cow<'m, [Destination<'m>]>,
+    pub(crate) destinations: Cow<'m, [Destination<'m>]>,
     /// Redirect answered by the proxy. Boxed, like the other rarely set
     /// parts, so that a decision stays small to move.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect: Option<Box<Redirect>>,
+    pub(crate) redirect: Option<Box<Redirect>>,
     /// Fixed response answered by the proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub direct_response: Option<Box<DirectResponse>>,
+    pub(crate) direct_response: Option<Box<DirectResponse>>,
     /// Path and authority sent upstream.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rewrite: Option<Box<Rewrite>>,
+    pub(crate) rewrite: Option<Box<Rewrite>>,
     /// Overall timeout; absent = none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Cow<'m, str>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration_text"
+    )]
+    pub(crate) timeout: Option<Duration>,
     /// Retry policy in force.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retries: Option<Shared<'m, Retries>>,
+    pub(crate) retries: Option<Shared<'m, Retries>>,
     /// Fault injection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<Box<Fault>>,
+    pub(crate) fault: Option<Box<Fault>>,
     /// Mirror targets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mirrors: Vec<Mirror<'m>>,
+    pub(crate) mirrors: Vec<Mirror<'m>>,
     /// Request header operations.
     #[serde(skip_serializing_if = "no_ops")]
-    pub request_headers: Shared<'m, HeaderOps>,
+    pub(crate) request_headers: Shared<'m, HeaderOps>,
     /// Response header operations.
     #[serde(skip_serializing_if = "no_ops")]
-    pub response_headers: Shared<'m, HeaderOps>,
+    pub(crate) response_headers: Shared<'m, HeaderOps>,
     /// CORS policy of the route.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cors: Option<Shared<'m, CorsPolicy>>,
+    pub(crate) cors: Option<Shared<'m, CorsPolicy>>,
     /// Why (filled by `explain`; empty for `decide`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub trace: Vec<TraceEntry>,
+    pub(crate) trace: Vec<TraceEntry>,
 }
 
 impl<'m> Decision<'m> {
@@ -522,6 +574,18 @@ impl<'m> Decision<'m> {
         &self.destinations
     }
 
+    /// The destination list when the routing table lends it (resolved
+    /// ahead of time for the route and the caller's namespace): it then
+    /// lives as long as the [`crate::Mesh`], so its strings keep their
+    /// addresses for the mesh's lifetime (a cache may key on them).
+    /// `None` when the list was built for this decision.
+    pub fn lent_destinations(&self) -> Option<&'m [Destination<'m>]> {
+        match self.destinations {
+            Cow::Borrowed(list) => Some(list),
+            Cow::Owned(_) => None,
+        }
+    }
+
     /// The redirect the proxy answers with.
     pub fn redirect(&self) -> Option<&Redirect> {
         self.redirect.as_deref()
@@ -538,8 +602,8 @@ impl<'m> Decision<'m> {
     }
 
     /// The route's overall timeout; `None` when there is none.
-    pub fn timeout(&self) -> Option<std::time::Duration> {
-        crate::duration::parse_duration(self.timeout.as_deref()?).ok()
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// The retry policy in force.
@@ -615,7 +679,7 @@ impl<'m> Decision<'m> {
             redirect: self.redirect,
             direct_response: self.direct_response,
             rewrite: self.rewrite,
-            timeout: self.timeout.map(own),
+            timeout: self.timeout,
             retries: self.retries.map(Shared::into_owned),
             fault: self.fault,
             mirrors: self.mirrors.into_iter().map(Mirror::into_owned).collect(),

@@ -16,7 +16,7 @@ mod trace;
 
 pub use decision::{
     Decision, Destination, DirectResponse, Fault, FaultAbort, FaultDelay, HeaderOps, Mirror,
-    Outcome, Redirect, Retries, Rewrite, RuleRef, Shared, TraceEntry, Verdict,
+    Outcome, Redirect, Retries, Rewrite, RuleRef, TraceEntry, Verdict,
 };
 pub use request::{Caller, Headers, Protocol, Request, RequestFields};
 pub use table::{RouteEntry, SidecarView, VirtualHost};
@@ -29,12 +29,42 @@ use crate::registry::Registry;
 use std::sync::Arc;
 
 /// Why a request could not be decided (the configuration is fine; the
-/// request itself is malformed or over a limit).
+/// request itself is malformed or over a limit). Each limit is a constant
+/// in [`crate::limits`], which the message names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
-    /// The request is malformed or exceeds a limit.
-    #[error("invalid request: {0}")]
-    Invalid(String),
+    /// The path (with query) is longer than
+    /// [`crate::limits::MAX_REQUEST_PATH_BYTES`].
+    #[error("invalid request: path is {bytes} bytes, more than {limit} (limits::MAX_REQUEST_PATH_BYTES)")]
+    PathTooLong {
+        /// The path's length in bytes.
+        bytes: usize,
+        /// The limit it exceeds.
+        limit: usize,
+    },
+    /// More headers than [`crate::limits::MAX_REQUEST_HEADERS`].
+    #[error("invalid request: {count} headers, more than {limit} (limits::MAX_REQUEST_HEADERS)")]
+    TooManyHeaders {
+        /// How many headers the request has.
+        count: usize,
+        /// The limit it exceeds.
+        limit: usize,
+    },
+    /// A header whose name and value together are longer than
+    /// [`crate::limits::MAX_REQUEST_HEADER_BYTES`].
+    #[error("invalid request: header {name:?} is {bytes} bytes, more than {limit} (limits::MAX_REQUEST_HEADER_BYTES)")]
+    HeaderTooLong {
+        /// The header's name (lower case).
+        name: String,
+        /// Name and value length together, in bytes.
+        bytes: usize,
+        /// The limit it exceeds.
+        limit: usize,
+    },
+    /// The request names no host (`:authority` / `Host` is empty).
+    #[error("invalid request: host is empty")]
+    EmptyHost,
 }
 
 /// How the mesh is set up (mesh-wide settings Istio takes from MeshConfig).
@@ -433,7 +463,7 @@ impl Mesh {
                         port: r.port,
                         weight: if many { pd.weight } else { 100 },
                         cluster: owned(&r.cluster),
-                        policy: r.policy.clone().map(Shared::Owned),
+                        policy: r.policy.clone().map(decision::Shared::Owned),
                         problem: r.problem.as_deref().map(owned),
                     });
                 }
@@ -460,7 +490,7 @@ impl Mesh {
     /// Decides where `request` goes (no trace).
     #[inline]
     pub fn decide(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
-        request.check_limits().map_err(RequestError::Invalid)?;
+        request.check_limits()?;
         Ok(self.run_inner(request, false))
     }
 
@@ -474,14 +504,14 @@ impl Mesh {
         request: &Request,
         out: &mut Decision<'m>,
     ) -> Result<(), RequestError> {
-        request.check_limits().map_err(RequestError::Invalid)?;
+        request.check_limits()?;
         *out = self.run_inner(request, false);
         Ok(())
     }
 
     /// Decides where `request` goes, with the trace that says why.
     pub fn explain(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
-        request.check_limits().map_err(RequestError::Invalid)?;
+        request.check_limits()?;
         Ok(self.run_inner(request, true))
     }
 }

@@ -469,42 +469,99 @@ impl Request {
     }
 
     /// Checks the request against the limits; the error says which.
-    pub fn check_limits(&self) -> Result<(), String> {
+    pub fn check_limits(&self) -> Result<(), super::RequestError> {
+        let within = self.path.len() <= limits::MAX_REQUEST_PATH_BYTES
+            && self.headers.len() <= limits::MAX_REQUEST_HEADERS
+            && self
+                .headers
+                .iter()
+                .all(|(n, v)| n.len() + v.len() <= limits::MAX_REQUEST_HEADER_BYTES)
+            && !self.host.is_empty();
+        if within {
+            Ok(())
+        } else {
+            Err(self.limit_error())
+        }
+    }
+
+    /// The first limit the request breaks, in `check_limits`'s order; kept
+    /// out of line so the common, valid request pays only for the checks.
+    #[cold]
+    #[inline(never)]
+    fn limit_error(&self) -> super::RequestError {
+        use super::RequestError;
         if self.path.len() > limits::MAX_REQUEST_PATH_BYTES {
-            return Err(format!(
-                "path is {} bytes, more than {} (limits::MAX_REQUEST_PATH_BYTES)",
-                self.path.len(),
-                limits::MAX_REQUEST_PATH_BYTES
-            ));
+            return RequestError::PathTooLong {
+                bytes: self.path.len(),
+                limit: limits::MAX_REQUEST_PATH_BYTES,
+            };
         }
         if self.headers.len() > limits::MAX_REQUEST_HEADERS {
-            return Err(format!(
-                "{} headers, more than {} (limits::MAX_REQUEST_HEADERS)",
-                self.headers.len(),
-                limits::MAX_REQUEST_HEADERS
-            ));
+            return RequestError::TooManyHeaders {
+                count: self.headers.len(),
+                limit: limits::MAX_REQUEST_HEADERS,
+            };
         }
         if let Some((n, v)) = self
             .headers
             .iter()
             .find(|(n, v)| n.len() + v.len() > limits::MAX_REQUEST_HEADER_BYTES)
         {
-            return Err(format!(
-                "header {n:?} is {} bytes, more than {} (limits::MAX_REQUEST_HEADER_BYTES)",
-                n.len() + v.len(),
-                limits::MAX_REQUEST_HEADER_BYTES
-            ));
+            return RequestError::HeaderTooLong {
+                name: n.to_string(),
+                bytes: n.len() + v.len(),
+                limit: limits::MAX_REQUEST_HEADER_BYTES,
+            };
         }
-        if self.host.is_empty() {
-            return Err("host is empty".into());
-        }
-        Ok(())
+        RequestError::EmptyHost
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn over_a_limit_is_a_typed_error_whose_message_names_the_limit() {
+        use crate::decide::RequestError;
+        let long_path =
+            Request::new("reviews").path("/".repeat(limits::MAX_REQUEST_PATH_BYTES + 1));
+        let err = long_path.check_limits().unwrap_err();
+        assert_eq!(
+            err,
+            RequestError::PathTooLong {
+                bytes: limits::MAX_REQUEST_PATH_BYTES + 1,
+                limit: limits::MAX_REQUEST_PATH_BYTES
+            }
+        );
+        assert!(
+            err.to_string().contains("(limits::MAX_REQUEST_PATH_BYTES)"),
+            "{err}"
+        );
+        let big_header =
+            Request::new("reviews").header("x-big", &"v".repeat(limits::MAX_REQUEST_HEADER_BYTES));
+        match big_header.check_limits() {
+            Err(RequestError::HeaderTooLong { name, bytes, .. }) => {
+                assert_eq!(
+                    (name.as_str(), bytes),
+                    ("x-big", limits::MAX_REQUEST_HEADER_BYTES + 5)
+                );
+            }
+            other => panic!("expected HeaderTooLong, got {other:?}"),
+        }
+        let mut many = Request::new("reviews");
+        for i in 0..=limits::MAX_REQUEST_HEADERS {
+            many = many.header(&format!("x-{i}"), "1");
+        }
+        assert!(
+            matches!(many.check_limits(), Err(RequestError::TooManyHeaders { count, .. }) if count == limits::MAX_REQUEST_HEADERS + 1)
+        );
+        let empty = Request::new("").check_limits().unwrap_err();
+        assert_eq!(
+            (empty.clone(), empty.to_string().as_str()),
+            (RequestError::EmptyHost, "invalid request: host is empty")
+        );
+    }
 
     #[test]
     fn refill_replaces_every_header_and_keeps_buffers() {

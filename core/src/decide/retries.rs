@@ -3,6 +3,14 @@
 
 use super::decision::Retries;
 use crate::model::virtual_service::HttpRetry;
+use std::time::Duration;
+
+/// A duration field of the rule, typed. An unparsable one is a validation
+/// error (`check` reports it and Istio refuses the resource); the table
+/// leaves it out, as if the field were unset.
+fn typed(text: Option<&str>) -> Option<Duration> {
+    crate::duration::parse_duration(text?).ok()
+}
 
 /// Istio's default `retryOn` when a route sets no retry policy.
 pub const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,cancelled";
@@ -26,7 +34,7 @@ pub fn effective_retries(r: Option<&HttpRetry>) -> Retries {
                 per_try_timeout: if attempts == 0 {
                     None
                 } else {
-                    r.per_try_timeout.clone()
+                    typed(r.per_try_timeout.as_deref())
                 },
                 retry_on: if attempts == 0 {
                     String::new()
@@ -36,7 +44,7 @@ pub fn effective_retries(r: Option<&HttpRetry>) -> Retries {
                         .unwrap_or(DEFAULT_RETRY_ON)
                         .to_string()
                 },
-                backoff: r.backoff.clone(),
+                backoff: typed(r.backoff.as_deref()),
                 default: false,
             }
         }

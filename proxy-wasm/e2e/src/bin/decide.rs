@@ -26,12 +26,12 @@ fn main() {
             Ok(req) => match mesh.decide(&req) {
                 Err(e) => serde_json::json!({"error": e.to_string()}),
                 Ok(d) => serde_json::json!({
-                    "outcome": d.outcome.as_str(),
-                    "destinations": d.destinations.iter().map(|x| serde_json::json!({"cluster": x.cluster.as_ref(), "weight": x.weight, "problem": x.problem})).collect::<Vec<_>>(),
-                    "status": d.redirect.as_ref().map(|r| r.status).or(d.direct_response.as_ref().map(|r| r.status)),
-                    "location": d.redirect.as_ref().map(|r| r.location.clone()),
-                    "fault": d.fault,
-                    "rewrite": d.rewrite.as_ref().and_then(|r| r.path.clone()),
+                    "outcome": d.outcome().as_str(),
+                    "destinations": d.destinations().iter().map(|x| serde_json::json!({"cluster": x.cluster(), "weight": x.weight(), "problem": x.problem()})).collect::<Vec<_>>(),
+                    "status": d.redirect().map(|r| r.status).or(d.direct_response().map(|r| r.status)),
+                    "location": d.redirect().map(|r| r.location.clone()),
+                    "fault": d.fault(),
+                    "rewrite": d.rewrite().and_then(|r| r.path.clone()),
                 }),
             },
         };
