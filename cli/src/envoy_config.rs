@@ -63,12 +63,7 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         .map(|(name, text)| Input { name, text })
         .collect();
     let config = load(&inputs, &LoadOptions::default());
-    let errors: Vec<String> = config
-        .messages
-        .iter()
-        .filter(|m| m.is_error())
-        .map(|m| m.to_string())
-        .collect();
+    let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
     if !errors.is_empty() {
         return Err((1, errors.join("\n")));
     }

@@ -144,7 +144,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
         })
         .collect();
     let config = load(&input_list, &options);
-    let errors: Vec<_> = config.messages.iter().filter(|m| m.is_error()).collect();
+    let errors: Vec<_> = config.load_errors().collect();
     if !errors.is_empty() {
         eprintln!(
             "meshroute {command}: the configuration has {} error(s); resources with errors are left out (run `meshroute check`):",

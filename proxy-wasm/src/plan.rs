@@ -86,12 +86,7 @@ pub fn configure(bytes: &[u8]) -> Result<Configured, Vec<String>> {
         }
     };
     let config = load_str(&options.config, "plugin configuration");
-    let errors: Vec<String> = config
-        .messages
-        .iter()
-        .filter(|m| m.is_error())
-        .map(|m| m.to_string())
-        .collect();
+    let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
     if !errors.is_empty() {
         return Err(errors);
     }

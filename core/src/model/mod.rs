@@ -232,7 +232,12 @@ pub struct Config {
 impl Config {
     /// Whether loading produced an error message.
     pub fn has_errors(&self) -> bool {
-        self.messages.iter().any(|m| m.is_error())
+        self.load_errors().next().is_some()
+    }
+
+    /// The loader's error messages: resources they name are left out.
+    pub fn load_errors(&self) -> impl Iterator<Item = &Message> {
+        self.messages.iter().filter(|m| m.is_error())
     }
 
     /// Number of resources of every kind.

@@ -33,12 +33,7 @@ impl Setup {
     /// Refuses a configuration with load errors: a resource the scenario
     /// relies on may have been left out.
     pub fn build(s: &Scenario, config: &Config) -> Result<Setup, String> {
-        let errors: Vec<String> = config
-            .messages
-            .iter()
-            .filter(|m| m.is_error())
-            .map(|m| m.to_string())
-            .collect();
+        let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
         if !errors.is_empty() {
             return Err(format!(
                 "the configuration has errors:\n{}",
