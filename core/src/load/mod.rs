@@ -130,48 +130,10 @@ pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Me
     }
     match root {
         None => Ok(serde_json::Value::Null),
-        Some(root) => to_json(&root).map_err(|(loc, text)| {
+        Some(root) => root.to_json_strict().map_err(|(loc, text)| {
             error(codes::BAD_FIELD, loc, text, "write a JSON-compatible value")
         }),
     }
-}
-
-/// A node tree as JSON values; mapping keys that are scalars become their
-/// text, as YAML-to-JSON converters (and Kubernetes) write them.
-fn to_json(node: &Node<'_>) -> Result<serde_json::Value, (Location, String)> {
-    use serde_json::Value as Json;
-    Ok(match &node.value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::UInt(u) => Json::from(*u),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Json::Number)
-            .ok_or_else(|| (node.loc, format!("number `{f}` has no JSON form")))?,
-        Value::Str(s) => Json::String(s.to_string()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
-        Value::Map(entries) => {
-            let mut map = serde_json::Map::with_capacity(entries.len());
-            for (k, v) in entries {
-                let key = match &k.value {
-                    Value::Str(s) => s.to_string(),
-                    Value::Null => "null".to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Int(i) => i.to_string(),
-                    Value::UInt(u) => u.to_string(),
-                    Value::Float(f) => f.to_string(),
-                    other => {
-                        return Err((
-                            k.loc,
-                            format!("a mapping key must be a scalar, found {}", other.describe()),
-                        ))
-                    }
-                };
-                map.insert(key, to_json(v)?);
-            }
-            Json::Object(map)
-        }
-    })
 }
 
 struct Loader<'o> {

@@ -76,30 +76,56 @@ impl<'a> Node<'a> {
     /// not `null`: a test file compares `null` as "absent", so the value
     /// must stay visible.
     pub fn to_json(&self) -> serde_json::Value {
+        // Lenient conversion has nothing to refuse.
+        self.convert(false).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The node as JSON, refusing what JSON cannot hold (a NaN or infinite
+    /// number, a mapping key that is not a scalar) with its position, as
+    /// Kubernetes' YAML-to-JSON conversion does.
+    pub fn to_json_strict(&self) -> Result<serde_json::Value, (Location, String)> {
+        self.convert(true)
+    }
+
+    fn convert(&self, strict: bool) -> Result<serde_json::Value, (Location, String)> {
         use serde_json::Value as Json;
-        match &self.value {
+        Ok(match &self.value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
             Value::UInt(u) => Json::from(*u),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Json::Number)
-                .unwrap_or_else(|| Json::String(f.to_string())),
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Json::Number(n),
+                None if strict => {
+                    return Err((self.loc, format!("number `{f}` has no JSON form")))
+                }
+                None => Json::String(f.to_string()),
+            },
             Value::Str(s) => Json::String(s.to_string()),
-            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries
+            Value::Seq(items) => Json::Array(
+                items
                     .iter()
-                    .map(|(k, v)| {
-                        let key = match k.to_json() {
-                            Json::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        (key, v.to_json())
-                    })
-                    .collect(),
+                    .map(|n| n.convert(strict))
+                    .collect::<Result<_, _>>()?,
             ),
-        }
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::with_capacity(entries.len());
+                for (k, v) in entries {
+                    if strict && matches!(k.value, Value::Seq(_) | Value::Map(_)) {
+                        return Err((
+                            k.loc,
+                            format!("a mapping key must be a scalar, found {}", k.value.describe()),
+                        ));
+                    }
+                    let key = match k.convert(strict)? {
+                        Json::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    map.insert(key, v.convert(strict)?);
+                }
+                Json::Object(map)
+            }
+        })
     }
 }
 
