@@ -73,7 +73,12 @@ impl Mesh {
                 ..Decision::new(Outcome::DirectResponse)
             };
         }
-        let fault = spec.fault.as_ref().and_then(|f| fault(f, t));
+        let fault = route.fault.as_ref().map(|f| {
+            t.add("policy", || "fault".into(), Verdict::Note, || {
+                "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
+            });
+            Shared::Lent(f)
+        });
         // Forward.
         let built_ahead = match t.on {
             true => None,
@@ -325,44 +330,6 @@ pub(super) fn rewrite(
         path,
         authority: plan.authority.clone(),
     })
-}
-
-/// The route's fault injection as decided (`None` when it injects nothing).
-pub(super) fn fault(
-    f: &crate::model::virtual_service::HttpFaultInjection,
-    t: &mut Tracer,
-) -> Option<Box<Fault>> {
-    let delay = f.delay.as_ref().and_then(|dl| {
-        // An unparsable delay is a validation error (`check` reports it);
-        // the decision injects none.
-        let fixed = crate::duration::parse_duration(dl.fixed_delay.as_deref()?).ok()?;
-        Some(FaultDelay {
-            fixed_delay: fixed,
-            percent: dl
-                .percentage
-                .as_ref()
-                .and_then(|p| p.value)
-                .or(dl.percent.map(f64::from))
-                .unwrap_or(0.0),
-        })
-    });
-    let abort = f.abort.as_ref().and_then(|a| {
-        if a.http_status.is_none() && a.grpc_status.is_none() {
-            return None;
-        }
-        Some(FaultAbort {
-            http_status: a.http_status,
-            grpc_status: a.grpc_status.clone(),
-            percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
-        })
-    });
-    if delay.is_none() && abort.is_none() {
-        return None;
-    }
-    t.add("policy", || "fault".into(), Verdict::Note, || {
-        "fault filter runs before the router: an injected abort is not retried and an injected delay does not count against the timeout".into()
-    });
-    Some(Box::new(Fault { delay, abort }))
 }
 
 pub(super) fn decode_base64_lossy(s: &str) -> String {

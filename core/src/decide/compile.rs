@@ -2,7 +2,7 @@
 //! hosts and gateways resolved, delegates merged in, every match condition
 //! compiled once.
 
-use super::decision::{HeaderOps, Retries};
+use super::decision::{Fault, FaultAbort, FaultDelay, HeaderOps, Retries};
 use super::index::RouteIndex;
 use super::retries::effective_retries;
 use crate::destination_rules::resource_order;
@@ -53,6 +53,9 @@ pub(crate) struct CompiledHttpRoute {
     /// (`check` reports it, Istio refuses the resource); the table routes
     /// as if none were set.
     pub timeout: Option<std::time::Duration>,
+    /// The route's fault injection as decisions carry it, read once
+    /// (`None` when it injects nothing).
+    pub fault: Option<Arc<Fault>>,
     /// The route's CORS policy, shared with decisions.
     pub cors: Option<Arc<crate::model::virtual_service::CorsPolicy>>,
     /// Route-level request and response header operations (redirects and
@@ -176,6 +179,7 @@ impl CompiledHttpRoute {
             }
         }
         CompiledHttpRoute {
+            fault: route.fault.as_ref().and_then(compile_fault).map(Arc::new),
             cors: route.cors_policy.clone().map(Arc::new),
             route_headers: (Arc::new(route_headers.0), Arc::new(route_headers.1)),
             forward_headers: (Arc::new(forward_headers.0), Arc::new(forward_headers.1)),
@@ -551,4 +555,32 @@ fn merge_route(root: &HttpRoute, leaf: &HttpRoute) -> HttpRoute {
         (None, l) => l.clone(),
     };
     m
+}
+
+/// A route's fault injection as decisions carry it; `None` when it injects
+/// nothing. An unparsable delay is a validation error (`check` reports it):
+/// the table injects no delay for it.
+fn compile_fault(f: &crate::model::virtual_service::HttpFaultInjection) -> Option<Fault> {
+    let delay = f.delay.as_ref().and_then(|dl| {
+        Some(FaultDelay {
+            fixed_delay: crate::duration::parse_duration(dl.fixed_delay.as_deref()?).ok()?,
+            percent: dl
+                .percentage
+                .as_ref()
+                .and_then(|p| p.value)
+                .or(dl.percent.map(f64::from))
+                .unwrap_or(0.0),
+        })
+    });
+    let abort = f.abort.as_ref().and_then(|a| {
+        if a.http_status.is_none() && a.grpc_status.is_none() {
+            return None;
+        }
+        Some(FaultAbort {
+            http_status: a.http_status,
+            grpc_status: a.grpc_status.clone(),
+            percent: a.percentage.as_ref().and_then(|p| p.value).unwrap_or(0.0),
+        })
+    });
+    (delay.is_some() || abort.is_some()).then_some(Fault { delay, abort })
 }

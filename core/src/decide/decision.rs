@@ -530,7 +530,7 @@ pub struct Decision<'m> {
     pub(crate) retries: Option<Shared<'m, Retries>>,
     /// Fault injection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) fault: Option<Box<Fault>>,
+    pub(crate) fault: Option<Shared<'m, Fault>>,
     /// Mirror targets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) mirrors: Vec<Mirror<'m>>,
@@ -681,7 +681,7 @@ impl<'m> Decision<'m> {
             rewrite: self.rewrite,
             timeout: self.timeout,
             retries: self.retries.map(Shared::into_owned),
-            fault: self.fault,
+            fault: self.fault.map(Shared::into_owned),
             mirrors: self.mirrors.into_iter().map(Mirror::into_owned).collect(),
             request_headers: self.request_headers.into_owned(),
             response_headers: self.response_headers.into_owned(),

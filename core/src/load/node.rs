@@ -96,9 +96,7 @@ impl<'a> Node<'a> {
             Value::UInt(u) => Json::from(*u),
             Value::Float(f) => match serde_json::Number::from_f64(*f) {
                 Some(n) => Json::Number(n),
-                None if strict => {
-                    return Err((self.loc, format!("number `{f}` has no JSON form")))
-                }
+                None if strict => return Err((self.loc, format!("number `{f}` has no JSON form"))),
                 None => Json::String(f.to_string()),
             },
             Value::Str(s) => Json::String(s.to_string()),
@@ -114,7 +112,10 @@ impl<'a> Node<'a> {
                     if strict && matches!(k.value, Value::Seq(_) | Value::Map(_)) {
                         return Err((
                             k.loc,
-                            format!("a mapping key must be a scalar, found {}", k.value.describe()),
+                            format!(
+                                "a mapping key must be a scalar, found {}",
+                                k.value.describe()
+                            ),
                         ));
                     }
                     let key = match k.convert(strict)? {
