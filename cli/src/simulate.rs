@@ -22,7 +22,7 @@ pub fn main(args: &[String]) -> Result<u8, Failure> {
     let mut failed = 0usize;
     for file in args {
         let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{file}: {e}")))?;
-        let report = meshroute::scenario::run(&text, file, inputs::resolver(file))?;
+        let report = meshroute::routetest::run_scenario(&text, file, inputs::resolver(file))?;
         println!("── {file}");
         print!("{}", report.render_timeline());
         for r in &report.results {

@@ -12,18 +12,16 @@
 //! replays them and reports each `expect` entry as a case
 //! ([`scenario_cases`]).
 
-pub(crate) mod fields;
-
 use crate::decide::{Decision, Mesh, Request};
 use crate::duration::parse_duration;
 use crate::limits;
+use crate::load::fields::Fields;
 use crate::load::node::{self, Node, Value as NodeValue};
 use crate::load::{self, Input, LoadOptions};
 use crate::message::Message;
 use crate::model::Config;
 use crate::scenario::{self, Scenario, ScenarioReport};
 use crate::source::Location;
-use fields::Fields;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -522,6 +520,21 @@ impl TestFile {
         }
         Ok(config)
     }
+}
+
+/// Replays the scenario `text`, named `name` in messages. `resolve` returns
+/// the text of a `config.files` entry (a path relative to the scenario file)
+/// or why it cannot. Errors name the file, line and column they concern.
+pub fn run_scenario<F>(text: &str, name: &str, resolve: F) -> Result<ScenarioReport, String>
+where
+    F: FnMut(&str) -> Result<String, String>,
+{
+    let file = parse(text, name)?;
+    let scenario = file.scenario.as_ref().ok_or_else(|| {
+        format!("{name}: not a scenario: a scenario file has `events` (this one has `cases`)")
+    })?;
+    let config = file.load_config(resolve)?;
+    crate::scenario::replay(scenario, &config)
 }
 
 /// Parses a route-test or scenario file. `Err` says what is wrong, with the

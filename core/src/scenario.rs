@@ -2,7 +2,7 @@
 //! hosts over time and say what outlier detection, the connection pool and
 //! the load balancer did (format: `route-tests.md`, "Resilience scenarios").
 //!
-//! [`run`] takes the scenario text and a resolver for `config.files`; the
+//! [`crate::routetest::run_scenario`] takes the scenario text and a resolver for `config.files`; the
 //! file is read once by [`crate::routetest::parse`] (a scenario is the other
 //! kind of test file) and its configuration loaded once by
 //! [`TestFile::load_config`](crate::routetest::TestFile::load_config).
@@ -74,21 +74,6 @@ pub fn is_scenario(text: &str) -> bool {
         // Unparsable: decide from the text so the runner can report the error.
         Some(Err(_)) => text.lines().any(|l| l.starts_with("events:")),
     }
-}
-
-/// Replays the scenario `text`, named `name` in messages. `resolve` returns
-/// the text of a `config.files` entry (a path relative to the scenario file)
-/// or why it cannot. Errors name the file, line and column they concern.
-pub fn run<F>(text: &str, name: &str, resolve: F) -> Result<ScenarioReport, String>
-where
-    F: FnMut(&str) -> Result<String, String>,
-{
-    let file = crate::routetest::parse(text, name)?;
-    let scenario = file.scenario.as_ref().ok_or_else(|| {
-        format!("{name}: not a scenario: a scenario file has `events` (this one has `cases`)")
-    })?;
-    let config = file.load_config(resolve)?;
-    replay(scenario, &config)
 }
 
 /// Replays a parsed scenario against its loaded configuration. `Err` when

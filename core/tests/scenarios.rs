@@ -1,4 +1,4 @@
-//! Resilience scenario files run through `scenario::run`: the conformance
+//! Resilience scenario files run through `routetest::run_scenario`: the conformance
 //! scenarios (`tests/conformance/resilience-*.scenario.yaml`, and those of an
 //! extra corpus such as `../shared/conformance` beside the checkout when it
 //! exists) and the project's own `tests/scenarios/*.scenario.yaml`, one per
@@ -18,7 +18,7 @@ fn run_file(path: &Path) -> scenario::ScenarioReport {
         path.display()
     );
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    scenario::run(&text, &path.display().to_string(), |name| {
+    meshroute::routetest::run_scenario(&text, &path.display().to_string(), |name| {
         std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string())
     })
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -6,6 +6,8 @@
 
 mod de;
 pub(crate) mod events;
+/// Typed readers over nodes for the route-test and scenario file formats.
+pub(crate) mod fields;
 pub(crate) mod node;
 mod positions;
 #[cfg(feature = "fast-yaml")]

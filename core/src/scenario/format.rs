@@ -6,8 +6,8 @@
 use crate::duration::format_duration;
 use crate::limits;
 use crate::load::did_you_mean;
+use crate::load::fields::Fields;
 use crate::load::node::{Node, Value as NodeValue};
-use crate::routetest::fields::Fields;
 use crate::source::Location;
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use super::setup::{describe_hosts, limit, Setup};
 use crate::duration::format_duration;
 use crate::limits;
 use crate::load::did_you_mean;
+use crate::load::fields::Fields;
 use crate::resilience::balancer::hash::{request_hash, HashInput};
 use crate::resilience::from_policy::{self, BalancerSetup};
 use crate::resilience::outlier::{grpc_status_to_http, Detection, HostReport, OutlierEventKind};
@@ -16,7 +17,6 @@ use crate::resilience::{
     Admission, Balancer, ConnectionPool, Endpoint, HostId, Instant, OutlierConfig, OutlierDetector,
     OutlierEvent, Pick, PickContext, SplitMix64,
 };
-use crate::routetest::fields::Fields;
 use crate::source::Location;
 use serde_json::{json, Map, Value as Json};
 use std::collections::VecDeque;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::limits;
+use crate::routetest::run_scenario as run;
 use serde_json::json;
 
 const SERVICE: &str = "apiVersion: v1
