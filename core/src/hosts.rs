@@ -7,7 +7,6 @@
 //! semantics, which are case-insensitive.
 
 use std::cmp::Ordering;
-use std::net::IpAddr;
 
 /// True when `host` is wildcarded: its first character is `*` (`*`,
 /// `*.example.com`, and the partial form `*foo.com`).
@@ -92,13 +91,7 @@ pub fn resolve_short_name(host: &str, namespace: &str, domain: &str) -> String {
 /// True when `s` is an IPv4 or IPv6 address literal (no brackets, no port).
 /// Like Go's `netip.ParseAddr`, an IPv6 zone (`fe80::1%eth0`) is accepted.
 pub fn is_ip_literal(s: &str) -> bool {
-    if s.parse::<IpAddr>().is_ok() {
-        return true;
-    }
-    match s.split_once('%') {
-        Some((addr, zone)) => !zone.is_empty() && addr.parse::<std::net::Ipv6Addr>().is_ok(),
-        None => false,
-    }
+    crate::names::is_ip_address(s)
 }
 
 /// Lower-cases the ASCII letters of a host, the form Envoy and DNS compare.

@@ -172,7 +172,13 @@ pub fn validate_partial_wildcard(host: &str) -> Result<(), String> {
 /// True for an IPv4 or IPv6 address as Go's `netip.ParseAddr` reads it
 /// (IPv6 zones like `fe80::1%eth0` included).
 pub fn is_ip_address(s: &str) -> bool {
-    crate::hosts::is_ip_literal(s)
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    match s.split_once('%') {
+        Some((addr, zone)) => !zone.is_empty() && addr.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => false,
+    }
 }
 
 /// Istio's `ValidateIPAddress`.
