@@ -10,8 +10,11 @@ cd "$ROOT"
 # The conformance corpora: the repository's own, then an optional extra one
 # ($MESHROUTE_CONFORMANCE, else ../shared/conformance beside the checkout) when it exists.
 CONFORMANCE_DIRS=("$ROOT/tests/conformance")
-EXTRA_CONFORMANCE="${MESHROUTE_CONFORMANCE:-$ROOT/../shared/conformance}"
-if [[ -d "$EXTRA_CONFORMANCE" ]]; then CONFORMANCE_DIRS+=("$EXTRA_CONFORMANCE"); fi
+EXTRA_CONFORMANCE="${MESHROUTE_CONFORMANCE:-}"
+if [[ -z "$EXTRA_CONFORMANCE" && -d "$ROOT/../shared/conformance" ]]; then
+  EXTRA_CONFORMANCE="$ROOT/../shared/conformance"
+fi
+if [[ -n "$EXTRA_CONFORMANCE" ]]; then CONFORMANCE_DIRS+=("$EXTRA_CONFORMANCE"); fi
 MESHROUTE="$ROOT/target/debug/meshroute"
 # Every build here is a fresh build of its profile: incremental caches would
 # only cost disk (gigabytes over the stages) and time.
