@@ -164,6 +164,15 @@ pub struct Service {
 }
 
 impl Service {
+    /// The service's port when it has exactly one: Istio routes a
+    /// destination that names no port there.
+    pub fn only_port(&self) -> Option<u32> {
+        match self.ports.as_slice() {
+            [only] => Some(only.number),
+            _ => None,
+        }
+    }
+
     /// The port with this number.
     pub fn port(&self, number: u32) -> Option<&ServicePort> {
         self.ports.iter().find(|p| p.number == number)

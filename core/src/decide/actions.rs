@@ -144,7 +144,7 @@ impl Mesh {
         let mirrors = if spec.mirror.is_none() && spec.mirrors.is_empty() {
             Vec::new()
         } else {
-            self.mirrors(route, view, proxy)
+            self.mirrors(route, proxy)
         };
         Decision {
             outcome: Outcome::Route,
@@ -172,7 +172,6 @@ impl Mesh {
     pub(super) fn mirrors<'m>(
         &'m self,
         route: &'m CompiledHttpRoute,
-        view: &View<'_>,
         proxy: &Proxy<'_, 'm>,
     ) -> Vec<Mirror<'m>> {
         let spec: &HttpRoute = &route.route;
@@ -184,7 +183,7 @@ impl Mesh {
                 .and_then(|p| p.value)
                 .or(spec.mirror_percent.map(f64::from))
                 .unwrap_or(100.0);
-            mirrors.push(self.mirror(mirror, &route.vs_namespace, percent, view, proxy));
+            mirrors.push(self.mirror(mirror, &route.vs_namespace, percent, proxy));
         }
         for mp in &spec.mirrors {
             if let Some(dest) = &mp.destination {
@@ -193,7 +192,7 @@ impl Mesh {
                     .as_ref()
                     .and_then(|p| p.value)
                     .unwrap_or(100.0);
-                mirrors.push(self.mirror(dest, &route.vs_namespace, percent, view, proxy));
+                mirrors.push(self.mirror(dest, &route.vs_namespace, percent, proxy));
             }
         }
         mirrors
@@ -204,11 +203,10 @@ impl Mesh {
         dest: &DestinationSpec,
         vs_namespace: &str,
         percent: f64,
-        view: &View<'_>,
         proxy: &Proxy<'_, '_>,
     ) -> Mirror<'_> {
         let mut scratch = Tracer::new(false);
-        let r = self.route_destination(dest, vs_namespace, 100, view, proxy, &mut scratch);
+        let r = self.route_destination(dest, vs_namespace, 100, proxy, &mut scratch);
         Mirror {
             host: r.host,
             subset: r.subset,

@@ -4,7 +4,6 @@
 
 use super::decision::*;
 use super::evaluate::Proxy;
-use super::request_view::View;
 use super::trace::Tracer;
 use super::Mesh;
 use crate::hosts::{self};
@@ -29,11 +28,9 @@ impl Mesh {
         dest: &DestinationSpec,
         vs_namespace: &str,
         weight: u32,
-        view: &View<'_>,
         proxy: &Proxy<'_, '_>,
         t: &mut Tracer,
     ) -> Destination<'_> {
-        let _ = view;
         let host = hosts::resolve_short_name(
             dest.host.as_deref().unwrap_or(""),
             vs_namespace,
@@ -46,15 +43,7 @@ impl Mesh {
             .as_ref()
             .and_then(|p| p.number)
             .filter(|p| *p != 0)
-            .or_else(|| {
-                service.and_then(|s| {
-                    if s.ports.len() == 1 {
-                        Some(s.ports[0].number)
-                    } else {
-                        None
-                    }
-                })
-            });
+            .or_else(|| service.and_then(|s| s.only_port()));
         let port = port.or(Some(proxy.listener_port));
         // Istio looks destinations up by exact name: the host stays as written.
         let subset = dest.subset.clone().map(Cow::Owned);
@@ -84,15 +73,7 @@ impl Mesh {
         let service = self.registry.lookup(&pd.host, proxy.namespace);
         let port = pd
             .port
-            .or_else(|| {
-                service.and_then(|s| {
-                    if s.ports.len() == 1 {
-                        Some(s.ports[0].number)
-                    } else {
-                        None
-                    }
-                })
-            })
+            .or_else(|| service.and_then(|s| s.only_port()))
             .or(Some(proxy.listener_port));
         // Istio looks destinations up by exact name: the host stays as written.
         let subset = pd.subset.as_deref().map(Cow::Borrowed);

@@ -259,7 +259,6 @@ impl Mesh {
                         spec,
                         &vs.namespace,
                         if many { weight } else { 100 },
-                        view,
                         proxy,
                         t,
                     ));

@@ -416,12 +416,7 @@ impl Mesh {
             .iter()
             .map(|(host, subset, port)| {
                 let service = self.registry.lookup(host, ns);
-                let port = port.or_else(|| {
-                    service.and_then(|s| match s.ports.as_slice() {
-                        [only] => Some(only.number),
-                        _ => None,
-                    })
-                })?;
+                let port = port.or_else(|| service.and_then(|s| s.only_port()))?;
                 let subset = subset.as_deref();
                 let facts =
                     self.destination_facts(host, service, subset, Some(port), ns, Some(&no_labels));
