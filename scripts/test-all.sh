@@ -71,6 +71,8 @@ stage_route_tests() {
   local targets=(examples tests/scenarios) dir
   for dir in "${CONFORMANCE_DIRS[@]}"; do targets+=("$dir"/*.routetest.yaml "$dir"/*.scenario.yaml); done
   if [[ -d tests/routes ]]; then targets+=(tests/routes); fi
+  # Istio's own tests, converted (tests/istio/README.md).
+  targets+=(tests/istio)
   "$MESHROUTE" test "${targets[@]}"
 }
 
@@ -95,7 +97,7 @@ stage_fresh_clone() {
     unset MESHROUTE_CONFORMANCE MESHROUTE_SHARED MESHROUTE_SHARED_DIR MESHROUTE_CRD_SCHEMA
     export CARGO_TARGET_DIR="$ROOT/target"
     # `--workspace` resolves the dependencies' features as build_cli does, so they are not rebuilt.
-    local_tests=(--workspace --test scenarios --test analyze --test validate --test model_schema)
+    local_tests=(--workspace --test scenarios --test analyze --test validate --test model_schema --test istio)
     cargo test -q --no-run "${local_tests[@]}"
     trace=()
     if command -v strace >/dev/null 2>&1; then
@@ -109,7 +111,7 @@ stage_fresh_clone() {
       done
       "$1" check "${configs[@]}"
       "$1" check tests/conformance/*.routetest.yaml
-      "$1" test tests/conformance examples tests/scenarios
+      "$1" test tests/conformance examples tests/scenarios tests/istio
       shift
       cargo test -q "$@"
     ' fresh_clone "$MESHROUTE" "${local_tests[@]}"
