@@ -23,7 +23,6 @@ pub use table::{RouteEntry, SidecarView, VirtualHost};
 
 use crate::destination_rules::RuleIndex;
 use crate::fasthash::FastMap as HashMap;
-use crate::model::gateway::Server;
 use crate::model::Config;
 use crate::registry::Registry;
 use std::sync::Arc;
@@ -101,16 +100,6 @@ pub enum OutboundPolicy {
     RegistryOnly,
 }
 
-/// A Gateway resource as a route table needs it.
-#[derive(Debug)]
-pub(crate) struct CompiledGateway {
-    /// `namespace/name`.
-    pub key: String,
-    pub namespace: String,
-    pub name: String,
-    pub servers: Vec<Server>,
-}
-
 /// The compiled, immutable routing table. Cheap to share (`Arc<Mesh>`),
 /// `Send + Sync`, rebuilt when the configuration changes.
 #[derive(Debug)]
@@ -123,7 +112,7 @@ pub struct Mesh {
     mesh_exact: HashMap<String, Vec<usize>>,
     /// Wildcard hosts claimed by VirtualServices bound to the mesh.
     mesh_wildcard: Vec<(String, usize)>,
-    gateways: Vec<CompiledGateway>,
+    gateways: gateway::GatewayTable,
     /// Per caller namespace: the names a caller may use for a known host
     /// (`reviews`, `reviews.default`, ...) resolved once, with the
     /// VirtualService a sidecar there uses. A miss takes the slow path.
@@ -229,16 +218,7 @@ impl Mesh {
                 }
             }
         }
-        let gateways = config
-            .gateways
-            .iter()
-            .map(|g| CompiledGateway {
-                key: g.key(),
-                namespace: g.namespace().to_string(),
-                name: g.name().to_string(),
-                servers: g.spec.servers.clone(),
-            })
-            .collect();
+        let gateways = gateway::GatewayTable::build(config, &domain);
         let mut mesh = Mesh {
             registry: Registry::build(config, &domain),
             rules: RuleIndex::build(config, &domain),
