@@ -1023,17 +1023,27 @@ impl Mesh {
             || format!("{} route table on port {}", chain_name, view.port),
             Verdict::Matched,
             || {
-                let from: Vec<&str> = vh.vss.iter().map(|(_, g)| gws[*g].key.as_str()).collect();
-                format!(
-                    "virtual host {}:{} (VirtualServices bound through {})",
-                    vh.domain,
-                    vh.port,
-                    if from.is_empty() {
-                        "no Gateway".to_string()
-                    } else {
-                        from.join(", ")
+                let mut through: Vec<&str> = Vec::new();
+                for (_, g) in &vh.vss {
+                    if !through.contains(&gws[*g].key.as_str()) {
+                        through.push(&gws[*g].key);
                     }
-                )
+                }
+                let vss: Vec<&str> = vh.vss.iter().map(|(v, _)| &*self.vs[*v].key).collect();
+                if vss.is_empty() {
+                    format!(
+                        "virtual host {}:{} (no VirtualService: only the HTTPS redirect)",
+                        vh.domain, vh.port
+                    )
+                } else {
+                    format!(
+                        "virtual host {}:{}: VirtualServices {} (bound through {})",
+                        vh.domain,
+                        vh.port,
+                        vss.join(", "),
+                        through.join(", ")
+                    )
+                }
             },
         );
         if vh.require_tls {
