@@ -184,6 +184,9 @@ impl Mesh {
     /// Compiles a configuration with the given mesh settings.
     pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
         let domain = options.domain_suffix.clone();
+        // Ingresses route as the Gateways and VirtualServices Istio makes of them.
+        let with_ingresses = crate::ingress::with_converted(config, &domain);
+        let config: &Config = &with_ingresses;
         let mut vs = compile::compile_virtual_services(config, &domain);
         let mut dest_keys: Vec<DestKey> = Vec::new();
         let mut key_of: HashMap<DestKey, usize> = HashMap::default();
