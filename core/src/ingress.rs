@@ -73,10 +73,13 @@ pub struct Converted {
     pub messages: Vec<Message>,
 }
 
-fn derived<T>(from: &Resource<Ingress>, kind: &str, meta: ObjectMeta, spec: T) -> Resource<T> {
+/// A resource made from an Ingress: its `kind_name` is `Ingress` (the kind
+/// written, as a workload made from a Deployment keeps `Deployment`), its
+/// source and field positions the Ingress's.
+fn derived<T>(from: &Resource<Ingress>, meta: ObjectMeta, spec: T) -> Resource<T> {
     Resource {
-        api_version: "networking.istio.io/v1".into(),
-        kind_name: kind.into(),
+        api_version: from.api_version.clone(),
+        kind_name: from.kind_name.clone(),
         metadata: meta,
         spec,
         source: from.source.clone(),
@@ -199,7 +202,6 @@ pub fn convert(config: &Config, domain: &str) -> Converted {
         }
         out.gateways.push(derived(
             ing,
-            "Gateway",
             ObjectMeta {
                 name: gateway_name(name, ns),
                 namespace: INGRESS_NAMESPACE.into(),
@@ -335,7 +337,6 @@ pub fn convert(config: &Config, domain: &str) -> Converted {
         });
         out.virtual_services.push(derived(
             first,
-            "VirtualService",
             ObjectMeta {
                 name: format!(
                     "{}-{}-{GENERATED_NAME}",

@@ -246,7 +246,7 @@ pub(crate) struct MergedGateway {
 }
 
 /// The protocol classes istiod distinguishes on a gateway port.
-fn is_http_protocol(p: &str) -> bool {
+pub(crate) fn is_http_protocol(p: &str) -> bool {
     matches!(p, "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" | "HTTP_PROXY")
 }
 
@@ -383,7 +383,35 @@ impl GatewayTable {
                 proxy_namespace = namespace.clone();
             }
         }
-        let services = self.pod_services(&pod);
+        let named = matches!(entry, GatewayEntry::Named(_));
+        Ok((self.merge_pod(&pod, applied, named), proxy_namespace))
+    }
+
+    /// The merge on gateway pods with `labels` in any namespace, for the
+    /// analyzers: every Gateway whose selector the labels satisfy.
+    pub fn merge_selected(&self, labels: &BTreeMap<String, String>) -> MergedGateway {
+        let pod = Pod {
+            namespace: None,
+            labels,
+            address: None,
+        };
+        let applied = self
+            .gateways
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| {
+                g.service_hosts.is_none()
+                    && g.selector.as_ref().is_none_or(|s| labels_match(s, labels))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.merge_pod(&pod, applied, false)
+    }
+
+    /// istio `mergeGateways` over the Gateways `applied` to `pod`; `named`:
+    /// the request named one Gateway, whose Services are taken to front it.
+    fn merge_pod(&self, pod: &Pod<'_>, applied: Vec<usize>, named: bool) -> MergedGateway {
+        let services = self.pod_services(pod);
         let mut merged = MergedGateway::default();
         // port -> (host, bind) already served with TLS (istio `CheckDuplicates`).
         let mut tls_hosts: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
@@ -392,18 +420,15 @@ impl GatewayTable {
             // (services fronting the pod for this Gateway, legacy selector mode)
             let (targets, legacy): (Vec<&FrontService>, bool) = match &g.service_hosts {
                 Some(list) => {
-                    let t: Vec<&FrontService> = match entry {
-                        GatewayEntry::Named(_) => self
-                            .services
-                            .iter()
-                            .filter(|s| s.namespace == g.namespace && list.contains(&s.hostname))
-                            .collect(),
-                        GatewayEntry::Workload { .. } => services
-                            .iter()
-                            .copied()
-                            .filter(|s| s.namespace == g.namespace && list.contains(&s.hostname))
-                            .collect(),
+                    let candidates: Vec<&FrontService> = if named {
+                        self.services.iter().collect()
+                    } else {
+                        services.clone()
                     };
+                    let t: Vec<&FrontService> = candidates
+                        .into_iter()
+                        .filter(|s| s.namespace == g.namespace && list.contains(&s.hostname))
+                        .collect();
                     if t.is_empty() {
                         continue;
                     }
@@ -505,7 +530,7 @@ impl GatewayTable {
                 }
             }
         }
-        Ok((merged, proxy_namespace))
+        merged
     }
 
     /// Whether a merged server is a TLS server (not plaintext).
@@ -513,7 +538,7 @@ impl GatewayTable {
         is_tls_server(self.server(m))
     }
 
-    fn server(&self, m: &MergedServer) -> &Server {
+    pub fn server(&self, m: &MergedServer) -> &Server {
         &self.gateways[m.gateway].servers[m.server]
     }
 }

@@ -5,7 +5,7 @@ pub(crate) mod compile;
 pub mod decision;
 mod destinations;
 mod evaluate;
-mod gateway;
+pub(crate) mod gateway;
 mod index;
 pub mod request;
 mod request_view;
