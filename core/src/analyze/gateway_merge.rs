@@ -120,13 +120,14 @@ fn order(applied: &[usize], table: &GatewayTable) -> String {
 /// A warning on a Gateway, or on the Ingress a generated Gateway comes from
 /// (its `kind_name` is `Ingress`, its source the Ingress's).
 fn message(g: &Resource<Gateway>, path: &str, text: String, fix: &str) -> Message {
-    let (resource, path) = if g.kind_name == "Ingress" {
+    let (resource, path, text) = if g.kind_name == "Ingress" {
         (
             format!("Gateway {} (made from an Ingress)", g.key()),
             "spec.tls",
+            format!("{text}; the VirtualService of each Ingress host binds to the Gateway of the host's oldest Ingress, so HTTPS for it may find no route (istio/istio#24385)"),
         )
     } else {
-        (format!("Gateway {}", g.key()), path)
+        (format!("Gateway {}", g.key()), path, text)
     };
     Message::new(
         codes::CONFLICTING_GATEWAYS,
