@@ -1181,6 +1181,99 @@ fn strip_default_port(host: &str) -> &str {
 mod tests {
     use super::*;
 
+    use crate::decide::request::Request;
+    use crate::decide::Mesh;
+
+    const REDIRECTING_HTTPS: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [example.com]
+    tls: {httpsRedirect: true, mode: SIMPLE, credentialName: c}
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [example.com]
+    tls: {httpsRedirect: true}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: default}
+spec:
+  hosts: [example.com]
+  gateways: [gw]
+  http:
+  - route:
+    - destination: {host: b, port: {number: 80}}
+"#;
+
+    fn explain(yaml: &str, req: Request) -> (Outcome, Vec<String>) {
+        let mesh = Mesh::compile(&crate::load::load_str(yaml, "t.yaml"));
+        let d = mesh.explain(&req).unwrap();
+        let details = d.trace().iter().map(|e| e.detail.clone()).collect();
+        (d.outcome(), details)
+    }
+
+    #[test]
+    fn https_redirect_answers_plaintext_and_routes_tls_saying_why() {
+        // istio TestHTTPGateway "httpsRedirect on https": require_tls is met by TLS.
+        let req = |scheme: &str, port: u16| {
+            let mut r = Request::new("example.com")
+                .port(port)
+                .via_gateway("istio-system/istio=ingressgateway");
+            r.scheme = Some(scheme.into());
+            r
+        };
+        let (outcome, _) = explain(REDIRECTING_HTTPS, req("http", 80));
+        assert_eq!(outcome, Outcome::Redirect);
+        let (outcome, trace) = explain(REDIRECTING_HTTPS, req("https", 443));
+        assert_eq!(outcome, Outcome::Route);
+        assert!(
+            trace.iter().any(|d| d.contains("the request is over TLS")),
+            "{trace:?}"
+        );
+    }
+
+    #[test]
+    fn the_merge_order_and_a_left_out_server_are_explained() {
+        // istio TestGatewayConflicts "multiple protocols on a port - http first".
+        let yaml = r#"
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: beta, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: tcp, protocol: TCP}
+    hosts: [foo.bar]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: alpha, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [foo.bar]
+"#;
+        let (outcome, trace) = explain(
+            yaml,
+            Request::new("foo.bar").via_gateway("istio-system/istio=ingressgateway"),
+        );
+        assert_eq!(outcome, Outcome::NotFound);
+        assert!(
+            trace[0].contains("in order: default/alpha, default/beta"),
+            "{trace:?}"
+        );
+        assert!(
+            trace[1].contains("left out") && trace[1].contains("TCP"),
+            "{trace:?}"
+        );
+        assert!(trace.iter().any(|d| d.contains("blackhole")), "{trace:?}");
+    }
+
     #[test]
     fn a_gateway_is_named_or_a_labelled_workload() {
         assert_eq!(
