@@ -75,6 +75,9 @@ struct FrontService {
 pub(crate) struct GatewayTable {
     gateways: Vec<CompiledGateway>,
     services: Vec<FrontService>,
+    /// By Gateway index: the merge a request naming that Gateway sees,
+    /// built once.
+    named: Vec<MergedGateway>,
 }
 
 impl GatewayTable {
@@ -157,7 +160,15 @@ impl GatewayTable {
                 });
             }
         }
-        GatewayTable { gateways, services }
+        let mut table = GatewayTable {
+            gateways,
+            services,
+            named: Vec::new(),
+        };
+        table.named = (0..table.gateways.len())
+            .map(|i| table.merge_named(i))
+            .collect();
+        table
     }
 
     /// The Gateways, in Istio's order.
@@ -225,7 +236,7 @@ pub(crate) struct MergedServer {
 }
 
 /// Servers sharing a listener port and protocol class.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct MergedPort {
     pub port: u32,
     /// Protocol of the first server, upper-cased.
@@ -234,7 +245,7 @@ pub(crate) struct MergedPort {
 }
 
 /// The merged gateway of one pod, with what merging left out and why.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct MergedGateway {
     /// Indexes of the Gateways applied, in order.
     pub applied: Vec<usize>,
@@ -343,34 +354,34 @@ impl GatewayTable {
     }
 
     /// Merges the Gateways that apply to `entry` (istio `mergeGateways`).
-    pub fn merge(&self, entry: &GatewayEntry) -> Result<(MergedGateway, String), String> {
-        let (pod, applied, proxy_namespace): (Pod<'_>, Vec<usize>, String);
-        let empty = BTreeMap::new();
+    /// The merge a request sees: for a named Gateway the one built at
+    /// compile time, for a gateway pod the Gateways its labels select,
+    /// merged now. With the proxy's config namespace.
+    pub fn merge(
+        &self,
+        entry: &GatewayEntry,
+    ) -> Result<(std::borrow::Cow<'_, MergedGateway>, String), String> {
         match entry {
             GatewayEntry::Named(key) => {
                 let Some(i) = self.gateways.iter().position(|g| &g.key == key) else {
                     return Err("no such Gateway".into());
                 };
-                let g = &self.gateways[i];
-                pod = Pod {
-                    namespace: None,
-                    labels: g.selector.as_ref().unwrap_or(&empty),
-                    address: None,
-                };
-                applied = vec![i];
-                proxy_namespace = g.namespace.clone();
+                Ok((
+                    std::borrow::Cow::Borrowed(&self.named[i]),
+                    self.gateways[i].namespace.clone(),
+                ))
             }
             GatewayEntry::Workload {
                 namespace,
                 labels,
                 address,
             } => {
-                pod = Pod {
+                let pod = Pod {
                     namespace: Some(namespace),
                     labels,
                     address: address.as_deref(),
                 };
-                applied = self
+                let applied = self
                     .gateways
                     .iter()
                     .enumerate()
@@ -380,11 +391,23 @@ impl GatewayTable {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                proxy_namespace = namespace.clone();
+                Ok((
+                    std::borrow::Cow::Owned(self.merge_pod(&pod, applied, false)),
+                    namespace.clone(),
+                ))
             }
         }
-        let named = matches!(entry, GatewayEntry::Named(_));
-        Ok((self.merge_pod(&pod, applied, named), proxy_namespace))
+    }
+
+    /// Gateway `i` alone, on pods carrying exactly its selector's labels.
+    fn merge_named(&self, i: usize) -> MergedGateway {
+        let empty = BTreeMap::new();
+        let pod = Pod {
+            namespace: None,
+            labels: self.gateways[i].selector.as_ref().unwrap_or(&empty),
+            address: None,
+        };
+        self.merge_pod(&pod, vec![i], true)
     }
 
     /// The merge on gateway pods with `labels` in any namespace, for the
