@@ -499,15 +499,14 @@ impl GatewayTable {
                         server: si,
                         hosts: hosts.clone(),
                     };
-                    let Some(existing) = merged.ports.iter().position(|p| p.port == listen_port)
-                    else {
+                    if !merged.ports.iter().any(|p| p.port == listen_port) {
                         merged.ports.push(MergedPort {
                             port: listen_port,
                             protocol,
                             servers: vec![ms],
                         });
                         continue;
-                    };
+                    }
                     let plaintext = merged.ports.iter().position(|p| {
                         p.port == listen_port && !p.servers.iter().all(|x| self.server_tls(x))
                     });
@@ -529,7 +528,6 @@ impl GatewayTable {
                         merged.ports[pi].servers.push(ms);
                         continue;
                     }
-                    let _ = existing;
                     if !is_tls_server(s) {
                         merged.ports.push(MergedPort {
                             port: listen_port,
@@ -897,26 +895,20 @@ impl Mesh {
                     resolved: &[],
                     resolved_routes: &[],
                 };
-                let mut d = self
-                    .l4_route_decision(vs, &routes[*route], view, &proxy, t)
-                    .unwrap_or_else(|| Decision::new(Outcome::NotFound));
-                if let Some(rule) = d.rule.as_mut() {
-                    rule.index = routes[*route].index;
-                }
-                d
+                self.l4_route_decision(vs, &routes[*route], &proxy, t)
             }
         }
     }
 
-    /// The decision of one TCP/TLS rule chosen by the filter chain.
+    /// The decision of the one TCP/TLS rule the filter chain forwards by
+    /// (Envoy's tcp_proxy: its destinations, no further match).
     fn l4_route_decision<'m>(
         &'m self,
         vs: &'m CompiledVs,
         route: &'m CompiledL4Route,
-        view: &View<'_>,
         proxy: &Proxy<'_, 'm>,
         t: &mut Tracer,
-    ) -> Option<Decision<'m>> {
+    ) -> Decision<'m> {
         let mut d = Decision::new(Outcome::Route);
         d.virtual_service = Some(std::borrow::Cow::Borrowed(&*vs.key));
         d.rule = Some(RuleRef {
@@ -939,8 +931,7 @@ impl Mesh {
                 ));
             }
         }
-        let _ = view;
-        Some(d)
+        d
     }
 
     /// The route table of an HTTP or HTTPS filter chain (istio
