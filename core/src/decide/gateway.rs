@@ -252,8 +252,9 @@ pub(crate) struct MergedGateway {
     pub ports: Vec<MergedPort>,
     /// (Gateway index, server index, why the server was left out).
     pub rejected: Vec<(usize, usize, String)>,
-    /// (Gateway index, server index, note on its port translation).
-    pub translated: Vec<(usize, usize, String)>,
+    /// Servers whose port translates: (Gateway index, server index,
+    /// server port, listener port).
+    pub translated: Vec<(usize, usize, u32, u32)>,
 }
 
 /// The protocol classes istiod distinguishes on a gateway port.
@@ -468,11 +469,7 @@ impl GatewayTable {
                 let bind = s.bind.clone().unwrap_or_default();
                 for listen_port in resolve_ports(number, &targets, legacy) {
                     if listen_port != number {
-                        merged.translated.push((
-                            gi,
-                            si,
-                            format!("server port {number} listens on {listen_port} (the gateway Service's targetPort)"),
-                        ));
+                        merged.translated.push((gi, si, number, listen_port));
                     }
                     if s.tls.is_some() {
                         let known = tls_hosts.entry(listen_port).or_default();
@@ -789,12 +786,24 @@ impl Mesh {
                     }
                 },
             );
-            for (gi, si, why) in merged.rejected.iter().chain(merged.translated.iter()) {
+            for (gi, si, why) in &merged.rejected {
                 t.add(
                     "gateway",
                     || format!("{} servers[{si}]", gws[*gi].key),
                     Verdict::Note,
                     || why.clone(),
+                );
+            }
+            for (gi, si, from, to) in &merged.translated {
+                t.add(
+                    "gateway",
+                    || format!("{} servers[{si}]", gws[*gi].key),
+                    Verdict::Note,
+                    || {
+                        format!(
+                            "server port {from} listens on {to} (the gateway Service's targetPort)"
+                        )
+                    },
                 );
             }
         }
@@ -809,7 +818,23 @@ impl Mesh {
                 "gateway",
                 || req.gateway.clone(),
                 Verdict::Failed,
-                || format!("no listener on port {}", view.port),
+                || {
+                    let moved: Vec<String> = merged
+                        .translated
+                        .iter()
+                        .filter(|(_, _, from, _)| *from == view.port)
+                        .map(|(_, _, _, to)| to.to_string())
+                        .collect();
+                    if moved.is_empty() {
+                        format!("no listener on port {}", view.port)
+                    } else {
+                        format!(
+                            "no listener on port {}: servers on that port listen on {} (the gateway Service's targetPort); the request's port is the listener's",
+                            view.port,
+                            moved.join(", ")
+                        )
+                    }
+                },
             );
             return Decision::new(Outcome::NotFound);
         }
@@ -1286,6 +1311,49 @@ spec:
             "{trace:?}"
         );
         assert!(trace.iter().any(|d| d.contains("blackhole")), "{trace:?}");
+    }
+
+    #[test]
+    fn a_gateway_service_target_port_is_the_listener_port() {
+        // istio `resolvePorts`: the ingress Service maps 80 to 8080.
+        let yaml = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  ports: [{name: http2, port: 80, targetPort: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [example.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: default}
+spec:
+  hosts: [example.com]
+  gateways: [web]
+  http:
+  - route:
+    - destination: {host: b, port: {number: 80}}
+"#;
+        for gateway in ["istio-system/istio=ingressgateway", "default/web"] {
+            let req = |port: u16| Request::new("example.com").port(port).via_gateway(gateway);
+            let (outcome, _) = explain(yaml, req(8080));
+            assert_eq!(outcome, Outcome::Route, "{gateway}");
+            let (outcome, trace) = explain(yaml, req(80));
+            assert_eq!(outcome, Outcome::NotFound, "{gateway}");
+            assert!(
+                trace.iter().any(|d| d.contains("listen on 8080")),
+                "{gateway}: {trace:?}"
+            );
+        }
     }
 
     #[test]
