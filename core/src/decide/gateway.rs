@@ -877,6 +877,25 @@ impl Mesh {
                 return Decision::new(Outcome::NotFound);
             }
         };
+        let tls_server = match &chosen.chain {
+            Chain::Http(_) => None,
+            Chain::Https(server) | Chain::L4 { server, .. } => Some(*server),
+        }
+        .filter(|m| self.gateways.server(m).tls.is_some());
+        if let (Some(server), false) = (tls_server, tls) {
+            t.add(
+                "gateway",
+                || self.gateways.gateways()[server.gateway].key.clone(),
+                Verdict::Failed,
+                || {
+                    format!(
+                        "the filter chain on port {} expects TLS and the request is plaintext: the handshake fails",
+                        view.port
+                    )
+                },
+            );
+            return Decision::new(Outcome::NotFound);
+        }
         match &chosen.chain {
             Chain::Http(servers) => self.gateway_http(servers, false, tls, view, &proxy_ns, t),
             Chain::Https(server) => {
@@ -1354,6 +1373,22 @@ spec:
                 "{gateway}: {trace:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_plaintext_request_to_a_tls_listener_fails_the_handshake() {
+        let yaml = REDIRECTING_HTTPS.replace(
+            "hosts: [example.com]\n    tls: {httpsRedirect: true, mode",
+            "hosts: [\"*\"]\n    tls: {httpsRedirect: true, mode",
+        );
+        let (outcome, trace) = explain(
+            &yaml,
+            Request::new("example.com")
+                .port(443)
+                .via_gateway("istio-system/istio=ingressgateway"),
+        );
+        assert_eq!(outcome, Outcome::NotFound);
+        assert!(trace.iter().any(|d| d.contains("expects TLS")), "{trace:?}");
     }
 
     #[test]
