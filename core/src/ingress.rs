@@ -444,6 +444,34 @@ spec:
     }
 
     #[test]
+    fn the_class_decides_as_istio_in_default_mode() {
+        // istio conversion_test.go TestIngressClass, the DEFAULT-mode rows.
+        let ingress = |annotation: Option<&str>, class: Option<&str>| {
+            let mut y = String::from(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  namespace: default\n",
+            );
+            if let Some(a) = annotation {
+                y.push_str(&format!(
+                    "  annotations: {{kubernetes.io/ingress.class: {a}}}\n"
+                ));
+            }
+            y.push_str("spec:\n");
+            if let Some(c) = class {
+                y.push_str(&format!("  ingressClassName: {c}\n"));
+            }
+            y.push_str("---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: istio}\nspec: {controller: istio.io/ingress-controller}\n---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: foo}\nspec: {controller: foo}\n");
+            let config = load(&y);
+            served_by_istio(&config, &config.ingresses[0]).is_ok()
+        };
+        assert!(!ingress(Some("nginx"), None));
+        assert!(ingress(Some("istio"), None));
+        assert!(ingress(None, None));
+        assert!(!ingress(None, Some("foo")));
+        assert!(ingress(None, Some("istio")));
+        assert!(ingress(None, Some("missing")));
+    }
+
+    #[test]
     fn wildcard_paths_fall_back_to_prefixes() {
         assert_eq!(fallback_match("/*"), None);
         assert_eq!(
