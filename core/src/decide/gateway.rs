@@ -78,6 +78,9 @@ pub(crate) struct GatewayTable {
     /// By Gateway index: the merge a request naming that Gateway sees,
     /// built once.
     named: Vec<MergedGateway>,
+    /// ServiceEntry hosts outside the mesh (`MESH_EXTERNAL`, the default):
+    /// `AUTO_PASSTHROUGH` never forwards to them.
+    external_hosts: Vec<String>,
 }
 
 impl GatewayTable {
@@ -160,10 +163,20 @@ impl GatewayTable {
                 });
             }
         }
+        let external_hosts = config
+            .service_entries
+            .iter()
+            .filter(|se| {
+                se.spec.location.unwrap_or_default()
+                    != crate::model::service_entry::Location::MeshInternal
+            })
+            .flat_map(|se| se.spec.hosts.iter().map(|h| h.to_ascii_lowercase()))
+            .collect();
         let mut table = GatewayTable {
             gateways,
             services,
             named: Vec::new(),
+            external_hosts,
         };
         table.named = (0..table.gateways.len())
             .map(|i| table.merge_named(i))
@@ -598,6 +611,33 @@ enum Chain<'m> {
         route: usize,
         tls_list: bool,
     },
+    /// `AUTO_PASSTHROUGH`: the SNI names the cluster itself.
+    Auto {
+        server: &'m MergedServer,
+        cluster: AutoCluster,
+    },
+}
+
+/// The cluster an `AUTO_PASSTHROUGH` SNI names:
+/// `outbound_.PORT_.SUBSET_.HOST` (istio `BuildDNSSrvSubsetKey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AutoCluster {
+    port: u32,
+    subset: Option<String>,
+    host: String,
+}
+
+impl AutoCluster {
+    fn parse(sni: &str) -> Option<AutoCluster> {
+        let rest = sni.strip_prefix("outbound_.")?;
+        let (port, rest) = rest.split_once("_.")?;
+        let (subset, host) = rest.split_once("_.")?;
+        Some(AutoCluster {
+            port: port.parse().ok()?,
+            subset: (!subset.is_empty()).then(|| subset.to_string()),
+            host: host.to_string(),
+        })
+    }
 }
 
 struct FilterChain<'m> {
@@ -647,6 +687,7 @@ impl Mesh {
         merged: &'c MergedGateway,
         port: u32,
         proxy_ns: &str,
+        sni: Option<&str>,
     ) -> Vec<FilterChain<'c>> {
         let table = &self.gateways;
         let mut out = Vec::new();
@@ -714,6 +755,21 @@ impl Mesh {
                                 vs,
                                 route,
                                 tls_list,
+                            },
+                        });
+                    }
+                    continue;
+                }
+                if s.tls.as_ref().and_then(|t| t.mode) == Some(ServerTlsMode::AutoPassthrough) {
+                    // One chain per cluster of a mesh service under the server's
+                    // hosts (istio `builtAutoPassthroughFilterChains`); only the one
+                    // the request's SNI names can match, so only it is built.
+                    if let Some(c) = sni.and_then(|n| self.auto_cluster(n, &ms.hosts)) {
+                        out.push(FilterChain {
+                            sni: sni.map(|n| vec![n.to_string()]),
+                            chain: Chain::Auto {
+                                server: ms,
+                                cluster: c,
                             },
                         });
                     }
@@ -838,7 +894,7 @@ impl Mesh {
             );
             return Decision::new(Outcome::NotFound);
         }
-        let chains = self.chains(&merged, view.port, &proxy_ns);
+        let chains = self.chains(&merged, view.port, &proxy_ns, sni.as_deref());
         if chains.is_empty() {
             t.add(
                 "gateway",
@@ -879,7 +935,9 @@ impl Mesh {
         };
         let tls_server = match &chosen.chain {
             Chain::Http(_) => None,
-            Chain::Https(server) | Chain::L4 { server, .. } => Some(*server),
+            Chain::Https(server) | Chain::L4 { server, .. } | Chain::Auto { server, .. } => {
+                Some(*server)
+            }
         }
         .filter(|m| self.gateways.server(m).tls.is_some());
         if let (Some(server), false) = (tls_server, tls) {
@@ -941,7 +999,60 @@ impl Mesh {
                 };
                 self.l4_route_decision(vs, &routes[*route], &proxy, t)
             }
+            Chain::Auto { server, cluster } => {
+                let s = self.gateways.server(server);
+                t.add(
+                    "gateway",
+                    || self.gateways.gateways()[server.gateway].key.clone(),
+                    Verdict::Matched,
+                    || {
+                        format!(
+                            "AUTO_PASSTHROUGH on port {}: the SNI names cluster outbound|{}|{}|{}; no VirtualService applies",
+                            view.port,
+                            cluster.port,
+                            cluster.subset.as_deref().unwrap_or(""),
+                            cluster.host
+                        )
+                    },
+                );
+                let proxy = Proxy {
+                    gateway: self.gateway_ref(server.gateway),
+                    namespace: &proxy_ns,
+                    labels: None,
+                    listener_port: port_of(s).unwrap_or(view.port),
+                    resolved: &[],
+                    resolved_routes: &[],
+                };
+                let spec = crate::model::common::Destination {
+                    host: Some(cluster.host.clone()),
+                    subset: cluster.subset.clone(),
+                    port: Some(crate::model::common::PortSelector {
+                        number: Some(cluster.port),
+                    }),
+                };
+                let mut d = Decision::new(Outcome::Route);
+                let dest = self.route_destination(&spec, &proxy_ns, 100, &proxy, t);
+                d.destinations.to_mut().push(dest);
+                d
+            }
         }
+    }
+
+    /// The cluster an `AUTO_PASSTHROUGH` SNI names, when Istio builds a
+    /// chain for it: a mesh service (not `MESH_EXTERNAL`) under one of the
+    /// server's hosts, with that port (and DestinationRule subset).
+    fn auto_cluster(&self, sni: &str, server_hosts: &[String]) -> Option<AutoCluster> {
+        let c = AutoCluster::parse(sni)?;
+        let known = self.clusters.get(c.host.as_str()).is_some_and(|list| {
+            list.iter().any(|(port, subset, _)| {
+                *port == c.port && subset.as_deref() == c.subset.as_deref()
+            })
+        });
+        let external = self.gateways.external_hosts.contains(&c.host);
+        let covered = sni_names(server_hosts)
+            .iter()
+            .any(|h| h == "*" || hosts::subset_of(&c.host, h));
+        (known && !external && covered).then_some(c)
     }
 
     /// The decision of the one TCP/TLS rule the filter chain forwards by
@@ -1389,6 +1500,63 @@ spec:
         );
         assert_eq!(outcome, Outcome::NotFound);
         assert!(trace.iter().any(|d| d.contains("expects TLS")), "{trace:?}");
+    }
+
+    #[test]
+    fn auto_passthrough_forwards_to_the_cluster_the_sni_names() {
+        let yaml = r#"
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: cross-network, namespace: istio-system}
+spec:
+  selector: {istio: eastwestgateway}
+  servers:
+  - port: {number: 15443, name: tls, protocol: TLS}
+    hosts: ["*.local"]
+    tls: {mode: AUTO_PASSTHROUGH}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews.default.svc.cluster.local
+  subsets: [{name: v1, labels: {version: v1}}]
+"#;
+        let req = |sni: &str| {
+            Request::new("x")
+                .port(15443)
+                .protocol(Protocol::Tls)
+                .sni(sni)
+                .via_gateway("istio-system/istio=eastwestgateway")
+        };
+        let mesh = Mesh::compile(&crate::load::load_str(yaml, "t.yaml"));
+        let d = mesh
+            .decide(&req(
+                "outbound_.9080_.v1_.reviews.default.svc.cluster.local",
+            ))
+            .unwrap();
+        assert_eq!(d.outcome(), Outcome::Route);
+        assert_eq!(
+            d.destinations()[0].cluster(),
+            "outbound|9080|v1|reviews.default.svc.cluster.local"
+        );
+        for unknown in [
+            "outbound_.9080_.v9_.reviews.default.svc.cluster.local",
+            "outbound_.80_._.reviews.default.svc.cluster.local",
+            "reviews.default.svc.cluster.local",
+        ] {
+            assert_eq!(
+                mesh.decide(&req(unknown)).unwrap().outcome(),
+                Outcome::NotFound
+            );
+        }
     }
 
     #[test]
