@@ -84,6 +84,7 @@ pub mod duration;
 pub mod explain;
 pub mod fasthash;
 pub mod hosts;
+pub mod ingress;
 pub mod limits;
 pub mod load;
 pub mod matching;

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
 //! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162 |
+//! | [`gateway_merge`] | IST0145 (warnings: servers istiod's merge leaves out, one TLS name on two servers), MR0007 (Ingress parts Istio ignores) |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
@@ -44,6 +45,7 @@
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
+pub mod gateway_merge;
 pub mod gateways;
 pub mod mesh_hosts;
 pub mod ports;
@@ -74,6 +76,7 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
     gateways::analyze(config, out);
+    gateway_merge::analyze(config, out);
     mesh_hosts::analyze(config, out);
     destination_rules::analyze(config, &index, out);
     service_entries::analyze(config, out);

@@ -257,6 +257,9 @@ pub(crate) struct CompiledVs {
     pub http_index: RouteIndex,
     pub tls: Vec<CompiledL4Route>,
     pub tcp: Vec<CompiledL4Route>,
+    /// Made from a Gateway API `TLSRoute` (`internal.istio.io/parent-names`):
+    /// its `tls` rules also apply at TLS-terminating gateway servers.
+    pub from_tls_route: bool,
 }
 
 impl CompiledVs {
@@ -370,6 +373,11 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
             .map(|h| hosts::resolve_short_name(h, ns, domain).to_ascii_lowercase())
             .collect(),
         gateways,
+        from_tls_route: vs
+            .metadata
+            .annotations
+            .get(super::gateway::PARENT_NAMES_ANNOTATION)
+            .is_some_and(|p| p.starts_with("TLSRoute/")),
         http,
         tls: vs
             .spec

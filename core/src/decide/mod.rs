@@ -5,7 +5,7 @@ pub(crate) mod compile;
 pub mod decision;
 mod destinations;
 mod evaluate;
-mod gateway;
+pub(crate) mod gateway;
 mod index;
 pub mod request;
 mod request_view;
@@ -23,7 +23,6 @@ pub use table::{RouteEntry, SidecarView, VirtualHost};
 
 use crate::destination_rules::RuleIndex;
 use crate::fasthash::FastMap as HashMap;
-use crate::model::gateway::Server;
 use crate::model::Config;
 use crate::registry::Registry;
 use std::sync::Arc;
@@ -101,16 +100,6 @@ pub enum OutboundPolicy {
     RegistryOnly,
 }
 
-/// A Gateway resource as a route table needs it.
-#[derive(Debug)]
-pub(crate) struct CompiledGateway {
-    /// `namespace/name`.
-    pub key: String,
-    pub namespace: String,
-    pub name: String,
-    pub servers: Vec<Server>,
-}
-
 /// The compiled, immutable routing table. Cheap to share (`Arc<Mesh>`),
 /// `Send + Sync`, rebuilt when the configuration changes.
 #[derive(Debug)]
@@ -123,7 +112,7 @@ pub struct Mesh {
     mesh_exact: HashMap<String, Vec<usize>>,
     /// Wildcard hosts claimed by VirtualServices bound to the mesh.
     mesh_wildcard: Vec<(String, usize)>,
-    gateways: Vec<CompiledGateway>,
+    gateways: gateway::GatewayTable,
     /// Per caller namespace: the names a caller may use for a known host
     /// (`reviews`, `reviews.default`, ...) resolved once, with the
     /// VirtualService a sidecar there uses. A miss takes the slow path.
@@ -195,6 +184,9 @@ impl Mesh {
     /// Compiles a configuration with the given mesh settings.
     pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
         let domain = options.domain_suffix.clone();
+        // Ingresses route as the Gateways and VirtualServices Istio makes of them.
+        let with_ingresses = crate::ingress::with_converted(config, &domain);
+        let config: &Config = &with_ingresses;
         let mut vs = compile::compile_virtual_services(config, &domain);
         let mut dest_keys: Vec<DestKey> = Vec::new();
         let mut key_of: HashMap<DestKey, usize> = HashMap::default();
@@ -229,16 +221,7 @@ impl Mesh {
                 }
             }
         }
-        let gateways = config
-            .gateways
-            .iter()
-            .map(|g| CompiledGateway {
-                key: g.key(),
-                namespace: g.namespace().to_string(),
-                name: g.name().to_string(),
-                servers: g.spec.servers.clone(),
-            })
-            .collect();
+        let gateways = gateway::GatewayTable::build(config, &domain);
         let mut mesh = Mesh {
             registry: Registry::build(config, &domain),
             rules: RuleIndex::build(config, &domain),

@@ -317,6 +317,19 @@ impl Loader<'_> {
                         .push(with_spec(r, kube::Workload::pod(labels)));
                 }
             }
+            ("networking.k8s.io", "Ingress") if version == "v1" => {
+                if let Some(r) = self.typed::<model::Ingress>(root, file, api_version, kind, false)
+                {
+                    self.config.ingresses.push(r);
+                }
+            }
+            ("networking.k8s.io", "IngressClass") if version == "v1" => {
+                if let Some(r) =
+                    self.typed::<model::IngressClass>(root, file, api_version, kind, false)
+                {
+                    self.config.ingress_classes.push(r);
+                }
+            }
             ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
                 if version == "v1" =>
             {

@@ -9,6 +9,7 @@
 pub mod common;
 pub mod destination_rule;
 pub mod gateway;
+pub mod ingress;
 pub mod kube;
 pub mod service_entry;
 pub mod sidecar;
@@ -17,6 +18,7 @@ pub mod workload_entry;
 
 pub use destination_rule::DestinationRule;
 pub use gateway::Gateway;
+pub use ingress::{Ingress, IngressClass};
 pub use service_entry::ServiceEntry;
 pub use sidecar::Sidecar;
 pub use virtual_service::VirtualService;
@@ -134,6 +136,10 @@ pub enum Kind {
     Service,
     /// A Kubernetes workload: Pod, Deployment, StatefulSet, DaemonSet or ReplicaSet.
     Workload,
+    /// Kubernetes networking.k8s.io/v1 Ingress.
+    Ingress,
+    /// Kubernetes networking.k8s.io/v1 IngressClass.
+    IngressClass,
 }
 
 impl Kind {
@@ -148,6 +154,8 @@ impl Kind {
             Kind::Sidecar => "Sidecar",
             Kind::Service => "Service",
             Kind::Workload => "Workload",
+            Kind::Ingress => "Ingress",
+            Kind::IngressClass => "IngressClass",
         }
     }
 }
@@ -225,6 +233,10 @@ pub struct Config {
     pub services: Vec<Resource<kube::Service>>,
     /// Kubernetes workloads (pods and pod templates) in load order.
     pub workloads: Vec<Resource<kube::Workload>>,
+    /// Kubernetes Ingresses in load order (routed as Istio converts them: `crate::ingress`).
+    pub ingresses: Vec<Resource<Ingress>>,
+    /// Kubernetes IngressClasses in load order.
+    pub ingress_classes: Vec<Resource<IngressClass>>,
     /// Messages produced while loading.
     pub messages: Vec<Message>,
 }
@@ -250,6 +262,8 @@ impl Config {
             + self.sidecars.len()
             + self.services.len()
             + self.workloads.len()
+            + self.ingresses.len()
+            + self.ingress_classes.len()
     }
 }
 
