@@ -203,15 +203,67 @@ pub struct Registry {
     services: Vec<Service>,
     exact: crate::fasthash::FastMap<String, Vec<usize>>,
     wildcard: Vec<usize>,
+    /// ExternalName Services: alias FQDN -> the FQDN it finally names
+    /// (chains followed, loops dropped). Aliases are not looked up as
+    /// services of their own.
+    aliases: crate::fasthash::FastMap<String, String>,
+}
+
+/// Whether a Kubernetes Service is an `ExternalName` alias.
+fn is_external_name(svc: &crate::model::Resource<crate::model::kube::Service>) -> bool {
+    svc.spec
+        .service_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("ExternalName"))
+        && svc
+            .spec
+            .external_name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty())
+}
+
+/// Istio's `resolveServiceAliases` (`pilot/pkg/model/push_context.go`):
+/// each alias flattened to the name at the end of its chain; an alias in a
+/// loop is dropped (Kubernetes DNS answers NXDOMAIN for it).
+fn resolve_aliases(
+    raw: &crate::fasthash::FastMap<String, String>,
+) -> crate::fasthash::FastMap<String, String> {
+    let mut out = crate::fasthash::FastMap::default();
+    for (alias, first) in raw {
+        let mut target = first;
+        let mut seen = vec![alias.as_str(), first.as_str()];
+        let resolved = loop {
+            match raw.get(target) {
+                None => break Some(target),
+                Some(next) if seen.contains(&next.as_str()) => break None,
+                Some(next) => {
+                    seen.push(next);
+                    target = next;
+                }
+            }
+        };
+        if let Some(t) = resolved {
+            out.insert(alias.clone(), t.clone());
+        }
+    }
+    out
 }
 
 impl Registry {
     /// Builds the registry from a configuration.
     pub fn build(config: &Config, domain: &str) -> Registry {
         let mut services = Vec::new();
+        let mut raw_aliases = crate::fasthash::FastMap::default();
         for svc in &config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
+            if is_external_name(svc) {
+                let target = svc.spec.external_name.as_deref().unwrap_or_default();
+                raw_aliases.insert(
+                    hostname.clone(),
+                    target.trim_end_matches('.').to_ascii_lowercase(),
+                );
+            }
             let export = svc
                 .metadata
                 .annotations
@@ -352,8 +404,14 @@ impl Registry {
             services,
             exact: Default::default(),
             wildcard: Vec::new(),
+            aliases: resolve_aliases(&raw_aliases),
         };
         for (i, s) in registry.services.iter().enumerate() {
+            let is_alias = matches!(s.origin, ServiceOrigin::Kubernetes(_))
+                && raw_aliases.contains_key(s.hostname.as_ref());
+            if is_alias {
+                continue;
+            }
             if s.hostname.starts_with('*') {
                 registry.wildcard.push(i);
             } else {
@@ -406,7 +464,13 @@ impl Registry {
             })
     }
 
-    /// Every service.
+    /// The FQDN an ExternalName Service `host` stands for (Istio
+    /// `model.Alias`): requests to the alias go to that service.
+    pub fn alias_target(&self, host: &str) -> Option<&str> {
+        self.aliases.get(host).map(String::as_str)
+    }
+
+    /// Every service (ExternalName aliases included, as written).
     pub fn services(&self) -> &[Service] {
         &self.services
     }

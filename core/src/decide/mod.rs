@@ -10,6 +10,7 @@ mod index;
 pub mod request;
 mod request_view;
 pub mod retries;
+mod scope;
 mod sidecar;
 mod table;
 mod trace;
@@ -123,6 +124,14 @@ pub struct Mesh {
     mesh_exact: HashMap<String, Vec<usize>>,
     /// Wildcard hosts claimed by VirtualServices bound to the mesh.
     mesh_wildcard: Vec<(String, usize)>,
+    /// By position in `mesh_wildcard`: the registry services its host covers.
+    wildcard_services: Vec<Vec<usize>>,
+    /// By index in `vs`: the registry services its hosts cover.
+    vs_services: Vec<Vec<usize>>,
+    /// By port: the registry services (ExternalName aliases aside) with that port.
+    port_services: HashMap<u32, Vec<usize>>,
+    /// The Sidecars, indexed by namespace.
+    sidecars: scope::SidecarScopes,
     gateways: Vec<CompiledGateway>,
     /// Per caller namespace: the names a caller may use for a known host
     /// (`reviews`, `reviews.default`, ...) resolved once, with the
@@ -173,6 +182,61 @@ pub(crate) struct CachedHost {
     pub vs: Option<usize>,
     /// The registry service for `fqdn` seen from the namespace.
     pub service: Option<usize>,
+}
+
+/// Which registry services the mesh's VirtualService hosts cover, and
+/// which services listen on each port, computed once.
+struct HostCoverage {
+    wildcard_services: Vec<Vec<usize>>,
+    vs_services: Vec<Vec<usize>>,
+    port_services: HashMap<u32, Vec<usize>>,
+}
+
+impl HostCoverage {
+    fn build(
+        registry: &Registry,
+        vs: &[compile::CompiledVs],
+        mesh_wildcard: &[(String, usize)],
+    ) -> HostCoverage {
+        let services = registry.services();
+        let routable = |s: &crate::registry::Service| registry.alias_target(&s.hostname).is_none();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::default();
+        let mut port_services: HashMap<u32, Vec<usize>> = HashMap::default();
+        for (i, s) in services.iter().enumerate() {
+            if !routable(s) {
+                continue;
+            }
+            by_name.entry(&*s.hostname).or_default().push(i);
+            for p in &s.ports {
+                port_services.entry(p.number).or_default().push(i);
+            }
+        }
+        let covered = |host: &str| -> Vec<usize> {
+            if crate::hosts::is_wildcard(host) {
+                (0..services.len())
+                    .filter(|&i| routable(&services[i]))
+                    .filter(|&i| crate::hosts::matches(&services[i].hostname, host))
+                    .collect()
+            } else {
+                by_name.get(host).cloned().unwrap_or_default()
+            }
+        };
+        let wildcard_services = mesh_wildcard.iter().map(|(h, _)| covered(h)).collect();
+        let vs_services = vs
+            .iter()
+            .map(|v| {
+                let mut list: Vec<usize> = v.hosts.iter().flat_map(|h| covered(h)).collect();
+                list.sort_unstable();
+                list.dedup();
+                list
+            })
+            .collect();
+        HostCoverage {
+            wildcard_services,
+            vs_services,
+            port_services,
+        }
+    }
 }
 
 /// Most (alias, namespace) pairs resolved ahead of time.
@@ -239,12 +303,18 @@ impl Mesh {
                 servers: g.spec.servers.clone(),
             })
             .collect();
+        let registry = Registry::build(config, &domain);
+        let coverage = HostCoverage::build(&registry, &vs, &mesh_wildcard);
         let mut mesh = Mesh {
-            registry: Registry::build(config, &domain),
             rules: RuleIndex::build(config, &domain),
+            sidecars: scope::SidecarScopes::build(config, &options.root_namespace),
+            registry,
             vs,
             mesh_exact,
             mesh_wildcard,
+            wildcard_services: coverage.wildcard_services,
+            vs_services: coverage.vs_services,
+            port_services: coverage.port_services,
             gateways,
             options,
             host_cache: HashMap::default(),
@@ -366,16 +436,27 @@ impl Mesh {
         let mut cache = HashMap::default();
         for ns in namespaces {
             let mut map: HashMap<Box<str>, CachedHost> = HashMap::default();
-            map.reserve(aliases.len());
-            for a in &aliases {
-                let (fqdn, known) = self.resolve_host(a, &ns);
-                if known {
-                    let vs = self.mesh_vs_index(&fqdn, &ns);
-                    let service = self.registry.lookup_index(&fqdn, &ns);
-                    let fqdn: Arc<str> = service
-                        .map(|i| self.registry.services()[i].hostname.clone())
-                        .unwrap_or_else(|| Arc::from(fqdn.as_str()));
-                    map.insert(a.as_str().into(), CachedHost { fqdn, vs, service });
+            // Names are resolved for the namespace's default Sidecar; one
+            // that imports per port is left to the per-request path.
+            let sidecar = self.sidecars.namespace_default(&ns);
+            if sidecar.is_none_or(|s| s.is_port_independent()) {
+                let scope = scope::Scope::of(&ns, sidecar, 0);
+                map.reserve(aliases.len());
+                for a in &aliases {
+                    let Some(r) = self.resolve_any_port(a, &scope) else {
+                        continue;
+                    };
+                    let Some(service) = r.service else {
+                        continue;
+                    };
+                    map.insert(
+                        a.as_str().into(),
+                        CachedHost {
+                            fqdn: Arc::from(r.fqdn.as_str()),
+                            vs: r.vs,
+                            service: Some(service),
+                        },
+                    );
                 }
             }
             let dests =
