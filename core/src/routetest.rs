@@ -180,7 +180,19 @@ impl TestReport {
 pub fn run(
     text: &str,
     name: &str,
+    resolve: impl FnMut(&str) -> Result<String, String>,
+) -> TestReport {
+    run_with(text, name, resolve, None)
+}
+
+/// [`run`] with a mesh config file given from outside (`(name, text)`, as
+/// `meshroute test --mesh-config` gives it): it applies to files that give
+/// no `config.meshConfig` of their own (see [`TestFile::load_config_with`]).
+pub fn run_with(
+    text: &str,
+    name: &str,
     mut resolve: impl FnMut(&str) -> Result<String, String>,
+    mesh_config_file: Option<(&str, &str)>,
 ) -> TestReport {
     let mut report = TestReport {
         file: name.to_string(),
@@ -197,7 +209,7 @@ pub fn run(
         }
     };
     report.kind = Some(file.kind);
-    let config = match file.load_config(&mut resolve) {
+    let config = match file.load_config_with(&mut resolve, mesh_config_file) {
         Ok(c) => c,
         Err(e) => {
             report.error = Some(e);
@@ -490,7 +502,18 @@ impl TestFile {
     /// when a file cannot be read.
     pub fn load_config(
         &self,
+        resolve: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<Config, String> {
+        self.load_config_with(resolve, None)
+    }
+
+    /// [`TestFile::load_config`], with a mesh config file given from
+    /// outside (`(name, text)`): it applies unless the file gives its own
+    /// `config.meshConfig`, which is the more specific of the two.
+    pub fn load_config_with(
+        &self,
         mut resolve: impl FnMut(&str) -> Result<String, String>,
+        mesh_config_file: Option<(&str, &str)>,
     ) -> Result<Config, String> {
         let dir = match self.name.rfind('/') {
             Some(i) => self.name.get(..=i).unwrap_or(""),
@@ -524,9 +547,13 @@ impl TestFile {
                 }
             }
         }
-        if let Some((source, messages)) = &self.config.mesh_config {
-            config.messages.extend(messages.iter().cloned());
-            config.mesh_configs.extend(source.iter().cloned());
+        match (&self.config.mesh_config, mesh_config_file) {
+            (Some((source, messages)), _) => {
+                config.messages.extend(messages.iter().cloned());
+                config.mesh_configs.extend(source.iter().cloned());
+            }
+            (None, Some((name, text))) => config.add_mesh_config_file(text, name),
+            (None, None) => {}
         }
         Ok(config)
     }
@@ -539,11 +566,25 @@ pub fn run_scenario<F>(text: &str, name: &str, resolve: F) -> Result<ScenarioRep
 where
     F: FnMut(&str) -> Result<String, String>,
 {
+    run_scenario_with(text, name, resolve, None)
+}
+
+/// [`run_scenario`] with a mesh config file given from outside, as
+/// [`run_with`] takes it.
+pub fn run_scenario_with<F>(
+    text: &str,
+    name: &str,
+    resolve: F,
+    mesh_config_file: Option<(&str, &str)>,
+) -> Result<ScenarioReport, String>
+where
+    F: FnMut(&str) -> Result<String, String>,
+{
     let file = parse(text, name)?;
     let scenario = file.scenario.as_ref().ok_or_else(|| {
         format!("{name}: not a scenario: a scenario file has `events` (this one has `cases`)")
     })?;
-    let config = file.load_config(resolve)?;
+    let config = file.load_config_with(resolve, mesh_config_file)?;
     crate::scenario::replay(scenario, &config)
 }
 
