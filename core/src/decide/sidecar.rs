@@ -12,7 +12,6 @@ use super::request_view::View;
 use super::scope::Scope;
 use super::trace::Tracer;
 use super::{Mesh, OutboundPolicy};
-use crate::decide::retries::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
 use crate::hosts::{self, GatewayRef};
 use crate::registry::Service;
 use std::borrow::Cow;
@@ -464,7 +463,13 @@ impl Mesh {
     ) -> Decision<'_> {
         let (policy, decided_by) = match (scope.outbound_policy(), scope.sidecar) {
             (Some(p), Some(sc)) => (p, format!("Sidecar {}", sc.key)),
-            _ => (self.options.outbound_policy, "mesh config".to_string()),
+            _ => (
+                self.options.outbound_policy,
+                format!(
+                    "meshConfig.outboundTrafficPolicy, {}",
+                    self.options.origin_text()
+                ),
+            ),
         };
         match policy {
             OutboundPolicy::AllowAny => {
@@ -522,9 +527,12 @@ impl Mesh {
         d.destinations.to_mut().push(dest);
         if view.req.protocol == Protocol::Http {
             d.retries = Some(Shared::Lent(&self.default_retries));
-            t.add("default", || "retries".into(), Verdict::Note, || {
-                format!("Istio's default retry policy: {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
-            });
+            t.add(
+                "default",
+                || "retries".into(),
+                Verdict::Note,
+                || crate::decide::retries::describe_default(&self.default_retries, &self.options),
+            );
         }
         t.add(
             "default",
