@@ -16,6 +16,25 @@ use crate::hosts::{self, GatewayRef};
 use crate::registry::Service;
 use std::borrow::Cow;
 
+/// The sidecar's outbound (15001) and inbound (15006) capture ports: a
+/// request addressed to them directly is blackholed (istio
+/// `pilot/pkg/networking/core/listener_builder.go`, `blackholeFilterChain`).
+const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
+
+/// The BlackHoleCluster as a decision: HTTP 502, TLS and TCP closed.
+fn blackhole<'m>(view: &View<'_>) -> Decision<'m> {
+    let mut d = Decision::new(Outcome::DirectResponse);
+    if view.req.protocol == Protocol::Http {
+        d.direct_response = Some(Box::new(DirectResponse {
+            status: 502,
+            body: None,
+        }));
+    } else {
+        d.outcome = Outcome::NotFound;
+    }
+    d
+}
+
 /// What a sidecar's listener makes of a request's host.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
@@ -264,6 +283,12 @@ impl Mesh {
     pub(super) fn at_sidecar(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
         let req = view.req;
         let ns = req.source.namespace.as_str();
+        if CAPTURE_PORTS.contains(&view.port) {
+            t.add("listener", || view.port.to_string(), Verdict::Failed, || {
+                "the sidecar's own capture port: blackholed so traffic cannot loop through the proxy".into()
+            });
+            return blackhole(view);
+        }
         let lookup_host = match req.protocol {
             Protocol::Tls => req
                 .sni
@@ -482,16 +507,7 @@ impl Mesh {
                 t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
                     format!("REGISTRY_ONLY ({decided_by}): unknown hosts go to the BlackHoleCluster (HTTP 502, TCP closed)")
                 });
-                let mut d = Decision::new(Outcome::DirectResponse);
-                if view.req.protocol == Protocol::Http {
-                    d.direct_response = Some(Box::new(DirectResponse {
-                        status: 502,
-                        body: None,
-                    }));
-                } else {
-                    d.outcome = Outcome::NotFound;
-                }
-                d
+                blackhole(view)
             }
         }
     }
