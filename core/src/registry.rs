@@ -176,6 +176,9 @@ pub struct Service {
     pub origin: ServiceOrigin,
     /// ServiceEntry resolution (`None` for Kubernetes services).
     pub resolution: Option<Resolution>,
+    /// Addresses a sidecar captures for it: a Kubernetes clusterIP, a
+    /// ServiceEntry's `addresses` (IPs or CIDRs) as written.
+    pub addresses: Vec<String>,
 }
 
 impl Service {
@@ -342,6 +345,13 @@ impl Registry {
                 endpoints,
                 origin: ServiceOrigin::Kubernetes(svc.key()),
                 resolution: None,
+                addresses: svc
+                    .spec
+                    .cluster_ip
+                    .iter()
+                    .filter(|ip| crate::hosts::is_ip_literal(ip))
+                    .cloned()
+                    .collect(),
             });
         }
         for se in &config.service_entries {
@@ -424,6 +434,7 @@ impl Registry {
                     endpoints: host_endpoints,
                     origin: ServiceOrigin::ServiceEntry(se.key()),
                     resolution: Some(resolution),
+                    addresses: se.spec.addresses.clone(),
                 });
             }
         }

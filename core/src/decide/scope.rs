@@ -335,6 +335,7 @@ mod tests {
             endpoints: Vec::new(),
             origin: crate::registry::ServiceOrigin::Kubernetes(format!("{namespace}/x")),
             resolution: None,
+            addresses: Vec::new(),
         }
     }
 

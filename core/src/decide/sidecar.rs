@@ -35,6 +35,19 @@ fn blackhole<'m>(view: &View<'_>) -> Decision<'m> {
     d
 }
 
+/// What the address a TLS or TCP connection is sent to selects.
+enum AddressMatch {
+    /// No service of the proxy has that address on the port: the
+    /// connection is routed by name.
+    NoService,
+    /// The filter chain of the service with the longest address prefix
+    /// (for TLS, among those the SNI names).
+    Service(Resolved),
+    /// Services claim the address but none of the most specific ones
+    /// takes the SNI: no filter chain, the outbound policy decides.
+    NoChain,
+}
+
 /// What a sidecar's listener makes of a request's host.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
@@ -165,6 +178,109 @@ impl Mesh {
                 service: None,
                 vs: Some(*i),
             })
+    }
+
+    /// TLS and TCP by destination address (`destinationIp`, else a host
+    /// that is an IP): the services of the proxy with an address covering
+    /// it on the port, the longest prefix first (Envoy's filter chain
+    /// match: destination IP, then server name); for TLS with an SNI, the
+    /// one among them the SNI names, else none (istio
+    /// `serviceentry_simulation_test.go`, overlapping CIDRs, issue 52235).
+    fn resolve_by_address(
+        &self,
+        view: &View<'_>,
+        scope: &Scope<'_>,
+        t: &mut Tracer,
+    ) -> AddressMatch {
+        let req = view.req;
+        let ip = match req.destination_ip.as_deref() {
+            Some(ip) => ip,
+            None if hosts::is_ip_literal(&view.host) => &view.host,
+            None => return AddressMatch::NoService,
+        };
+        let Some(on_port) = self.port_services.get(&view.port) else {
+            return AddressMatch::NoService;
+        };
+        let mut best: Option<u8> = None;
+        let mut chains: Vec<usize> = Vec::new();
+        for &i in on_port {
+            let s = &self.registry.services()[i];
+            let Some(len) = s
+                .addresses
+                .iter()
+                .filter_map(|a| hosts::address_covers(a, ip))
+                .max()
+            else {
+                continue;
+            };
+            if !s.visibility.visible_in(scope.namespace) || !scope.imports_service(s) {
+                continue;
+            }
+            match best {
+                Some(b) if b > len => {}
+                Some(b) if b == len => chains.push(i),
+                _ => {
+                    best = Some(len);
+                    chains.clear();
+                    chains.push(i);
+                }
+            }
+        }
+        let Some(len) = best else {
+            return AddressMatch::NoService;
+        };
+        let sni = match req.protocol {
+            Protocol::Tls => req.sni.as_deref().map(str::to_ascii_lowercase),
+            _ => None,
+        };
+        let chosen = match &sni {
+            Some(sni) => chains
+                .iter()
+                .copied()
+                .find(|&i| hosts::matches(&self.registry.services()[i].hostname, sni)),
+            None => chains.first().copied(),
+        };
+        let names = || {
+            chains
+                .iter()
+                .map(|&i| self.registry.services()[i].hostname.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match chosen {
+            Some(i) => {
+                let fqdn = self.registry.services()[i].hostname.to_string();
+                t.add(
+                    "listener",
+                    || ip.to_string(),
+                    Verdict::Matched,
+                    || {
+                        format!(
+                            "address on port {} is captured for {fqdn} (/{len}: {})",
+                            view.port,
+                            names()
+                        )
+                    },
+                );
+                let vs = self.mesh_vs_index_in(&fqdn, scope);
+                AddressMatch::Service(Resolved {
+                    fqdn,
+                    service: Some(i),
+                    vs,
+                })
+            }
+            None => {
+                t.add("listener", || ip.to_string(), Verdict::Failed, || {
+                    format!(
+                        "address on port {} is captured for {} (/{len}), whose filter chains do not take SNI {}",
+                        view.port,
+                        names(),
+                        sni.as_deref().unwrap_or("")
+                    )
+                });
+                AddressMatch::NoChain
+            }
+        }
     }
 
     /// Whether registry service `i` has a listener on `port` at a proxy with `scope`.
@@ -321,27 +437,38 @@ impl Mesh {
         } else {
             None
         };
-        let cached = ns_cache
-            .and_then(|c| c.hosts.get(lookup_host.as_ref()))
-            .filter(|c| {
-                // On HTTP an exact VirtualService host wins over a service
-                // name unless it is that service's own name on one of its
-                // ports; the cache holds service names only.
-                req.protocol != Protocol::Http
-                    || !self.mesh_exact.contains_key(lookup_host.as_ref())
-                    || (*c.fqdn == *lookup_host
-                        && c.service
-                            .is_some_and(|i| self.registry.services()[i].port(view.port).is_some()))
-            });
-        let resolved: Option<(Cow<'_, str>, Option<usize>, Option<usize>)> = match cached {
-            Some(c) => Some((Cow::Borrowed(&*c.fqdn), c.service, c.vs)),
-            None => {
-                let r = if req.protocol == Protocol::Http {
-                    self.resolve_http(&lookup_host, view.port, &scope)
-                } else {
-                    self.resolve_any_port(&lookup_host, &scope)
-                };
-                r.map(|r| (Cow::Owned(r.fqdn), r.service, r.vs))
+        let by_address = match req.protocol {
+            Protocol::Http => AddressMatch::NoService,
+            _ => self.resolve_by_address(view, &scope, t),
+        };
+        let resolved: Option<(Cow<'_, str>, Option<usize>, Option<usize>)> = match by_address {
+            AddressMatch::Service(r) => Some((Cow::Owned(r.fqdn), r.service, r.vs)),
+            AddressMatch::NoChain => return self.unknown_host_in(view, &scope, t),
+            AddressMatch::NoService => {
+                let cached = ns_cache
+                    .and_then(|c| c.hosts.get(lookup_host.as_ref()))
+                    .filter(|c| {
+                        // On HTTP an exact VirtualService host wins over a service
+                        // name unless it is that service's own name on one of its
+                        // ports; the cache holds service names only.
+                        req.protocol != Protocol::Http
+                            || !self.mesh_exact.contains_key(lookup_host.as_ref())
+                            || (*c.fqdn == *lookup_host
+                                && c.service.is_some_and(|i| {
+                                    self.registry.services()[i].port(view.port).is_some()
+                                }))
+                    });
+                match cached {
+                    Some(c) => Some((Cow::Borrowed(&*c.fqdn), c.service, c.vs)),
+                    None => {
+                        let r = if req.protocol == Protocol::Http {
+                            self.resolve_http(&lookup_host, view.port, &scope)
+                        } else {
+                            self.resolve_any_port(&lookup_host, &scope)
+                        };
+                        r.map(|r| (Cow::Owned(r.fqdn), r.service, r.vs))
+                    }
+                }
             }
         };
         let Some((fqdn, service, vs)) = resolved else {
