@@ -513,3 +513,53 @@ impl Registry {
         &self.services
     }
 }
+
+#[cfg(test)]
+mod alias_tests {
+    use super::Registry;
+
+    fn registry(yaml: &str) -> Registry {
+        let config = crate::load::load_str(yaml, "aliases.yaml");
+        assert!(config.messages.is_empty(), "{:?}", config.messages);
+        Registry::build(&config, "cluster.local")
+    }
+
+    fn external_name(name: &str, target: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  type: ExternalName\n  externalName: {target}\n---\n"
+        )
+    }
+
+    #[test]
+    fn an_external_name_service_is_an_alias_not_a_service_of_its_own() {
+        let yaml = external_name("alias", "concrete.default.svc.cluster.local")
+            + "apiVersion: v1\nkind: Service\nmetadata: {name: concrete, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n";
+        let r = registry(&yaml);
+        let alias = "alias.default.svc.cluster.local";
+        assert_eq!(
+            r.alias_target(alias),
+            Some("concrete.default.svc.cluster.local")
+        );
+        assert!(r.lookup(alias, "default").is_none());
+        assert!(r
+            .lookup("concrete.default.svc.cluster.local", "default")
+            .is_some());
+    }
+
+    #[test]
+    fn alias_chains_are_followed_and_loops_dropped() {
+        // push_context.go resolveServiceAliases: a -> b -> c flattens to a -> c;
+        // x <-> y is a loop Kubernetes DNS answers NXDOMAIN for.
+        let yaml = external_name("a", "b.default.svc.cluster.local.")
+            + &external_name("b", "C.default.svc.cluster.local")
+            + &external_name("x", "y.default.svc.cluster.local")
+            + &external_name("y", "x.default.svc.cluster.local");
+        let r = registry(&yaml);
+        assert_eq!(
+            r.alias_target("a.default.svc.cluster.local"),
+            Some("c.default.svc.cluster.local")
+        );
+        assert_eq!(r.alias_target("x.default.svc.cluster.local"), None);
+        assert_eq!(r.alias_target("y.default.svc.cluster.local"), None);
+    }
+}
