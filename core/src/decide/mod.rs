@@ -272,6 +272,10 @@ pub(crate) struct CachedHost {
     pub vs: Option<usize>,
     /// The registry service for `fqdn` seen from the namespace.
     pub service: Option<usize>,
+    /// The name is also an exact VirtualService host: on HTTP it belongs
+    /// to that VirtualService's own virtual host unless it is `fqdn` itself
+    /// on a port of the service (see `Mesh::resolve_http`).
+    pub exact_vs_host: bool,
 }
 
 /// Which registry services the mesh's VirtualService hosts cover, and
@@ -562,6 +566,7 @@ impl Mesh {
                     map.insert(
                         a.as_str().into(),
                         CachedHost {
+                            exact_vs_host: self.mesh_exact.contains_key(a.as_str()),
                             fqdn: Arc::from(r.fqdn.as_str()),
                             vs: r.vs,
                             service: Some(service),

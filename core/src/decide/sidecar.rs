@@ -452,7 +452,7 @@ impl Mesh {
                         // name unless it is that service's own name on one of its
                         // ports; the cache holds service names only.
                         req.protocol != Protocol::Http
-                            || !self.mesh_exact.contains_key(lookup_host.as_ref())
+                            || !c.exact_vs_host
                             || (*c.fqdn == *lookup_host
                                 && c.service.is_some_and(|i| {
                                     self.registry.services()[i].port(view.port).is_some()
