@@ -686,3 +686,119 @@ impl Mesh {
         d
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::decide::{Mesh, Protocol, Request};
+    use crate::load::load_str;
+
+    const CONFIG: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: known, namespace: default}
+spec:
+  ports: [{name: http, port: 80}, {name: http-alt, port: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: alias, namespace: default}
+spec: {type: ExternalName, externalName: known.default.svc.cluster.local}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other, namespace: shop}
+spec:
+  clusterIP: 10.0.0.7
+  ports: [{name: tcp, port: 5432}, {name: http, port: 80}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: alias, namespace: default}
+spec:
+  hosts: [alias.default.svc.cluster.local]
+  http:
+  - route:
+    - destination: {host: other.shop.svc.cluster.local, port: {number: 80}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: known, namespace: default}
+spec:
+  hosts: [known.default.svc.cluster.local]
+  http:
+  - route:
+    - destination: {host: known.default.svc.cluster.local}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wild, namespace: shop}
+spec:
+  hosts: ["*.example.com", "*.cluster.local"]
+  http:
+  - route:
+    - destination: {host: other.shop.svc.cluster.local, port: {number: 80}}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: shop, namespace: shop}
+spec:
+  egress:
+  - hosts: ["./*", "default/known.default.svc.cluster.local"]
+"#;
+
+    /// The per-namespace cache answers exactly as resolving each request
+    /// does: every name, port, caller and protocol of a mixed configuration
+    /// (aliases, exact and wildcard VirtualService hosts, a Sidecar).
+    #[test]
+    fn the_host_cache_agrees_with_per_request_resolution() {
+        let config = load_str(CONFIG, "cache.yaml");
+        assert!(
+            config.messages.iter().all(|m| !m.is_error()),
+            "{:?}",
+            config.messages
+        );
+        let cached = Mesh::compile(&config);
+        let mut uncached = Mesh::compile(&config);
+        uncached.host_cache.clear();
+        let hosts = [
+            "known",
+            "known.default",
+            "known.default.svc",
+            "known.default.svc.cluster.local",
+            "alias",
+            "alias.default",
+            "alias.default.svc.cluster.local",
+            "other.shop",
+            "other.shop.svc.cluster.local",
+            "api.example.com",
+            "x.example.com",
+            "unknown.default.svc.cluster.local",
+            "10.0.0.7",
+        ];
+        for host in hosts {
+            for port in [80u16, 443, 5432, 8080] {
+                for ns in ["default", "shop", "web"] {
+                    for protocol in [Protocol::Http, Protocol::Tls, Protocol::Tcp] {
+                        let mut r = Request::new(host);
+                        r.port = Some(port);
+                        r.source.namespace = ns.into();
+                        r.protocol = protocol;
+                        if protocol == Protocol::Tls {
+                            r.sni = Some(host.into());
+                        }
+                        let a = cached.decide(&r).unwrap().to_json();
+                        let b = uncached.decide(&r).unwrap().to_json();
+                        assert_eq!(a, b, "{host}:{port} from {ns} over {protocol:?}");
+                    }
+                }
+            }
+        }
+    }
+}
