@@ -488,7 +488,13 @@ impl Mesh {
             "host",
             || lookup_host.to_string(),
             Verdict::Matched,
-            || format!("resolved to {fqdn} from namespace {ns}"),
+            || match service {
+                Some(_) => format!("resolved to {fqdn} from namespace {ns}"),
+                None => format!(
+                    "virtual host {fqdn}: a VirtualService host outside the services this caller sees on port {}",
+                    view.port
+                ),
+            },
         );
         let service = service.map(|i| &self.registry.services()[i]);
         let proxy = Proxy {
