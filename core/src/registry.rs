@@ -225,6 +225,8 @@ pub struct Registry {
     /// (chains followed, loops dropped). Aliases are not looked up as
     /// services of their own.
     aliases: crate::fasthash::FastMap<String, String>,
+    /// Headless Kubernetes Services (`clusterIP: None`) by FQDN.
+    headless: crate::fasthash::FastSet<String>,
 }
 
 /// Whether a Kubernetes Service is an `ExternalName` alias.
@@ -280,9 +282,13 @@ impl Registry {
     pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
         let mut services = Vec::new();
         let mut raw_aliases = crate::fasthash::FastMap::default();
+        let mut headless = crate::fasthash::FastSet::default();
         for svc in &config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
+            if svc.spec.cluster_ip.as_deref() == Some("None") && !is_external_name(svc) {
+                headless.insert(hostname.clone());
+            }
             if is_external_name(svc) {
                 let target = svc.spec.external_name.as_deref().unwrap_or_default();
                 raw_aliases.insert(
@@ -443,6 +449,7 @@ impl Registry {
             exact: Default::default(),
             wildcard: Vec::new(),
             aliases: resolve_aliases(&raw_aliases),
+            headless,
         };
         for (i, s) in registry.services.iter().enumerate() {
             let is_alias = matches!(s.origin, ServiceOrigin::Kubernetes(_))
@@ -506,6 +513,12 @@ impl Registry {
     /// `model.Alias`): requests to the alias go to that service.
     pub fn alias_target(&self, host: &str) -> Option<&str> {
         self.aliases.get(host).map(String::as_str)
+    }
+
+    /// Whether `host` is a headless Kubernetes Service (`clusterIP: None`):
+    /// its pods' own names (`web-0.web.ns.svc.cluster.local`) reach it too.
+    pub fn is_headless(&self, host: &str) -> bool {
+        self.headless.contains(host)
     }
 
     /// Every service (ExternalName aliases included, as written).

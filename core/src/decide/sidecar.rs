@@ -152,8 +152,29 @@ impl Mesh {
                 });
             }
         }
-        for c in self.search_path(host, scope.namespace) {
-            if let Some((i, fqdn)) = self.scoped_service(&c, scope) {
+        let candidates = self.search_path(host, scope.namespace);
+        for c in &candidates {
+            if let Some((i, fqdn)) = self.scoped_service(c, scope) {
+                let vs = self.mesh_vs_index_in(&fqdn, scope);
+                return Some(Resolved {
+                    fqdn,
+                    service: Some(i),
+                    vs,
+                });
+            }
+        }
+        // A headless Service's virtual host also has `*.` of each of its
+        // names: a pod's own name (`web-0.web`) reaches it (istio
+        // `httproute.go`, `generateVirtualHostDomains`, Passthrough
+        // resolution of a Kubernetes Service).
+        for c in &candidates {
+            let Some((_, parent)) = c.split_once('.') else {
+                continue;
+            };
+            if !self.registry.is_headless(parent) {
+                continue;
+            }
+            if let Some((i, fqdn)) = self.scoped_service(parent, scope) {
                 let vs = self.mesh_vs_index_in(&fqdn, scope);
                 return Some(Resolved {
                     fqdn,
@@ -806,5 +827,31 @@ spec:
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_pod_name_under_a_headless_service_reaches_the_service_over_http() {
+        // istio httproute.go generateVirtualHostDomains: a Kubernetes Service
+        // with Passthrough resolution (clusterIP None) adds `*.` domains.
+        let config = load_str(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  clusterIP: None\n  ports: [{name: http, port: 80}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n",
+            "headless.yaml",
+        );
+        let mesh = Mesh::compile(&config);
+        for host in [
+            "web-0.web",
+            "web-0.web.default",
+            "web-0.web.default.svc.cluster.local",
+        ] {
+            let d = mesh.decide(&Request::new(host)).unwrap();
+            assert_eq!(
+                d.destinations().first().map(|x| x.cluster()),
+                Some("outbound|80||web.default.svc.cluster.local"),
+                "{host}"
+            );
+        }
+        // A Service with a clusterIP has no such domains.
+        let d = mesh.decide(&Request::new("api-0.api")).unwrap();
+        assert_eq!(d.outcome(), crate::decide::Outcome::Passthrough);
     }
 }
