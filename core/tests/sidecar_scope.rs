@@ -178,3 +178,32 @@ fn without_sidecars_every_exported_service_is_seen() {
     assert_eq!(outcome, Outcome::DefaultRoute);
     assert!(!trace.contains("sidecar "), "{trace}");
 }
+
+#[test]
+fn allow_any_with_an_egress_proxy_sends_unknown_hosts_to_the_proxy() {
+    // istio httproute.go: the egress proxy's cluster replaces PassthroughCluster.
+    let yaml = r#"
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: legacy}
+spec:
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy: {host: egress.istio-system.svc.cluster.local, port: {number: 3128}}
+"#;
+    let config = load_str(yaml, "egress-proxy.yaml");
+    let errors: Vec<_> = config.messages.iter().filter(|m| m.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let m = Mesh::compile(&config);
+    let (outcome, cluster, trace) = decide(&m, &request("api.example.com", 443, "legacy", None));
+    assert_eq!(outcome, Outcome::Passthrough);
+    assert_eq!(
+        cluster.as_deref(),
+        Some("outbound|3128||egress.istio-system.svc.cluster.local")
+    );
+    assert!(trace.contains("with egressProxy"), "{trace}");
+    // Callers the Sidecar does not scope pass through as usual.
+    let (outcome, cluster, _) = decide(&m, &request("api.example.com", 443, "web", None));
+    assert_eq!(outcome, Outcome::Passthrough);
+    assert_eq!(cluster, None);
+}

@@ -421,7 +421,7 @@ impl Mesh {
                 &domain,
                 &options.default_destination_rule_export_to,
             ),
-            sidecars: scope::SidecarScopes::build(config, &options.root_namespace),
+            sidecars: scope::SidecarScopes::build(config, &options.root_namespace, &domain),
             registry,
             vs,
             mesh_exact,

@@ -120,10 +120,22 @@ pub(crate) struct CompiledSidecar {
     pub listeners: Vec<EgressScope>,
     /// `outboundTrafficPolicy.mode`, when the Sidecar sets one.
     pub outbound_policy: Option<OutboundPolicy>,
+    /// `outboundTrafficPolicy.egressProxy` (host, subset, port), where
+    /// ALLOW_ANY sends unknown traffic instead of PassthroughCluster.
+    pub egress_proxy: Option<EgressProxy>,
+}
+
+/// A Sidecar's `outboundTrafficPolicy.egressProxy`, its host expanded in
+/// the Sidecar's namespace.
+#[derive(Debug, Clone)]
+pub(crate) struct EgressProxy {
+    pub host: String,
+    pub subset: Option<String>,
+    pub port: Option<u32>,
 }
 
 impl CompiledSidecar {
-    fn compile(sc: &Resource<Sidecar>) -> CompiledSidecar {
+    fn compile(sc: &Resource<Sidecar>, domain: &str) -> CompiledSidecar {
         let listeners = if sc.spec.egress.is_empty() {
             // No egress section: Istio imports everything (`*/*`) on every port.
             vec![EgressScope {
@@ -161,6 +173,19 @@ impl CompiledSidecar {
                     OutboundTrafficMode::AllowAny => OutboundPolicy::AllowAny,
                 }
             }),
+            egress_proxy: sc
+                .spec
+                .outbound_traffic_policy
+                .as_ref()
+                .and_then(|p| p.egress_proxy.as_ref())
+                .and_then(|d| {
+                    Some(EgressProxy {
+                        host: hosts::resolve_short_name(d.host.as_deref()?, sc.namespace(), domain)
+                            .to_ascii_lowercase(),
+                        subset: d.subset.clone(),
+                        port: d.port.as_ref().and_then(|p| p.number),
+                    })
+                }),
         }
     }
 
@@ -201,13 +226,13 @@ pub(crate) struct SidecarScopes {
 impl SidecarScopes {
     /// Compiles the Sidecars of `config`; `root_namespace` holds the
     /// mesh-wide default.
-    pub fn build(config: &Config, root_namespace: &str) -> SidecarScopes {
+    pub fn build(config: &Config, root_namespace: &str, domain: &str) -> SidecarScopes {
         let mut ordered: Vec<&Resource<Sidecar>> = config.sidecars.iter().collect();
         ordered.sort_by(|a, b| resource_order(a, b));
         let mut scopes = SidecarScopes::default();
         for sc in ordered {
             let i = scopes.sidecars.len();
-            let compiled = CompiledSidecar::compile(sc);
+            let compiled = CompiledSidecar::compile(sc, domain);
             let entry = scopes
                 .by_namespace
                 .entry(sc.namespace().to_string())
@@ -323,7 +348,7 @@ mod tests {
     fn scopes(yaml: &str) -> SidecarScopes {
         let config = load_str(yaml, "test.yaml");
         assert!(config.messages.is_empty(), "{:?}", config.messages);
-        SidecarScopes::build(&config, "istio-system")
+        SidecarScopes::build(&config, "istio-system", "cluster.local")
     }
 
     fn service(host: &str, namespace: &str) -> Service {

@@ -652,10 +652,35 @@ impl Mesh {
         };
         match policy {
             OutboundPolicy::AllowAny => {
-                t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
-                    format!("ALLOW_ANY ({decided_by}): unknown hosts pass through to the original destination")
-                });
-                Decision::new(Outcome::Passthrough)
+                let egress = scope
+                    .sidecar
+                    .filter(|_| scope.outbound_policy().is_some())
+                    .and_then(|sc| sc.egress_proxy.as_ref());
+                let mut d = Decision::new(Outcome::Passthrough);
+                match egress {
+                    // istio httproute.go / listener_builder.go: the egress
+                    // proxy's cluster replaces PassthroughCluster.
+                    Some(proxy) => {
+                        let cluster =
+                            self.cluster_name(&proxy.host, proxy.port, proxy.subset.as_deref());
+                        t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
+                            format!("ALLOW_ANY ({decided_by}) with egressProxy: unknown hosts go to {cluster}")
+                        });
+                        d.destinations.to_mut().push(Destination {
+                            host: Cow::Owned(proxy.host.clone()),
+                            subset: proxy.subset.clone().map(Cow::Owned),
+                            port: proxy.port,
+                            weight: 100,
+                            cluster,
+                            policy: None,
+                            problem: None,
+                        });
+                    }
+                    None => t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
+                        format!("ALLOW_ANY ({decided_by}): unknown hosts pass through to the original destination")
+                    }),
+                }
+                d
             }
             OutboundPolicy::RegistryOnly => {
                 t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
