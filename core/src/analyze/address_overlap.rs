@@ -8,7 +8,7 @@
 //! address in A's range matches A's chain only, whose SNI is A's host: it is
 //! not routed to B and goes where the outbound traffic policy sends it.
 //! Istio's own test marks this as broken (`serviceentry_simulation_test.go`,
-//! "TODO(https://github.com/istio/istio/issues/52235) this is broken");
+//! "TODO(istio/istio#52235) this is broken");
 //! meshroute routes as Istio does and warns here.
 
 use super::report;
