@@ -94,6 +94,34 @@ pub fn is_ip_literal(s: &str) -> bool {
     crate::names::is_ip_address(s)
 }
 
+/// How many leading bits of `ip` an address entry covers: the prefix
+/// length of a CIDR (`10.0.0.0/8`) that contains `ip`, or the full length
+/// for an equal plain IP; `None` when it does not contain `ip` or either is
+/// not an address. Envoy picks the filter chain with the longest such
+/// prefix (`source/common/listener_manager/filter_chain_manager_impl.cc`).
+pub fn address_covers(entry: &str, ip: &str) -> Option<u8> {
+    use std::net::IpAddr;
+    let ip: IpAddr = ip.parse().ok()?;
+    let (addr, len) = match entry.split_once('/') {
+        Some((a, l)) => (a.parse::<IpAddr>().ok()?, l.parse::<u8>().ok()?),
+        None => {
+            let a: IpAddr = entry.parse().ok()?;
+            (a, if a.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let (a, b, bits) = match (addr, ip) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return None,
+    };
+    if len > bits {
+        return None;
+    }
+    let shift = u32::from(bits - len);
+    let same = shift >= 128 || (a >> shift) == (b >> shift);
+    same.then_some(len)
+}
+
 /// Lower-cases the ASCII letters of a host, the form Envoy and DNS compare.
 pub fn normalize_host(host: &str) -> String {
     host.to_ascii_lowercase()
@@ -361,6 +389,32 @@ pub fn parse_server_host(entry: &str) -> ServerHost {
             },
             dns_name: dns.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::address_covers;
+
+    #[test]
+    fn cidrs_cover_by_prefix_and_plain_ips_by_equality() {
+        assert_eq!(address_covers("10.0.0.0/8", "10.1.2.3"), Some(8));
+        assert_eq!(address_covers("10.0.0.0/8", "11.0.0.1"), None);
+        assert_eq!(address_covers("1.1.1.1", "1.1.1.1"), Some(32));
+        assert_eq!(address_covers("1.1.1.1", "1.1.1.2"), None);
+        assert_eq!(address_covers("0.0.0.0/0", "8.8.8.8"), Some(0));
+        // Insignificant bits of the CIDR are ignored (serviceentry_simulation_test.go).
+        assert_eq!(
+            address_covers("1234:1f1:123:123:f816:3eff:feb8:2287/16", "1234::1"),
+            Some(16)
+        );
+        assert_eq!(
+            address_covers("1234:1f1:123:123:f816:3eff:febf:57ce/32", "1234::1"),
+            None
+        );
+        assert_eq!(address_covers("::/0", "1.1.1.1"), None);
+        assert_eq!(address_covers("10.0.0.0/33", "10.0.0.1"), None);
+        assert_eq!(address_covers("not-an-ip", "10.0.0.1"), None);
     }
 }
 

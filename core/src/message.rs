@@ -168,4 +168,8 @@ pub mod codes {
     /// routes, security policies, EnvoyFilters, ...) was ignored: decisions
     /// leave out whatever it would change in a mesh.
     pub const NOT_MODELLED: &str = "MR0007";
+    /// meshroute: a ServiceEntry's address on a TLS port contains a more
+    /// specific address of another one, which takes that range's TLS
+    /// connections whatever their SNI (Istio issue 52235).
+    pub const TLS_ADDRESS_SHADOWED: &str = "MR0008";
 }

@@ -37,6 +37,21 @@ impl Visibility {
         )
     }
 
+    /// From an exportTo list, `default` (the mesh config's default exportTo
+    /// for the kind) when the list is empty (istio `push_context.go`).
+    pub fn from_export_to_or(
+        export_to: &[String],
+        default: &[String],
+        own_namespace: &str,
+    ) -> Visibility {
+        let list = if export_to.is_empty() {
+            default
+        } else {
+            export_to
+        };
+        Visibility::from_export_to(list, own_namespace)
+    }
+
     /// Whether proxies in `namespace` see it.
     pub fn visible_in(&self, namespace: &str) -> bool {
         match self {
@@ -161,6 +176,9 @@ pub struct Service {
     pub origin: ServiceOrigin,
     /// ServiceEntry resolution (`None` for Kubernetes services).
     pub resolution: Option<Resolution>,
+    /// Addresses a sidecar captures for it: a Kubernetes clusterIP, a
+    /// ServiceEntry's `addresses` (IPs or CIDRs) as written.
+    pub addresses: Vec<String>,
 }
 
 impl Service {
@@ -203,15 +221,81 @@ pub struct Registry {
     services: Vec<Service>,
     exact: crate::fasthash::FastMap<String, Vec<usize>>,
     wildcard: Vec<usize>,
+    /// ExternalName Services: alias FQDN -> the FQDN it finally names
+    /// (chains followed, loops dropped). Aliases are not looked up as
+    /// services of their own.
+    aliases: crate::fasthash::FastMap<String, String>,
+    /// Headless Kubernetes Services (`clusterIP: None`) by FQDN.
+    headless: crate::fasthash::FastSet<String>,
+}
+
+/// Whether a Kubernetes Service is an `ExternalName` alias.
+fn is_external_name(svc: &crate::model::Resource<crate::model::kube::Service>) -> bool {
+    svc.spec
+        .service_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("ExternalName"))
+        && svc
+            .spec
+            .external_name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty())
+}
+
+/// Istio's `resolveServiceAliases` (`pilot/pkg/model/push_context.go`):
+/// each alias flattened to the name at the end of its chain; an alias in a
+/// loop is dropped (Kubernetes DNS answers NXDOMAIN for it).
+fn resolve_aliases(
+    raw: &crate::fasthash::FastMap<String, String>,
+) -> crate::fasthash::FastMap<String, String> {
+    let mut out = crate::fasthash::FastMap::default();
+    for (alias, first) in raw {
+        let mut target = first;
+        let mut seen = vec![alias.as_str(), first.as_str()];
+        let resolved = loop {
+            match raw.get(target) {
+                None => break Some(target),
+                Some(next) if seen.contains(&next.as_str()) => break None,
+                Some(next) => {
+                    seen.push(next);
+                    target = next;
+                }
+            }
+        };
+        if let Some(t) = resolved {
+            out.insert(alias.clone(), t.clone());
+        }
+    }
+    out
 }
 
 impl Registry {
-    /// Builds the registry from a configuration.
+    /// Builds the registry from a configuration, with the default
+    /// exportTo of its mesh config.
     pub fn build(config: &Config, domain: &str) -> Registry {
+        let options = crate::MeshOptions::from_config(config);
+        Registry::build_with(config, domain, &options.default_service_export_to)
+    }
+
+    /// Builds the registry; services that set no exportTo get
+    /// `default_export_to` (meshConfig.defaultServiceExportTo).
+    pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
         let mut services = Vec::new();
+        let mut raw_aliases = crate::fasthash::FastMap::default();
+        let mut headless = crate::fasthash::FastSet::default();
         for svc in &config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
+            if svc.spec.cluster_ip.as_deref() == Some("None") && !is_external_name(svc) {
+                headless.insert(hostname.clone());
+            }
+            if is_external_name(svc) {
+                let target = svc.spec.external_name.as_deref().unwrap_or_default();
+                raw_aliases.insert(
+                    hostname.clone(),
+                    target.trim_end_matches('.').to_ascii_lowercase(),
+                );
+            }
             let export = svc
                 .metadata
                 .annotations
@@ -263,10 +347,17 @@ impl Registry {
                         },
                     })
                     .collect(),
-                visibility: Visibility::from_export_to(&export, ns),
+                visibility: Visibility::from_export_to_or(&export, default_export_to, ns),
                 endpoints,
                 origin: ServiceOrigin::Kubernetes(svc.key()),
                 resolution: None,
+                addresses: svc
+                    .spec
+                    .cluster_ip
+                    .iter()
+                    .filter(|ip| crate::hosts::is_ip_literal(ip))
+                    .cloned()
+                    .collect(),
             });
         }
         for se in &config.service_entries {
@@ -341,10 +432,15 @@ impl Registry {
                     hostname: Arc::from(hostname),
                     namespace: ns.to_string(),
                     ports: ports.clone(),
-                    visibility: Visibility::from_export_to(&se.spec.export_to, ns),
+                    visibility: Visibility::from_export_to_or(
+                        &se.spec.export_to,
+                        default_export_to,
+                        ns,
+                    ),
                     endpoints: host_endpoints,
                     origin: ServiceOrigin::ServiceEntry(se.key()),
                     resolution: Some(resolution),
+                    addresses: se.spec.addresses.clone(),
                 });
             }
         }
@@ -352,8 +448,15 @@ impl Registry {
             services,
             exact: Default::default(),
             wildcard: Vec::new(),
+            aliases: resolve_aliases(&raw_aliases),
+            headless,
         };
         for (i, s) in registry.services.iter().enumerate() {
+            let is_alias = matches!(s.origin, ServiceOrigin::Kubernetes(_))
+                && raw_aliases.contains_key(s.hostname.as_ref());
+            if is_alias {
+                continue;
+            }
             if s.hostname.starts_with('*') {
                 registry.wildcard.push(i);
             } else {
@@ -406,8 +509,70 @@ impl Registry {
             })
     }
 
-    /// Every service.
+    /// The FQDN an ExternalName Service `host` stands for (Istio
+    /// `model.Alias`): requests to the alias go to that service.
+    pub fn alias_target(&self, host: &str) -> Option<&str> {
+        self.aliases.get(host).map(String::as_str)
+    }
+
+    /// Whether `host` is a headless Kubernetes Service (`clusterIP: None`):
+    /// its pods' own names (`web-0.web.ns.svc.cluster.local`) reach it too.
+    pub fn is_headless(&self, host: &str) -> bool {
+        self.headless.contains(host)
+    }
+
+    /// Every service (ExternalName aliases included, as written).
     pub fn services(&self) -> &[Service] {
         &self.services
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::Registry;
+
+    fn registry(yaml: &str) -> Registry {
+        let config = crate::load::load_str(yaml, "aliases.yaml");
+        assert!(config.messages.is_empty(), "{:?}", config.messages);
+        Registry::build(&config, "cluster.local")
+    }
+
+    fn external_name(name: &str, target: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  type: ExternalName\n  externalName: {target}\n---\n"
+        )
+    }
+
+    #[test]
+    fn an_external_name_service_is_an_alias_not_a_service_of_its_own() {
+        let yaml = external_name("alias", "concrete.default.svc.cluster.local")
+            + "apiVersion: v1\nkind: Service\nmetadata: {name: concrete, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n";
+        let r = registry(&yaml);
+        let alias = "alias.default.svc.cluster.local";
+        assert_eq!(
+            r.alias_target(alias),
+            Some("concrete.default.svc.cluster.local")
+        );
+        assert!(r.lookup(alias, "default").is_none());
+        assert!(r
+            .lookup("concrete.default.svc.cluster.local", "default")
+            .is_some());
+    }
+
+    #[test]
+    fn alias_chains_are_followed_and_loops_dropped() {
+        // push_context.go resolveServiceAliases: a -> b -> c flattens to a -> c;
+        // x <-> y is a loop Kubernetes DNS answers NXDOMAIN for.
+        let yaml = external_name("a", "b.default.svc.cluster.local.")
+            + &external_name("b", "C.default.svc.cluster.local")
+            + &external_name("x", "y.default.svc.cluster.local")
+            + &external_name("y", "x.default.svc.cluster.local");
+        let r = registry(&yaml);
+        assert_eq!(
+            r.alias_target("a.default.svc.cluster.local"),
+            Some("c.default.svc.cluster.local")
+        );
+        assert_eq!(r.alias_target("x.default.svc.cluster.local"), None);
+        assert_eq!(r.alias_target("y.default.svc.cluster.local"), None);
     }
 }

@@ -15,6 +15,7 @@
 //! | [`sidecars`] | IST0110, IST0111, IST0101 (`selector`) |
 //! | [`deprecations`] | IST0002 |
 //! | [`ports`] | IST0118 |
+//! | [`address_overlap`] | MR0008 |
 //!
 //! Service lookups follow the analyzers' own model (`util.InitServiceEntryHostMap`
 //! and `util.GetDestinationHost`), not the proxy's: every registry service
@@ -42,6 +43,7 @@
 //! topology label augmentation (region, zone, hostname from Node objects) is
 //! not applied: meshroute reads no Nodes.
 
+pub mod address_overlap;
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
@@ -83,6 +85,7 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     sidecars::analyze(config, out);
     deprecations::analyze(config, out);
     ports::analyze(config, out);
+    address_overlap::analyze(config, out);
 }
 
 /// A message about resource `r` of `kind`, pointing at `path` (or at its

@@ -10,6 +10,7 @@ mod index;
 pub mod request;
 mod request_view;
 pub mod retries;
+mod scope;
 mod sidecar;
 mod table;
 mod trace;
@@ -66,8 +67,11 @@ pub enum RequestError {
     EmptyHost,
 }
 
-/// How the mesh is set up (mesh-wide settings Istio takes from MeshConfig).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the mesh is set up (mesh-wide settings Istio takes from MeshConfig;
+/// [`MeshOptions::from_config`] reads them from a configuration's mesh
+/// config, see [`crate::mesh_config`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MeshOptions {
     /// Istio's root namespace (DestinationRule lookup falls back to it).
     pub root_namespace: String,
@@ -77,6 +81,22 @@ pub struct MeshOptions {
     pub outbound_policy: OutboundPolicy,
     /// How Envoy normalizes the path before routing (meshConfig.pathNormalization).
     pub path_normalization: crate::matching::path::PathNormalization,
+    /// `exportTo` of Services and ServiceEntries that set none
+    /// (meshConfig.defaultServiceExportTo; Istio's default `["*"]`).
+    pub default_service_export_to: Vec<String>,
+    /// `exportTo` of VirtualServices that set none
+    /// (meshConfig.defaultVirtualServiceExportTo).
+    pub default_virtual_service_export_to: Vec<String>,
+    /// `exportTo` of DestinationRules that set none
+    /// (meshConfig.defaultDestinationRuleExportTo).
+    pub default_destination_rule_export_to: Vec<String>,
+    /// The retry policy of routes that set no `retries`
+    /// (meshConfig.defaultHttpRetryPolicy); `None` is Istio's built-in one.
+    pub default_retry_policy: Option<crate::model::virtual_service::HttpRetry>,
+    /// Where the mesh settings came from (`ConfigMap istio-system/istio`,
+    /// `mesh config file mesh.yaml`); `None` for Istio's defaults. Explain
+    /// names it where a mesh setting decides.
+    pub origin: Option<String>,
 }
 
 impl Default for MeshOptions {
@@ -86,7 +106,78 @@ impl Default for MeshOptions {
             domain_suffix: "cluster.local".into(),
             outbound_policy: OutboundPolicy::AllowAny,
             path_normalization: crate::matching::path::PathNormalization::Base,
+            default_service_export_to: vec!["*".into()],
+            default_virtual_service_export_to: vec!["*".into()],
+            default_destination_rule_export_to: vec!["*".into()],
+            default_retry_policy: None,
+            origin: None,
         }
+    }
+}
+
+impl MeshOptions {
+    /// The settings of `config`'s mesh config in force
+    /// ([`Config::mesh_config`]: an explicit file over the mesh ConfigMap),
+    /// Istio's defaults for what it leaves out. [`Mesh::compile`] uses them.
+    pub fn from_config(config: &Config) -> MeshOptions {
+        let mut options = MeshOptions::default();
+        if let Some(source) = config.mesh_config() {
+            options.apply(&source.config);
+            options.origin = Some(source.origin.to_string());
+        }
+        options
+    }
+
+    /// Sets the fields `mesh` writes; the others keep their values.
+    pub fn apply(&mut self, mesh: &crate::mesh_config::MeshConfig) {
+        use crate::mesh_config::OutboundMode;
+        if let Some(policy) = &mesh.outbound_traffic_policy {
+            // An outboundTrafficPolicy without a mode is the proto's zero value.
+            self.outbound_policy = match policy.mode.unwrap_or(OutboundMode::RegistryOnly) {
+                OutboundMode::RegistryOnly => OutboundPolicy::RegistryOnly,
+                OutboundMode::AllowAny | OutboundMode::AllowAnyDynamicDns => {
+                    OutboundPolicy::AllowAny
+                }
+            };
+        }
+        if let Some(ns) = mesh.root_namespace.as_ref().filter(|ns| !ns.is_empty()) {
+            self.root_namespace.clone_from(ns);
+        }
+        // An empty list is unset: Istio keeps "*" (push_context.go initDefaultExportMaps).
+        let export = |field: &Option<Vec<String>>, into: &mut Vec<String>| {
+            if let Some(list) = field.as_ref().filter(|l| !l.is_empty()) {
+                into.clone_from(list);
+            }
+        };
+        export(
+            &mesh.default_service_export_to,
+            &mut self.default_service_export_to,
+        );
+        export(
+            &mesh.default_virtual_service_export_to,
+            &mut self.default_virtual_service_export_to,
+        );
+        export(
+            &mesh.default_destination_rule_export_to,
+            &mut self.default_destination_rule_export_to,
+        );
+        if let Some(retry) = &mesh.default_http_retry_policy {
+            self.default_retry_policy = Some(retry.clone());
+        }
+        if let Some(mode) = mesh
+            .path_normalization
+            .as_ref()
+            .and_then(|p| p.normalization)
+        {
+            self.path_normalization = mode.mode();
+        }
+    }
+
+    /// Where a mesh setting came from, for explanations.
+    pub(crate) fn origin_text(&self) -> &str {
+        self.origin
+            .as_deref()
+            .unwrap_or("Istio's default mesh config")
     }
 }
 
@@ -112,6 +203,14 @@ pub struct Mesh {
     mesh_exact: HashMap<String, Vec<usize>>,
     /// Wildcard hosts claimed by VirtualServices bound to the mesh.
     mesh_wildcard: Vec<(String, usize)>,
+    /// By position in `mesh_wildcard`: the registry services its host covers.
+    wildcard_services: Vec<Vec<usize>>,
+    /// By index in `vs`: the registry services its hosts cover.
+    vs_services: Vec<Vec<usize>>,
+    /// By port: the registry services (ExternalName aliases aside) with that port.
+    port_services: HashMap<u32, Vec<usize>>,
+    /// The Sidecars, indexed by namespace.
+    sidecars: scope::SidecarScopes,
     gateways: gateway::GatewayTable,
     /// Per caller namespace: the names a caller may use for a known host
     /// (`reviews`, `reviews.default`, ...) resolved once, with the
@@ -162,6 +261,65 @@ pub(crate) struct CachedHost {
     pub vs: Option<usize>,
     /// The registry service for `fqdn` seen from the namespace.
     pub service: Option<usize>,
+    /// The name is also an exact VirtualService host: on HTTP it belongs
+    /// to that VirtualService's own virtual host unless it is `fqdn` itself
+    /// on a port of the service (see `Mesh::resolve_http`).
+    pub exact_vs_host: bool,
+}
+
+/// Which registry services the mesh's VirtualService hosts cover, and
+/// which services listen on each port, computed once.
+struct HostCoverage {
+    wildcard_services: Vec<Vec<usize>>,
+    vs_services: Vec<Vec<usize>>,
+    port_services: HashMap<u32, Vec<usize>>,
+}
+
+impl HostCoverage {
+    fn build(
+        registry: &Registry,
+        vs: &[compile::CompiledVs],
+        mesh_wildcard: &[(String, usize)],
+    ) -> HostCoverage {
+        let services = registry.services();
+        let routable = |s: &crate::registry::Service| registry.alias_target(&s.hostname).is_none();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::default();
+        let mut port_services: HashMap<u32, Vec<usize>> = HashMap::default();
+        for (i, s) in services.iter().enumerate() {
+            if !routable(s) {
+                continue;
+            }
+            by_name.entry(&*s.hostname).or_default().push(i);
+            for p in &s.ports {
+                port_services.entry(p.number).or_default().push(i);
+            }
+        }
+        let covered = |host: &str| -> Vec<usize> {
+            if crate::hosts::is_wildcard(host) {
+                (0..services.len())
+                    .filter(|&i| routable(&services[i]))
+                    .filter(|&i| crate::hosts::matches(&services[i].hostname, host))
+                    .collect()
+            } else {
+                by_name.get(host).cloned().unwrap_or_default()
+            }
+        };
+        let wildcard_services = mesh_wildcard.iter().map(|(h, _)| covered(h)).collect();
+        let vs_services = vs
+            .iter()
+            .map(|v| {
+                let mut list: Vec<usize> = v.hosts.iter().flat_map(|h| covered(h)).collect();
+                list.sort_unstable();
+                list.dedup();
+                list
+            })
+            .collect();
+        HostCoverage {
+            wildcard_services,
+            vs_services,
+            port_services,
+        }
+    }
 }
 
 /// Most (alias, namespace) pairs resolved ahead of time.
@@ -175,10 +333,12 @@ const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
 
 impl Mesh {
-    /// Compiles a configuration with default mesh settings. Resources that
-    /// failed to load are absent from `config` and so from the table.
+    /// Compiles a configuration with the mesh settings of its mesh config
+    /// ([`MeshOptions::from_config`]; Istio's defaults without one).
+    /// Resources that failed to load are absent from `config` and so from
+    /// the table.
     pub fn compile(config: &Config) -> Mesh {
-        Mesh::compile_with(config, MeshOptions::default())
+        Mesh::compile_with(config, MeshOptions::from_config(config))
     }
 
     /// Compiles a configuration with the given mesh settings.
@@ -187,7 +347,21 @@ impl Mesh {
         // Ingresses route as the Gateways and VirtualServices Istio makes of them.
         let with_ingresses = crate::ingress::with_converted(config, &domain);
         let config: &Config = &with_ingresses;
-        let mut vs = compile::compile_virtual_services(config, &domain);
+        let mut vs = compile::compile_virtual_services(
+            config,
+            &domain,
+            &options.default_virtual_service_export_to,
+        );
+        let default_retries = Arc::new(crate::decide::retries::mesh_default_retries(
+            options.default_retry_policy.as_ref(),
+        ));
+        // Routes that set no retries take the mesh's default policy
+        // (route.go: `policy = opts.Mesh.GetDefaultHttpRetryPolicy()`).
+        for route in vs.iter_mut().flat_map(|v| v.http.iter_mut()) {
+            if route.route.retries.is_none() {
+                route.retries = default_retries.clone();
+            }
+        }
         let mut dest_keys: Vec<DestKey> = Vec::new();
         let mut key_of: HashMap<DestKey, usize> = HashMap::default();
         for (id, route) in vs.iter_mut().flat_map(|v| v.http.iter_mut()).enumerate() {
@@ -222,18 +396,28 @@ impl Mesh {
             }
         }
         let gateways = gateway::GatewayTable::build(config, &domain);
+        let registry = Registry::build_with(config, &domain, &options.default_service_export_to);
+        let coverage = HostCoverage::build(&registry, &vs, &mesh_wildcard);
         let mut mesh = Mesh {
-            registry: Registry::build(config, &domain),
-            rules: RuleIndex::build(config, &domain),
+            rules: RuleIndex::build_with(
+                config,
+                &domain,
+                &options.default_destination_rule_export_to,
+            ),
+            sidecars: scope::SidecarScopes::build(config, &options.root_namespace, &domain),
+            registry,
             vs,
             mesh_exact,
             mesh_wildcard,
+            wildcard_services: coverage.wildcard_services,
+            vs_services: coverage.vs_services,
+            port_services: coverage.port_services,
             gateways,
             options,
             host_cache: HashMap::default(),
             dest_keys,
             clusters: HashMap::default(),
-            default_retries: Arc::new(crate::decide::retries::effective_retries(None)),
+            default_retries,
         };
         mesh.clusters = mesh.build_cluster_names();
         mesh.host_cache = mesh.build_host_cache(config);
@@ -349,16 +533,28 @@ impl Mesh {
         let mut cache = HashMap::default();
         for ns in namespaces {
             let mut map: HashMap<Box<str>, CachedHost> = HashMap::default();
-            map.reserve(aliases.len());
-            for a in &aliases {
-                let (fqdn, known) = self.resolve_host(a, &ns);
-                if known {
-                    let vs = self.mesh_vs_index(&fqdn, &ns);
-                    let service = self.registry.lookup_index(&fqdn, &ns);
-                    let fqdn: Arc<str> = service
-                        .map(|i| self.registry.services()[i].hostname.clone())
-                        .unwrap_or_else(|| Arc::from(fqdn.as_str()));
-                    map.insert(a.as_str().into(), CachedHost { fqdn, vs, service });
+            // Names are resolved for the namespace's default Sidecar; one
+            // that imports per port is left to the per-request path.
+            let sidecar = self.sidecars.namespace_default(&ns);
+            if sidecar.is_none_or(|s| s.is_port_independent()) {
+                let scope = scope::Scope::of(&ns, sidecar, 0);
+                map.reserve(aliases.len());
+                for a in &aliases {
+                    let Some(r) = self.resolve_any_port(a, &scope) else {
+                        continue;
+                    };
+                    let Some(service) = r.service else {
+                        continue;
+                    };
+                    map.insert(
+                        a.as_str().into(),
+                        CachedHost {
+                            exact_vs_host: self.mesh_exact.contains_key(a.as_str()),
+                            fqdn: Arc::from(r.fqdn.as_str()),
+                            vs: r.vs,
+                            service: Some(service),
+                        },
+                    );
                 }
             }
             let dests =
