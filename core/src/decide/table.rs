@@ -14,9 +14,11 @@ use super::evaluate::Proxy;
 use super::request::Request;
 use super::request_view::View;
 use super::trace::Tracer;
+use super::CompiledGateway;
 use super::Mesh;
-use crate::hosts::GatewayRef;
+use crate::hosts::{self, GatewayRef};
 use crate::matching::{HttpRouteMatch, StringMatcher};
+use crate::model::gateway::{Server, ServerTlsMode};
 use crate::model::virtual_service::HttpRoute;
 use crate::registry::{PortProtocol, Service};
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,7 +183,7 @@ impl<'m> VirtualHost<'m> {
     /// routes has the single default route.
     pub fn routes(&self) -> Vec<RouteEntry<'m>> {
         let entry = |rule, condition| RouteEntry {
-            view: self.view,
+            owner: Owner::Sidecar(self.view),
             hostname: self.hostname(),
             port: self.port,
             rule,
@@ -226,10 +228,18 @@ fn has_invalid_pattern(m: &HttpRouteMatch) -> bool {
         || m.query_params.iter().any(|q| invalid(&q.matcher))
 }
 
-/// One route of a [`VirtualHost`]: a rule and the match it was made from.
+/// The proxy a route table belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Owner<'m> {
+    Sidecar(SidecarView<'m>),
+    Gateway(&'m Mesh, &'m CompiledGateway),
+}
+
+/// One route of a [`VirtualHost`] or [`GatewayVirtualHost`]: a rule and
+/// the match it was made from.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteEntry<'m> {
-    view: SidecarView<'m>,
+    owner: Owner<'m>,
     hostname: &'m str,
     port: u32,
     /// `None`: the default route of a host no VirtualService routes.
@@ -267,28 +277,321 @@ impl<'m> RouteEntry<'m> {
     /// and rewrites depend on the request: read them from
     /// [`RouteEntry::rule`]. Evaluates the rule each call.
     pub fn decision(&self) -> Decision<'m> {
-        let mesh = self.view.mesh;
-        let (ns, labels) = (self.view.namespace, self.view.labels);
-        let mut req = Request::new(self.hostname).from_namespace(ns);
-        req.port = u16::try_from(self.port).ok();
-        req.source.labels = labels.clone();
-        let view = View::new(&req);
-        let proxy = Proxy {
-            gateway: GatewayRef::Mesh,
-            namespace: ns,
-            labels: Some(labels),
-            listener_port: self.port,
-            resolved: &[],
-            resolved_routes: &[],
-        };
         let mut t = Tracer::new(false);
-        match self.rule {
-            Some(rule) => mesh.http_decision(rule, None, &view, &proxy, &mut t),
-            None => {
-                let service = mesh.registry.lookup(self.hostname, ns);
-                mesh.default_route(self.hostname, service, &view, &proxy, &mut t)
+        match self.owner {
+            Owner::Sidecar(view) => {
+                let (mesh, ns, labels) = (view.mesh, view.namespace, view.labels);
+                let mut req = Request::new(self.hostname).from_namespace(ns);
+                req.port = u16::try_from(self.port).ok();
+                req.source.labels = labels.clone();
+                let request_view = View::new(&req);
+                let proxy = Proxy {
+                    gateway: GatewayRef::Mesh,
+                    namespace: ns,
+                    labels: Some(labels),
+                    listener_port: self.port,
+                    resolved: &[],
+                    resolved_routes: &[],
+                };
+                match self.rule {
+                    Some(rule) => mesh.http_decision(rule, None, &request_view, &proxy, &mut t),
+                    None => {
+                        let service = mesh.registry.lookup(self.hostname, ns);
+                        mesh.default_route(self.hostname, service, &request_view, &proxy, &mut t)
+                    }
+                }
+            }
+            Owner::Gateway(mesh, gw) => {
+                let mut req = Request::new(self.hostname).via_gateway(&gw.key);
+                req.port = u16::try_from(self.port).ok();
+                let request_view = View::new(&req);
+                let proxy = Proxy {
+                    gateway: gateway_ref(gw),
+                    namespace: &gw.namespace,
+                    labels: None,
+                    listener_port: self.port,
+                    resolved: &[],
+                    resolved_routes: &[],
+                };
+                match self.rule {
+                    Some(rule) => mesh.http_decision(rule, None, &request_view, &proxy, &mut t),
+                    None => Decision::new(super::decision::Outcome::NotFound),
+                }
             }
         }
+    }
+}
+
+fn gateway_ref(gw: &CompiledGateway) -> GatewayRef {
+    GatewayRef::Gateway {
+        namespace: gw.namespace.clone(),
+        name: gw.name.clone(),
+    }
+}
+
+/// Whether a gateway server carries HTTP: HTTP, or TLS it terminates.
+pub(super) fn serves_http(s: &Server) -> bool {
+    let protocol = PortProtocol::from_istio(
+        s.port
+            .as_ref()
+            .and_then(|p| p.protocol.as_deref())
+            .unwrap_or(""),
+    );
+    protocol == PortProtocol::Http || (protocol == PortProtocol::Tls && !is_passthrough(s))
+}
+
+/// Whether a gateway server passes TLS through (no termination).
+pub(super) fn is_passthrough(s: &Server) -> bool {
+    s.tls.as_ref().is_some_and(|tls| {
+        matches!(
+            tls.mode.unwrap_or_default(),
+            ServerTlsMode::Passthrough | ServerTlsMode::AutoPassthrough
+        )
+    })
+}
+
+impl Mesh {
+    /// VirtualServices bound to a gateway and visible to its namespace, in
+    /// Istio's order.
+    pub(super) fn bound_virtual_services(
+        &self,
+        gw: &CompiledGateway,
+        gref: &GatewayRef,
+    ) -> Vec<&CompiledVs> {
+        self.vs
+            .iter()
+            .filter(|vs| vs.bound_to(gref) && vs.visibility.visible_in(&gw.namespace))
+            .collect()
+    }
+}
+
+/// The virtual hosts of a gateway's HTTP servers on one port: each domain
+/// (the narrower of a VirtualService host and a server host that overlap,
+/// where the server's namespace filter admits the VirtualService) with the
+/// index of its VirtualService in `bound` (pilot `networking/core/gateway.go`).
+pub(super) fn gateway_domains(
+    gw: &CompiledGateway,
+    http_servers: &[&Server],
+    bound: &[&CompiledVs],
+) -> Vec<(String, usize)> {
+    let mut domains: Vec<(String, usize)> = Vec::new();
+    for (vi, vs) in bound.iter().enumerate() {
+        for vh in &vs.hosts {
+            for s in http_servers {
+                for entry in &s.hosts {
+                    let sh = hosts::parse_server_host(entry);
+                    if !sh.namespace.admits(&vs.namespace, &gw.namespace) {
+                        continue;
+                    }
+                    let server_host = sh.dns_name.to_ascii_lowercase();
+                    let domain = if hosts::subset_of(vh, &server_host) {
+                        Some(vh.clone())
+                    } else if hosts::subset_of(&server_host, vh) {
+                        Some(server_host)
+                    } else {
+                        None
+                    };
+                    if let Some(d) = domain {
+                        if !domains.iter().any(|(x, i)| *x == d && *i == vi) {
+                            domains.push((d, vi));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    domains
+}
+
+/// The routes of every bound VirtualService that yields `domain`,
+/// concatenated in order, catch-alls moved to the end (stable).
+pub(super) fn routes_for_domain<'m>(
+    domains: &[(String, usize)],
+    bound: &[&'m CompiledVs],
+    domain: &str,
+) -> Vec<&'m CompiledHttpRoute> {
+    let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
+    for (vi, vs) in bound.iter().enumerate() {
+        if domains.iter().any(|(d, i)| *i == vi && d == domain) {
+            routes.extend(vs.http.iter());
+        }
+    }
+    let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
+        routes.into_iter().partition(|r| !r.is_catch_all());
+    specific.extend(catch_alls);
+    specific
+}
+
+/// The HTTP routing of one gateway workload, read from a compiled [`Mesh`]
+/// (see [`Mesh::gateway_view`]): per server port, the virtual hosts the
+/// bound VirtualServices make, as the decision at that gateway sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayView<'m> {
+    mesh: &'m Mesh,
+    gateway: &'m CompiledGateway,
+}
+
+impl Mesh {
+    /// The HTTP routing of the Gateway `namespace/name`; `None` when there
+    /// is no such Gateway.
+    pub fn gateway_view(&self, key: &str) -> Option<GatewayView<'_>> {
+        self.gateways
+            .iter()
+            .find(|g| g.key == key)
+            .map(|gateway| GatewayView {
+                mesh: self,
+                gateway,
+            })
+    }
+}
+
+impl<'m> GatewayView<'m> {
+    /// `namespace/name` of the Gateway.
+    pub fn key(&self) -> &'m str {
+        &self.gateway.key
+    }
+
+    /// The ports with servers that carry HTTP, ascending.
+    pub fn ports(&self) -> Vec<GatewayPort<'m>> {
+        let mut ports: Vec<u32> = self
+            .gateway
+            .servers
+            .iter()
+            .filter(|s| serves_http(s))
+            .filter_map(|s| s.port.as_ref().and_then(|p| p.number))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+            .into_iter()
+            .map(|port| GatewayPort { view: *self, port })
+            .collect()
+    }
+}
+
+/// One port of a [`GatewayView`].
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayPort<'m> {
+    view: GatewayView<'m>,
+    port: u32,
+}
+
+impl<'m> GatewayPort<'m> {
+    /// The server port.
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// One virtual host per domain, in the order the decision considers
+    /// them; hosts of servers with `httpsRedirect` are marked
+    /// ([`GatewayVirtualHost::https_redirect`]), and such a server's hosts
+    /// that no VirtualService covers get a virtual host of their own.
+    pub fn virtual_hosts(&self) -> Vec<GatewayVirtualHost<'m>> {
+        let (mesh, gw) = (self.view.mesh, self.view.gateway);
+        let servers: Vec<&'m Server> = gw
+            .servers
+            .iter()
+            .filter(|s| s.port.as_ref().and_then(|p| p.number) == Some(self.port))
+            .filter(|s| serves_http(s))
+            .collect();
+        let bound = mesh.bound_virtual_services(gw, &gateway_ref(gw));
+        let domains = gateway_domains(gw, &servers, &bound);
+        let redirect_hosts: Vec<String> = servers
+            .iter()
+            .filter(|s| {
+                s.tls
+                    .as_ref()
+                    .and_then(|t| t.https_redirect)
+                    .unwrap_or(false)
+            })
+            .flat_map(|s| s.hosts.iter())
+            .map(|h| hosts::parse_server_host(h).dns_name.to_ascii_lowercase())
+            .collect();
+        let redirected = |domain: &str| {
+            redirect_hosts
+                .iter()
+                .any(|h| h == "*" || hosts::subset_of(domain, h))
+        };
+        let mut out: Vec<GatewayVirtualHost<'m>> = Vec::new();
+        for (domain, _) in &domains {
+            if out.iter().any(|v| v.domain == *domain) {
+                continue;
+            }
+            out.push(GatewayVirtualHost {
+                port: *self,
+                https_redirect: redirected(domain),
+                routes: routes_for_domain(&domains, &bound, domain),
+                domain: domain.clone(),
+            });
+        }
+        for h in &redirect_hosts {
+            if !out.iter().any(|v| v.domain == *h) {
+                out.push(GatewayVirtualHost {
+                    port: *self,
+                    https_redirect: true,
+                    routes: Vec::new(),
+                    domain: h.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// One virtual host of a gateway port.
+#[derive(Debug, Clone)]
+pub struct GatewayVirtualHost<'m> {
+    port: GatewayPort<'m>,
+    domain: String,
+    https_redirect: bool,
+    routes: Vec<&'m CompiledHttpRoute>,
+}
+
+impl<'m> GatewayVirtualHost<'m> {
+    /// The domain (a host, possibly a wildcard such as `*.example.com`).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Whether every request is answered with a redirect to `https`
+    /// (the server's `tls.httpsRedirect`; Envoy's `require_tls: ALL`).
+    pub fn https_redirect(&self) -> bool {
+        self.https_redirect
+    }
+
+    /// The routes in the order the decision evaluates them, one per rule
+    /// match that exists at this gateway and port, ending at the first
+    /// entry that matches every request.
+    pub fn routes(&self) -> Vec<RouteEntry<'m>> {
+        let (mesh, gw) = (self.port.view.mesh, self.port.view.gateway);
+        let gref = gateway_ref(gw);
+        let port = self.port.port;
+        let owner = Owner::Gateway(mesh, gw);
+        let mut out = Vec::new();
+        for rule in &self.routes {
+            let entry = |condition| RouteEntry {
+                owner,
+                hostname: "",
+                port,
+                rule: Some(*rule),
+                condition,
+            };
+            if rule.matches.is_empty() {
+                out.push(entry(None));
+                return out;
+            }
+            for m in &rule.matches {
+                if m.exists_on(&gref, port, None, &gw.namespace).is_err() || has_invalid_pattern(m)
+                {
+                    continue;
+                }
+                out.push(entry(Some(m)));
+                if m.is_catch_all() {
+                    return out;
+                }
+            }
+        }
+        out
     }
 }
 

@@ -1,6 +1,7 @@
 //! `decide FILES...`: reads meshroute requests (JSON, one a line) on stdin
 //! and prints one JSON line per request: outcome, destination clusters and
-//! weights, and the status of a local reply.
+//! weights, and the status of a local reply. Decides on the configuration
+//! Istio's admission webhook admits, as the proxies see it.
 use std::io::BufRead;
 
 fn main() {
@@ -19,7 +20,7 @@ fn main() {
         .map(|(name, text)| meshroute::load::Input { name, text })
         .collect();
     let config = meshroute::load::load(&inputs, &meshroute::load::LoadOptions::default());
-    let mesh = meshroute::Mesh::compile(&config);
+    let mesh = meshroute::Mesh::compile(&meshroute::admission::admit(&config).config);
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let out = match serde_json::from_str::<meshroute::Request>(&line) {
             Err(e) => serde_json::json!({"error": e.to_string()}),
