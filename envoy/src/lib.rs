@@ -1,19 +1,28 @@
 //! Native Envoy configuration from a compiled [`Mesh`]: what istiod would
-//! push to one sidecar, as a static bootstrap (no control plane). Built on
-//! meshroute's public, read-only view of the table ([`Mesh::sidecar_view`]).
+//! push to one sidecar or gateway, as a static bootstrap (no control plane).
+//! Built on meshroute's public, read-only views of the table
+//! ([`Mesh::sidecar_view`], [`Mesh::gateway_view`]).
 //!
-//! Layout: one HTTP listener on `127.0.0.1:listen_port` whose route table
-//! has one virtual host per (service, port) with the names a caller may use
-//! (`reviews:9080`, `reviews.default:9080`, the FQDN ...; names without a
-//! port only for port 80), routes from the VirtualServices exactly in the
-//! order Istio emits them (section 9.2 of envoy-semantics.md), and clusters
+//! Layout: one HTTP listener per port the proxy routes HTTP on (Istio's
+//! route configuration per port), on `127.0.0.1` from
+//! [`Options::listen_port`] up, named `meshroute_<PORT>`. A sidecar's
+//! table has one virtual host per service with the names a caller may use
+//! (`reviews`, `reviews.default`, the FQDN ...) and ports ignored in host
+//! matching (`ignore_port_in_host_matching`, as Istio sets it), then the
+//! `allow_any` (PassthroughCluster) or `block_all` (502) catch-all; a
+//! gateway's has one virtual host per domain its bound VirtualServices
+//! make. Routes come from the VirtualServices exactly in the order Istio
+//! emits them (section 9.2 of envoy-semantics.md), clusters
 //! `outbound|PORT|SUBSET|HOST` with circuit breakers and outlier detection
 //! mapped as Istio maps them (sections 6.1 and 7.4). Endpoints come from an
 //! [`Endpoints`] map (cluster name or host to `address:port`) or the
-//! registry. Pure: no I/O; the caller writes the JSON.
+//! registry. Routes Envoy would refuse (an abort or direct-response status
+//! outside 200-599, weights summing to zero, a redirect code Envoy has no
+//! name for) are left out and named in [`Generated::left_out`]. Pure: no
+//! I/O; the caller writes the JSON.
 //!
-//! Not exported (documented limits): CORS, consistent-hash policies,
-//! `derivePort` redirects, gateway listeners, TLS/TCP routes, TLS origination.
+//! Not exported (documented limits, spec/envoy-agreement.md): CORS,
+//! consistent-hash policies, TLS/TCP routes and listeners, TLS origination.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -447,6 +456,7 @@ fn route(entry: &RouteEntry<'_>) -> Result<Option<Value>, String> {
     refused_by_envoy(&decision, entry.rule())?;
     Ok(Some(route_entry(
         envoy_match,
+        entry.redirect_port(),
         name,
         &decision,
         entry.condition(),
@@ -673,7 +683,9 @@ fn fault_config(d: &Decision) -> Option<Value> {
     Some(v)
 }
 
-fn redirect_action(spec: &HttpRedirect) -> Value {
+/// Istio's RedirectAction (route.go `ApplyRedirect`); `port_redirect` is
+/// [`RouteEntry::redirect_port`].
+fn redirect_action(spec: &HttpRedirect, port_redirect: Option<u32>) -> Value {
     let mut r = Map::new();
     if let Some(uri) = &spec.uri {
         r.insert("path_redirect".into(), json!(uri));
@@ -683,7 +695,7 @@ fn redirect_action(spec: &HttpRedirect) -> Value {
     if let Some(a) = &spec.authority {
         r.insert("host_redirect".into(), json!(a));
     }
-    if let Some(p) = spec.port.filter(|p| *p != 0) {
+    if let Some(p) = port_redirect {
         r.insert("port_redirect".into(), json!(p));
     }
     if let Some(s) = &spec.scheme {
@@ -702,6 +714,7 @@ fn redirect_action(spec: &HttpRedirect) -> Value {
 
 fn route_entry(
     envoy_match: Value,
+    port_redirect: Option<u32>,
     name: &str,
     d: &Decision,
     m: Option<&HttpRouteMatch>,
@@ -715,7 +728,7 @@ fn route_entry(
     match d.outcome() {
         Outcome::Redirect => {
             if let Some(r) = spec.and_then(|s| s.redirect.as_ref()) {
-                e.insert("redirect".into(), redirect_action(r));
+                e.insert("redirect".into(), redirect_action(r, port_redirect));
             }
         }
         Outcome::DirectResponse => {

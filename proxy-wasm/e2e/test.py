@@ -351,6 +351,36 @@ def unservable_reason(req, d):
     return None
 
 
+class PortAllocator:
+    """Hands out ranges of consecutive free loopback ports."""
+
+    def __init__(self):
+        self.next = free_ports(1)
+
+    def take(self, n):
+        import socket
+        while True:
+            start = self.next
+            if start + n > 65000:
+                self.next = 21000
+                continue
+            ok = True
+            for p in range(start, start + n):
+                s = socket.socket()
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                finally:
+                    s.close()
+                if not ok:
+                    self.next = p + 1
+                    break
+            if ok:
+                self.next = start + n
+                return start
+
+
 def conformance():
     files = []
     for d in CORPUS_DIRS:
@@ -360,16 +390,21 @@ def conformance():
         for dirpath, _, names in sorted(os.walk(d)):
             files += [os.path.join(dirpath, f) for f in sorted(names) if f.endswith(".routetest.yaml")]
     t0 = time.time()
+    groups = []
     for fi, fname in enumerate(files):
-        started = len(PROCS)
         try:
-            agreement_file(fi, fname)
+            groups += agreement_groups(fi, fname)
         except Exception as e:  # one broken file must not hide the others
             check(f"[agreement] {fname}: harness", False, repr(e)[-1500:])
-        finally:
-            for p in PROCS[started:]:
-                stop(p)
-    print(f"agreement: {len(files)} files in {time.time() - t0:.0f}s")
+    started = len(PROCS)
+    try:
+        serve_groups(groups)
+    except Exception as e:
+        check("[agreement] harness", False, repr(e)[-2500:])
+    finally:
+        for p in PROCS[started:]:
+            stop(p)
+    print(f"agreement: {len(files)} files, {len(groups)} proxy configurations, {time.time() - t0:.0f}s")
     for why, items in sorted(UNSERVABLE.items()):
         print(f"not servable, {len(items)} case(s): {why}")
         for i in items:
@@ -382,7 +417,8 @@ def conformance():
             print(f"      {k:4d}  {why}")
 
 
-def agreement_file(fi, fname):
+def agreement_groups(fi, fname):
+    """The file's servable cases grouped by proxy; the others counted."""
     corpus = corpus_of(fname)
     short = os.path.relpath(fname, ROOT) if fname.startswith(ROOT + os.sep) else fname
     doc = yaml.safe_load(open(fname)) or {}
@@ -392,16 +428,11 @@ def agreement_file(fi, fname):
         p = os.path.join(WORK, f"inline-{fi}.yaml")
         open(p, "w").write(cfg["inline"])
         inputs.append(p)
-    if not inputs:
-        return
     defaults = doc.get("defaults") or {}
-    cases = []
-    for case in doc.get("cases") or []:
-        if "request" not in case:
-            continue
-        cases.append((case.get("name", "?"), merge(defaults, case.get("request"))))
-    if not cases:
-        return
+    cases = [(case.get("name", "?"), merge(defaults, case.get("request")))
+             for case in doc.get("cases") or [] if "request" in case]
+    if not inputs or not cases:
+        return []
     dec = subprocess.run([DECIDE, *inputs], input="\n".join(json.dumps(r) for _, r in cases),
                          capture_output=True, text=True, timeout=60).stdout.splitlines()
     groups = {}
@@ -413,56 +444,111 @@ def agreement_file(fi, fname):
             tally(corpus, "unservable", why)
             continue
         groups.setdefault(proxy_args(req), []).append((name, req, d))
-    for gi, (pargs, items) in enumerate(groups.items()):
-        agreement_group(fi, gi, short, corpus, inputs, pargs, items)
+    return [{"tag": f"{fi}-{gi}", "short": short, "corpus": corpus, "inputs": inputs, "pargs": pargs,
+             "items": items} for gi, (pargs, items) in enumerate(groups.items())]
 
 
-def agreement_group(fi, gi, short, corpus, inputs, pargs, items):
-    tag = f"{fi}-{gi}"
-    probe, _ = envoy_config(inputs, pargs, 1, 2)
-    n_listeners = len(probe["static_resources"]["listeners"])
-    base = free_ports(2 * n_listeners + 2 + len(probe["static_resources"]["clusters"]))
-    native_listen, filter_listen = base, base + n_listeners
-    native_admin, filter_admin = base + 2 * n_listeners, base + 2 * n_listeners + 1
-    up_base = base + 2 * n_listeners + 2
-    names = [c["name"] for c in probe["static_resources"]["clusters"] if c.get("type") != "ORIGINAL_DST"]
-    ports = {n: up_base + i for i, n in enumerate(names)}
-    try:
-        native, notes = envoy_config(inputs, pargs, native_listen, native_admin)
-        filt, _ = envoy_config(inputs, pargs, filter_listen, filter_admin, wasm=True)
-    except RuntimeError as e:
-        for name, _, _ in items:
-            tally(corpus, "served")
-            DISAGREE.append(f"{short}: {name}")
-        check(f"[agreement] {short} {' '.join(pargs)}: envoy-config", False, str(e))
+def refuse_group(g, why):
+    for name, _, _ in g["items"]:
+        tally(g["corpus"], "served")
+        DISAGREE.append(f"{g['short']}: {name}")
+    check(f"[agreement] {g['short']} {' '.join(g['pargs'])}", False, why)
+
+
+def serve_groups(groups):
+    """All groups in one native and one filter Envoy: each group's listeners
+    on ports of its own, clusters shared by name (one upstream each)."""
+    ports = PortAllocator()
+    usable = []
+    for g in groups:
+        try:
+            probe, _ = envoy_config(g["inputs"], g["pargs"], 1, 2)
+            n = max(1, len(probe["static_resources"]["listeners"]))
+            g["native"], notes = envoy_config(g["inputs"], g["pargs"], ports.take(n), 2)
+            g["filter"], _ = envoy_config(g["inputs"], g["pargs"], ports.take(n), 2, wasm=True)
+            g["notes"] = notes
+            usable.append(g)
+        except Exception as e:
+            refuse_group(g, str(e)[-1500:])
+    if not usable:
         return
-    paths = {}
-    for label, conf in (("native", native), ("filter", filt)):
-        paths[label] = os.path.join(WORK, f"{label}-{tag}.json")
-        json.dump(with_upstreams(conf, ports), open(paths[label], "w"))
-    ups = start_upstreams(list(ports.items())) if ports else None
-    logs = {k: os.path.join(WORK, f"{k}-{tag}.log") for k in paths}
-    en = start_dynamic_envoy(paths["native"], native_admin, logs["native"])
-    ef = start_dynamic_envoy(paths["filter"], filter_admin, logs["filter"])
-    try:
-        wait_ready(en, native_admin, logs["native"])
-        wait_ready(ef, filter_admin, logs["filter"])
-    except RuntimeError as e:
-        for name, _, _ in items:
-            tally(corpus, "served")
-            DISAGREE.append(f"{short}: {name}")
-        check(f"[agreement] {short} {' '.join(pargs)}: Envoy loads the generated configs", False, str(e))
-        return
-    lp = {"native": listener_ports(native), "filter": listener_ports(filt)}
-    for name, req, d in items:
+    clusters = {}
+    for g in usable:
+        for c in g["native"]["static_resources"]["clusters"]:
+            if c.get("type") != "ORIGINAL_DST":
+                clusters.setdefault(c["name"], c)
+    up_base = ports.take(len(clusters)) if clusters else 0
+    up_ports = {n: up_base + i for i, n in enumerate(clusters)}
+
+    def merged(label, members):
+        out = json.loads(json.dumps(members[0][label]))
+        out["admin"]["address"]["socket_address"]["port_value"] = ports.take(1)
+        out["static_resources"]["listeners"] = [
+            l for g in members for l in rename(g, g[label]["static_resources"]["listeners"])]
+        cs = {}
+        for g in members:
+            for c in g[label]["static_resources"]["clusters"]:
+                cs.setdefault(c["name"], c)
+        out["static_resources"]["clusters"] = list(cs.values())
+        return with_upstreams(out, up_ports)
+
+    def rename(g, listeners):
+        for l in listeners:
+            l = json.loads(json.dumps(l))
+            l["name"] = f"g{g['tag']}_{l['name']}"
+            yield l
+
+    envoys = {}
+    for label in ("native", "filter"):
+        members = usable
+        for attempt in range(2):
+            conf = merged(label, members)
+            path = os.path.join(WORK, f"{label}.json")
+            log = os.path.join(WORK, f"{label}.log")
+            json.dump(conf, open(path, "w"))
+            admin = conf["admin"]["address"]["socket_address"]["port_value"]
+            p = start_dynamic_envoy(path, admin, log)
+            try:
+                wait_ready(p, admin, log)
+                envoys[label] = p
+                break
+            except RuntimeError as e:
+                stop(p)
+                if attempt == 1:
+                    raise
+                # Find the configurations Envoy refuses, one by one, and leave them out.
+                kept = []
+                for g in members:
+                    one = os.path.join(WORK, f"{label}-{g['tag']}.json")
+                    json.dump(g[label], open(one, "w"))
+                    res = subprocess.run(["envoy", "--mode", "validate", "-c", one, "--use-dynamic-base-id"],
+                                         capture_output=True, text=True, timeout=120)
+                    if res.returncode == 0:
+                        kept.append(g)
+                    else:
+                        refuse_group(g, f"Envoy refuses the {label} configuration: "
+                                        + (res.stdout + res.stderr)[-1200:])
+                usable = [g for g in usable if g in kept]
+                members = usable
+                if not members:
+                    return
+    if up_ports:
+        start_upstreams(list(up_ports.items()))
+    for g in usable:
+        serve_group(g)
+
+
+def serve_group(g):
+    short, corpus = g["short"], g["corpus"]
+    lp = {label: listener_ports(g[label]) for label in ("native", "filter")}
+    for name, req, d in g["items"]:
         port = request_port(req)
         out = d.get("outcome")
-        if port not in lp["native"]:
-            if out in ("notFound",):
-                why = f"no HTTP listener on the request's port (the decision: {out})"
-                UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
-                tally(corpus, "unservable", why)
-                continue
+        if port not in lp["native"] and out == "notFound":
+            why = "no HTTP listener on the request's port (the decision: notFound)"
+            UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
+            tally(corpus, "unservable", why)
+            continue
         tally(corpus, "served")
         headers = {}
         for k, v in (req.get("headers") or {}).items():
@@ -471,7 +557,7 @@ def agreement_group(fi, gi, short, corpus, inputs, pargs, items):
         for label in ("filter", "native"):
             local = lp[label].get(port)
             if local is None:
-                results.append((None, None, None, None))
+                results.append((f"no listener for port {port}", None, None, None))
                 continue
             try:
                 s, hs, body, _ = send(local, req["host"], req.get("path", "/"), req.get("method", "GET"), headers)
@@ -486,9 +572,6 @@ def agreement_group(fi, gi, short, corpus, inputs, pargs, items):
             DISAGREE.append(f"{short}: {name}")
         check(f"[agreement] {short}: {name}: filter {results[0][:3]} native {results[1][:3]} want {desc}",
               ok, str(results))
-    for p in (en, ef, ups):
-        if p:
-            stop(p)
 
 
 def agrees(d, results):

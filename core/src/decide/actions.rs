@@ -285,7 +285,7 @@ impl Mesh {
 /// it is the default port of the redirect's scheme (the rule's scheme, else
 /// `https` on a TLS listener and `http` otherwise). `FROM_PROTOCOL_DEFAULT`
 /// sets none.
-fn redirect_port(
+pub(super) fn redirect_port(
     r: &crate::model::virtual_service::HttpRedirect,
     listener_port: u32,
     request_scheme: &str,

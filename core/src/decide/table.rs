@@ -265,6 +265,25 @@ impl<'m> RouteEntry<'m> {
         self.rule.map(|r| &*r.route)
     }
 
+    /// The port of the listener whose route table holds this entry.
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// The port Istio writes into this route's redirect (Envoy's
+    /// `port_redirect`; istio `route.go` `ApplyRedirect`): the rule's
+    /// `port`, or the listener's for `derivePort: FROM_REQUEST_PORT`, none
+    /// when that is the default port of the redirect's scheme. `None` too
+    /// when the route does not redirect.
+    pub fn redirect_port(&self) -> Option<u32> {
+        let redirect = self.rule()?.redirect.as_ref()?;
+        let listener_scheme = match self.owner {
+            Owner::Gateway(_, gw) if terminates_tls_on(gw, self.port) => "https",
+            _ => "http",
+        };
+        super::actions::redirect_port(redirect, self.port, listener_scheme)
+    }
+
     /// The match condition; `None` when the entry matches every request
     /// (a rule without matches, or the default route).
     pub fn condition(&self) -> Option<&'m HttpRouteMatch> {
@@ -338,6 +357,21 @@ pub(super) fn serves_http(s: &Server) -> bool {
             .unwrap_or(""),
     );
     protocol == PortProtocol::Http || (protocol == PortProtocol::Tls && !is_passthrough(s))
+}
+
+/// Whether a gateway has a server on `port` that terminates TLS (Istio's
+/// `IsTLS` for the routes of that port).
+fn terminates_tls_on(gw: &CompiledGateway, port: u32) -> bool {
+    gw.servers.iter().any(|s| {
+        s.port.as_ref().and_then(|p| p.number) == Some(port)
+            && serves_http(s)
+            && PortProtocol::from_istio(
+                s.port
+                    .as_ref()
+                    .and_then(|p| p.protocol.as_deref())
+                    .unwrap_or(""),
+            ) != PortProtocol::Http
+    })
 }
 
 /// Whether a gateway server passes TLS through (no termination).
