@@ -90,7 +90,8 @@ fn gateway_gives_the_gateways_listeners_and_virtual_hosts() {
     let c = config(&o);
     let l = &c["static_resources"]["listeners"][0];
     assert_eq!(l["name"], "meshroute_80");
-    let vh = &l["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0];
+    let vh =
+        &l["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0];
     assert_eq!(vh["domains"], serde_json::json!(["shop.example.com"]));
     assert_eq!(
         vh["routes"][0]["route"]["cluster"],
@@ -106,7 +107,14 @@ fn labels_and_gateway_arguments_are_checked() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not key=value"));
     let o = meshroute(&["envoy-config", &file, "--gateway", "gw"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = meshroute(&["envoy-config", &file, "--labels", "app=x,v=1", "--wasm", "/f.wasm"]);
+    let o = meshroute(&[
+        "envoy-config",
+        &file,
+        "--labels",
+        "app=x,v=1",
+        "--wasm",
+        "/f.wasm",
+    ]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains(r#"\"sourceLabels\":{\"app\":\"x\",\"v\":\"1\"}"#),

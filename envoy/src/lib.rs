@@ -819,7 +819,7 @@ pub fn clusters(mesh: &Mesh, options: &Options) -> Vec<Value> {
     let ns = options.source_namespace.as_str();
     let mut out = Vec::new();
     for s in mesh.registry().services() {
-        if !s.visibility.visible_in(ns) || s.hostname.starts_with('*') {
+        if !s.visibility.visible_in(ns) {
             continue;
         }
         let rule = mesh.destination_rules().lookup(

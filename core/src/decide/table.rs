@@ -67,17 +67,22 @@ impl<'m> SidecarView<'m> {
     /// undeclared protocol), in registry order; hosts left without a
     /// domain of their own are omitted. Domains are the names a caller
     /// may use with the port (`reviews:9080`, `reviews.default:9080`, the
-    /// FQDN ...; without a port only for port 80). Short names resolve
-    /// only for services in the sidecar's namespace, and each name goes
-    /// to the first host that claims it (Istio's sidecar virtual hosts,
-    /// pilot `networking/core/httproute.go`).
+    /// FQDN and the absolute FQDN `...cluster.local.` ...; without a port
+    /// only for port 80). Short names resolve only for services in the
+    /// sidecar's namespace, and each name goes to the first host that
+    /// claims it. Then, on port 80, one virtual host per host of a
+    /// VirtualService bound to the mesh that no registry entry backs
+    /// (Istio's sidecar virtual hosts, pilot `networking/core/route/route.go`
+    /// `BuildSidecarVirtualHostWrapper`; `GenerateAltVirtualHosts` for the
+    /// absolute FQDN).
     pub fn virtual_hosts(&self) -> Vec<VirtualHost<'m>> {
         let ns = self.namespace;
         let suffix = format!(".svc.{}", self.mesh.options().domain_suffix);
         let mut used: BTreeSet<String> = BTreeSet::new();
         let mut out = Vec::new();
-        for service in self.mesh.registry().services() {
-            if !service.visibility.visible_in(ns) || service.hostname.starts_with('*') {
+        let services = self.mesh.registry().services();
+        for service in services {
+            if !service.visibility.visible_in(ns) {
                 continue;
             }
             for p in &service.ports {
@@ -105,9 +110,35 @@ impl<'m> SidecarView<'m> {
                 }
                 out.push(VirtualHost {
                     view: *self,
-                    service,
+                    service: Some(service),
+                    hostname: &service.hostname,
                     port,
                     domains,
+                });
+            }
+        }
+        for vs in self.mesh.vs.iter() {
+            if vs.http.is_empty()
+                || !vs.bound_to(&GatewayRef::Mesh)
+                || !vs.visibility.visible_in(ns)
+            {
+                continue;
+            }
+            for host in &vs.hosts {
+                let backed = services.iter().any(|s| {
+                    s.visibility.visible_in(ns)
+                        && (*s.hostname == **host || hosts::matches(host, &s.hostname))
+                });
+                if backed || used.contains(host.as_str()) {
+                    continue;
+                }
+                used.insert(host.clone());
+                out.push(VirtualHost {
+                    view: *self,
+                    service: None,
+                    hostname: host,
+                    port: 80,
+                    domains: vec![format!("{host}:80"), host.clone()],
                 });
             }
         }
@@ -116,9 +147,13 @@ impl<'m> SidecarView<'m> {
 }
 
 /// The names a caller may use for `host` (Kubernetes short forms when it
-/// ends in `ns_suffix`, `.svc.<domain>`).
+/// ends in `ns_suffix`, `.svc.<domain>`; the absolute FQDN with its
+/// trailing dot).
 fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
     let mut v = vec![host.to_string()];
+    if !host.starts_with('*') && !crate::hosts::is_ip_literal(host) {
+        v.push(format!("{host}."));
+    }
     if let Some(short) = host.strip_suffix(ns_suffix) {
         if let Some((name, _)) = short.split_once('.') {
             v.push(name.to_string());
@@ -133,20 +168,22 @@ fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub struct VirtualHost<'m> {
     view: SidecarView<'m>,
-    service: &'m Service,
+    service: Option<&'m Service>,
+    hostname: &'m str,
     port: u32,
     domains: Vec<String>,
 }
 
 impl<'m> VirtualHost<'m> {
-    /// The service (FQDN, ports, endpoints).
-    pub fn service(&self) -> &'m Service {
+    /// The service (FQDN, ports, endpoints); `None` for a VirtualService
+    /// host no registry entry backs.
+    pub fn service(&self) -> Option<&'m Service> {
         self.service
     }
 
-    /// The service's host name.
+    /// The service's host name, or the VirtualService's host.
     pub fn hostname(&self) -> &'m str {
-        &self.service.hostname
+        self.hostname
     }
 
     /// The service port.
@@ -731,5 +768,32 @@ spec:
             d.destinations()[0].cluster(),
             "outbound|80||web.other.svc.cluster.local"
         );
+    }
+
+    // istio route.go BuildSidecarVirtualHostWrapper: a VirtualService host
+    // no registry entry backs gets a virtual host on port 80;
+    // GenerateAltVirtualHosts adds the absolute FQDN.
+    #[test]
+    fn virtual_service_hosts_without_service_and_absolute_names_have_virtual_hosts() {
+        let text = format!(
+            "{CONFIG}---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: ext, namespace: default}}\nspec:\n  hosts: [nowhere.example.com]\n  http:\n  - route: [{{destination: {{host: reviews, port: {{number: 9080}}}}}}]\n"
+        );
+        let m = Mesh::compile(&load_str(&text, "t.yaml"));
+        let labels = BTreeMap::new();
+        let hosts = m.sidecar_view("default", &labels).virtual_hosts();
+        let ext = hosts
+            .iter()
+            .find(|h| h.hostname() == "nowhere.example.com")
+            .expect("a virtual host for the VirtualService's host");
+        assert!(ext.service().is_none());
+        assert_eq!(ext.port(), 80);
+        assert_eq!(ext.virtual_service_key(), Some("default/ext"));
+        assert_eq!(
+            ext.routes()[0].decision().destinations()[0].cluster(),
+            "outbound|9080||reviews.default.svc.cluster.local"
+        );
+        assert!(hosts[0]
+            .domains()
+            .contains(&"reviews.default.svc.cluster.local.:9080".to_string()));
     }
 }
