@@ -557,21 +557,28 @@ def serve_group(g):
         for label in ("filter", "native"):
             local = lp[label].get(port)
             if local is None:
-                results.append((f"no listener for port {port}", None, None, None))
+                results.append((f"no listener for port {port}", None, None, None, {}, {}))
                 continue
             try:
                 s, hs, body, _ = send(local, req["host"], req.get("path", "/"), req.get("method", "GET"), headers)
                 path_seen = next((ln[5:] for ln in body.splitlines() if ln.startswith("path=")), None)
-                results.append((s, upstream_of(hs), hs.get("location"), path_seen))
+                seen = dict(ln.split("=", 1) for ln in body.splitlines()[3:] if "=" in ln)
+                results.append((s, upstream_of(hs), hs.get("location"), path_seen, seen, hs))
             except Exception as e:  # the client refusing a request is a result too
-                results.append(("client error: " + repr(e)[:80], None, None, None))
+                results.append(("client error: " + repr(e)[:80], None, None, None, {}, {}))
         ok, desc = agrees(d, results)
         if ok:
             tally(corpus, "agree")
         else:
             DISAGREE.append(f"{short}: {name}")
         check(f"[agreement] {short}: {name}: filter {results[0][:3]} native {results[1][:3]} want {desc}",
-              ok, str(results))
+              ok, str([r[:5] for r in results])[:1500])
+
+
+def echoed(name):
+    """Whether the upstream echoes a request header (see upstream.rs)."""
+    k = name.lower()
+    return k.startswith("x-") and not k.startswith("x-envoy") and k not in ("x-request-id", "x-forwarded-proto")
 
 
 def agrees(d, results):
@@ -581,9 +588,21 @@ def agrees(d, results):
     if out in ("route", "defaultRoute"):
         ok_dests = [x["cluster"] for x in d["destinations"] if x["weight"] > 0 and not x.get("problem")]
         if ok_dests:
+            # Header operations the upstream can show (it echoes x-* request headers).
+            req_ops = d.get("requestHeaders") or {}
+            upstream_set = {k: v for k, v in (req_ops.get("set") or {}).items() if echoed(k)}
+            upstream_gone = [k for k in req_ops.get("remove") or [] if echoed(k)]
+            resp_set = {k: v for k, v in ((d.get("responseHeaders") or {}).get("set") or {}).items()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")}
+
             def reached(r):
-                return r[1] in ok_dests and r[0] == 200 and (rewrite is None or r[3] == rewrite)
+                return (r[1] in ok_dests and r[0] == 200 and (rewrite is None or r[3] == rewrite)
+                        and all(r[4].get(k.lower()) == v for k, v in upstream_set.items())
+                        and all(k.lower() not in r[4] for k in upstream_gone)
+                        and all(r[5].get(k.lower()) == v for k, v in resp_set.items()))
             desc = " or ".join(ok_dests) + (f" path {rewrite}" if rewrite else "")
+            if upstream_set or upstream_gone or resp_set:
+                desc += f" headers set {upstream_set} removed {upstream_gone} response {resp_set}"
         else:
             def reached(r):
                 return r[0] == 503 and r[1] is None

@@ -33,6 +33,8 @@ fn main() {
                     "location": d.redirect().map(|r| r.location.clone()),
                     "fault": d.fault(),
                     "rewrite": d.rewrite().and_then(|r| r.path.clone()),
+                    "requestHeaders": d.request_headers(),
+                    "responseHeaders": d.response_headers(),
                 }),
             },
         };
