@@ -117,6 +117,11 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         });
     }
     let mesh = Mesh::compile(&admission.config);
+    if let ProxyKind::Gateway(key) = &options.proxy {
+        if mesh.gateway_view(key).is_none() {
+            return Err((1, format!("no Gateway {key} in the configuration")));
+        }
+    }
     let generated = bootstrap(&mesh, &options);
     for line in &generated.left_out {
         eprintln!("meshroute envoy-config: left out {line}");

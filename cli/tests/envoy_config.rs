@@ -107,6 +107,9 @@ fn labels_and_gateway_arguments_are_checked() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not key=value"));
     let o = meshroute(&["envoy-config", &file, "--gateway", "gw"]);
     assert_eq!(o.status.code(), Some(2));
+    let o = meshroute(&["envoy-config", &file, "--gateway", "edge/nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no Gateway edge/nope"));
     let o = meshroute(&[
         "envoy-config",
         &file,

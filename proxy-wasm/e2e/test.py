@@ -70,9 +70,9 @@ def generate(files, out, listen, admin, endpoints=None, wasm=False):
     return json.loads(res.stdout)
 
 
-def start_envoy(config, admin, base_id, log):
+def start_envoy(config, admin, log):
     p = subprocess.Popen(
-        ["envoy", "-c", config, "--base-id", str(base_id), "--concurrency", "1", "-l", "warning",
+        ["envoy", "-c", config, "--use-dynamic-base-id", "--concurrency", "1", "-l", "warning",
          "--log-path", log],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     PROCS.append(p)
@@ -668,8 +668,8 @@ def main():
     generate(example, os.path.join(WORK, "filter.json"), 18080, 18901, ep, wasm=True)
     generate(example, os.path.join(WORK, "native.json"), 18090, 18902, ep)
     start_upstreams([("v1", 18181), ("v2", 18182), ("v3", 18183)])
-    ef = start_envoy(os.path.join(WORK, "filter.json"), 18901, 21, os.path.join(WORK, "filter.log"))
-    en = start_envoy(os.path.join(WORK, "native.json"), 18902, 22, os.path.join(WORK, "native.log"))
+    ef = start_envoy(os.path.join(WORK, "filter.json"), 18901, os.path.join(WORK, "filter.log"))
+    en = start_envoy(os.path.join(WORK, "native.json"), 18902, os.path.join(WORK, "native.log"))
     features("filter", 18080)
     features("native", 18090)
 
@@ -683,7 +683,7 @@ def main():
     plugin["config"] = open(bad).read()
     wasm_cfg["value"] = json.dumps(plugin)
     json.dump(cfg, open(os.path.join(WORK, "bad.json"), "w"))
-    res = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "bad.json"), "--base-id", "25"],
+    res = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "bad.json"), "--use-dynamic-base-id"],
                          capture_output=True, text=True, timeout=60)
     log = res.stdout + res.stderr
     check("broken Istio config: Envoy refuses the plugin with meshroute's message, no crash",
