@@ -327,19 +327,9 @@ def proxy_args(req):
     return args + (("--labels", labels) if labels else ())
 
 
-def merge(defaults, request):
-    req = json.loads(json.dumps(defaults))
-    for k, v in (request or {}).items():
-        if isinstance(v, dict) and isinstance(req.get(k), dict):
-            req[k].update(v)
-        else:
-            req[k] = v
-    return req
-
-
 def unservable_reason(req, d):
     if "error" in d:
-        return "meshroute refuses the request (" + d["error"].split(",")[0].split(":")[0] + ")"
+        return "meshroute refuses the request (" + d["error"].split(",")[0][:70] + ")"
     if req.get("protocol", "http") != "http":
         return "TCP/TLS request (the harness speaks HTTP only)"
     if req.get("scheme", "http") == "https":
@@ -419,7 +409,9 @@ def conformance():
 
 
 def agreement_groups(fi, fname):
-    """The file's servable cases grouped by proxy; the others counted."""
+    """The file's servable cases grouped by proxy; the others counted. The
+    decide helper loads the file and builds each request (defaults merged)
+    as `meshroute test` does."""
     corpus = corpus_of(fname)
     short = os.path.relpath(fname, ROOT) if fname.startswith(ROOT + os.sep) else fname
     doc = yaml.safe_load(open(fname)) or {}
@@ -429,17 +421,22 @@ def agreement_groups(fi, fname):
         p = os.path.join(WORK, f"inline-{fi}.yaml")
         open(p, "w").write(cfg["inline"])
         inputs.append(p)
-    defaults = doc.get("defaults") or {}
-    cases = [(case.get("name", "?"), merge(defaults, case.get("request")))
-             for case in doc.get("cases") or [] if "request" in case]
-    if not inputs or not cases:
-        return []
-    dec = subprocess.run([DECIDE, *inputs], input="\n".join(json.dumps(r) for _, r in cases),
-                         capture_output=True, text=True, timeout=60).stdout.splitlines()
+    if cfg.get("meshConfig") is not None:
+        p = os.path.join(WORK, f"mesh-{fi}.yaml")
+        mc = cfg["meshConfig"]
+        open(p, "w").write(mc if isinstance(mc, str) else yaml.safe_dump(mc))
+        inputs += ["--mesh-config", p]
+    res = subprocess.run([DECIDE, "--routetest", fname], capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        raise RuntimeError("decide: " + res.stderr[-1000:])
     groups = {}
-    for (name, req), dline in zip(cases, dec):
-        d = json.loads(dline)
-        why = unservable_reason(req, d)
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        name, req = d["name"], d.get("request") or {}
+        if not req:
+            why = "no request (the case expects a configuration error)"
+        else:
+            why = unservable_reason(req, d)
         if why:
             UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
             tally(corpus, "unservable", why)
