@@ -2,15 +2,16 @@
 //! virtual host the request's Host selects among the bound
 //! VirtualServices, and TLS passthrough or TCP routes.
 
+use super::compile::{CompiledHttpRoute, CompiledVs};
 use super::decision::*;
 use super::evaluate::Proxy;
 use super::request::Protocol;
 use super::request_view::View;
-use super::table::{gateway_domains, is_passthrough, routes_for_domain, serves_http};
 use super::trace::Tracer;
 use super::Mesh;
 use crate::hosts::{self, GatewayRef};
-use crate::model::gateway::Server;
+use crate::model::gateway::{Server, ServerTlsMode};
+use crate::registry::PortProtocol;
 
 impl Mesh {
     pub(super) fn at_gateway(&self, view: &View<'_>, t: &mut Tracer) -> Decision<'_> {
@@ -51,11 +52,36 @@ impl Mesh {
             resolved: &[],
             resolved_routes: &[],
         };
-        let passthrough = |s: &Server| is_passthrough(s);
-        let http_servers: Vec<&Server> =
-            servers.iter().copied().filter(|s| serves_http(s)).collect();
+        let protocol = |s: &Server| {
+            PortProtocol::from_istio(
+                s.port
+                    .as_ref()
+                    .and_then(|p| p.protocol.as_deref())
+                    .unwrap_or(""),
+            )
+        };
+        let passthrough = |s: &Server| {
+            s.tls.as_ref().is_some_and(|tls| {
+                matches!(
+                    tls.mode.unwrap_or_default(),
+                    ServerTlsMode::Passthrough | ServerTlsMode::AutoPassthrough
+                )
+            })
+        };
+        let http_servers: Vec<&Server> = servers
+            .iter()
+            .copied()
+            .filter(|s| {
+                protocol(s) == PortProtocol::Http
+                    || (protocol(s) == PortProtocol::Tls && !passthrough(s))
+            })
+            .collect();
         // VirtualServices bound to this gateway, visible to its namespace, with their domains.
-        let bound = self.bound_virtual_services(gw, &gref);
+        let bound: Vec<&CompiledVs> = self
+            .vs
+            .iter()
+            .filter(|vs| vs.bound_to(&gref) && vs.visibility.visible_in(&gw.namespace))
+            .collect();
         if req.protocol == Protocol::Http && !http_servers.is_empty() {
             for s in &http_servers {
                 if s.tls
@@ -84,7 +110,32 @@ impl Mesh {
                     return d;
                 }
             }
-            let domains = gateway_domains(gw, &http_servers, &bound);
+            let mut domains: Vec<(String, usize)> = Vec::new();
+            for (vi, vs) in bound.iter().enumerate() {
+                for vh in &vs.hosts {
+                    for s in &http_servers {
+                        for entry in &s.hosts {
+                            let sh = hosts::parse_server_host(entry);
+                            if !sh.namespace.admits(&vs.namespace, &gw.namespace) {
+                                continue;
+                            }
+                            let server_host = sh.dns_name.to_ascii_lowercase();
+                            let domain = if hosts::subset_of(vh, &server_host) {
+                                Some(vh.clone())
+                            } else if hosts::subset_of(&server_host, vh) {
+                                Some(server_host)
+                            } else {
+                                None
+                            };
+                            if let Some(d) = domain {
+                                if !domains.iter().any(|(x, i)| *x == d && *i == vi) {
+                                    domains.push((d, vi));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             let names: Vec<&str> = domains.iter().map(|(d, _)| d.as_str()).collect();
             let Some(chosen) = hosts::select_domain(&view.host, &names) else {
                 t.add(
@@ -107,7 +158,17 @@ impl Mesh {
                 Verdict::Matched,
                 || format!("server on port {} serves virtual host {domain}", view.port),
             );
-            let specific = routes_for_domain(&domains, &bound, &domain);
+            // Routes of every bound VirtualService that yields this domain,
+            // concatenated in order, catch-alls moved to the end (stable).
+            let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
+            for (vi, vs) in bound.iter().enumerate() {
+                if domains.iter().any(|(d, i)| *i == vi && *d == domain) {
+                    routes.extend(vs.http.iter());
+                }
+            }
+            let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
+                routes.into_iter().partition(|r| !r.is_catch_all());
+            specific.extend(catch_alls);
             return self.eval_http(&specific, view, &proxy, t);
         }
         // TLS passthrough or TCP at the gateway.

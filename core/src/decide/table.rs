@@ -386,7 +386,7 @@ fn gateway_ref(gw: &CompiledGateway) -> GatewayRef {
 }
 
 /// Whether a gateway server carries HTTP: HTTP, or TLS it terminates.
-pub(super) fn serves_http(s: &Server) -> bool {
+fn serves_http(s: &Server) -> bool {
     let protocol = PortProtocol::from_istio(
         s.port
             .as_ref()
@@ -412,7 +412,7 @@ fn terminates_tls_on(gw: &CompiledGateway, port: u32) -> bool {
 }
 
 /// Whether a gateway server passes TLS through (no termination).
-pub(super) fn is_passthrough(s: &Server) -> bool {
+fn is_passthrough(s: &Server) -> bool {
     s.tls.as_ref().is_some_and(|tls| {
         matches!(
             tls.mode.unwrap_or_default(),
@@ -424,11 +424,7 @@ pub(super) fn is_passthrough(s: &Server) -> bool {
 impl Mesh {
     /// VirtualServices bound to a gateway and visible to its namespace, in
     /// Istio's order.
-    pub(super) fn bound_virtual_services(
-        &self,
-        gw: &CompiledGateway,
-        gref: &GatewayRef,
-    ) -> Vec<&CompiledVs> {
+    fn bound_virtual_services(&self, gw: &CompiledGateway, gref: &GatewayRef) -> Vec<&CompiledVs> {
         self.vs
             .iter()
             .filter(|vs| vs.bound_to(gref) && vs.visibility.visible_in(&gw.namespace))
@@ -439,8 +435,10 @@ impl Mesh {
 /// The virtual hosts of a gateway's HTTP servers on one port: each domain
 /// (the narrower of a VirtualService host and a server host that overlap,
 /// where the server's namespace filter admits the VirtualService) with the
-/// index of its VirtualService in `bound` (pilot `networking/core/gateway.go`).
-pub(super) fn gateway_domains(
+/// index of its VirtualService in `bound` (pilot `networking/core/gateway.go`),
+/// as the decision at a gateway builds them (`gateway.rs`, `at_gateway`;
+/// the agreement harness holds the two together, spec/envoy-agreement.md).
+fn gateway_domains(
     gw: &CompiledGateway,
     http_servers: &[&Server],
     bound: &[&CompiledVs],
@@ -476,7 +474,7 @@ pub(super) fn gateway_domains(
 
 /// The routes of every bound VirtualService that yields `domain`,
 /// concatenated in order, catch-alls moved to the end (stable).
-pub(super) fn routes_for_domain<'m>(
+fn routes_for_domain<'m>(
     domains: &[(String, usize)],
     bound: &[&'m CompiledVs],
     domain: &str,
