@@ -26,7 +26,9 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EXAMPLE = os.path.join(HERE, "..", "example")
 # Corpora: the directories given after the fixed arguments, else the
 # repository's own that exist (walked recursively for *.routetest.yaml),
-# plus $MESHROUTE_CONFORMANCE when set.
+# plus $MESHROUTE_CONFORMANCE when set. $MESHROUTE_AGREEMENT_REPORT names a
+# JSON file for the per-corpus counts, the unservable cases by reason and
+# the disagreeing cases.
 GIVEN_DIRS = [os.path.abspath(a) for a in sys.argv[6:] if not a.startswith("--")]
 DEFAULT_DIRS = [os.path.join(ROOT, d) for d in ("tests/conformance", "examples", "tests/istio",
                                                  "proxy-wasm/e2e/corpus")]
@@ -400,6 +402,10 @@ def conformance():
         print(f"not servable, {len(items)} case(s): {why}")
         for i in items:
             print(f"    {i}")
+    report = os.environ.get("MESHROUTE_AGREEMENT_REPORT")
+    if report:
+        json.dump({"corpora": COUNTS, "not_servable": UNSERVABLE, "disagree": DISAGREE},
+                  open(report, "w"), indent=2, sort_keys=True)
     print("per corpus: served / agree / not servable (by reason)")
     for corpus, c in sorted(COUNTS.items()):
         n = sum(c["unservable"].values())
