@@ -538,7 +538,10 @@ def serve_groups(groups):
     if up_ports:
         start_upstreams(list(up_ports.items()))
     for g in usable:
-        serve_group(g)
+        try:
+            serve_group(g)
+        except Exception as e:  # one broken group must not hide the others
+            check(f"[agreement] {g['short']} {' '.join(g['pargs'])}: harness", False, repr(e)[-1500:])
 
 
 def serve_group(g):
@@ -563,7 +566,8 @@ def serve_group(g):
                 results.append((f"no listener for port {port}", None, None, None, {}, {}))
                 continue
             try:
-                s, hs, body, _ = send(local, req["host"], req.get("path", "/"), req.get("method", "GET"), headers)
+                s, hs, body, _ = send(local, req.get("host", ""), req.get("path", "/"), req.get("method", "GET"),
+                                      headers)
                 path_seen = next((ln[5:] for ln in body.splitlines() if ln.startswith("path=")), None)
                 seen = dict(ln.split("=", 1) for ln in body.splitlines()[3:] if "=" in ln)
                 results.append((s, upstream_of(hs), hs.get("location"), path_seen, seen, hs))
