@@ -1288,4 +1288,28 @@ spec:
         };
         assert!(bootstrap(&m, &missing).left_out[0].contains("no such Gateway"));
     }
+
+    // istio route.go ApplyRedirect: FROM_REQUEST_PORT is the listener's
+    // port; port 80 on http is cleared (Envoy then keeps the Host's port).
+    #[test]
+    fn redirects_carry_istios_port_redirect() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /derive}}]
+    redirect: {derivePort: FROM_REQUEST_PORT, uri: /d}
+  - match: [{uri: {prefix: /eighty}}]
+    redirect: {port: 80, uri: /e, redirectCode: 302}
+"#,
+        );
+        let b = bootstrap(&m, &Options::default()).config;
+        let routes = vhost(&b)["routes"].as_array().unwrap().clone();
+        assert_eq!(routes[0]["redirect"]["port_redirect"], 9080);
+        assert!(routes[1]["redirect"].get("port_redirect").is_none());
+        assert_eq!(routes[1]["redirect"]["response_code"], "FOUND");
+    }
 }
