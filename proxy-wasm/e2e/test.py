@@ -671,19 +671,31 @@ def main():
         conformance()
         return
     example = [os.path.join(EXAMPLE, "istio.yaml")]
-    ep = os.path.join(EXAMPLE, "endpoints.json")
-    generate(example, os.path.join(WORK, "filter.json"), 18080, 18901, ep, wasm=True)
-    generate(example, os.path.join(WORK, "native.json"), 18090, 18902, ep)
-    start_upstreams([("v1", 18181), ("v2", 18182), ("v3", 18183)])
-    ef = start_envoy(os.path.join(WORK, "filter.json"), 18901, os.path.join(WORK, "filter.log"))
-    en = start_envoy(os.path.join(WORK, "native.json"), 18902, os.path.join(WORK, "native.log"))
-    features("filter", 18080)
-    features("native", 18090)
+    # The example's endpoints file, moved onto ports free on this machine
+    # (runs side by side do not collide).
+    ports = PortAllocator()
+    filter_port, native_port, filter_admin, native_admin = (ports.take(1) for _ in range(4))
+    upstream_ports = {name: ports.take(1) for name in ("v1", "v2", "v3")}
+    by_old = {18181: upstream_ports["v1"], 18182: upstream_ports["v2"], 18183: upstream_ports["v3"]}
+    endpoints = json.load(open(os.path.join(EXAMPLE, "endpoints.json")))
+    for key, value in endpoints.items():
+        moved = [f"127.0.0.1:{by_old[int(a.rsplit(':', 1)[1])]}" for a in (value if isinstance(value, list) else [value])]
+        endpoints[key] = moved if isinstance(value, list) else moved[0]
+    ep = os.path.join(WORK, "endpoints.json")
+    json.dump(endpoints, open(ep, "w"))
+    generate(example, os.path.join(WORK, "filter.json"), filter_port, filter_admin, ep, wasm=True)
+    generate(example, os.path.join(WORK, "native.json"), native_port, native_admin, ep)
+    start_upstreams(list(upstream_ports.items()))
+    ef = start_envoy(os.path.join(WORK, "filter.json"), filter_admin, os.path.join(WORK, "filter.log"))
+    en = start_envoy(os.path.join(WORK, "native.json"), native_admin, os.path.join(WORK, "native.log"))
+    features("filter", filter_port)
+    features("native", native_port)
 
     # A broken configuration fails the plugin start with meshroute's messages.
     bad = os.path.join(WORK, "bad.yaml")
     open(bad, "w").write(open(example[0]).read().replace("subset: v3}}]", "subst: v3}}]"))
-    generate([os.path.join(EXAMPLE, "istio.yaml")], os.path.join(WORK, "bad.json"), 18085, 18905, ep, wasm=True)
+    generate([os.path.join(EXAMPLE, "istio.yaml")], os.path.join(WORK, "bad.json"), ports.take(1), ports.take(1), ep,
+             wasm=True)
     cfg = json.load(open(os.path.join(WORK, "bad.json")))
     wasm_cfg = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"][0]["typed_config"]["config"]["configuration"]
     plugin = json.loads(wasm_cfg["value"])
@@ -720,7 +732,8 @@ spec:
     - {destination: {host: reviews, subset: v1}, weight: 0}
     - {destination: {host: reviews, subset: v2}, weight: 0}
 """)
-    res = subprocess.run([MESHROUTE, "envoy-config", refused, "--listen", "18087", "--admin", "18907"],
+    res = subprocess.run([MESHROUTE, "envoy-config", refused, "--listen", str(ports.take(1)),
+                          "--admin", str(ports.take(1))],
                          capture_output=True, text=True, timeout=60)
     open(os.path.join(WORK, "refused.json"), "w").write(res.stdout)
     val = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "refused.json"),
@@ -731,8 +744,8 @@ spec:
 
     if BENCH:
         for path in ("/split",):
-            f = wrk(18080, path)
-            n = wrk(18090, path)
+            f = wrk(filter_port, path)
+            n = wrk(native_port, path)
             print(f"bench {path}: filter {f}")
             print(f"bench {path}: native {n}")
             print(f"bench ratios filter/native: p50 {f['p50_ms'] / n['p50_ms']:.2f}x, "
