@@ -550,8 +550,9 @@ def serve_group(g):
     for name, req, d in g["items"]:
         port = request_port(req)
         out = d.get("outcome")
-        if port not in lp["native"] and out == "notFound":
-            why = "no HTTP listener on the request's port (the decision: notFound)"
+        if port not in lp["native"] and out in ("notFound", "passthrough"):
+            # Istio's virtual outbound listener takes such traffic; loopback has no original destination.
+            why = f"no HTTP listener on the request's port (the decision: {out})"
             UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
             tally(corpus, "unservable", why)
             continue
