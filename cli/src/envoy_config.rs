@@ -1,13 +1,18 @@
 //! `meshroute envoy-config FILES... [--endpoints F] [--listen PORT] [--admin PORT]
-//! [--namespace NS] [--wasm FILTER.wasm]`: a complete Envoy bootstrap (JSON on
-//! stdout) that routes as meshroute decides: native routes, or with `--wasm`
-//! the meshroute proxy-wasm filter configured with the same files.
+//! [--namespace NS] [--labels k=v,...] [--gateway NS/NAME] [--wasm FILTER.wasm]`:
+//! a complete Envoy bootstrap (JSON on stdout) that routes as meshroute
+//! decides, for a sidecar in NS whose workload has the labels, or for the
+//! gateway of a Gateway resource: native routes, or with `--wasm` the
+//! meshroute proxy-wasm filter configured with the same files. Resources
+//! Istio's admission webhook refuses are left out (as they never reach a
+//! proxy), and so are routes Envoy would refuse; both are named on stderr.
 
 use meshroute::load::{load, Input, LoadOptions};
 use meshroute::Mesh;
-use meshroute_envoy::{bootstrap, Endpoints, Options, WasmFilter};
+use meshroute_envoy::{bootstrap, Endpoints, Options, ProxyKind, WasmFilter};
+use std::collections::BTreeMap;
 
-const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--mesh-config FILE] [--wasm FILTER.wasm]";
+const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--labels k=v,...] [--gateway NS/NAME] [--mesh-config FILE] [--wasm FILTER.wasm]";
 
 /// Runs the command; returns the exit code (0 ok, 1 configuration errors, 2 usage).
 pub fn run(args: &[String]) -> i32 {
@@ -46,6 +51,17 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
                 options.source_namespace = it.next().ok_or((2, USAGE.to_string()))?.clone()
             }
             "--mesh-config" => mesh_config = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
+            "--labels" => options.source_labels = labels(it.next().ok_or((2, USAGE.to_string()))?)?,
+            "--gateway" => {
+                let key = it.next().ok_or((2, USAGE.to_string()))?;
+                if key.split('/').filter(|p| !p.is_empty()).count() != 2 {
+                    return Err((
+                        2,
+                        format!("--gateway needs NAMESPACE/NAME, not {key:?}\n{USAGE}"),
+                    ));
+                }
+                options.proxy = ProxyKind::Gateway(key.clone());
+            }
             "--wasm" => wasm = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
             "-h" | "--help" => return Err((2, USAGE.to_string())),
             f if f.starts_with("--") => return Err((2, format!("unknown option {f}\n{USAGE}"))),
@@ -73,16 +89,31 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     if !errors.is_empty() {
         return Err((1, errors.join("\n")));
     }
+    let admission = meshroute::admission::admit(&config);
+    for r in &admission.refused {
+        eprintln!(
+            "meshroute envoy-config: left out {} (Istio's admission webhook refuses it):",
+            r.resource
+        );
+        for m in &r.errors {
+            eprintln!("  {m}");
+        }
+    }
     if let Some(path) = endpoints_file {
         let text = std::fs::read_to_string(&path).map_err(|e| (1, format!("{path}: {e}")))?;
         options.endpoints = Endpoints::from_json(&text).map_err(|e| (1, e))?;
     }
     if let Some(path) = wasm {
         let joined: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+        let gateway = match &options.proxy {
+            ProxyKind::Sidecar => "mesh".to_string(),
+            ProxyKind::Gateway(key) => key.clone(),
+        };
         let plugin = serde_json::json!({
             "config": joined.join("\n---\n"),
-            "gateway": "mesh",
+            "gateway": gateway,
             "sourceNamespace": options.source_namespace,
+            "sourceLabels": options.source_labels,
             "clusterHeader": "x-meshroute-cluster",
         });
         options.wasm = Some(WasmFilter {
@@ -91,6 +122,27 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
             cluster_header: "x-meshroute-cluster".into(),
         });
     }
-    let mesh = Mesh::compile(&config);
-    serde_json::to_string_pretty(&bootstrap(&mesh, &options)).map_err(|e| (1, e.to_string()))
+    let mesh = Mesh::compile(&admission.config);
+    if let ProxyKind::Gateway(key) = &options.proxy {
+        if mesh.gateway_view(key).is_none() {
+            return Err((1, format!("no Gateway {key} in the configuration")));
+        }
+    }
+    let generated = bootstrap(&mesh, &options);
+    for line in &generated.left_out {
+        eprintln!("meshroute envoy-config: left out {line}");
+    }
+    serde_json::to_string_pretty(&generated.config).map_err(|e| (1, e.to_string()))
+}
+
+/// `k=v,k2=v2` as a label map.
+fn labels(text: &str) -> Result<BTreeMap<String, String>, (i32, String)> {
+    let mut out = BTreeMap::new();
+    for pair in text.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| (2, format!("--labels: {pair:?} is not key=value\n{USAGE}")))?;
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
 }

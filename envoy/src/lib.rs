@@ -1,25 +1,34 @@
 //! Native Envoy configuration from a compiled [`Mesh`]: what istiod would
-//! push to one sidecar, as a static bootstrap (no control plane). Built on
-//! meshroute's public, read-only view of the table ([`Mesh::sidecar_view`]).
+//! push to one sidecar or gateway, as a static bootstrap (no control plane).
+//! Built on meshroute's public, read-only views of the table
+//! ([`Mesh::sidecar_view`], [`Mesh::gateway_view`]).
 //!
-//! Layout: one HTTP listener on `127.0.0.1:listen_port` whose route table
-//! has one virtual host per (service, port) with the names a caller may use
-//! (`reviews:9080`, `reviews.default:9080`, the FQDN ...; names without a
-//! port only for port 80), routes from the VirtualServices exactly in the
-//! order Istio emits them (section 9.2 of envoy-semantics.md), and clusters
+//! Layout: one HTTP listener per port the proxy routes HTTP on (Istio's
+//! route configuration per port), on `127.0.0.1` from
+//! [`Options::listen_port`] up, named `meshroute_<PORT>`. A sidecar's
+//! table has one virtual host per service with the names a caller may use
+//! (`reviews`, `reviews.default`, the FQDN ...) and ports ignored in host
+//! matching (`ignore_port_in_host_matching`, as Istio sets it), then the
+//! `allow_any` (PassthroughCluster) or `block_all` (502) catch-all; a
+//! gateway's has one virtual host per domain its bound VirtualServices
+//! make. Routes come from the VirtualServices exactly in the order Istio
+//! emits them (section 9.2 of envoy-semantics.md), clusters
 //! `outbound|PORT|SUBSET|HOST` with circuit breakers and outlier detection
 //! mapped as Istio maps them (sections 6.1 and 7.4). Endpoints come from an
 //! [`Endpoints`] map (cluster name or host to `address:port`) or the
-//! registry. Pure: no I/O; the caller writes the JSON.
+//! registry. Routes Envoy would refuse (an abort or direct-response status
+//! outside 200-599, weights summing to zero, a redirect code Envoy has no
+//! name for) are left out and named in [`Generated::left_out`]. Pure: no
+//! I/O; the caller writes the JSON.
 //!
-//! Not exported (documented limits): CORS, consistent-hash policies,
-//! `derivePort` redirects, gateway listeners, TLS/TCP routes, TLS origination.
+//! Not exported (documented limits, spec/envoy-agreement.md): CORS,
+//! consistent-hash policies, TLS/TCP routes and listeners, TLS origination.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use meshroute::decide::{Decision, HeaderOps, RouteEntry};
-use meshroute::matching::{HttpRouteMatch, StringMatcher};
+use meshroute::decide::{Decision, HeaderOps, OutboundPolicy, RouteEntry};
+use meshroute::matching::{HttpRouteMatch, PathNormalization, StringMatcher};
 use meshroute::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
 use meshroute::model::virtual_service::{HttpRedirect, HttpRoute};
 use meshroute::{Mesh, Outcome};
@@ -32,6 +41,8 @@ use retry_on::{DefaultPolicy, RetryOn};
 
 /// Istio's "unlimited" circuit-breaker threshold (2^32 - 1).
 const UNLIMITED: u64 = 4_294_967_295;
+/// The cluster for hosts the registry does not know (Istio's name).
+pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
 /// The HTTP fault filter's name (per-route config is keyed by it).
 const FAULT_FILTER: &str = "envoy.filters.http.fault";
 
@@ -111,10 +122,22 @@ pub struct WasmFilter {
     pub cluster_header: String,
 }
 
+/// Which proxy the configuration is for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProxyKind {
+    /// A sidecar in [`Options::source_namespace`] with [`Options::source_labels`].
+    #[default]
+    Sidecar,
+    /// The gateway workload of the Gateway resource `namespace/name`.
+    Gateway(String),
+}
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Listener port on 127.0.0.1.
+    /// First listener port on 127.0.0.1: the route table of the proxy's
+    /// lowest port listens there, the next one on the port after, and so on
+    /// (each listener is named `meshroute_<PORT>` after the port it stands for).
     pub listen_port: u16,
     /// Admin port on 127.0.0.1.
     pub admin_port: u16,
@@ -122,6 +145,8 @@ pub struct Options {
     pub source_namespace: String,
     /// Labels of the sidecar's workload (`sourceLabels`, DR selectors).
     pub source_labels: BTreeMap<String, String>,
+    /// A sidecar's or a gateway's configuration.
+    pub proxy: ProxyKind,
     /// Endpoints by cluster or host; registry endpoints otherwise.
     pub endpoints: Endpoints,
     /// Route by the proxy-wasm filter instead of native routes.
@@ -135,49 +160,126 @@ impl Default for Options {
             admin_port: 15000,
             source_namespace: "default".into(),
             source_labels: BTreeMap::new(),
+            proxy: ProxyKind::Sidecar,
             endpoints: Endpoints::new(),
             wasm: None,
         }
     }
 }
 
-/// A complete Envoy bootstrap (v3 JSON).
-pub fn bootstrap(mesh: &Mesh, options: &Options) -> Value {
-    let (route_config, http_filters) = match &options.wasm {
-        None => (
-            route_configuration(mesh, options),
-            vec![
-                json!({"name": FAULT_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"}}),
-                router_filter(),
-            ],
-        ),
-        Some(w) => (
-            json!({"name": "meshroute", "virtual_hosts": [{
-                "name": "all", "domains": ["*"],
-                "routes": [{"match": {"prefix": "/"},
-                            "route": {"cluster_header": w.cluster_header, "timeout": "0s"}}]}]}),
-            vec![wasm_filter(w), router_filter()],
-        ),
-    };
-    json!({
+/// A bootstrap and what was left out of it because Envoy would refuse it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The Envoy bootstrap (v3 JSON).
+    pub config: Value,
+    /// One line per route or listener left out, naming it and why.
+    pub left_out: Vec<String>,
+}
+
+/// The route table of one listener port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortRoutes {
+    /// The port the proxy listens on in the mesh (Istio's route name).
+    pub port: u32,
+    /// Envoy virtual hosts.
+    pub virtual_hosts: Vec<Value>,
+}
+
+/// A complete Envoy bootstrap (v3 JSON): one listener per port the proxy
+/// routes HTTP on, as Istio gives each port its own route configuration
+/// (pilot `networking/core/httproute.go`).
+pub fn bootstrap(mesh: &Mesh, options: &Options) -> Generated {
+    let mut left_out = Vec::new();
+    let tables = route_tables(mesh, options, &mut left_out);
+    let mut listeners = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        let local = u16::try_from(i)
+            .ok()
+            .and_then(|i| options.listen_port.checked_add(i));
+        let Some(local) = local else {
+            left_out.push(format!(
+                "listener for port {}: no local port left above {}",
+                table.port, options.listen_port
+            ));
+            continue;
+        };
+        let (route_config, http_filters) = match &options.wasm {
+            None => (
+                json!({
+                    "name": table.port.to_string(),
+                    "validate_clusters": false,
+                    "ignore_port_in_host_matching": true,
+                    "virtual_hosts": table.virtual_hosts,
+                }),
+                vec![
+                    json!({"name": FAULT_FILTER, "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"}}),
+                    router_filter(),
+                ],
+            ),
+            Some(w) => (
+                json!({"name": table.port.to_string(), "virtual_hosts": [{
+                    "name": "all", "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"},
+                                "route": {"cluster_header": w.cluster_header, "timeout": "0s"}}]}]}),
+                vec![wasm_filter(w, table.port), router_filter()],
+            ),
+        };
+        let mut hcm = json!({
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": format!("meshroute_{}", table.port),
+            "route_config": route_config,
+            "http_filters": http_filters,
+        });
+        path_normalization(&mut hcm, mesh.options().path_normalization);
+        listeners.push(json!({
+            "name": format!("meshroute_{}", table.port),
+            "address": socket(&loopback(), local),
+            "filter_chains": [{"filters": [{
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": hcm,
+            }]}]
+        }));
+    }
+    let mut clusters = clusters(mesh, options);
+    clusters.push(json!({
+        "name": PASSTHROUGH_CLUSTER,
+        "type": "ORIGINAL_DST",
+        "lb_policy": "CLUSTER_PROVIDED",
+        "connect_timeout": "10s",
+    }));
+    let config = json!({
         "admin": {"address": socket(&loopback(), options.admin_port)},
+        // Istio's bootstrap runtime (pkg/bootstrap/config.go): larger regex
+        // programs are accepted, paths with a fragment are not refused.
+        "layered_runtime": {"layers": [{"name": "istio", "static_layer": {
+            "re2.max_program_size.error_level": 32768,
+            "envoy.reloadable_features.http_reject_path_with_fragment": false,
+        }}]},
         "static_resources": {
-            "listeners": [{
-                "name": format!("meshroute_{}", options.listen_port),
-                "address": socket(&loopback(), options.listen_port),
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "meshroute",
-                        "route_config": route_config,
-                        "http_filters": http_filters,
-                    }
-                }]}]
-            }],
-            "clusters": clusters(mesh, options),
+            "listeners": listeners,
+            "clusters": clusters,
         }
-    })
+    });
+    Generated { config, left_out }
+}
+
+/// Istio's path normalization settings of the HTTP connection manager
+/// (pilot `networking/core/listener_builder.go`).
+fn path_normalization(hcm: &mut Value, n: PathNormalization) {
+    hcm["path_with_escaped_slashes_action"] = json!("KEEP_UNCHANGED");
+    match n {
+        PathNormalization::None => hcm["normalize_path"] = json!(false),
+        PathNormalization::Base => hcm["normalize_path"] = json!(true),
+        PathNormalization::MergeSlashes => {
+            hcm["normalize_path"] = json!(true);
+            hcm["merge_slashes"] = json!(true);
+        }
+        PathNormalization::DecodeAndMergeSlashes => {
+            hcm["normalize_path"] = json!(true);
+            hcm["merge_slashes"] = json!(true);
+            hcm["path_with_escaped_slashes_action"] = json!("UNESCAPE_AND_FORWARD");
+        }
+    }
 }
 
 fn loopback() -> String {
@@ -192,7 +294,17 @@ fn router_filter() -> Value {
     json!({"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}})
 }
 
-fn wasm_filter(w: &WasmFilter) -> Value {
+/// The filter on one listener: its configuration gains `listenerPort` (the
+/// mesh port the listener stands for), as a request's port is the
+/// listener's, not the one in its Host.
+fn wasm_filter(w: &WasmFilter, port: u32) -> Value {
+    let configuration = match serde_json::from_str::<Value>(&w.configuration) {
+        Ok(Value::Object(mut o)) => {
+            o.insert("listenerPort".into(), json!(port));
+            Value::Object(o).to_string()
+        }
+        _ => w.configuration.clone(),
+    };
     json!({
         "name": "envoy.filters.http.wasm",
         "typed_config": {
@@ -200,7 +312,7 @@ fn wasm_filter(w: &WasmFilter) -> Value {
             "config": {
                 "name": "meshroute",
                 "root_id": "meshroute",
-                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": w.configuration},
+                "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": configuration},
                 "vm_config": {
                     "vm_id": "meshroute",
                     "runtime": "envoy.wasm.runtime.v8",
@@ -211,43 +323,199 @@ fn wasm_filter(w: &WasmFilter) -> Value {
     })
 }
 
-/// The route table: one virtual host per (service, port) the sidecar sees.
-pub fn route_configuration(mesh: &Mesh, options: &Options) -> Value {
-    let view = mesh.sidecar_view(&options.source_namespace, &options.source_labels);
-    let vhosts: Vec<Value> = view
-        .virtual_hosts()
-        .iter()
-        .map(|vh| {
-            json!({
-                "name": format!("{}:{}", vh.hostname(), vh.port()),
-                "domains": vh.domains(),
-                "routes": vh.routes().iter().filter_map(route).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    // Routes may name clusters that do not exist (undefined subsets): Envoy
-    // must answer those with 503 NC at request time, as with Istio's RDS.
-    json!({"name": "meshroute", "validate_clusters": false, "virtual_hosts": vhosts})
+/// The route tables of the proxy, one per port, in port order.
+pub fn route_tables(mesh: &Mesh, options: &Options, left_out: &mut Vec<String>) -> Vec<PortRoutes> {
+    match &options.proxy {
+        ProxyKind::Sidecar => sidecar_tables(mesh, options, left_out),
+        ProxyKind::Gateway(key) => gateway_tables(mesh, key, left_out),
+    }
 }
 
-/// One Envoy route; `None` when its match can never hold (an invalid pattern).
-fn route(entry: &RouteEntry<'_>) -> Option<Value> {
+/// A sidecar's route tables: per port, one virtual host per service with
+/// the names a caller may use (ports are ignored in host matching, as
+/// Istio sets `ignore_port_in_host_matching`), then the catch-all for
+/// hosts the registry does not know (Istio's `allow_any` / `block_all`).
+fn sidecar_tables(mesh: &Mesh, options: &Options, left_out: &mut Vec<String>) -> Vec<PortRoutes> {
+    let view = mesh.sidecar_view(&options.source_namespace, &options.source_labels);
+    let mut by_port: BTreeMap<u32, Vec<Value>> = BTreeMap::new();
+    for vh in view.virtual_hosts() {
+        let port = vh.port();
+        let name = format!("{}:{}", vh.hostname(), port);
+        let mut domains: Vec<String> = Vec::new();
+        for d in vh.domains() {
+            let bare = meshroute::hosts::split_authority(d)
+                .host_as_written
+                .to_string();
+            if !domains.contains(&bare) {
+                domains.push(bare);
+            }
+        }
+        let routes = routes_of(&name, &vh.routes(), left_out);
+        by_port
+            .entry(port)
+            .or_default()
+            .push(json!({"name": name, "domains": domains, "routes": routes}));
+    }
+    let catch_all = match mesh.options().outbound_policy {
+        OutboundPolicy::AllowAny => json!({"name": "allow_any", "domains": ["*"],
+            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
+                        "route": {"cluster": PASSTHROUGH_CLUSTER, "timeout": "0s"}}]}),
+        OutboundPolicy::RegistryOnly => json!({"name": "block_all", "domains": ["*"],
+            "routes": [{"name": "block_all", "match": {"prefix": "/"},
+                        "direct_response": {"status": 502}}]}),
+    };
+    by_port
+        .into_iter()
+        .map(|(port, mut virtual_hosts)| {
+            dedupe_domains(&mut virtual_hosts);
+            virtual_hosts.push(catch_all.clone());
+            PortRoutes {
+                port,
+                virtual_hosts,
+            }
+        })
+        .collect()
+}
+
+/// Envoy refuses a route table where two virtual hosts list one domain;
+/// without ports, `reviews` of two services on one port would collide:
+/// the first keeps it, as the first host claims a name in Istio's order.
+fn dedupe_domains(virtual_hosts: &mut [Value]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for vh in virtual_hosts.iter_mut() {
+        if let Some(list) = vh["domains"].as_array_mut() {
+            list.retain(|d| seen.insert(d.as_str().unwrap_or("").to_ascii_lowercase()));
+        }
+    }
+}
+
+/// A gateway's route tables from [`Mesh::gateway_view`].
+fn gateway_tables(mesh: &Mesh, key: &str, left_out: &mut Vec<String>) -> Vec<PortRoutes> {
+    let Some(view) = mesh.gateway_view(key) else {
+        left_out.push(format!("gateway {key}: no such Gateway"));
+        return Vec::new();
+    };
+    view.ports()
+        .into_iter()
+        .map(|port| {
+            let virtual_hosts = port
+                .virtual_hosts()
+                .iter()
+                .map(|vh| {
+                    let name = format!("{}:{}", vh.domain(), port.port());
+                    let mut v = json!({"name": name, "domains": [vh.domain()]});
+                    if vh.https_redirect() {
+                        v["require_tls"] = json!("ALL");
+                        v["routes"] =
+                            json!([{"match": {"prefix": "/"}, "direct_response": {"status": 404}}]);
+                    } else {
+                        v["routes"] = json!(routes_of(&name, &vh.routes(), left_out));
+                    }
+                    v
+                })
+                .collect();
+            PortRoutes {
+                port: port.port(),
+                virtual_hosts,
+            }
+        })
+        .collect()
+}
+
+fn routes_of(vhost: &str, entries: &[RouteEntry<'_>], left_out: &mut Vec<String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match route(entry) {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) => {}
+            Err(why) => left_out.push(format!(
+                "route {:?} of virtual host {vhost}: {why}",
+                entry.name().unwrap_or("")
+            )),
+        }
+    }
+    out
+}
+
+/// One Envoy route; `Ok(None)` when its match can never hold (an invalid
+/// pattern), `Err` when Envoy would refuse it.
+fn route(entry: &RouteEntry<'_>) -> Result<Option<Value>, String> {
     let envoy_match = match entry.condition() {
         None => json!({"prefix": "/"}),
-        Some(m) => route_match(m)?,
+        Some(m) => match route_match(m) {
+            Some(v) => v,
+            None => return Ok(None),
+        },
     };
     let name = if entry.is_default() {
         "default"
     } else {
         entry.name().unwrap_or("")
     };
-    Some(route_entry(
+    let decision = entry.decision();
+    refused_by_envoy(&decision, entry.rule())?;
+    Ok(Some(route_entry(
         envoy_match,
+        entry.redirect_port(),
         name,
-        &entry.decision(),
+        &decision,
         entry.condition(),
         entry.rule(),
-    ))
+    )))
+}
+
+/// Why Envoy would refuse the route this decision makes (its protobuf
+/// validation rules), if it would.
+fn refused_by_envoy(d: &Decision, spec: Option<&HttpRoute>) -> Result<(), String> {
+    let status_ok = |s: i64| (200..600).contains(&s);
+    // envoy/extensions/filters/http/fault/v3/fault.proto: http_status in [200, 600).
+    if let Some(s) = d
+        .fault()
+        .and_then(|f| f.abort.as_ref())
+        .and_then(|a| a.http_status)
+    {
+        if !status_ok(i64::from(s)) {
+            return Err(format!(
+                "fault abort status {s} is outside 200-599 (Envoy refuses it)"
+            ));
+        }
+    }
+    match d.outcome() {
+        Outcome::DirectResponse => {
+            // envoy/config/route/v3/route_components.proto DirectResponseAction: status in [200, 600).
+            if let Some(dr) = d.direct_response() {
+                if !status_ok(i64::from(dr.status)) {
+                    return Err(format!(
+                        "direct response status {} is outside 200-599 (Envoy refuses it)",
+                        dr.status
+                    ));
+                }
+            }
+        }
+        Outcome::Redirect => {
+            let code = spec
+                .and_then(|s| s.redirect.as_ref())
+                .and_then(|r| r.redirect_code);
+            if !matches!(code, None | Some(0 | 301 | 302 | 303 | 307 | 308)) {
+                return Err(format!(
+                    "redirect code {} has no Envoy response code (Istio leaves the route without action)",
+                    code.unwrap_or(0)
+                ));
+            }
+        }
+        Outcome::Route | Outcome::DefaultRoute => {
+            let dests = d.destinations();
+            if dests.is_empty() {
+                return Err("no destination".into());
+            }
+            // WeightedCluster: the weights must sum to more than zero.
+            if dests.len() > 1 && dests.iter().map(|x| u64::from(x.weight())).sum::<u64>() == 0 {
+                return Err("destination weights sum to zero (Envoy refuses it)".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn string_matcher(c: &StringMatcher) -> Option<Value> {
@@ -415,7 +683,9 @@ fn fault_config(d: &Decision) -> Option<Value> {
     Some(v)
 }
 
-fn redirect_action(spec: &HttpRedirect) -> Value {
+/// Istio's RedirectAction (route.go `ApplyRedirect`); `port_redirect` is
+/// [`RouteEntry::redirect_port`].
+fn redirect_action(spec: &HttpRedirect, port_redirect: Option<u32>) -> Value {
     let mut r = Map::new();
     if let Some(uri) = &spec.uri {
         r.insert("path_redirect".into(), json!(uri));
@@ -425,7 +695,7 @@ fn redirect_action(spec: &HttpRedirect) -> Value {
     if let Some(a) = &spec.authority {
         r.insert("host_redirect".into(), json!(a));
     }
-    if let Some(p) = spec.port.filter(|p| *p != 0) {
+    if let Some(p) = port_redirect {
         r.insert("port_redirect".into(), json!(p));
     }
     if let Some(s) = &spec.scheme {
@@ -444,6 +714,7 @@ fn redirect_action(spec: &HttpRedirect) -> Value {
 
 fn route_entry(
     envoy_match: Value,
+    port_redirect: Option<u32>,
     name: &str,
     d: &Decision,
     m: Option<&HttpRouteMatch>,
@@ -457,7 +728,7 @@ fn route_entry(
     match d.outcome() {
         Outcome::Redirect => {
             if let Some(r) = spec.and_then(|s| s.redirect.as_ref()) {
-                e.insert("redirect".into(), redirect_action(r));
+                e.insert("redirect".into(), redirect_action(r, port_redirect));
             }
         }
         Outcome::DirectResponse => {
@@ -548,7 +819,7 @@ pub fn clusters(mesh: &Mesh, options: &Options) -> Vec<Value> {
     let ns = options.source_namespace.as_str();
     let mut out = Vec::new();
     for s in mesh.registry().services() {
-        if !s.visibility.visible_in(ns) || s.hostname.starts_with('*') {
+        if !s.visibility.visible_in(ns) {
             continue;
         }
         let rule = mesh.destination_rules().lookup(
@@ -758,12 +1029,12 @@ spec:
   - route: [{destination: {host: reviews, subset: v2}}]
 "#,
         );
-        let b = bootstrap(&m, &Options::default());
+        let b = bootstrap(&m, &Options::default()).config;
         let vh = vhost(&b);
         assert!(vh["domains"]
             .as_array()
             .unwrap()
-            .contains(&json!("reviews:9080")));
+            .contains(&json!("reviews")));
         let routes = vh["routes"].as_array().unwrap();
         assert_eq!(routes.len(), 2, "generation stops at the catch-all");
         assert_eq!(
@@ -800,7 +1071,7 @@ spec:
     - {destination: {host: reviews, subset: v2}, weight: 10}
 "#,
         );
-        let b = bootstrap(&m, &Options::default());
+        let b = bootstrap(&m, &Options::default()).config;
         let routes = vhost(&b)["routes"].as_array().unwrap().clone();
         assert_eq!(routes[0]["route"]["timeout"], "0.500000000s");
         assert_eq!(
@@ -856,7 +1127,7 @@ spec:
     #[test]
     fn no_virtual_service_gives_the_default_route() {
         let m = mesh("");
-        let b = bootstrap(&m, &Options::default());
+        let b = bootstrap(&m, &Options::default()).config;
         let r = &vhost(&b)["routes"][0];
         assert_eq!(r["match"]["prefix"], "/");
         assert_eq!(
@@ -893,7 +1164,7 @@ spec:
             }),
             ..Options::default()
         };
-        let b = bootstrap(&m, &o);
+        let b = bootstrap(&m, &o).config;
         assert_eq!(
             vhost(&b)["routes"][0]["route"]["cluster_header"],
             "x-meshroute-cluster"
@@ -901,5 +1172,144 @@ spec:
         let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
             ["typed_config"];
         assert_eq!(hcm["http_filters"][0]["name"], "envoy.filters.http.wasm");
+    }
+
+    fn listeners(b: &Value) -> &Vec<Value> {
+        b["static_resources"]["listeners"].as_array().unwrap()
+    }
+
+    // istio pilot/pkg/networking/core/httproute.go: one route table per port,
+    // domains without ports, IgnorePortInHostMatching.
+    #[test]
+    fn each_port_has_its_own_listener_and_hosts_match_without_port() {
+        let m = Mesh::compile(&load_str(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {ports: [{port: 80, name: http}, {port: 8080, name: http-alt}]}\n",
+            "t.yaml",
+        ));
+        let o = Options {
+            listen_port: 20000,
+            ..Options::default()
+        };
+        let b = bootstrap(&m, &o).config;
+        let ls = listeners(&b);
+        assert_eq!(ls.len(), 2);
+        assert_eq!(ls[0]["name"], "meshroute_80");
+        assert_eq!(ls[1]["name"], "meshroute_8080");
+        assert_eq!(ls[1]["address"]["socket_address"]["port_value"], 20001);
+        let rc = &ls[1]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"];
+        assert_eq!(rc["ignore_port_in_host_matching"], true);
+        let domains = rc["virtual_hosts"][0]["domains"].as_array().unwrap();
+        assert!(
+            domains.contains(&json!("web"))
+                && !domains.iter().any(|d| d.as_str().unwrap().contains(':'))
+        );
+        assert_eq!(
+            rc["virtual_hosts"][1]["routes"][0]["route"]["cluster"], PASSTHROUGH_CLUSTER,
+            "hosts the registry does not know pass through (ALLOW_ANY)"
+        );
+    }
+
+    // envoy fault.proto: abort http_status in [200, 600); a route carrying
+    // another is left out and named, so Envoy still loads the rest.
+    #[test]
+    fn routes_envoy_would_refuse_are_left_out_and_named() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - name: broken
+    match: [{uri: {prefix: /x}}]
+    fault: {abort: {httpStatus: 700, percentage: {value: 100}}}
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route: [{destination: {host: reviews, subset: v2}}]
+"#,
+        );
+        let g = bootstrap(&m, &Options::default());
+        assert_eq!(g.left_out.len(), 1);
+        assert!(g.left_out[0].contains("broken") && g.left_out[0].contains("700"));
+        let routes = vhost(&g.config)["routes"].as_array().unwrap();
+        assert_eq!(routes.len(), 1);
+        assert_eq!(
+            routes[0]["route"]["cluster"],
+            "outbound|9080|v2|reviews.default.svc.cluster.local"
+        );
+    }
+
+    #[test]
+    fn a_gateway_gets_its_server_ports_and_virtual_hosts() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*.example.com"]
+  - port: {number: 8081, name: http-r, protocol: HTTP}
+    hosts: [secure.example.com]
+    tls: {httpsRedirect: true}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop, namespace: default}
+spec:
+  hosts: [shop.example.com]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: reviews, subset: v1}}]
+"#,
+        );
+        let o = Options {
+            proxy: ProxyKind::Gateway("default/gw".into()),
+            ..Options::default()
+        };
+        let b = bootstrap(&m, &o).config;
+        let ls = listeners(&b);
+        assert_eq!(ls.len(), 2);
+        let vh = |i: usize| {
+            ls[i]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]
+                [0]
+            .clone()
+        };
+        assert_eq!(vh(0)["domains"], json!(["shop.example.com"]));
+        assert_eq!(
+            vh(0)["routes"][0]["route"]["cluster"],
+            "outbound|9080|v1|reviews.default.svc.cluster.local"
+        );
+        assert_eq!(vh(1)["domains"], json!(["secure.example.com"]));
+        assert_eq!(vh(1)["require_tls"], "ALL");
+        let missing = Options {
+            proxy: ProxyKind::Gateway("default/none".into()),
+            ..Options::default()
+        };
+        assert!(bootstrap(&m, &missing).left_out[0].contains("no such Gateway"));
+    }
+
+    // istio route.go ApplyRedirect: FROM_REQUEST_PORT is the listener's
+    // port; port 80 on http is cleared (Envoy then keeps the Host's port).
+    #[test]
+    fn redirects_carry_istios_port_redirect() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /derive}}]
+    redirect: {derivePort: FROM_REQUEST_PORT, uri: /d}
+  - match: [{uri: {prefix: /eighty}}]
+    redirect: {port: 80, uri: /e, redirectCode: 302}
+"#,
+        );
+        let b = bootstrap(&m, &Options::default()).config;
+        let routes = vhost(&b)["routes"].as_array().unwrap().clone();
+        assert_eq!(routes[0]["redirect"]["port_redirect"], 9080);
+        assert!(routes[1]["redirect"].get("port_redirect").is_none());
+        assert_eq!(routes[1]["redirect"]["response_code"], "FOUND");
     }
 }

@@ -5,7 +5,7 @@ answer with their own name, and meshroute's own decisions to compare with.
 
 Run by proxy-wasm/test.sh (which builds everything first). Everything listens
 on 127.0.0.1; every process started here is stopped on exit.
-Usage: test.py MESHROUTE WASM UPSTREAM DECIDE WORKDIR [--bench]
+Usage: test.py MESHROUTE WASM UPSTREAM DECIDE WORKDIR [--bench] [--agreement-only] [CORPUS_DIR...]
 """
 import http.client
 import json
@@ -20,14 +20,20 @@ import uuid
 import yaml
 
 MESHROUTE, WASM, UPSTREAM, DECIDE, WORK = sys.argv[1:6]
-BENCH = "--bench" in sys.argv
+BENCH = "--bench" in sys.argv[6:]
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EXAMPLE = os.path.join(HERE, "..", "example")
-# The repository's conformance corpus, then an optional extra one
-# ($MESHROUTE_CONFORMANCE, else ../shared/conformance beside the checkout).
-CONFORMANCE = os.path.join(HERE, "..", "..", "tests", "conformance")
-EXTRA_CONFORMANCE = os.environ.get("MESHROUTE_CONFORMANCE") or os.path.join(HERE, "..", "..", "..", "shared", "conformance")
-CONFORMANCE_DIRS = [CONFORMANCE] + ([EXTRA_CONFORMANCE] if os.path.isdir(EXTRA_CONFORMANCE) else [])
+# Corpora: the directories given after the fixed arguments, else the
+# repository's own that exist (walked recursively for *.routetest.yaml),
+# plus $MESHROUTE_CONFORMANCE when set. $MESHROUTE_AGREEMENT_REPORT names a
+# JSON file for the per-corpus counts, the unservable cases by reason and
+# the disagreeing cases.
+GIVEN_DIRS = [os.path.abspath(a) for a in sys.argv[6:] if not a.startswith("--")]
+DEFAULT_DIRS = [os.path.join(ROOT, d) for d in ("tests/conformance", "examples", "tests/istio",
+                                                 "proxy-wasm/e2e/corpus")]
+CORPUS_DIRS = GIVEN_DIRS or [d for d in DEFAULT_DIRS if os.path.isdir(d)] + (
+    [os.path.abspath(os.environ["MESHROUTE_CONFORMANCE"])] if os.environ.get("MESHROUTE_CONFORMANCE") else [])
 
 PROCS = []
 RESULTS = {"passed": 0, "failed": 0}
@@ -66,9 +72,9 @@ def generate(files, out, listen, admin, endpoints=None, wasm=False):
     return json.loads(res.stdout)
 
 
-def start_envoy(config, admin, base_id, log):
+def start_envoy(config, admin, log):
     p = subprocess.Popen(
-        ["envoy", "-c", config, "--base-id", str(base_id), "--concurrency", "1", "-l", "warning",
+        ["envoy", "-c", config, "--use-dynamic-base-id", "--concurrency", "1", "-l", "warning",
          "--log-path", log],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     PROCS.append(p)
@@ -100,11 +106,19 @@ def start_upstreams(pairs):
     p = subprocess.Popen([UPSTREAM, *[f"{n}={port}" for n, port in pairs]],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     PROCS.append(p)
-    time.sleep(0.2)
+    import socket
+    deadline = time.time() + 10
+    for _, port in pairs:
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.01)
     return p
 
 
-def send(port, authority, path="/", method="GET", headers=None, conn=None, timeout=10):
+def send(port, authority, path="/", method="GET", headers=None, conn=None, timeout=5):
     """One request; returns (status, headers dict, body, seconds)."""
     own = conn is None
     c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -183,111 +197,452 @@ def features(label, port):
 
 
 # ---------------------------------------------------------------------------
-# Conformance: every route test Envoy can serve, through both configs
+# Agreement: every route-test case of every corpus, through both configs
 # ---------------------------------------------------------------------------
+#
+# Cases are grouped by (file, proxy): one native Envoy and one filter Envoy per
+# group, many requests each. A case either is served (the request goes through
+# both Envoys and must reach the decision's cluster, or get the same local
+# reply) or is counted as not servable with its reason.
 
-def conformance(listen_filter, listen_native):
-    files = [os.path.join(d, f) for d in CONFORMANCE_DIRS
-             for f in sorted(os.listdir(d)) if f.endswith(".routetest.yaml")]
-    base_port = 19200
-    skipped = {}
-    for fi, fname in enumerate(files):
-        started = len(PROCS)
+COUNTS = {}      # corpus -> {"served": n, "agree": n, "unservable": {reason: n}}
+UNSERVABLE = {}  # reason -> [case names]
+DISAGREE = []
+
+
+def corpus_of(path):
+    for d in CORPUS_DIRS:
+        if os.path.abspath(path).startswith(os.path.abspath(d) + os.sep):
+            return os.path.relpath(d, ROOT) if os.path.abspath(d).startswith(ROOT + os.sep) else d
+    return "?"
+
+
+def tally(corpus, key, reason=None):
+    c = COUNTS.setdefault(corpus, {"served": 0, "agree": 0, "unservable": {}})
+    if key == "unservable":
+        c["unservable"][reason] = c["unservable"].get(reason, 0) + 1
+    else:
+        c[key] += 1
+
+
+def free_ports(n):
+    """n consecutive free loopback ports."""
+    import random
+    import socket
+    for _ in range(200):
+        base = random.randint(21000, 60000 - n)
+        socks = []
         try:
-            conformance_file(fi, fname, base_port, listen_filter, listen_native, skipped)
-        except Exception as e:  # one broken file must not hide the others
-            check(f"[conformance] {fname}: harness", False, repr(e)[-1500:])
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
         finally:
-            for p in PROCS[started:]:
-                stop(p)
-    for why, items in skipped.items():
-        print(f"skipped {len(items)} case(s): {why}")
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def envoy_config(inputs, proxy_args, listen, admin, wasm=False):
+    cmd = [MESHROUTE, "envoy-config", *inputs, "--listen", str(listen), "--admin", str(admin), *proxy_args]
+    if wasm:
+        cmd += ["--wasm", WASM]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        raise RuntimeError("envoy-config failed: " + res.stderr[-2000:])
+    return json.loads(res.stdout), res.stderr
+
+
+def with_upstreams(config, ports):
+    """Every cluster gets its own loopback upstream; the passthrough cluster
+    too (an original destination on loopback would be Envoy itself)."""
+    for c in config["static_resources"]["clusters"]:
+        if c["name"] in ports:
+            c["type"] = "STATIC"
+            if c.get("lb_policy") == "CLUSTER_PROVIDED":
+                c["lb_policy"] = "ROUND_ROBIN"
+            c["load_assignment"] = {"cluster_name": c["name"], "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1",
+                                                             "port_value": ports[c["name"]]}}}}]}]}
+    return config
+
+
+def listener_ports(config):
+    """Mesh port -> local port, from the listeners' names (meshroute_PORT)."""
+    out = {}
+    for l in config["static_resources"]["listeners"]:
+        out[int(l["name"].rsplit("_", 1)[1])] = l["address"]["socket_address"]["port_value"]
+    return out
+
+
+def start_dynamic_envoy(config_path, admin, log):
+    p = subprocess.Popen(
+        ["envoy", "-c", config_path, "--use-dynamic-base-id", "--concurrency", "1", "-l", "warning",
+         "--log-path", log],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    PROCS.append(p)
+    return p
+
+
+def wait_ready(p, admin, log):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise RuntimeError(f"Envoy refused the configuration (exit {p.returncode}):\n"
+                               + open(log).read()[-2500:])
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", admin, timeout=1)
+            c.request("GET", "/ready")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.03)
+    raise RuntimeError("envoy not ready in 30 s; see " + log)
+
+
+def request_port(req):
+    if req.get("port"):
+        return int(req["port"])
+    host = req.get("host", "")
+    if not host.startswith("[") and host.count(":") == 1:
+        try:
+            return int(host.rsplit(":", 1)[1])
+        except ValueError:
+            pass
+    if host.startswith("[") and "]:" in host:
+        return int(host.rsplit("]:", 1)[1])
+    return 443 if req.get("scheme") == "https" else 80
+
+
+def proxy_args(req):
+    gw = req.get("gateway", "mesh")
+    if gw != "mesh":
+        return ("--gateway", gw)
+    src = req.get("source") or {}
+    labels = ",".join(f"{k}={v}" for k, v in sorted((src.get("labels") or {}).items()))
+    args = ("--namespace", src.get("namespace", "default"))
+    return args + (("--labels", labels) if labels else ())
+
+
+def unservable_reason(req, d):
+    if "error" in d:
+        return "meshroute refuses the request (" + d["error"].split(",")[0][:70] + ")"
+    if req.get("protocol", "http") != "http":
+        return "TCP/TLS request (the harness speaks HTTP only)"
+    if req.get("scheme", "http") == "https":
+        return "https request (the harness speaks plain HTTP, no certificates)"
+    if ((d.get("fault") or {}).get("delay") or {}).get("percent", 0) > 0:
+        return "fault delay (seconds of waiting; delays are covered by the feature tests)"
+    if any(k.startswith(":") or k.lower() in ("host", "content-length", "transfer-encoding", "connection")
+           for k in (req.get("headers") or {})):
+        return "request sets a pseudo or hop-by-hop header the client cannot send as such"
+    return None
+
+
+class PortAllocator:
+    """Hands out ranges of consecutive free loopback ports."""
+
+    def __init__(self):
+        self.next = free_ports(1)
+
+    def take(self, n):
+        import socket
+        while True:
+            start = self.next
+            if start + n > 65000:
+                self.next = 21000
+                continue
+            ok = True
+            for p in range(start, start + n):
+                s = socket.socket()
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                finally:
+                    s.close()
+                if not ok:
+                    self.next = p + 1
+                    break
+            if ok:
+                self.next = start + n
+                return start
+
+
+def conformance():
+    files = []
+    for d in CORPUS_DIRS:
+        if not os.path.isdir(d):
+            check(f"[agreement] corpus {d}", False, "no such directory")
+            continue
+        for dirpath, _, names in sorted(os.walk(d)):
+            files += [os.path.join(dirpath, f) for f in sorted(names) if f.endswith(".routetest.yaml")]
+    t0 = time.time()
+    groups = []
+    for fi, fname in enumerate(files):
+        try:
+            groups += agreement_groups(fi, fname)
+        except Exception as e:  # one broken file must not hide the others
+            check(f"[agreement] {fname}: harness", False, repr(e)[-1500:])
+    started = len(PROCS)
+    try:
+        serve_groups(groups)
+    except Exception as e:
+        check("[agreement] harness", False, repr(e)[-2500:])
+    finally:
+        for p in PROCS[started:]:
+            stop(p)
+    print(f"agreement: {len(files)} files, {len(groups)} proxy configurations, {time.time() - t0:.0f}s")
+    for why, items in sorted(UNSERVABLE.items()):
+        print(f"not servable, {len(items)} case(s): {why}")
         for i in items:
             print(f"    {i}")
+    report = os.environ.get("MESHROUTE_AGREEMENT_REPORT")
+    if report:
+        json.dump({"corpora": COUNTS, "not_servable": UNSERVABLE, "disagree": DISAGREE},
+                  open(report, "w"), indent=2, sort_keys=True)
+    print("per corpus: served / agree / not servable (by reason)")
+    for corpus, c in sorted(COUNTS.items()):
+        n = sum(c["unservable"].values())
+        print(f"  {corpus}: {c['served']} served, {c['agree']} agree, {n} not servable")
+        for why, k in sorted(c["unservable"].items()):
+            print(f"      {k:4d}  {why}")
 
 
-def conformance_file(fi, fname, base_port, listen_filter, listen_native, skipped):
-        doc = yaml.safe_load(open(fname))
-        cfg = doc.get("config") or {}
-        inputs = [os.path.join(os.path.dirname(fname), f) for f in cfg.get("files", [])]
-        if cfg.get("inline"):
-            p = os.path.join(WORK, f"inline-{fi}.yaml")
-            open(p, "w").write(cfg["inline"])
-            inputs.append(p)
-        defaults = doc.get("defaults") or {}
-        # Clusters of this configuration, each with its own upstream named after it.
-        native = generate(inputs, os.path.join(WORK, "probe.json"), listen_native, 18992)
-        names = [c["name"] for c in native["static_resources"]["clusters"]]
-        pairs = [(n, base_port + i) for i, n in enumerate(names)]
-        ep = os.path.join(WORK, f"endpoints-{fi}.json")
-        json.dump({n: f"127.0.0.1:{p}" for n, p in pairs}, open(ep, "w"))
-        generate(inputs, os.path.join(WORK, "c-native.json"), listen_native, 18992, ep)
-        generate(inputs, os.path.join(WORK, "c-filter.json"), listen_filter, 18991, ep, wasm=True)
-        ups = start_upstreams(pairs)
-        e1 = start_envoy(os.path.join(WORK, "c-filter.json"), 18991, 31, os.path.join(WORK, "c-filter.log"))
-        e2 = start_envoy(os.path.join(WORK, "c-native.json"), 18992, 32, os.path.join(WORK, "c-native.log"))
-        cases = []
-        for case in doc.get("cases", []):
-            req = dict(defaults)
-            req.update(case.get("request") or {})
-            cases.append((case.get("name", "?"), req))
-        dec = subprocess.run([DECIDE, *inputs], input="\n".join(json.dumps(r) for _, r in cases),
-                             capture_output=True, text=True, timeout=60).stdout.splitlines()
-        for (name, req), dline in zip(cases, dec):
-            d = json.loads(dline)
-            why = None
-            if req.get("protocol", "http") != "http":
-                why = "TCP/TLS (filter and listener are HTTP)"
-            elif req.get("gateway", "mesh") != "mesh":
-                why = "gateway request (the generated config is a sidecar's)"
-            elif d.get("outcome") == "passthrough":
-                why = "passthrough to an original destination (no such address on loopback)"
-            elif ((d.get("fault") or {}).get("delay") or {}).get("percent", 0) > 0:
-                why = "fault delay of several seconds (delay covered by the feature tests)"
-            if why:
-                skipped.setdefault(why, []).append(f"{fname}: {name}")
+def agreement_groups(fi, fname):
+    """The file's servable cases grouped by proxy; the others counted. The
+    decide helper loads the file and builds each request (defaults merged)
+    as `meshroute test` does."""
+    corpus = corpus_of(fname)
+    short = os.path.relpath(fname, ROOT) if fname.startswith(ROOT + os.sep) else fname
+    doc = yaml.safe_load(open(fname)) or {}
+    cfg = doc.get("config") or {}
+    inputs = [os.path.join(os.path.dirname(fname), f) for f in cfg.get("files", [])]
+    if cfg.get("inline"):
+        p = os.path.join(WORK, f"inline-{fi}.yaml")
+        open(p, "w").write(cfg["inline"])
+        inputs.append(p)
+    if cfg.get("meshConfig") is not None:
+        p = os.path.join(WORK, f"mesh-{fi}.yaml")
+        mc = cfg["meshConfig"]
+        open(p, "w").write(mc if isinstance(mc, str) else yaml.safe_dump(mc))
+        inputs += ["--mesh-config", p]
+    res = subprocess.run([DECIDE, "--routetest", fname], capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        raise RuntimeError("decide: " + res.stderr[-1000:])
+    groups = {}
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        name, req = d["name"], d.get("request") or {}
+        if not req:
+            why = "no request (the case expects a configuration error)"
+        else:
+            why = unservable_reason(req, d)
+        if why:
+            UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
+            tally(corpus, "unservable", why)
+            continue
+        groups.setdefault(proxy_args(req), []).append((name, req, d))
+    return [{"tag": f"{fi}-{gi}", "short": short, "corpus": corpus, "inputs": inputs, "pargs": pargs,
+             "items": items} for gi, (pargs, items) in enumerate(groups.items())]
+
+
+def refuse_group(g, why):
+    for name, _, _ in g["items"]:
+        tally(g["corpus"], "served")
+        DISAGREE.append(f"{g['short']}: {name}")
+    check(f"[agreement] {g['short']} {' '.join(g['pargs'])}", False, why)
+
+
+def serve_groups(groups):
+    """All groups in one native and one filter Envoy: each group's listeners
+    on ports of its own, clusters shared by name (one upstream each)."""
+    ports = PortAllocator()
+    usable = []
+    for g in groups:
+        try:
+            probe, _ = envoy_config(g["inputs"], g["pargs"], 1, 2)
+            n = max(1, len(probe["static_resources"]["listeners"]))
+            g["native"], notes = envoy_config(g["inputs"], g["pargs"], ports.take(n), 2)
+            g["filter"], _ = envoy_config(g["inputs"], g["pargs"], ports.take(n), 2, wasm=True)
+            g["notes"] = notes
+            usable.append(g)
+        except Exception as e:
+            refuse_group(g, str(e)[-1500:])
+    if not usable:
+        return
+    clusters = {}
+    for g in usable:
+        for c in g["native"]["static_resources"]["clusters"]:
+            clusters.setdefault(c["name"], c)
+    up_base = ports.take(len(clusters)) if clusters else 0
+    up_ports = {n: up_base + i for i, n in enumerate(clusters)}
+
+    def merged(label, members):
+        out = json.loads(json.dumps(members[0][label]))
+        out["admin"]["address"]["socket_address"]["port_value"] = ports.take(1)
+        out["static_resources"]["listeners"] = [
+            l for g in members for l in rename(g, g[label]["static_resources"]["listeners"])]
+        cs = {}
+        for g in members:
+            for c in g[label]["static_resources"]["clusters"]:
+                cs.setdefault(c["name"], c)
+        out["static_resources"]["clusters"] = list(cs.values())
+        return with_upstreams(out, up_ports)
+
+    def rename(g, listeners):
+        for l in listeners:
+            l = json.loads(json.dumps(l))
+            l["name"] = f"g{g['tag']}_{l['name']}"
+            yield l
+
+    envoys = {}
+    for label in ("native", "filter"):
+        members = usable
+        for attempt in range(2):
+            conf = merged(label, members)
+            path = os.path.join(WORK, f"{label}.json")
+            log = os.path.join(WORK, f"{label}.log")
+            json.dump(conf, open(path, "w"))
+            admin = conf["admin"]["address"]["socket_address"]["port_value"]
+            p = start_dynamic_envoy(path, admin, log)
+            try:
+                wait_ready(p, admin, log)
+                envoys[label] = p
+                break
+            except RuntimeError as e:
+                stop(p)
+                if attempt == 1:
+                    raise
+                # Find the configurations Envoy refuses, one by one, and leave them out.
+                kept = []
+                for g in members:
+                    one = os.path.join(WORK, f"{label}-{g['tag']}.json")
+                    json.dump(g[label], open(one, "w"))
+                    res = subprocess.run(["envoy", "--mode", "validate", "-c", one, "--use-dynamic-base-id"],
+                                         capture_output=True, text=True, timeout=120)
+                    if res.returncode == 0:
+                        kept.append(g)
+                    else:
+                        refuse_group(g, f"Envoy refuses the {label} configuration: "
+                                        + (res.stdout + res.stderr)[-1200:])
+                usable = [g for g in usable if g in kept]
+                members = usable
+                if not members:
+                    return
+    if up_ports:
+        start_upstreams(list(up_ports.items()))
+    for g in usable:
+        try:
+            serve_group(g)
+        except Exception as e:  # one broken group must not hide the others
+            check(f"[agreement] {g['short']} {' '.join(g['pargs'])}: harness", False, repr(e)[-1500:])
+
+
+def serve_group(g):
+    short, corpus = g["short"], g["corpus"]
+    lp = {label: listener_ports(g[label]) for label in ("native", "filter")}
+    for name, req, d in g["items"]:
+        port = request_port(req)
+        out = d.get("outcome")
+        if port not in lp["native"] and out in ("notFound", "passthrough"):
+            # Istio's virtual outbound listener takes such traffic; loopback has no original destination.
+            why = f"no HTTP listener on the request's port (the decision: {out})"
+            UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
+            tally(corpus, "unservable", why)
+            continue
+        tally(corpus, "served")
+        headers = {}
+        for k, v in (req.get("headers") or {}).items():
+            headers[k] = ",".join(v) if isinstance(v, list) else str(v)
+        results = []
+        for label in ("filter", "native"):
+            local = lp[label].get(port)
+            if local is None:
+                results.append((f"no listener for port {port}", None, None, None, {}, {}))
                 continue
-            port = req.get("port")
-            host = req["host"]
-            if ":" not in host:
-                port = port or 80
-                authority = host if port == 80 else f"{host}:{port}"
-            else:
-                authority = host
-            headers = {}
-            for k, v in (req.get("headers") or {}).items():
-                headers[k] = ",".join(v) if isinstance(v, list) else str(v)
-            results = []
-            for lp in (listen_filter, listen_native):
-                s, hs, body, _ = send(lp, authority, req.get("path", "/"), req.get("method", "GET"), headers)
-                results.append((s, upstream_of(hs), hs.get("location")))
-            out = d.get("outcome")
-            fault = d.get("fault") or {}
-            abort = fault.get("abort")
-            if out in ("route", "defaultRoute"):
-                ok_dests = [x["cluster"] for x in d["destinations"] if x["weight"] > 0 and not x.get("problem")]
-                if abort and abort.get("percent", 0) >= 100:
-                    want = lambda r: r[0] == abort.get("httpStatus") and r[1] is None
-                    desc = f"abort {abort.get('httpStatus')}"
-                elif ok_dests:
-                    want = lambda r: r[1] in ok_dests and r[0] == 200
-                    desc = " or ".join(ok_dests)
-                else:
-                    want = lambda r: r[0] == 503 and r[1] is None
-                    desc = "503 (no usable cluster)"
-            elif out in ("redirect", "directResponse"):
-                want = lambda r: r[0] == d.get("status") and (out != "redirect" or r[2] == d.get("location"))
-                desc = f"{d.get('status')} {d.get('location') or ''}"
-            elif out == "notFound":
-                want = lambda r: r[0] == 404
-                desc = "404"
-            else:
-                want = lambda r: False
-                desc = out
-            check(f"[conformance] {fname}: {name}: filter {results[0][:2]} native {results[1][:2]} want {desc}",
-                  want(results[0]) and want(results[1]), str(results))
-        for p in (e1, e2, ups):
-            stop(p)
+            try:
+                s, hs, body, _ = send(local, req.get("host", ""), req.get("path", "/"), req.get("method", "GET"),
+                                      headers)
+                path_seen = next((ln[5:] for ln in body.splitlines() if ln.startswith("path=")), None)
+                seen = dict(ln.split("=", 1) for ln in body.splitlines()[3:] if "=" in ln)
+                results.append((s, upstream_of(hs), hs.get("location"), path_seen, seen, hs))
+            except Exception as e:  # the client refusing a request is a result too
+                results.append(("client error: " + repr(e)[:80], None, None, None, {}, {}))
+        ok, desc = agrees(d, results)
+        if ok:
+            tally(corpus, "agree")
+        else:
+            DISAGREE.append(f"{short}: {name}")
+        check(f"[agreement] {short}: {name}: filter {results[0][:3]} native {results[1][:3]} want {desc}",
+              ok, str([r[:5] for r in results])[:1500])
+
+
+def echoed(name):
+    """Whether the upstream echoes a request header (see upstream.rs)."""
+    k = name.lower()
+    return k.startswith("x-") and not k.startswith("x-envoy") and k not in ("x-request-id", "x-forwarded-proto")
+
+
+def agrees(d, results):
+    out = d.get("outcome")
+    abort = (d.get("fault") or {}).get("abort") or {}
+    rewrite = d.get("rewrite")
+    if out in ("route", "defaultRoute"):
+        ok_dests = [x["cluster"] for x in d["destinations"] if x["weight"] > 0 and not x.get("problem")]
+        if ok_dests:
+            # Header operations the upstream can show (it echoes x-* request headers).
+            req_ops = d.get("requestHeaders") or {}
+            upstream_set = {k: v for k, v in (req_ops.get("set") or {}).items() if echoed(k)}
+            upstream_gone = [k for k in req_ops.get("remove") or [] if echoed(k)]
+            resp_set = {k: v for k, v in ((d.get("responseHeaders") or {}).get("set") or {}).items()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")}
+
+            def reached(r):
+                return (r[1] in ok_dests and r[0] == 200 and (rewrite is None or r[3] == rewrite)
+                        and all(r[4].get(k.lower()) == v for k, v in upstream_set.items())
+                        and all(k.lower() not in r[4] for k in upstream_gone)
+                        and all(r[5].get(k.lower()) == v for k, v in resp_set.items()))
+            desc = " or ".join(ok_dests) + (f" path {rewrite}" if rewrite else "")
+            if upstream_set or upstream_gone or resp_set:
+                desc += f" headers set {upstream_set} removed {upstream_gone} response {resp_set}"
+        else:
+            def reached(r):
+                return r[0] == 503 and r[1] is None
+            desc = "503 (no usable cluster)"
+        pct = abort.get("percent", 0) if abort.get("httpStatus") else 0
+        if pct >= 100:
+            def want(r):
+                return r[0] == abort["httpStatus"] and r[1] is None
+            desc = f"abort {abort['httpStatus']}"
+        elif pct > 0:
+            def want(r):
+                return (r[0] == abort["httpStatus"] and r[1] is None) or reached(r)
+            desc = f"abort {abort['httpStatus']} ({pct}%) or {desc}"
+        else:
+            want = reached
+    elif out in ("redirect", "directResponse"):
+        def want(r):
+            return r[0] == d.get("status") and (out != "redirect" or r[2] == d.get("location"))
+        desc = f"{d.get('status')} {d.get('location') or ''}"
+    elif out == "notFound":
+        def want(r):
+            return r[0] == 404
+        desc = "404"
+    elif out == "passthrough":
+        def want(r):
+            return r[0] == 200 and r[1] == "PassthroughCluster"
+        desc = "PassthroughCluster"
+    else:
+        def want(r):
+            return False
+        desc = str(out)
+    return all(want(r) for r in results), desc
 
 
 # ---------------------------------------------------------------------------
@@ -313,44 +668,92 @@ def wrk(port, path):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
+    if "--agreement-only" in sys.argv[6:]:
+        conformance()
+        return
     example = [os.path.join(EXAMPLE, "istio.yaml")]
-    ep = os.path.join(EXAMPLE, "endpoints.json")
-    generate(example, os.path.join(WORK, "filter.json"), 18080, 18901, ep, wasm=True)
-    generate(example, os.path.join(WORK, "native.json"), 18090, 18902, ep)
-    start_upstreams([("v1", 18181), ("v2", 18182), ("v3", 18183)])
-    ef = start_envoy(os.path.join(WORK, "filter.json"), 18901, 21, os.path.join(WORK, "filter.log"))
-    en = start_envoy(os.path.join(WORK, "native.json"), 18902, 22, os.path.join(WORK, "native.log"))
-    features("filter", 18080)
-    features("native", 18090)
+    # The example's endpoints file, moved onto ports free on this machine
+    # (runs side by side do not collide).
+    ports = PortAllocator()
+    filter_port, native_port, filter_admin, native_admin = (ports.take(1) for _ in range(4))
+    upstream_ports = {name: ports.take(1) for name in ("v1", "v2", "v3")}
+    by_old = {18181: upstream_ports["v1"], 18182: upstream_ports["v2"], 18183: upstream_ports["v3"]}
+    endpoints = json.load(open(os.path.join(EXAMPLE, "endpoints.json")))
+    for key, value in endpoints.items():
+        moved = [f"127.0.0.1:{by_old[int(a.rsplit(':', 1)[1])]}" for a in (value if isinstance(value, list) else [value])]
+        endpoints[key] = moved if isinstance(value, list) else moved[0]
+    ep = os.path.join(WORK, "endpoints.json")
+    json.dump(endpoints, open(ep, "w"))
+    generate(example, os.path.join(WORK, "filter.json"), filter_port, filter_admin, ep, wasm=True)
+    generate(example, os.path.join(WORK, "native.json"), native_port, native_admin, ep)
+    start_upstreams(list(upstream_ports.items()))
+    ef = start_envoy(os.path.join(WORK, "filter.json"), filter_admin, os.path.join(WORK, "filter.log"))
+    en = start_envoy(os.path.join(WORK, "native.json"), native_admin, os.path.join(WORK, "native.log"))
+    features("filter", filter_port)
+    features("native", native_port)
 
     # A broken configuration fails the plugin start with meshroute's messages.
     bad = os.path.join(WORK, "bad.yaml")
     open(bad, "w").write(open(example[0]).read().replace("subset: v3}}]", "subst: v3}}]"))
-    generate([os.path.join(EXAMPLE, "istio.yaml")], os.path.join(WORK, "bad.json"), 18085, 18905, ep, wasm=True)
+    generate([os.path.join(EXAMPLE, "istio.yaml")], os.path.join(WORK, "bad.json"), ports.take(1), ports.take(1), ep,
+             wasm=True)
     cfg = json.load(open(os.path.join(WORK, "bad.json")))
     wasm_cfg = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"][0]["typed_config"]["config"]["configuration"]
     plugin = json.loads(wasm_cfg["value"])
     plugin["config"] = open(bad).read()
     wasm_cfg["value"] = json.dumps(plugin)
     json.dump(cfg, open(os.path.join(WORK, "bad.json"), "w"))
-    res = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "bad.json"), "--base-id", "25"],
+    res = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "bad.json"), "--use-dynamic-base-id"],
                          capture_output=True, text=True, timeout=60)
     log = res.stdout + res.stderr
     check("broken Istio config: Envoy refuses the plugin with meshroute's message, no crash",
           res.returncode != 0 and "meshroute:" in log and "subst" in log and "Segmentation" not in log,
           log[-800:])
 
+    # Resources Istio's webhook refuses are left out and named; Envoy loads the rest.
+    refused = os.path.join(WORK, "refused.yaml")
+    open(refused, "w").write(open(example[0]).read() + """
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: abort-700, namespace: default}
+spec:
+  hosts: [ratings]
+  http:
+  - fault: {abort: {httpStatus: 700, percentage: {value: 100}}}
+    route: [{destination: {host: ratings}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: zero-weights, namespace: default}
+spec:
+  hosts: [zero.example.com]
+  http:
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 0}
+    - {destination: {host: reviews, subset: v2}, weight: 0}
+""")
+    res = subprocess.run([MESHROUTE, "envoy-config", refused, "--listen", str(ports.take(1)),
+                          "--admin", str(ports.take(1))],
+                         capture_output=True, text=True, timeout=60)
+    open(os.path.join(WORK, "refused.json"), "w").write(res.stdout)
+    val = subprocess.run(["envoy", "--mode", "validate", "-c", os.path.join(WORK, "refused.json"),
+                          "--use-dynamic-base-id"], capture_output=True, text=True, timeout=60)
+    check("refused resources: envoy-config names them on stderr and Envoy loads the rest",
+          res.returncode == 0 and "default/abort-700" in res.stderr and "default/zero-weights" in res.stderr
+          and val.returncode == 0, res.stderr[-800:] + (val.stdout + val.stderr)[-800:])
+
     if BENCH:
         for path in ("/split",):
-            f = wrk(18080, path)
-            n = wrk(18090, path)
+            f = wrk(filter_port, path)
+            n = wrk(native_port, path)
             print(f"bench {path}: filter {f}")
             print(f"bench {path}: native {n}")
             print(f"bench ratios filter/native: p50 {f['p50_ms'] / n['p50_ms']:.2f}x, "
                   f"p99 {f['p99_ms'] / n['p99_ms']:.2f}x, req/s {f['rps'] / n['rps']:.2f}x")
     stop(ef)
     stop(en)
-    conformance(18080, 18090)
+    conformance()
 
 
 try:

@@ -44,6 +44,11 @@ pub struct FilterOptions {
     /// Header the route's `cluster_header` reads.
     #[serde(default = "default_cluster_header")]
     pub cluster_header: String,
+    /// The mesh port of the listener the filter runs on: a request's port
+    /// is its listener's (Istio builds one route table per port), whatever
+    /// its Host says. Without it, the port in the Host, else the scheme's.
+    #[serde(default)]
+    pub listener_port: Option<u16>,
 }
 
 fn default_gateway() -> String {
@@ -83,6 +88,7 @@ pub fn configure(bytes: &[u8]) -> Result<Configured, Vec<String>> {
             source_namespace: default_namespace(),
             source_labels: BTreeMap::new(),
             cluster_header: default_cluster_header(),
+            listener_port: None,
         }
     };
     let config = load_str(&options.config, "plugin configuration");
@@ -90,8 +96,10 @@ pub fn configure(bytes: &[u8]) -> Result<Configured, Vec<String>> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    // What Istio's admission webhook refuses never reaches a proxy.
+    let admitted = meshroute::admission::admit(&config).config;
     Ok(Configured {
-        mesh: Mesh::compile(&config),
+        mesh: Mesh::compile(&admitted),
         options,
     })
 }
@@ -169,6 +177,7 @@ pub fn request(options: &FilterOptions, headers: &[(String, String)]) -> Request
     r.method = get(":method").unwrap_or_else(|| "GET".into());
     r.path = get(":path").unwrap_or_else(|| "/".into());
     r.scheme = get(":scheme");
+    r.port = options.listener_port;
     r.gateway = options.gateway.clone();
     r.source.namespace = options.source_namespace.clone();
     r.source.labels = options.source_labels.clone();

@@ -45,7 +45,7 @@ impl Mesh {
                 virtual_service: Some(Cow::Borrowed(&*route.vs)),
                 delegated_from: route.delegated_from.as_deref().map(Cow::Borrowed),
                 rule,
-                redirect: Some(Box::new(self.redirect(r, m, view))),
+                redirect: Some(Box::new(self.redirect(r, m, view, proxy.listener_port))),
                 request_headers: Shared::Lent(&route.route_headers.0),
                 response_headers: Shared::Lent(&route.route_headers.1),
                 cors,
@@ -229,38 +229,31 @@ impl Mesh {
         }
     }
 
+    /// The Location a redirect rule answers with, as Istio configures
+    /// Envoy's RedirectAction (istio `pilot/pkg/networking/core/route/route.go`
+    /// `ApplyRedirect`) and Envoy builds the URI (envoy
+    /// `source/common/http/utility.cc` `Utility::newUri` and
+    /// `processRequestHost`). `listener_port` is the port the route table
+    /// was generated for (Istio's `FROM_REQUEST_PORT`).
     pub(super) fn redirect(
         &self,
         r: &crate::model::virtual_service::HttpRedirect,
         m: Option<&HttpRouteMatch>,
         view: &View<'_>,
+        listener_port: u32,
     ) -> Redirect {
         let req = view.req;
-        let scheme = r.scheme.clone().unwrap_or_else(|| view.scheme.to_string());
-        // Envoy keeps the request's Host (port included) unless the redirect
-        // names an authority or a port; a port override replaces the port.
-        let base = r.authority.clone().unwrap_or_else(|| req.host.clone());
-        let parts = hosts::split_authority(&base);
-        let written_port = parts.port_number().map(u32::from);
-        let bare = parts.host_as_written.to_string();
-        let port = match (r.port, r.derive_port) {
-            (Some(p), _) if p != 0 => Some(p),
-            (_, Some(crate::model::virtual_service::RedirectPortSelection::FromRequestPort)) => {
-                Some(view.port)
-            }
-            _ => written_port,
-        };
-        let port = match port {
-            Some(80) if scheme == "http" => None,
-            Some(443) if scheme == "https" => None,
-            // A scheme change drops the old scheme's default port.
-            Some(80) if view.scheme == "http" && written_port == Some(80) => None,
-            p => p,
-        };
-        let host = if bare.contains(':') && !bare.starts_with('[') && hosts::is_ip_literal(&bare) {
-            format!("[{bare}]")
-        } else {
-            bare
+        let request_scheme = view.scheme;
+        let scheme = r
+            .scheme
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(request_scheme);
+        let port_redirect = redirect_port(r, listener_port, request_scheme);
+        let host = match r.authority.as_deref().filter(|a| !a.is_empty()) {
+            // Envoy writes `host_redirect` as given, port and all.
+            Some(authority) => bracket_ipv6(authority),
+            None => request_host(&req.host, scheme, request_scheme, port_redirect),
         };
         let (path, query) = if let Some(uri) = &r.uri {
             match uri.split_once('?') {
@@ -282,7 +275,7 @@ impl Mesh {
             )
         };
         let mut location = format!("{scheme}://{host}");
-        if let Some(p) = port {
+        if let Some(p) = port_redirect {
             location.push_str(&format!(":{p}"));
         }
         location.push_str(&path);
@@ -297,6 +290,75 @@ impl Mesh {
             },
             location,
         }
+    }
+}
+
+/// Istio's `port_redirect` (route.go `ApplyRedirect`): the explicit `port`,
+/// or the listener's port for `derivePort: FROM_REQUEST_PORT`, dropped when
+/// it is the default port of the redirect's scheme (the rule's scheme, else
+/// `https` on a TLS listener and `http` otherwise). `FROM_PROTOCOL_DEFAULT`
+/// sets none.
+pub(super) fn redirect_port(
+    r: &crate::model::virtual_service::HttpRedirect,
+    listener_port: u32,
+    request_scheme: &str,
+) -> Option<u32> {
+    use crate::model::virtual_service::RedirectPortSelection;
+    let port = match (r.port, r.derive_port) {
+        (Some(p), _) if p != 0 => p,
+        (_, Some(RedirectPortSelection::FromRequestPort)) => listener_port,
+        _ => return None,
+    };
+    let scheme = match r.scheme.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => s,
+        None if request_scheme.eq_ignore_ascii_case("https") => "https",
+        None => "http",
+    };
+    match (port, scheme) {
+        (80, "http") | (443, "https") => None,
+        _ => Some(port),
+    }
+}
+
+/// The request's Host as Envoy puts it in a Location (`processRequestHost`,
+/// envoy `source/common/http/utility.cc`): as sent, except that its port is
+/// removed when the redirect sets a port, or when the scheme changes and the
+/// port is the old scheme's default (`http://h:80` to `https://h`). A Host
+/// `h:80` kept on `http` keeps its `:80`.
+fn request_host(
+    sent: &str,
+    new_scheme: &str,
+    request_scheme: &str,
+    port_redirect: Option<u32>,
+) -> String {
+    let port_at = if sent.starts_with('[') {
+        sent.rfind("]:").map(|i| i + 1)
+    } else if sent.matches(':').count() > 1 {
+        // An IPv6 literal without brackets has no port to split off.
+        None
+    } else {
+        sent.rfind(':')
+    };
+    let Some(at) = port_at else {
+        return bracket_ipv6(sent);
+    };
+    let port = &sent[at..];
+    let default_of_old_scheme = (request_scheme.eq_ignore_ascii_case("https") && port == ":443")
+        || (request_scheme.eq_ignore_ascii_case("http") && port == ":80");
+    let remove = port_redirect.is_some() || (new_scheme != request_scheme && default_of_old_scheme);
+    if remove {
+        sent[..at].to_string()
+    } else {
+        sent.to_string()
+    }
+}
+
+/// An IPv6 literal in a URI needs brackets (RFC 3986 section 3.2.2).
+fn bracket_ipv6(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') && hosts::is_ip_literal(host) {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 
@@ -365,4 +427,116 @@ pub(super) fn decode_base64_lossy(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::load_str;
+    use crate::{Mesh, Request};
+
+    /// The Location for `redirect` (YAML flow map) on a request.
+    fn location(redirect: &str, req: Request) -> String {
+        let text = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: default}}\nspec: {{ports: [{{port: 80, name: http}}, {{port: 443, name: http-s}}, {{port: 8080, name: http-alt}}, {{port: 9000, name: http-x}}]}}\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: web, namespace: default}}\nspec:\n  hosts: [web]\n  http:\n  - redirect: {redirect}\n"
+        );
+        let mesh = Mesh::compile(&load_str(&text, "t.yaml"));
+        let d = mesh.decide(&req).expect("decides");
+        d.redirect().expect("a redirect").location.clone()
+    }
+
+    // envoy source/common/http/utility.cc processRequestHost: the Host's port
+    // is removed only for a port redirect or a scheme change from its default.
+    #[test]
+    fn envoy_keeps_an_explicit_default_port_in_the_host_when_the_scheme_stays() {
+        assert_eq!(
+            location("{uri: /new}", Request::new("web:80").path("/old")),
+            "http://web:80/new"
+        );
+        assert_eq!(
+            location("{uri: /new}", Request::new("web").port(80)),
+            "http://web/new",
+            "the Host as sent has no port"
+        );
+    }
+
+    #[test]
+    fn envoy_drops_the_old_default_port_on_a_scheme_change_and_keeps_others() {
+        assert_eq!(
+            location("{scheme: https}", Request::new("web:80").path("/a?b=1")),
+            "https://web/a?b=1"
+        );
+        assert_eq!(
+            location("{scheme: https}", Request::new("web:8080").path("/a")),
+            "https://web:8080/a",
+            "a non-default port survives the scheme change"
+        );
+        let mut https = Request::new("web:443").path("/a");
+        https.scheme = Some("https".into());
+        assert_eq!(location("{scheme: http}", https), "http://web/a");
+    }
+
+    // istio route.go ApplyRedirect: port_redirect, cleared when it is the
+    // scheme's default; Envoy then removes the Host's own port.
+    #[test]
+    fn an_explicit_port_replaces_the_host_port() {
+        assert_eq!(
+            location("{port: 9090}", Request::new("web:8080").path("/a")),
+            "http://web:9090/a"
+        );
+        assert_eq!(
+            location("{port: 443, scheme: https}", Request::new("web:8080")),
+            "https://web:8080/",
+            "Istio clears port 443 for https, so Envoy keeps the Host's port"
+        );
+        assert_eq!(
+            location("{port: 80}", Request::new("web:8080")),
+            "http://web:8080/",
+            "port 80 on http is cleared the same way"
+        );
+        assert_eq!(
+            location("{port: 443}", Request::new("web:8080")),
+            "http://web:443/",
+            "443 is not http's default: it is kept"
+        );
+    }
+
+    #[test]
+    fn derive_port_from_request_port_is_the_listener_port() {
+        assert_eq!(
+            location("{derivePort: FROM_REQUEST_PORT}", Request::new("web:8080")),
+            "http://web:8080/"
+        );
+        assert_eq!(
+            location(
+                "{derivePort: FROM_REQUEST_PORT, authority: other.example}",
+                Request::new("web").port(9000)
+            ),
+            "http://other.example:9000/"
+        );
+        assert_eq!(
+            location("{derivePort: FROM_REQUEST_PORT}", Request::new("web:80")),
+            "http://web:80/",
+            "the listener's port 80 on http is cleared; the Host keeps its :80"
+        );
+        assert_eq!(
+            location(
+                "{derivePort: FROM_PROTOCOL_DEFAULT}",
+                Request::new("web:8080")
+            ),
+            "http://web:8080/",
+            "FROM_PROTOCOL_DEFAULT sets no port_redirect"
+        );
+    }
+
+    #[test]
+    fn an_authority_is_written_as_given() {
+        assert_eq!(
+            location("{authority: \"other:80\"}", Request::new("web:8080")),
+            "http://other:80/"
+        );
+        assert_eq!(
+            location("{authority: other, port: 81}", Request::new("web")),
+            "http://other:81/"
+        );
+    }
 }

@@ -20,7 +20,9 @@ pub use decision::{
     Outcome, Redirect, Retries, Rewrite, RuleRef, TraceEntry, Verdict,
 };
 pub use request::{Caller, Headers, Protocol, Request, RequestFields};
-pub use table::{RouteEntry, SidecarView, VirtualHost};
+pub use table::{
+    GatewayPort, GatewayView, GatewayVirtualHost, RouteEntry, SidecarView, VirtualHost,
+};
 
 use crate::destination_rules::RuleIndex;
 use crate::fasthash::FastMap as HashMap;

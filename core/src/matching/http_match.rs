@@ -93,6 +93,9 @@ impl HttpRouteMatch {
 
     /// A catch-all for gateway merging and route generation: path prefix
     /// `/` (or none) or regex `.*`, and no header or query conditions.
+    /// `authority`, `method` and `scheme` are header conditions too: Istio
+    /// judges the Envoy route, where they are `:authority`, `:method` and
+    /// `:scheme` header matchers (route.go `IsCatchAllRoute`).
     pub fn is_catch_all(&self) -> bool {
         let path_all = match &self.uri {
             None => true,
@@ -104,6 +107,9 @@ impl HttpRouteMatch {
             && self.headers.is_empty()
             && self.without_headers.is_empty()
             && self.query_params.is_empty()
+            && self.authority.is_none()
+            && self.method.is_none()
+            && self.scheme.is_none()
     }
 
     /// Whether the match exists on a proxy (`gateway`, listening on
@@ -325,5 +331,8 @@ mod tests {
         assert!(compiled(r#"{"uri": {"regex": ".*"}}"#).is_catch_all());
         assert!(!compiled(r#"{"uri": {"prefix": "/a"}}"#).is_catch_all());
         assert!(!compiled(r#"{"headers": {"a": {}}}"#).is_catch_all());
+        assert!(!compiled(r#"{"authority": {"prefix": "a"}}"#).is_catch_all());
+        assert!(!compiled(r#"{"method": {"exact": "GET"}}"#).is_catch_all());
+        assert!(!compiled(r#"{"scheme": {"exact": "http"}}"#).is_catch_all());
     }
 }
