@@ -197,11 +197,11 @@ fn cases() -> Vec<Case> {
             &(vs("  hosts: [a.example.com]\n  gateways:\n  - gw\n  http:\n  - route:\n    - destination: {host: reviews}\n") + REVIEWS + &gateway("gw", "istio: ingressgateway", 80, "b.example.com, ./*.example.com"))),
         case("gateway selector matches no pod", "IST0101", "Gateway default/gw",
             "spec.selector[\"istio\"]",
-            &(gateway("gw", "\n    istio: ingressgateway #<\n  ", 80, "'*'") + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: egress, namespace: istio-system, labels: {istio: egressgateway}}\nspec: {}\n"),
+            &(gateway("gw", "\n    istio: ingresstypo #<\n  ", 80, "'*'") + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: egress, namespace: istio-system, labels: {istio: egressgateway}}\nspec: {}\n"),
             &(gateway("gw", "\n    istio: ingressgateway\n  ", 80, "'*'") + INGRESS_POD)),
         case("gateway port not on service", "IST0162", "Gateway default/gw",
             "spec.servers[0].port.number",
-            &("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n  - port:\n      number: 443 #<\n      name: http\n      protocol: HTTP\n    hosts: ['*']\n".to_string() + INGRESS_POD),
+            &("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n  - port:\n      number: 8443 #<\n      name: http\n      protocol: HTTP\n    hosts: ['*']\n".to_string() + INGRESS_POD),
             &(gateway("gw", "istio: ingressgateway", 8080, "'*'") + INGRESS_POD)),
         case("conflicting gateways", "IST0145", "Gateway default/gw1",
             "spec.servers[0]",
@@ -337,43 +337,56 @@ fn several_destination_rules_for_one_host_give_no_message() {
 }
 
 #[test]
-fn gateway_pods_outside_the_configuration_are_not_reported() {
-    // bookinfo-like: Deployments, but no Pod snapshot.
-    let gw = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n";
+fn gateway_selectors_see_the_default_ingress_gateway_and_deployment_templates() {
+    // istioctl analyze adds the default ingress gateway (Pod and Service
+    // istio-system/istio-ingressgateway, ports 80, 443, 31400, 15443) when
+    // reading files: istio pkg/config/analysis/local/defaults.go.
+    let gw = |selector: &str, port: u32| {
+        format!("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: gw, namespace: default}}\nspec:\n  selector: {{{selector}}}\n  servers:\n  - port: {{number: {port}, name: http, protocol: HTTP}}\n    hosts: ['*']\n")
+    };
     let msgs = run(
-        &(gw.to_string() + REVIEWS_V1_DEPLOYMENT),
-        "gateway pods absent",
+        &(gw("istio: ingressgateway", 80) + REVIEWS_V1_DEPLOYMENT),
+        "default ingress gateway",
     );
     assert!(
         msgs.iter()
             .all(|m| m.code != "IST0101" && m.code != "IST0162"),
         "{msgs:?}"
     );
-    let msgs = run(&(gw.to_string() + REVIEWS_V1_POD), "gateway pods present");
+    let msgs = run(
+        &gw("istio: ingressgateway", 8080),
+        "port not on the default service",
+    );
+    assert!(msgs.iter().any(|m| m.code == "IST0162"), "{msgs:?}");
+    // A Deployment stands for the pods its template labels.
+    let msgs = run(
+        &(gw("app: reviews", 80) + REVIEWS_V1_DEPLOYMENT),
+        "deployment selected",
+    );
+    assert!(msgs.iter().all(|m| m.code != "IST0101"), "{msgs:?}");
+    let msgs = run(&gw("istio: ingresstypo", 80), "nothing selected");
     assert!(msgs.iter().any(|m| m.code == "IST0101"), "{msgs:?}");
 }
 
 #[test]
-fn subsets_are_checked_against_a_pod_snapshot_only() {
+fn subsets_are_checked_against_pods_and_deployment_templates() {
     let dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr, namespace: default}\nspec:\n  host: reviews\n  subsets:\n  - {name: v1, labels: {version: v1}}\n  - {name: v2, labels: {version: v2}}\n";
-    let from_files = run(
-        &(dr.to_string() + REVIEWS + REVIEWS_V1_DEPLOYMENT),
-        "deployments",
-    );
-    assert!(
-        from_files.iter().all(|m| m.code != "IST0173"),
-        "{from_files:?}"
-    );
-    let snapshot = run(
-        &(dr.to_string() + REVIEWS + REVIEWS_V1_POD + REVIEWS_V1_DEPLOYMENT),
-        "pods",
-    );
-    let subsets: Vec<&str> = snapshot
-        .iter()
-        .filter(|m| m.code == "IST0173")
-        .map(|m| m.field_path.as_str())
-        .collect();
-    assert_eq!(subsets, ["spec.subsets[1].labels"]);
+    for (workloads, name) in [
+        (REVIEWS_V1_DEPLOYMENT, "deployment"),
+        (REVIEWS_V1_POD, "pod"),
+    ] {
+        let msgs = run(&(dr.to_string() + REVIEWS + workloads), name);
+        let subsets: Vec<&str> = msgs
+            .iter()
+            .filter(|m| m.code == "IST0173")
+            .map(|m| m.field_path.as_str())
+            .collect();
+        assert_eq!(subsets, ["spec.subsets[1].labels"], "{name}");
+    }
+    // Without any workload every subset selects nothing (istioctl's
+    // DestinationRuleSubsetsNotSelectPods case).
+    let msgs = run(&(dr.to_string() + REVIEWS), "no workloads");
+    assert_eq!(msgs.iter().filter(|m| m.code == "IST0173").count(), 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -402,6 +415,15 @@ fn config_inputs(dir: &Path, file: &str) -> Vec<(String, String)> {
         inputs.push((format!("{file}#inline"), inline.to_string()));
     }
     inputs
+}
+
+/// The docs' `destination-rule-all.yaml` defines ratings subsets for the
+/// MySQL variants that `bookinfo.yaml` does not deploy: `istioctl analyze`
+/// reports them as selecting no pods (IST0173) on these files too.
+fn istioctl_reports_it_too(m: &Message) -> bool {
+    m.code == "IST0173"
+        && m.resource == "DestinationRule default/ratings"
+        && (m.text.contains("Subset v2-mysql ") || m.text.contains("Subset v2-mysql-vm "))
 }
 
 #[test]
@@ -435,7 +457,7 @@ fn conformance_configurations_analyze_without_errors() {
         assert!(!config.has_errors(), "{file}: {:#?}", config.messages);
         for m in analyze(&config) {
             report.push(format!("{file}: {m}"));
-            if m.severity == Severity::Error {
+            if m.severity == Severity::Error && !istioctl_reports_it_too(&m) {
                 errors.push(format!("{file}: {m}"));
             }
         }

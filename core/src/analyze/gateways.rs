@@ -8,10 +8,8 @@
 //! * IST0132: none of the VirtualService's hosts `Matches` a host of that
 //!   Gateway's servers admitted for the VirtualService's namespace (a missing
 //!   Gateway has no hosts, so it draws both messages).
-//! * IST0101 `selector`: a Gateway selector matching no workload. Checked only
-//!   when the configuration holds Pod objects (see the
-//!   module notes in [`super`]): without Pods the gateway pods are taken to
-//!   be outside the configuration.
+//! * IST0101 `selector`: a Gateway selector matching no workload of any
+//!   namespace (the default ingress gateway pod included, see [`super`]).
 //! * IST0162: a server port that is neither a port nor a target port of any
 //!   TCP Service selecting the gateway's workloads (only when the selector
 //!   matched workloads; a port without `protocol` is TCP, the Kubernetes
@@ -22,7 +20,7 @@
 //!   server's hosts into the other Gateway's known set, in map order; that
 //!   order-dependent side effect is not reproduced.
 
-use super::{has_pods, quote, report, selector_string};
+use super::{quote, report, selector_string};
 use crate::hosts::matches;
 use crate::message::{codes, Message, Severity};
 use crate::model::kube::IntOrString;
@@ -112,9 +110,6 @@ fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Mes
         .filter(|w| labels_match(selector, &w.spec.labels))
         .collect();
     if pods.is_empty() {
-        if !has_pods(config, None) {
-            return;
-        }
         out.push(report(
             gw,
             Kind::Gateway,

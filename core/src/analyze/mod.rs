@@ -21,26 +21,21 @@
 //! from exportTo) and FQDN, and a host is looked up with the scope of the
 //! referencing resource's exportTo. See [`ServiceIndex`].
 //!
-//! Checks that ask whether a selector matches *no* pod run only when the
-//! configuration holds `Pod` objects, i.e. a snapshot of what runs (as
-//! `kubectl get pods -o yaml` gives). Deployments and other controllers in
-//! files say what those files deploy, not everything that runs (the ingress
-//! gateway pods of the Istio installation, say, or a `v2-mysql` version
-//! deployed from another file), and `istioctl analyze`, whose analyzers read
-//! only Pods, would report every selector of a file set without Pods:
+//! The analyzers read the configuration as `istioctl analyze` reads files
+//! ([`defaults::analysis_view`]): resources in `kube-system`, `kube-public`,
+//! `kube-node-lease` and `local-path-storage` are left out, and Istio's
+//! default ingress gateway (a Pod labelled `istio: ingressgateway` and the
+//! Service `istio-system/istio-ingressgateway`) is added.
 //!
-//! * Gateway `selector` (IST0101): when the configuration holds any Pod.
-//!   The port check (IST0162) runs when the selector matched workloads.
-//! * DestinationRule subsets (IST0173): when the configuration holds a Pod in
-//!   the namespace of the service the rule's host resolves to.
-//! * Sidecar `workloadSelector` (IST0101): when the configuration holds a Pod
-//!   in the Sidecar's namespace.
-//!
-//! Once a check runs, every workload is a candidate: a Deployment (or other
-//! controller) stands for its pods, matched by its template labels. Istio's
-//! topology label augmentation (region, zone, hostname from Node objects) is
-//! not applied: meshroute reads no Nodes.
+//! Checks that ask whether a selector matches *no* pod (Gateway `selector`
+//! IST0101, DestinationRule subsets IST0173, Sidecar `workloadSelector`
+//! IST0101) run as in Istio: every workload of that view is a candidate, a
+//! Pod by its labels and a Deployment (or other controller) by its pod
+//! template's labels, standing for the pods it would run. Istio's topology
+//! label augmentation (region, zone, hostname from Node objects) is not
+//! applied: meshroute reads no Nodes.
 
+pub mod defaults;
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
@@ -70,6 +65,8 @@ pub fn analyze(config: &Config) -> Vec<Message> {
 
 /// [`analyze`], appending to `out`.
 pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
+    let view = defaults::analysis_view(config);
+    let config = &view;
     let registry = Registry::build(config, CLUSTER_DOMAIN);
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
@@ -102,15 +99,6 @@ pub(crate) fn report<T>(
         text,
         fix,
     )
-}
-
-/// Whether the configuration holds `Pod` objects (in `namespace`, when
-/// given): the condition for checks that report selectors matching no pod.
-pub(crate) fn has_pods(config: &Config, namespace: Option<&str>) -> bool {
-    config
-        .workloads
-        .iter()
-        .any(|w| w.kind_name == "Pod" && namespace.is_none_or(|ns| w.namespace() == ns))
 }
 
 /// Go's `%q` for the ASCII strings hosts and names are made of.

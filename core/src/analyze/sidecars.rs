@@ -5,12 +5,12 @@
 //! * IST0110: several Sidecars of one namespace select the same workload;
 //!   each is reported once per such workload.
 //! * IST0101 `selector`: a Sidecar `workloadSelector` matching no workload of
-//!   its namespace. Checked only when the configuration holds a `Pod` object in
-//!   the Sidecar's namespace (see [`super`]).
+//!   its namespace (Pods, and controllers by their pod template labels; see
+//!   [`super`]).
 //!
 //! Istio's ambient-mode exemptions (IST0163 instead) are not modelled.
 
-use super::{has_pods, quote, report, selector_string};
+use super::{quote, report, selector_string};
 use crate::message::{codes, Message, Severity};
 use crate::model::{Config, Kind};
 use crate::registry::labels_match;
@@ -38,7 +38,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                 by_workload.entry(w).or_default().push(i);
             }
         }
-        if !found && has_pods(config, Some(sc.namespace())) {
+        if !found {
             let first = labels.keys().next().map(String::as_str).unwrap_or("");
             out.push(report(
                 sc,
