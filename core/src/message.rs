@@ -138,12 +138,22 @@ pub mod codes {
     pub const SCHEMA_WARNING: &str = "IST0133";
     /// Istio IST0134 ServiceEntryAddressesRequired.
     pub const SERVICE_ENTRY_ADDRESSES_REQUIRED: &str = "IST0134";
+    /// Istio IST0138 GatewayDuplicateCertificate.
+    pub const GATEWAY_DUPLICATE_CERTIFICATE: &str = "IST0138";
     /// Istio IST0140 IngressRouteRulesNotAffected.
     pub const INGRESS_ROUTE_RULES_NOT_AFFECTED: &str = "IST0140";
     /// Istio IST0145 ConflictingGateways.
     pub const CONFLICTING_GATEWAYS: &str = "IST0145";
+    /// Istio IST0149 JwtClaimBasedRoutingWithoutRequestAuthN.
+    pub const JWT_CLAIM_ROUTING_WITHOUT_REQUEST_AUTHN: &str = "IST0149";
+    /// Istio IST0150 ExternalNameServiceTypeInvalidPortName.
+    pub const EXTERNAL_NAME_SERVICE_INVALID_PORT_NAME: &str = "IST0150";
+    /// Istio IST0161 InvalidGatewayCredential.
+    pub const INVALID_GATEWAY_CREDENTIAL: &str = "IST0161";
     /// Istio IST0162 GatewayPortNotDefinedOnService.
     pub const GATEWAY_PORT_NOT_DEFINED_ON_SERVICE: &str = "IST0162";
+    /// Istio IST0165 ReferencedInternalGateway.
+    pub const REFERENCED_INTERNAL_GATEWAY: &str = "IST0165";
     /// Istio IST0173 DestinationRuleSubsetNotSelectPods.
     pub const DR_SUBSET_NOT_SELECT_PODS: &str = "IST0173";
     /// Istio IST0174 UnknownDestinationRuleHost.

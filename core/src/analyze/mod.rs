@@ -7,13 +7,14 @@
 //! | module | codes |
 //! |---|---|
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
-//! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162 |
+//! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162, IST0165 |
+//! | [`gateway_certificates`] | IST0138 |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
 //! | [`sidecars`] | IST0110, IST0111, IST0101 (`selector`) |
 //! | [`deprecations`] | IST0002 |
-//! | [`ports`] | IST0118 |
+//! | [`ports`] | IST0118, IST0150 |
 //!
 //! Service lookups follow the analyzers' own model (`util.InitServiceEntryHostMap`
 //! and `util.GetDestinationHost`), not the proxy's: every registry service
@@ -39,6 +40,7 @@ pub mod defaults;
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
+pub mod gateway_certificates;
 pub mod gateways;
 pub mod mesh_hosts;
 pub mod ports;
@@ -71,6 +73,7 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
     gateways::analyze(config, out);
+    gateway_certificates::analyze(config, out);
     mesh_hosts::analyze(config, out);
     destination_rules::analyze(config, &index, out);
     service_entries::analyze(config, out);
