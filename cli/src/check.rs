@@ -22,6 +22,9 @@ Options:
       --fail-on LEVEL          error (default) or warning: exit 1 on warnings
       --output-threshold LEVEL info (default), warning or error: hide messages below
   -n, --namespace NS           namespace of resources that name none (default: default)
+      --mesh-config FILE       Istio MeshConfig YAML (what istiod reads from its
+                               --meshConfig file); replaces a ConfigMap istio-system/istio
+                               among the files (spec/mesh-config.md)
   -v, --verbose                also list documents of kinds Istio ignores for traffic
                                (ServiceAccounts, Secrets, ...), skipped quietly otherwise
   -h, --help                   this text
@@ -53,7 +56,9 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let mut verbose = false;
     let mut options = LoadOptions::default();
     let mut paths = Vec::new();
+    let mut mesh_config_path: Option<String> = None;
     let flags = [
+        "--mesh-config",
         "-o",
         "--output",
         "--fail-on",
@@ -80,6 +85,7 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
                 ("--output-threshold", v) => threshold = level(&v)?,
                 ("-n" | "--namespace", v) => options.default_namespace = v,
                 ("-v" | "--verbose", _) => verbose = true,
+                ("--mesh-config", v) => mesh_config_path = Some(v),
                 (other, _) => return Err(unknown(other, "check")),
             },
         }
@@ -95,6 +101,7 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let (test_files, config_files): (Vec<String>, Vec<String>) =
         names.into_iter().partition(|n| inputs::is_test_file(n));
     let texts = inputs::read_all(&config_files)?;
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
     let input_list: Vec<Input<'_>> = texts
         .iter()
         .map(|t| Input {
@@ -104,15 +111,21 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         .collect();
     let mut messages = Vec::new();
     let mut resources = 0usize;
-    if !input_list.is_empty() {
-        let config = load(&input_list, &options);
+    if !input_list.is_empty() || (mesh_config.is_some() && test_files.is_empty()) {
+        let mut config = load(&input_list, &options);
+        if let Some(m) = &mesh_config {
+            config.add_mesh_config_file(&m.text, &m.name);
+        }
         resources += config.resource_count();
         messages.extend(meshroute::check(&config));
     }
     for test_file in &test_files {
         let text = inputs::read(test_file).map_err(|e| Failure(format!("{test_file}: {e}")))?;
         let file = routetest::parse(&text, test_file)?;
-        let config = file.load_config(inputs::resolver(test_file))?;
+        let config = file.load_config_with(
+            inputs::resolver(test_file),
+            mesh_config.as_ref().map(inputs::Text::pair),
+        )?;
         resources += config.resource_count();
         messages.extend(meshroute::check(&config));
     }

@@ -7,7 +7,7 @@ use meshroute::load::{load, Input, LoadOptions};
 use meshroute::Mesh;
 use meshroute_envoy::{bootstrap, Endpoints, Options, WasmFilter};
 
-const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--wasm FILTER.wasm]";
+const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--mesh-config FILE] [--wasm FILTER.wasm]";
 
 /// Runs the command; returns the exit code (0 ok, 1 configuration errors, 2 usage).
 pub fn run(args: &[String]) -> i32 {
@@ -33,6 +33,7 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     let mut options = Options::default();
     let mut endpoints_file = None;
     let mut wasm = None;
+    let mut mesh_config = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -44,6 +45,7 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
             "--namespace" => {
                 options.source_namespace = it.next().ok_or((2, USAGE.to_string()))?.clone()
             }
+            "--mesh-config" => mesh_config = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
             "--wasm" => wasm = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
             "-h" | "--help" => return Err((2, USAGE.to_string())),
             f if f.starts_with("--") => return Err((2, format!("unknown option {f}\n{USAGE}"))),
@@ -62,7 +64,11 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         .iter()
         .map(|(name, text)| Input { name, text })
         .collect();
-    let config = load(&inputs, &LoadOptions::default());
+    let mut config = load(&inputs, &LoadOptions::default());
+    if let Some(path) = &mesh_config {
+        let text = std::fs::read_to_string(path).map_err(|e| (1, format!("{path}: {e}")))?;
+        config.add_mesh_config_file(&text, path);
+    }
     let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
     if !errors.is_empty() {
         return Err((1, errors.join("\n")));

@@ -106,6 +106,26 @@ pub fn read(name: &str) -> Result<String, String> {
     Ok(text)
 }
 
+impl Text {
+    /// `(name, text)`, as the core's `*_with` functions take a mesh config file.
+    pub fn pair(&self) -> (&str, &str) {
+        (&self.name, &self.text)
+    }
+}
+
+/// Reads the `--mesh-config` file when one was given.
+pub fn read_mesh_config(path: Option<&str>) -> Result<Option<Text>, Failure> {
+    path.map(|p| {
+        read(p)
+            .map(|text| Text {
+                name: p.to_string(),
+                text,
+            })
+            .map_err(|e| Failure(format!("--mesh-config {p}: {e}")))
+    })
+    .transpose()
+}
+
 /// Reads every name; the first unreadable one is the error.
 pub fn read_all(names: &[String]) -> Result<Vec<Text>, Failure> {
     names

@@ -36,6 +36,9 @@ const REQUEST_OPTIONS: &str = "
 Configuration:
   -f, --filename FILES         files or directories, repeatable or comma-separated
   -n, --namespace NS           namespace of resources that name none (default: default)
+      --mesh-config FILE       Istio MeshConfig YAML (what istiod reads from its
+                               --meshConfig file); replaces a ConfigMap istio-system/istio
+                               among the files (spec/mesh-config.md)
 
 Request options:
   METHOD                       HTTP method (default GET)
@@ -56,6 +59,7 @@ Request options:
 pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     let command = if explain { "explain" } else { "route" };
     let flags = [
+        "--mesh-config",
         "-f",
         "--filename",
         "-n",
@@ -78,6 +82,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     let mut headers = Vec::new();
     let mut json_request: Option<String> = None;
     let mut edits: Vec<(String, String)> = Vec::new();
+    let mut mesh_config_path: Option<String> = None;
     for arg in scan(argv, &flags)? {
         match arg {
             Arg::Positional(p) => positionals.push(p),
@@ -95,6 +100,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
                 ("-n" | "--namespace", v) => options.default_namespace = v,
                 ("-H" | "--header", v) => headers.push(v),
                 ("-r" | "--request", v) => json_request = Some(v),
+                ("--mesh-config", v) => mesh_config_path = Some(v),
                 (
                     name @ ("--from" | "--labels" | "--gateway" | "--port" | "--protocol" | "--sni"
                     | "--destination-ip"),
@@ -104,13 +110,14 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             },
         }
     }
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
     if files.is_empty() {
         let all_tests = !positionals.is_empty()
             && positionals
                 .iter()
                 .all(|p| inputs::is_test_file(p) || std::path::Path::new(p).is_dir());
         if explain && all_tests && headers.is_empty() && edits.is_empty() {
-            return explain_tests(&positionals);
+            return explain_tests(&positionals, mesh_config.as_ref());
         }
         return Err(Failure(format!(
             "no configuration given: use -f FILES (run `meshroute {command} --help`)"
@@ -143,7 +150,10 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             text: &t.text,
         })
         .collect();
-    let config = load(&input_list, &options);
+    let mut config = load(&input_list, &options);
+    if let Some(m) = &mesh_config {
+        config.add_mesh_config_file(&m.text, &m.name);
+    }
     let errors: Vec<_> = config.load_errors().collect();
     if !errors.is_empty() {
         eprintln!(
@@ -272,14 +282,15 @@ fn print_explanation(d: &Decision, style: Style) {
 }
 
 /// `explain FILE.routetest.yaml...`: every case, its trace and its verdict.
-fn explain_tests(paths: &[String]) -> Result<u8, Failure> {
+fn explain_tests(paths: &[String], mesh_config: Option<&inputs::Text>) -> Result<u8, Failure> {
     let style = Style::for_stdout();
     let names = inputs::expand(paths, inputs::is_test_file)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for name in &names {
         let text = inputs::read(name).map_err(|e| Failure(format!("{name}: {e}")))?;
         let file = routetest::parse(&text, name)?;
-        let config = file.load_config(inputs::resolver(name))?;
+        let config =
+            file.load_config_with(inputs::resolver(name), mesh_config.map(inputs::Text::pair))?;
         let messages = meshroute::check(&config);
         for m in messages.iter().filter(|m| m.is_error()) {
             println!("{}", style.red(&m.to_string()));

@@ -4,13 +4,14 @@
 use crate::{inputs, Failure};
 
 const HELP: &str = "\
-Usage: meshroute simulate FILE.scenario.yaml...
+Usage: meshroute simulate [--mesh-config FILE] FILE.scenario.yaml...
 
 Replays a resilience scenario (format: spec/route-tests.md, \"Resilience
 scenarios\") and prints the timeline: every ejection with its cause and
 duration, every unejection, admissions and overflows, pick counts, and each
 expectation with its result. Exit status: 0 when every expectation holds,
-1 otherwise, 2 when a file cannot be read or run.
+1 otherwise, 2 when a file cannot be read or run. `--mesh-config FILE` gives
+an Istio MeshConfig YAML to scenarios that give no config.meshConfig.
 ";
 
 /// Runs the command; returns the exit status.
@@ -19,10 +20,25 @@ pub fn main(args: &[String]) -> Result<u8, Failure> {
         print!("{HELP}");
         return Ok(if args.is_empty() { 2 } else { 0 });
     }
+    let mut files = Vec::new();
+    let mut mesh_config_path: Option<String> = None;
+    for arg in crate::args::scan(args, &["--mesh-config"])? {
+        match arg {
+            crate::args::Arg::Positional(p) => files.push(p),
+            crate::args::Arg::Flag(f, v) if f == "--mesh-config" => mesh_config_path = v,
+            crate::args::Arg::Flag(f, _) => return Err(crate::args::unknown(&f, "simulate")),
+        }
+    }
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
     let mut failed = 0usize;
-    for file in args {
+    for file in &files {
         let text = std::fs::read_to_string(file).map_err(|e| Failure(format!("{file}: {e}")))?;
-        let report = meshroute::routetest::run_scenario(&text, file, inputs::resolver(file))?;
+        let report = meshroute::routetest::run_scenario_with(
+            &text,
+            file,
+            inputs::resolver(file),
+            mesh_config.as_ref().map(inputs::Text::pair),
+        )?;
         println!("── {file}");
         print!("{}", report.render_timeline());
         for r in &report.results {

@@ -17,6 +17,9 @@ the expected and actual values, and ends with `N passed, M failed`.
 
 Options:
   -v, --verbose    also print the request, expected and actual JSON of each failure
+      --mesh-config FILE
+                   Istio MeshConfig YAML for files that give no config.meshConfig
+                   (spec/mesh-config.md)
   -h, --help       this text
 
 Exit status: 0 when nothing failed, 1 when a case failed, 2 on bad usage.
@@ -26,10 +29,12 @@ Exit status: 0 when nothing failed, 1 when a case failed, 2 on bad usage.
 pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let mut verbose = false;
     let mut paths = Vec::new();
-    for arg in scan(argv, &[])? {
+    let mut mesh_config_path: Option<String> = None;
+    for arg in scan(argv, &["--mesh-config"])? {
         match arg {
             Arg::Positional(p) => paths.push(p),
-            Arg::Flag(f, _) => match f.as_str() {
+            Arg::Flag(f, v) => match f.as_str() {
+                "--mesh-config" => mesh_config_path = v,
                 "-h" | "--help" => {
                     print!("{HELP}");
                     return Ok(0);
@@ -44,12 +49,18 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
             "no files given; run `meshroute test --help`".into(),
         ));
     }
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
     let style = Style::for_stdout();
     let names = inputs::expand(&paths, inputs::is_test_file)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for name in &names {
         let report = match inputs::read(name) {
-            Ok(text) => routetest::run(&text, name, inputs::resolver(name)),
+            Ok(text) => routetest::run_with(
+                &text,
+                name,
+                inputs::resolver(name),
+                mesh_config.as_ref().map(inputs::Text::pair),
+            ),
             Err(e) => {
                 println!("{} {name}: {e}", style.red("FAIL"));
                 failed += 1;

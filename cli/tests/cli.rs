@@ -482,3 +482,77 @@ fn every_command_ends_quietly_when_its_output_is_closed() {
         assert_eq!(String::from_utf8_lossy(&o.stderr), "", "{args:?}");
     }
 }
+
+/// `--mesh-config` on every command that reads configuration: REGISTRY_ONLY
+/// turns a passthrough into istiod's 502, explain names the file, and the
+/// file replaces a ConfigMap istio-system/istio among the inputs.
+#[test]
+fn mesh_config_flag_changes_decisions_on_every_command() {
+    let dir = scratch("mesh-config");
+    let config = write(&dir, "svc.yaml", GOOD_VS);
+    let mesh = write(
+        &dir,
+        "mesh.yaml",
+        "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
+    );
+    let allow_map = write(
+        &dir,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    outboundTrafficPolicy: {mode: ALLOW_ANY}\n",
+    );
+    let plain = meshroute(&["route", "-f", &config, "http://example.com/"]);
+    assert!(stdout(&plain).contains("passthrough"), "{}", stdout(&plain));
+    let refused = meshroute(&[
+        "route",
+        "--mesh-config",
+        &mesh,
+        "-f",
+        &format!("{config},{allow_map}"),
+        "http://example.com/",
+    ]);
+    assert!(stdout(&refused).contains("502"), "{}", stdout(&refused));
+    let explained = meshroute(&[
+        "explain",
+        "--mesh-config",
+        &mesh,
+        "-f",
+        &config,
+        "http://example.com/",
+    ]);
+    let text = stdout(&explained);
+    assert!(
+        text.contains("REGISTRY_ONLY") && text.contains("mesh.yaml"),
+        "{text}"
+    );
+    let checked = meshroute(&["check", "--mesh-config", &mesh, &config, &allow_map]);
+    let text = stdout(&checked);
+    assert!(text.contains("replaced by mesh config file"), "{text}");
+    let test = write(
+        &dir,
+        "unknown.routetest.yaml",
+        "config: {files: [svc.yaml]}\ncases:\n  - {request: {host: example.com}, expect: {outcome: directResponse, directResponse: {status: 502}}}\n",
+    );
+    let without = meshroute(&["test", &test]);
+    assert!(
+        stdout(&without).contains("0 passed, 1 failed"),
+        "{}",
+        stdout(&without)
+    );
+    let with = meshroute(&["test", "--mesh-config", &mesh, &test]);
+    assert!(
+        stdout(&with).contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&with)
+    );
+    let envoy = meshroute(&[
+        "envoy-config",
+        &config,
+        "--mesh-config",
+        "/nonexistent/mesh.yaml",
+    ]);
+    assert_eq!(
+        envoy.status.code(),
+        Some(1),
+        "an unreadable mesh config is an error"
+    );
+}

@@ -202,8 +202,16 @@ pub fn resource_order<T>(a: &Resource<T>, b: &Resource<T>) -> Ordering {
 }
 
 impl RuleIndex {
-    /// Merges the configuration's DestinationRules (istio-api.md §4.2).
+    /// Merges the configuration's DestinationRules (istio-api.md §4.2),
+    /// with the default exportTo of its mesh config.
     pub fn build(config: &Config, domain: &str) -> RuleIndex {
+        let options = crate::MeshOptions::from_config(config);
+        RuleIndex::build_with(config, domain, &options.default_destination_rule_export_to)
+    }
+
+    /// [`RuleIndex::build`]; rules that set no exportTo get
+    /// `default_export_to` (meshConfig.defaultDestinationRuleExportTo).
+    pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> RuleIndex {
         let mut drs: Vec<&Resource<crate::model::DestinationRule>> =
             config.destination_rules.iter().collect();
         drs.sort_by(|a, b| {
@@ -218,7 +226,8 @@ impl RuleIndex {
                 continue;
             };
             let host = hosts::resolve_short_name(host, ns, domain).to_ascii_lowercase();
-            let visibility = Visibility::from_export_to(&dr.spec.export_to, ns);
+            let visibility =
+                Visibility::from_export_to_or(&dr.spec.export_to, default_export_to, ns);
             let selector = dr
                 .spec
                 .workload_selector

@@ -87,6 +87,7 @@ pub mod hosts;
 pub mod limits;
 pub mod load;
 pub mod matching;
+pub mod mesh_config;
 pub mod message;
 pub mod model;
 pub mod names;
@@ -109,6 +110,7 @@ pub fn check(config: &model::Config) -> Vec<Message> {
     let mut messages = config.messages.clone();
     validate::validate_into(config, &mut messages);
     analyze::analyze_into(config, &mut messages);
+    mesh_config::check_into(config, &mut messages);
     messages.extend(limits::check(config));
     messages
 }

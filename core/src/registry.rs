@@ -37,6 +37,21 @@ impl Visibility {
         )
     }
 
+    /// From an exportTo list, `default` (the mesh config's default exportTo
+    /// for the kind) when the list is empty (istio `push_context.go`).
+    pub fn from_export_to_or(
+        export_to: &[String],
+        default: &[String],
+        own_namespace: &str,
+    ) -> Visibility {
+        let list = if export_to.is_empty() {
+            default
+        } else {
+            export_to
+        };
+        Visibility::from_export_to(list, own_namespace)
+    }
+
     /// Whether proxies in `namespace` see it.
     pub fn visible_in(&self, namespace: &str) -> bool {
         match self {
@@ -206,8 +221,16 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Builds the registry from a configuration.
+    /// Builds the registry from a configuration, with the default
+    /// exportTo of its mesh config.
     pub fn build(config: &Config, domain: &str) -> Registry {
+        let options = crate::MeshOptions::from_config(config);
+        Registry::build_with(config, domain, &options.default_service_export_to)
+    }
+
+    /// Builds the registry; services that set no exportTo get
+    /// `default_export_to` (meshConfig.defaultServiceExportTo).
+    pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
         let mut services = Vec::new();
         for svc in &config.services {
             let ns = svc.namespace();
@@ -263,7 +286,7 @@ impl Registry {
                         },
                     })
                     .collect(),
-                visibility: Visibility::from_export_to(&export, ns),
+                visibility: Visibility::from_export_to_or(&export, default_export_to, ns),
                 endpoints,
                 origin: ServiceOrigin::Kubernetes(svc.key()),
                 resolution: None,
@@ -341,7 +364,11 @@ impl Registry {
                     hostname: Arc::from(hostname),
                     namespace: ns.to_string(),
                     ports: ports.clone(),
-                    visibility: Visibility::from_export_to(&se.spec.export_to, ns),
+                    visibility: Visibility::from_export_to_or(
+                        &se.spec.export_to,
+                        default_export_to,
+                        ns,
+                    ),
                     endpoints: host_endpoints,
                     origin: ServiceOrigin::ServiceEntry(se.key()),
                     resolution: Some(resolution),

@@ -15,9 +15,10 @@
 use crate::decide::{Decision, Mesh, Request};
 use crate::duration::parse_duration;
 use crate::limits;
-use crate::load::fields::Fields;
+use crate::load::fields::{block_scalar_origin, Fields};
 use crate::load::node::{self, Node, Value as NodeValue};
 use crate::load::{self, Input, LoadOptions};
+use crate::mesh_config::{MeshConfigOrigin, MeshConfigSource};
 use crate::message::Message;
 use crate::model::Config;
 use crate::scenario::{self, Scenario, ScenarioReport};
@@ -28,7 +29,7 @@ use serde_json::{Map, Value};
 /// Keys of a route-test file.
 const FILE_KEYS: [&str; 3] = ["config", "defaults", "cases"];
 /// Keys of `config`.
-const CONFIG_KEYS: [&str; 2] = ["files", "inline"];
+const CONFIG_KEYS: [&str; 3] = ["files", "inline", "meshConfig"];
 /// Keys of one case.
 const CASE_KEYS: [&str; 4] = ["name", "request", "expect", "expectError"];
 
@@ -42,9 +43,14 @@ pub enum FileKind {
     Scenario,
 }
 
-/// The `config:` block: files relative to the test file, and inline YAML.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The `config:` block: files relative to the test file, inline YAML, and
+/// the mesh config (`meshConfig`, a MeshConfig mapping in istiod's shape,
+/// see [`crate::mesh_config`]; it overrides a mesh ConfigMap in the files).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigSpec {
+    /// `meshConfig` as read (`None` when it cannot apply) and the messages
+    /// about it, with their positions in the test file.
+    pub mesh_config: Option<(Option<MeshConfigSource>, Vec<Message>)>,
     /// Files as written (relative to the test file).
     pub files: Vec<String>,
     /// Inline multi-document YAML.
@@ -174,7 +180,19 @@ impl TestReport {
 pub fn run(
     text: &str,
     name: &str,
+    resolve: impl FnMut(&str) -> Result<String, String>,
+) -> TestReport {
+    run_with(text, name, resolve, None)
+}
+
+/// [`run`] with a mesh config file given from outside (`(name, text)`, as
+/// `meshroute test --mesh-config` gives it): it applies to files that give
+/// no `config.meshConfig` of their own (see [`TestFile::load_config_with`]).
+pub fn run_with(
+    text: &str,
+    name: &str,
     mut resolve: impl FnMut(&str) -> Result<String, String>,
+    mesh_config_file: Option<(&str, &str)>,
 ) -> TestReport {
     let mut report = TestReport {
         file: name.to_string(),
@@ -191,7 +209,7 @@ pub fn run(
         }
     };
     report.kind = Some(file.kind);
-    let config = match file.load_config(&mut resolve) {
+    let config = match file.load_config_with(&mut resolve, mesh_config_file) {
         Ok(c) => c,
         Err(e) => {
             report.error = Some(e);
@@ -484,7 +502,18 @@ impl TestFile {
     /// when a file cannot be read.
     pub fn load_config(
         &self,
+        resolve: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<Config, String> {
+        self.load_config_with(resolve, None)
+    }
+
+    /// [`TestFile::load_config`], with a mesh config file given from
+    /// outside (`(name, text)`): it applies unless the file gives its own
+    /// `config.meshConfig`, which is the more specific of the two.
+    pub fn load_config_with(
+        &self,
         mut resolve: impl FnMut(&str) -> Result<String, String>,
+        mesh_config_file: Option<(&str, &str)>,
     ) -> Result<Config, String> {
         let dir = match self.name.rfind('/') {
             Some(i) => self.name.get(..=i).unwrap_or(""),
@@ -518,6 +547,14 @@ impl TestFile {
                 }
             }
         }
+        match (&self.config.mesh_config, mesh_config_file) {
+            (Some((source, messages)), _) => {
+                config.messages.extend(messages.iter().cloned());
+                config.mesh_configs.extend(source.iter().cloned());
+            }
+            (None, Some((name, text))) => config.add_mesh_config_file(text, name),
+            (None, None) => {}
+        }
         Ok(config)
     }
 }
@@ -529,11 +566,25 @@ pub fn run_scenario<F>(text: &str, name: &str, resolve: F) -> Result<ScenarioRep
 where
     F: FnMut(&str) -> Result<String, String>,
 {
+    run_scenario_with(text, name, resolve, None)
+}
+
+/// [`run_scenario`] with a mesh config file given from outside, as
+/// [`run_with`] takes it.
+pub fn run_scenario_with<F>(
+    text: &str,
+    name: &str,
+    resolve: F,
+    mesh_config_file: Option<(&str, &str)>,
+) -> Result<ScenarioReport, String>
+where
+    F: FnMut(&str) -> Result<String, String>,
+{
     let file = parse(text, name)?;
     let scenario = file.scenario.as_ref().ok_or_else(|| {
         format!("{name}: not a scenario: a scenario file has `events` (this one has `cases`)")
     })?;
-    let config = file.load_config(resolve)?;
+    let config = file.load_config_with(resolve, mesh_config_file)?;
     crate::scenario::replay(scenario, &config)
 }
 
@@ -614,7 +665,7 @@ fn parse_config(node: &Node, text: &str, fields: &Fields) -> Result<ConfigSpec, 
     if !matches!(node.value, NodeValue::Map(_)) {
         return Err(fields.error(
             node,
-            "`config` must be a mapping with `files` and/or `inline`",
+            "`config` must be a mapping with `files`, `inline` and/or `meshConfig`",
         ));
     }
     fields.entries(node, &CONFIG_KEYS, "config")?;
@@ -644,36 +695,12 @@ fn parse_config(node: &Node, text: &str, fields: &Fields) -> Result<ConfigSpec, 
             _ => return Err(fields.error(n, "`config.inline` must be a string")),
         },
     }
+    if let Some(n) = node.get("meshConfig") {
+        let origin = MeshConfigOrigin::RouteTest(fields.file().to_string());
+        let file: std::sync::Arc<str> = std::sync::Arc::from(fields.file());
+        spec.mesh_config = Some(crate::mesh_config::read_inline(n, origin, &file));
+    }
     Ok(spec)
-}
-
-/// For a block scalar (`inline: |`) whose node is at `loc`, the line of its
-/// first content line and its indentation; `None` for other scalar styles.
-/// The parser places a block scalar either at its `|` indicator or at its
-/// first content character; both are handled.
-fn block_scalar_origin(text: &str, loc: Location) -> Option<(u32, u32)> {
-    let is_header = |s: &str| {
-        let s = s.split(" #").next().unwrap_or("").trim_end();
-        let tail = s.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
-        tail.ends_with('|') || tail.ends_with('>')
-    };
-    let line_index = usize::try_from(loc.line).ok()?.checked_sub(1)?;
-    let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
-    let line = text.lines().nth(line_index)?;
-    let at = line.get(column..)?;
-    if at.starts_with('|') || at.starts_with('>') {
-        let first = text
-            .lines()
-            .skip(line_index + 1)
-            .find(|l| !l.trim().is_empty())?;
-        let indent = first.len() - first.trim_start_matches(' ').len();
-        return Some((loc.line.checked_add(1)?, u32::try_from(indent).ok()?));
-    }
-    let previous = text.lines().nth(line_index.checked_sub(1)?)?;
-    if is_header(previous) {
-        return Some((loc.line, loc.column.checked_sub(1)?));
-    }
-    None
 }
 
 fn parse_case(index: usize, node: &Node, fields: &Fields) -> Result<CaseSpec, String> {

@@ -7,7 +7,6 @@ use super::evaluate::Proxy;
 use super::request_view::View;
 use super::trace::Tracer;
 use super::Mesh;
-use crate::decide::retries::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
 use crate::hosts::{self};
 use crate::matching::{HttpRouteMatch, StringMatcher};
 use crate::model::common::Destination as DestinationSpec;
@@ -123,24 +122,38 @@ impl Mesh {
             ),
         }
         let r = &route.retries;
-        t.add("policy", || "retries".into(), Verdict::Note, || {
-            if r.default {
-                format!("route sets no retries: Istio's default {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
-            } else if r.attempts == 0 {
-                "retries disabled (attempts: 0)".into()
-            } else {
-                let per_try_text = r.per_try_timeout.and(
-                    route.route.retries.as_ref().and_then(|w| w.per_try_timeout.as_deref()),
-                );
-                let budget = match (per_try_text, timeout_text) {
-                    (Some(p), Some(to)) => format!("; each try {p}, all tries within {to}"),
-                    (Some(p), None) => format!("; each try {p}, up to {} tries", r.attempts + 1),
-                    (None, Some(to)) => format!("; all tries within {to}"),
-                    (None, None) => String::new(),
-                };
-                format!("{} retries on {}{budget}", r.attempts, r.retry_on)
-            }
-        });
+        t.add(
+            "policy",
+            || "retries".into(),
+            Verdict::Note,
+            || {
+                if r.default {
+                    format!(
+                        "route sets no retries: {}",
+                        crate::decide::retries::describe_default(r, &self.options)
+                    )
+                } else if r.attempts == 0 {
+                    "retries disabled (attempts: 0)".into()
+                } else {
+                    let per_try_text = r.per_try_timeout.and(
+                        route
+                            .route
+                            .retries
+                            .as_ref()
+                            .and_then(|w| w.per_try_timeout.as_deref()),
+                    );
+                    let budget = match (per_try_text, timeout_text) {
+                        (Some(p), Some(to)) => format!("; each try {p}, all tries within {to}"),
+                        (Some(p), None) => {
+                            format!("; each try {p}, up to {} tries", r.attempts + 1)
+                        }
+                        (None, Some(to)) => format!("; all tries within {to}"),
+                        (None, None) => String::new(),
+                    };
+                    format!("{} retries on {}{budget}", r.attempts, r.retry_on)
+                }
+            },
+        );
         let mirrors = if spec.mirror.is_none() && spec.mirrors.is_empty() {
             Vec::new()
         } else {

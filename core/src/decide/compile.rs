@@ -267,17 +267,27 @@ impl CompiledVs {
 
 /// Compiles every VirtualService that has hosts (delegates are merged into
 /// their roots), in Istio's order: creation time, name, namespace.
-pub(crate) fn compile_virtual_services(config: &Config, domain: &str) -> Vec<CompiledVs> {
+/// `default_export_to` is meshConfig.defaultVirtualServiceExportTo.
+pub(crate) fn compile_virtual_services(
+    config: &Config,
+    domain: &str,
+    default_export_to: &[String],
+) -> Vec<CompiledVs> {
     let mut list: Vec<&Resource<VirtualService>> = config.virtual_services.iter().collect();
     list.sort_by(|a, b| resource_order(a, b));
     list.iter()
         .filter(|vs| !vs.spec.hosts.is_empty())
         .filter(|vs| !crate::limits::exceeds_rules_per_host(vs, config))
-        .map(|vs| compile_one(vs, config, domain))
+        .map(|vs| compile_one(vs, config, domain, default_export_to))
         .collect()
 }
 
-fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> CompiledVs {
+fn compile_one(
+    vs: &Resource<VirtualService>,
+    config: &Config,
+    domain: &str,
+    default_export_to: &[String],
+) -> CompiledVs {
     let ns = vs.namespace();
     let key: Arc<str> = Arc::from(vs.key());
     let namespace: Arc<str> = Arc::from(ns);
@@ -319,7 +329,9 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
                     .iter()
                     .find(|v| v.name() == dname && v.namespace() == dns && v.spec.hosts.is_empty());
                 let Some(delegate) = delegate else { continue };
-                if !Visibility::from_export_to(&delegate.spec.export_to, dns).visible_in(ns) {
+                if !Visibility::from_export_to_or(&delegate.spec.export_to, default_export_to, dns)
+                    .visible_in(ns)
+                {
                     continue;
                 }
                 let dkey: Arc<str> = Arc::from(delegate.key());
@@ -362,7 +374,7 @@ fn compile_one(vs: &Resource<VirtualService>, config: &Config, domain: &str) -> 
         key,
         namespace,
         http_index,
-        visibility: Visibility::from_export_to(&vs.spec.export_to, ns),
+        visibility: Visibility::from_export_to_or(&vs.spec.export_to, default_export_to, ns),
         hosts: vs
             .spec
             .hosts

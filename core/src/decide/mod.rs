@@ -67,8 +67,11 @@ pub enum RequestError {
     EmptyHost,
 }
 
-/// How the mesh is set up (mesh-wide settings Istio takes from MeshConfig).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the mesh is set up (mesh-wide settings Istio takes from MeshConfig;
+/// [`MeshOptions::from_config`] reads them from a configuration's mesh
+/// config, see [`crate::mesh_config`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MeshOptions {
     /// Istio's root namespace (DestinationRule lookup falls back to it).
     pub root_namespace: String,
@@ -78,6 +81,22 @@ pub struct MeshOptions {
     pub outbound_policy: OutboundPolicy,
     /// How Envoy normalizes the path before routing (meshConfig.pathNormalization).
     pub path_normalization: crate::matching::path::PathNormalization,
+    /// `exportTo` of Services and ServiceEntries that set none
+    /// (meshConfig.defaultServiceExportTo; Istio's default `["*"]`).
+    pub default_service_export_to: Vec<String>,
+    /// `exportTo` of VirtualServices that set none
+    /// (meshConfig.defaultVirtualServiceExportTo).
+    pub default_virtual_service_export_to: Vec<String>,
+    /// `exportTo` of DestinationRules that set none
+    /// (meshConfig.defaultDestinationRuleExportTo).
+    pub default_destination_rule_export_to: Vec<String>,
+    /// The retry policy of routes that set no `retries`
+    /// (meshConfig.defaultHttpRetryPolicy); `None` is Istio's built-in one.
+    pub default_retry_policy: Option<crate::model::virtual_service::HttpRetry>,
+    /// Where the mesh settings came from (`ConfigMap istio-system/istio`,
+    /// `mesh config file mesh.yaml`); `None` for Istio's defaults. Explain
+    /// names it where a mesh setting decides.
+    pub origin: Option<String>,
 }
 
 impl Default for MeshOptions {
@@ -87,7 +106,78 @@ impl Default for MeshOptions {
             domain_suffix: "cluster.local".into(),
             outbound_policy: OutboundPolicy::AllowAny,
             path_normalization: crate::matching::path::PathNormalization::Base,
+            default_service_export_to: vec!["*".into()],
+            default_virtual_service_export_to: vec!["*".into()],
+            default_destination_rule_export_to: vec!["*".into()],
+            default_retry_policy: None,
+            origin: None,
         }
+    }
+}
+
+impl MeshOptions {
+    /// The settings of `config`'s mesh config in force
+    /// ([`Config::mesh_config`]: an explicit file over the mesh ConfigMap),
+    /// Istio's defaults for what it leaves out. [`Mesh::compile`] uses them.
+    pub fn from_config(config: &Config) -> MeshOptions {
+        let mut options = MeshOptions::default();
+        if let Some(source) = config.mesh_config() {
+            options.apply(&source.config);
+            options.origin = Some(source.origin.to_string());
+        }
+        options
+    }
+
+    /// Sets the fields `mesh` writes; the others keep their values.
+    pub fn apply(&mut self, mesh: &crate::mesh_config::MeshConfig) {
+        use crate::mesh_config::OutboundMode;
+        if let Some(policy) = &mesh.outbound_traffic_policy {
+            // An outboundTrafficPolicy without a mode is the proto's zero value.
+            self.outbound_policy = match policy.mode.unwrap_or(OutboundMode::RegistryOnly) {
+                OutboundMode::RegistryOnly => OutboundPolicy::RegistryOnly,
+                OutboundMode::AllowAny | OutboundMode::AllowAnyDynamicDns => {
+                    OutboundPolicy::AllowAny
+                }
+            };
+        }
+        if let Some(ns) = mesh.root_namespace.as_ref().filter(|ns| !ns.is_empty()) {
+            self.root_namespace.clone_from(ns);
+        }
+        // An empty list is unset: Istio keeps "*" (push_context.go initDefaultExportMaps).
+        let export = |field: &Option<Vec<String>>, into: &mut Vec<String>| {
+            if let Some(list) = field.as_ref().filter(|l| !l.is_empty()) {
+                into.clone_from(list);
+            }
+        };
+        export(
+            &mesh.default_service_export_to,
+            &mut self.default_service_export_to,
+        );
+        export(
+            &mesh.default_virtual_service_export_to,
+            &mut self.default_virtual_service_export_to,
+        );
+        export(
+            &mesh.default_destination_rule_export_to,
+            &mut self.default_destination_rule_export_to,
+        );
+        if let Some(retry) = &mesh.default_http_retry_policy {
+            self.default_retry_policy = Some(retry.clone());
+        }
+        if let Some(mode) = mesh
+            .path_normalization
+            .as_ref()
+            .and_then(|p| p.normalization)
+        {
+            self.path_normalization = mode.mode();
+        }
+    }
+
+    /// Where a mesh setting came from, for explanations.
+    pub(crate) fn origin_text(&self) -> &str {
+        self.origin
+            .as_deref()
+            .unwrap_or("Istio's default mesh config")
     }
 }
 
@@ -186,16 +276,32 @@ const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
 
 impl Mesh {
-    /// Compiles a configuration with default mesh settings. Resources that
-    /// failed to load are absent from `config` and so from the table.
+    /// Compiles a configuration with the mesh settings of its mesh config
+    /// ([`MeshOptions::from_config`]; Istio's defaults without one).
+    /// Resources that failed to load are absent from `config` and so from
+    /// the table.
     pub fn compile(config: &Config) -> Mesh {
-        Mesh::compile_with(config, MeshOptions::default())
+        Mesh::compile_with(config, MeshOptions::from_config(config))
     }
 
     /// Compiles a configuration with the given mesh settings.
     pub fn compile_with(config: &Config, options: MeshOptions) -> Mesh {
         let domain = options.domain_suffix.clone();
-        let mut vs = compile::compile_virtual_services(config, &domain);
+        let mut vs = compile::compile_virtual_services(
+            config,
+            &domain,
+            &options.default_virtual_service_export_to,
+        );
+        let default_retries = Arc::new(crate::decide::retries::mesh_default_retries(
+            options.default_retry_policy.as_ref(),
+        ));
+        // Routes that set no retries take the mesh's default policy
+        // (route.go: `policy = opts.Mesh.GetDefaultHttpRetryPolicy()`).
+        for route in vs.iter_mut().flat_map(|v| v.http.iter_mut()) {
+            if route.route.retries.is_none() {
+                route.retries = default_retries.clone();
+            }
+        }
         let mut dest_keys: Vec<DestKey> = Vec::new();
         let mut key_of: HashMap<DestKey, usize> = HashMap::default();
         for (id, route) in vs.iter_mut().flat_map(|v| v.http.iter_mut()).enumerate() {
@@ -240,8 +346,12 @@ impl Mesh {
             })
             .collect();
         let mut mesh = Mesh {
-            registry: Registry::build(config, &domain),
-            rules: RuleIndex::build(config, &domain),
+            registry: Registry::build_with(config, &domain, &options.default_service_export_to),
+            rules: RuleIndex::build_with(
+                config,
+                &domain,
+                &options.default_destination_rule_export_to,
+            ),
             vs,
             mesh_exact,
             mesh_wildcard,
@@ -250,7 +360,7 @@ impl Mesh {
             host_cache: HashMap::default(),
             dest_keys,
             clusters: HashMap::default(),
-            default_retries: Arc::new(crate::decide::retries::effective_retries(None)),
+            default_retries,
         };
         mesh.clusters = mesh.build_cluster_names();
         mesh.host_cache = mesh.build_host_cache(config);

@@ -17,6 +17,34 @@ pub const DEFAULT_RETRY_ON: &str = "connect-failure,refused-stream,unavailable,c
 /// Istio's default number of retries.
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 2;
 
+/// The retry policy of a route that sets no `retries`: the mesh config's
+/// `defaultHttpRetryPolicy` when it has one, else Istio's built-in default
+/// (istio `pilot/pkg/networking/core/route/route.go` takes the mesh's
+/// policy for such routes and `route/retry/retry.go` `ConvertPolicy`
+/// reads it as it reads a route's). Marked `default` either way.
+pub fn mesh_default_retries(mesh_policy: Option<&HttpRetry>) -> Retries {
+    Retries {
+        default: true,
+        ..effective_retries(mesh_policy)
+    }
+}
+
+/// What explain says about a default retry policy: where it came from.
+pub(crate) fn describe_default(r: &Retries, options: &super::MeshOptions) -> String {
+    if options.default_retry_policy.is_none() {
+        return format!("Istio's default {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}");
+    }
+    let what = if r.attempts == 0 {
+        "retries disabled (attempts: 0)".to_string()
+    } else {
+        format!("{} retries on {}", r.attempts, r.retry_on)
+    };
+    format!(
+        "meshConfig.defaultHttpRetryPolicy from {}: {what}",
+        options.origin_text()
+    )
+}
+
 /// The retry policy in force for a rule's `retries` (Istio's default when absent).
 pub fn effective_retries(r: Option<&HttpRetry>) -> Retries {
     match r {
@@ -67,5 +95,25 @@ mod tests {
         assert_eq!(off.per_try_timeout, None);
         let some: HttpRetry = serde_json::from_str(r#"{"attempts": 3}"#).unwrap();
         assert_eq!(effective_retries(Some(&some)).retry_on, DEFAULT_RETRY_ON);
+    }
+
+    #[test]
+    fn the_mesh_default_policy_replaces_istios_and_zero_attempts_disable_it() {
+        // retry_test.go TestRetry "mesh default" cases: ConvertPolicy of the mesh policy.
+        let mesh: HttpRetry =
+            serde_json::from_str(r#"{"attempts": 7, "retryOn": "5xx", "perTryTimeout": "2s"}"#)
+                .unwrap();
+        let r = mesh_default_retries(Some(&mesh));
+        assert!(r.default);
+        assert_eq!((r.attempts, r.retry_on.as_str()), (7, "5xx"));
+        assert_eq!(r.per_try_timeout, Some(Duration::from_secs(2)));
+        let no_conditions: HttpRetry = serde_json::from_str(r#"{"attempts": 4}"#).unwrap();
+        assert_eq!(
+            mesh_default_retries(Some(&no_conditions)).retry_on,
+            DEFAULT_RETRY_ON
+        );
+        let off: HttpRetry = serde_json::from_str(r#"{"attempts": 0}"#).unwrap();
+        assert_eq!(mesh_default_retries(Some(&off)).attempts, 0);
+        assert_eq!(mesh_default_retries(None), effective_retries(None));
     }
 }

@@ -9,7 +9,6 @@ use super::request::Protocol;
 use super::request_view::View;
 use super::trace::Tracer;
 use super::{Mesh, OutboundPolicy};
-use crate::decide::retries::{DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_ON};
 use crate::hosts::{self, GatewayRef};
 use crate::registry::Service;
 use std::borrow::Cow;
@@ -199,13 +198,21 @@ impl Mesh {
                     "default",
                     || "outboundTrafficPolicy".into(),
                     Verdict::Note,
-                    || "ALLOW_ANY: unknown hosts pass through to the original destination".into(),
+                    || {
+                        format!(
+                            "ALLOW_ANY (meshConfig.outboundTrafficPolicy, {}): unknown hosts pass through to the original destination",
+                            self.options.origin_text()
+                        )
+                    },
                 );
                 Decision::new(Outcome::Passthrough)
             }
             OutboundPolicy::RegistryOnly => {
                 t.add("default", || "outboundTrafficPolicy".into(), Verdict::Note, || {
-                    "REGISTRY_ONLY: unknown hosts go to the BlackHoleCluster (HTTP 502, TCP closed)".into()
+                    format!(
+                        "REGISTRY_ONLY (meshConfig.outboundTrafficPolicy, {}): unknown hosts go to the BlackHoleCluster (HTTP 502, TCP closed)",
+                        self.options.origin_text()
+                    )
                 });
                 let mut d = Decision::new(Outcome::DirectResponse);
                 if view.req.protocol == Protocol::Http {
@@ -252,9 +259,12 @@ impl Mesh {
         d.destinations.to_mut().push(dest);
         if view.req.protocol == Protocol::Http {
             d.retries = Some(Shared::Lent(&self.default_retries));
-            t.add("default", || "retries".into(), Verdict::Note, || {
-                format!("Istio's default retry policy: {DEFAULT_RETRY_ATTEMPTS} retries on {DEFAULT_RETRY_ON}")
-            });
+            t.add(
+                "default",
+                || "retries".into(),
+                Verdict::Note,
+                || crate::decide::retries::describe_default(&self.default_retries, &self.options),
+            );
         }
         t.add(
             "default",

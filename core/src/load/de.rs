@@ -178,7 +178,7 @@ pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T
 }
 
 /// Removes the mapping entry whose key is written at `loc`.
-fn remove_key_at(node: &mut Node, loc: Location) -> bool {
+pub(crate) fn remove_key_at(node: &mut Node, loc: Location) -> bool {
     match &mut node.value {
         Value::Map(entries) => {
             if let Some(i) = entries.iter().position(|(k, _)| k.loc == loc) {

@@ -158,6 +158,35 @@ impl<'f> Fields<'f> {
     }
 }
 
+/// For a block scalar (`inline: |`) whose node is at `loc`, the line of its
+/// first content line and its indentation; `None` for other scalar styles.
+/// The parser places a block scalar either at its `|` indicator or at its
+/// first content character; both are handled.
+pub(crate) fn block_scalar_origin(text: &str, loc: Location) -> Option<(u32, u32)> {
+    let is_header = |s: &str| {
+        let s = s.split(" #").next().unwrap_or("").trim_end();
+        let tail = s.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        tail.ends_with('|') || tail.ends_with('>')
+    };
+    let line_index = usize::try_from(loc.line).ok()?.checked_sub(1)?;
+    let column = usize::try_from(loc.column).ok()?.checked_sub(1)?;
+    let line = text.lines().nth(line_index)?;
+    let at = line.get(column..)?;
+    if at.starts_with('|') || at.starts_with('>') {
+        let first = text
+            .lines()
+            .skip(line_index + 1)
+            .find(|l| !l.trim().is_empty())?;
+        let indent = first.len() - first.trim_start_matches(' ').len();
+        return Some((loc.line.checked_add(1)?, u32::try_from(indent).ok()?));
+    }
+    let previous = text.lines().nth(line_index.checked_sub(1)?)?;
+    if is_header(previous) {
+        return Some((loc.line, loc.column.checked_sub(1)?));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! The YAML library (serde-saphyr) is used only inside this module; see
 //! README "Design notes" for why.
 
-mod de;
+pub(crate) mod de;
 pub(crate) mod events;
 /// Typed readers over nodes for the route-test and scenario file formats.
 pub(crate) mod fields;
@@ -194,7 +194,7 @@ impl Loader<'_> {
                         ));
                         return;
                     }
-                    self.object(&root, &file, 0);
+                    self.object(&root, &file, input.text, 0);
                 }
                 Err(e) => {
                     let (code, fix) = if e.limit {
@@ -220,7 +220,7 @@ impl Loader<'_> {
     }
 
     /// One object: a resource, or a `List` of them.
-    fn object(&mut self, root: &Node, file: &Arc<str>, list_depth: usize) {
+    fn object(&mut self, root: &Node, file: &Arc<str>, text: &str, list_depth: usize) {
         let source = Source::new(file.clone(), root.loc);
         if !matches!(root.value, Value::Map(_)) {
             self.message(Message::new(
@@ -261,7 +261,7 @@ impl Loader<'_> {
             }) = root.get("items")
             {
                 for item in items {
-                    self.object(item, file, list_depth + 1);
+                    self.object(item, file, text, list_depth + 1);
                 }
             }
             return;
@@ -327,8 +327,26 @@ impl Loader<'_> {
                     self.config.workloads.push(with_spec(r, workload));
                 }
             }
+            ("", "ConfigMap") if version == "v1" && self.is_mesh_config_map(root) => {
+                let (sources, messages) = crate::mesh_config::from_config_map(
+                    root,
+                    file,
+                    text,
+                    &self.options.default_namespace,
+                );
+                self.config.messages.extend(messages);
+                self.config.mesh_configs.extend(sources);
+            }
             _ => self.skip(root, source, kind),
         }
+    }
+
+    /// Whether `root` is Istio's mesh ConfigMap (`model::is_mesh_config_map`).
+    fn is_mesh_config_map(&self, root: &Node) -> bool {
+        let meta = root.get("metadata");
+        let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(Node::as_str);
+        let namespace = field("namespace").unwrap_or(&self.options.default_namespace);
+        model::is_mesh_config_map(namespace, field("name").unwrap_or(""))
     }
 
     /// A document meshroute does not read: quiet (`SKIPPED_KIND`) when Istio

@@ -38,6 +38,14 @@ pub const ISTIO_NETWORKING_VERSIONS: [&str; 3] = ["v1alpha3", "v1beta1", "v1"];
 /// configuration ConfigMap lives.
 const ISTIO_ROOT_NAMESPACE: &str = "istio-system";
 
+/// Whether a ConfigMap is the mesh config istiod reads: `istio` in the root
+/// namespace (istio `pilot/pkg/bootstrap/mesh.go`, `getMeshConfigMapName`
+/// for the default revision). Its `data.mesh` is read by
+/// [`crate::mesh_config`].
+pub fn is_mesh_config_map(namespace: &str, name: &str) -> bool {
+    namespace == ISTIO_ROOT_NAMESPACE && name == crate::mesh_config::CONFIG_MAP_NAME
+}
+
 /// Whether Istio itself ignores a document for traffic management, so that
 /// skipping it says nothing about a decision (`meshroute check -v` still lists
 /// it). Every other kind meshroute does not model is reported as not modelled.
@@ -225,6 +233,10 @@ pub struct Config {
     pub services: Vec<Resource<kube::Service>>,
     /// Kubernetes workloads (pods and pod templates) in load order.
     pub workloads: Vec<Resource<kube::Workload>>,
+    /// Mesh configs, in the order given: the mesh ConfigMap among the
+    /// resources, files given explicitly (see [`crate::mesh_config`];
+    /// [`Config::mesh_config`] picks the one in force).
+    pub mesh_configs: Vec<crate::mesh_config::MeshConfigSource>,
     /// Messages produced while loading.
     pub messages: Vec<Message>,
 }

@@ -1,0 +1,722 @@
+//! Istio's MeshConfig as an input: the mesh-wide settings that change a
+//! routing decision, read in istiod's YAML shape (camelCase, as in the
+//! `mesh` key of the `istio` ConfigMap), with their positions.
+//!
+//! Three places give a mesh config, in this precedence (istiod reads its
+//! `--meshConfig` file instead of the ConfigMap when the file exists, and
+//! `istioctl analyze --meshConfigFile` overrides the running cluster's; see
+//! istio `pilot/pkg/bootstrap/mesh.go` and `istioctl/pkg/analyze/analyze.go`):
+//!
+//! 1. a file given explicitly (`meshroute --mesh-config FILE`, a binding's
+//!    mesh-config argument) or a route test's `config.meshConfig`;
+//! 2. the ConfigMap `istio` in the root namespace (`istio-system`), key `mesh`,
+//!    loaded with the other resources.
+//!
+//! The one in force replaces the others whole (fields it leaves out take
+//! Istio's defaults, pkg/config/mesh `DefaultMeshConfig`); `check` warns
+//! when one replaces another. [`crate::MeshOptions::from_config`] turns
+//! it into the settings a table is compiled with.
+//!
+//! Fields of Istio's MeshConfig that do not change a decision meshroute
+//! makes are accepted and named once in an info message; unknown fields are
+//! warnings with a did-you-mean (istiod ignores unknown fields too); a value
+//! of the wrong type is an error and the mesh config is not applied
+//! (istiod refuses such a mesh config).
+
+use crate::load::events::parse_document;
+use crate::load::node::{documents, Node, Value};
+use crate::load::{de, did_you_mean};
+use crate::message::{codes, Message, Severity};
+use crate::model::virtual_service::HttpRetry;
+use crate::model::Config;
+use crate::source::{Location, Source};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// The key of the mesh ConfigMap that holds the mesh config text (istio
+/// `pkg/kube/watcher/configmapwatcher`, `MeshConfigKey`).
+pub const CONFIG_MAP_KEY: &str = "mesh";
+/// The name of the mesh ConfigMap of Istio's default revision.
+pub const CONFIG_MAP_NAME: &str = "istio";
+
+/// The MeshConfig fields meshroute reads, as written (absent: Istio's default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MeshConfig {
+    /// What sidecars do with traffic for hosts the registry does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
+    /// Istio's administrative root namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_namespace: Option<String>,
+    /// `exportTo` of Services and ServiceEntries that set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_service_export_to: Option<Vec<String>>,
+    /// `exportTo` of VirtualServices that set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_virtual_service_export_to: Option<Vec<String>>,
+    /// `exportTo` of DestinationRules that set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_destination_rule_export_to: Option<Vec<String>>,
+    /// The retry policy of routes that set no `retries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_http_retry_policy: Option<HttpRetry>,
+    /// How proxies normalize the path before routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_normalization: Option<PathNormalizationSetting>,
+}
+
+/// `outboundTrafficPolicy` of MeshConfig.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutboundTrafficPolicy {
+    /// The mode; absent is `REGISTRY_ONLY`, the proto's zero value, when the
+    /// policy is written (Istio's default mesh config sets `ALLOW_ANY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<OutboundMode>,
+}
+
+/// `outboundTrafficPolicy.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutboundMode {
+    /// Unknown hosts are refused.
+    #[serde(rename = "REGISTRY_ONLY")]
+    RegistryOnly,
+    /// Unknown hosts pass through.
+    #[serde(rename = "ALLOW_ANY")]
+    AllowAny,
+    /// Unknown hosts go through a dynamic forward proxy (resolved by DNS);
+    /// for a routing decision this is traffic allowed to the host asked for.
+    #[serde(rename = "ALLOW_ANY_DYNAMIC_DNS")]
+    AllowAnyDynamicDns,
+}
+
+/// `pathNormalization` of MeshConfig.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PathNormalizationSetting {
+    /// The normalization; absent is `DEFAULT` (= `BASE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<NormalizationType>,
+}
+
+/// `pathNormalization.normalization`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NormalizationType {
+    /// Istio's default: `BASE`.
+    Default,
+    /// Paths are used as is.
+    None,
+    /// RFC 3986 normalization.
+    Base,
+    /// `BASE`, then runs of `/` merged.
+    MergeSlashes,
+    /// Encoded slashes decoded, then `MERGE_SLASHES`.
+    DecodeAndMergeSlashes,
+}
+
+impl NormalizationType {
+    /// The path normalization it selects.
+    pub fn mode(self) -> crate::matching::path::PathNormalization {
+        use crate::matching::path::PathNormalization as P;
+        match self {
+            NormalizationType::Default | NormalizationType::Base => P::Base,
+            NormalizationType::None => P::None,
+            NormalizationType::MergeSlashes => P::MergeSlashes,
+            NormalizationType::DecodeAndMergeSlashes => P::DecodeAndMergeSlashes,
+        }
+    }
+}
+
+/// The top-level MeshConfig fields meshroute reads.
+pub const MODELLED_FIELDS: [&str; 7] = [
+    "outboundTrafficPolicy",
+    "rootNamespace",
+    "defaultServiceExportTo",
+    "defaultVirtualServiceExportTo",
+    "defaultDestinationRuleExportTo",
+    "defaultHttpRetryPolicy",
+    "pathNormalization",
+];
+
+/// The other fields of Istio's MeshConfig (istio/api `mesh/v1alpha1/config.proto`):
+/// accepted, and named in one info message, because no decision meshroute
+/// makes depends on them (listener ports, telemetry, certificates, load
+/// balancing and connection settings, inbound handling, TLS versions,
+/// `enableAutoMtls`: a decision does not carry the upstream TLS mode).
+pub const NOT_MODELLED_FIELDS: [&str; 43] = [
+    "proxyListenPort",
+    "proxyInboundListenPort",
+    "proxyHttpPort",
+    "connectTimeout",
+    "hboneIdleTimeout",
+    "protocolDetectionTimeout",
+    "tcpKeepalive",
+    "ingressClass",
+    "ingressService",
+    "ingressControllerMode",
+    "ingressSelector",
+    "enableTracing",
+    "accessLogFile",
+    "accessLogFormat",
+    "accessLogEncoding",
+    "enableEnvoyAccessLogService",
+    "disableEnvoyListenerLog",
+    "defaultConfig",
+    "inboundTrafficPolicy",
+    "configSources",
+    "enableAutoMtls",
+    "trustDomain",
+    "trustDomainAliases",
+    "caCertificates",
+    "localityLbSetting",
+    "zoneAwareLbSetting",
+    "dnsRefreshRate",
+    "h2UpgradePolicy",
+    "inboundClusterStatName",
+    "outboundClusterStatName",
+    "certificates",
+    "serviceSettings",
+    "serviceScopeConfigs",
+    "enablePrometheusMerge",
+    "verifyCertificateAtClient",
+    "ca",
+    "extensionProviders",
+    "defaultProviders",
+    "discoverySelectors",
+    "meshMTLS",
+    "tlsDefaults",
+    "defaultTrafficPolicy",
+    "serviceEntryVisibility",
+];
+
+/// Where a mesh config came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MeshConfigOrigin {
+    /// A file given explicitly (`--mesh-config`, a binding's argument).
+    File(String),
+    /// The `mesh` key of the mesh ConfigMap.
+    ConfigMap {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// A route-test or scenario file's `config.meshConfig`.
+    RouteTest(String),
+}
+
+impl MeshConfigOrigin {
+    /// Whether it was given explicitly (it then replaces a ConfigMap's).
+    pub fn is_explicit(&self) -> bool {
+        !matches!(self, MeshConfigOrigin::ConfigMap { .. })
+    }
+}
+
+impl fmt::Display for MeshConfigOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeshConfigOrigin::File(name) => write!(f, "mesh config file {name}"),
+            MeshConfigOrigin::ConfigMap { namespace, name } => {
+                write!(f, "ConfigMap {namespace}/{name}")
+            }
+            MeshConfigOrigin::RouteTest(name) => write!(f, "{name} config.meshConfig"),
+        }
+    }
+}
+
+/// A mesh config read from one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshConfigSource {
+    /// Where it came from.
+    pub origin: MeshConfigOrigin,
+    /// Where its text starts.
+    pub source: Source,
+    /// The fields meshroute reads.
+    pub config: MeshConfig,
+}
+
+/// Reads a mesh config file (a MeshConfig YAML or JSON document, as given
+/// to istiod's `--meshConfig` or `istioctl analyze --meshConfigFile`).
+/// `None` when it cannot be applied; the messages say why, with positions.
+pub fn read_mesh_config(text: &str, name: &str) -> (Option<MeshConfigSource>, Vec<Message>) {
+    let origin = MeshConfigOrigin::File(name.to_string());
+    let file: Arc<str> = Arc::from(name);
+    read_text(text, origin, &file, Location::new(1, 1), None)
+}
+
+impl Config {
+    /// Adds a mesh config file given explicitly (as [`read_mesh_config`]
+    /// reads it): its messages join [`Config::messages`], and it takes
+    /// precedence over a mesh ConfigMap among the resources.
+    pub fn add_mesh_config_file(&mut self, text: &str, name: &str) {
+        let (source, messages) = read_mesh_config(text, name);
+        self.messages.extend(messages);
+        self.mesh_configs.extend(source);
+    }
+
+    /// The mesh config in force: the last one given explicitly, else the
+    /// last mesh ConfigMap; `None` means Istio's defaults.
+    pub fn mesh_config(&self) -> Option<&MeshConfigSource> {
+        self.mesh_configs
+            .iter()
+            .rev()
+            .find(|s| s.origin.is_explicit())
+            .or_else(|| self.mesh_configs.last())
+    }
+}
+
+/// Reads the text of a mesh config. `start` is where the text begins in
+/// `file`; `block` is, for text embedded as a block scalar, the line of
+/// its first content line and its indentation, so positions point into
+/// the file. Without `block`, embedded positions fall back to `start`.
+pub(crate) fn read_text(
+    text: &str,
+    origin: MeshConfigOrigin,
+    file: &Arc<str>,
+    start: Location,
+    block: Option<(u32, u32)>,
+) -> (Option<MeshConfigSource>, Vec<Message>) {
+    let embedded = !matches!(origin, MeshConfigOrigin::File(_));
+    let place = |loc: Location| -> Location {
+        match block {
+            Some((first_line, indent)) if loc.is_known() => {
+                Location::new(loc.line + first_line - 1, loc.column + indent)
+            }
+            _ if embedded => start,
+            _ => loc,
+        }
+    };
+    let reader = Reader {
+        origin: &origin,
+        file,
+        place: &place,
+    };
+    let mut messages = Vec::new();
+    let mut root = None;
+    for doc in documents(text) {
+        match parse_document(&doc) {
+            Ok(None) => {}
+            Ok(Some(node)) if root.is_none() => root = Some(node),
+            Ok(Some(node)) => {
+                messages.push(
+                    reader.message(
+                        codes::PARSE_ERROR,
+                        Severity::Error,
+                        "",
+                        node.loc,
+                        "a second YAML document: a mesh config is one document; it is not applied"
+                            .into(),
+                        "give one MeshConfig document",
+                    ),
+                );
+                return (None, messages);
+            }
+            Err(e) => {
+                messages.push(reader.message(
+                    if e.limit {
+                        codes::LIMIT_EXCEEDED
+                    } else {
+                        codes::PARSE_ERROR
+                    },
+                    Severity::Error,
+                    "",
+                    e.loc,
+                    format!("invalid YAML: {}; the mesh config is not applied", e.text),
+                    "fix the YAML syntax at this position",
+                ));
+                return (None, messages);
+            }
+        }
+    }
+    let root = root.unwrap_or(Node {
+        value: Value::Null,
+        loc: Location::new(1, 1),
+    });
+    let config = reader.read_node(root, &mut messages);
+    let source = config.map(|config| MeshConfigSource {
+        origin: origin.clone(),
+        source: Source::new(file.clone(), start),
+        config,
+    });
+    (source, messages)
+}
+
+/// Reads the mesh ConfigMap document `root` (in `text`, named `file`): its
+/// `data.mesh` text as a mesh config, positions mapped into the file.
+pub(crate) fn from_config_map(
+    root: &Node<'_>,
+    file: &Arc<str>,
+    text: &str,
+    default_namespace: &str,
+) -> (Option<MeshConfigSource>, Vec<Message>) {
+    let meta = root.get("metadata");
+    let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(Node::as_str);
+    let origin = MeshConfigOrigin::ConfigMap {
+        namespace: field("namespace").unwrap_or(default_namespace).to_string(),
+        name: field("name").unwrap_or(CONFIG_MAP_NAME).to_string(),
+    };
+    let reader_place = |loc: Location| loc;
+    let reader = Reader {
+        origin: &origin,
+        file,
+        place: &reader_place,
+    };
+    match root.get("data").and_then(|d| d.get(CONFIG_MAP_KEY)) {
+        None => {
+            let message = reader.message(
+                codes::NOT_MODELLED,
+                Severity::Info,
+                "",
+                root.loc,
+                format!("{origin} has no `data.mesh`: Istio's default mesh config applies"),
+                "",
+            );
+            (None, vec![message])
+        }
+        Some(node) => match &node.value {
+            Value::Str(mesh) => {
+                let block = crate::load::fields::block_scalar_origin(text, node.loc);
+                read_text(mesh, origin, file, node.loc, block)
+            }
+            Value::Null => (None, Vec::new()),
+            other => {
+                let message = reader.message(
+                    codes::BAD_FIELD,
+                    Severity::Error,
+                    "",
+                    node.loc,
+                    format!(
+                        "`data.mesh` must be the mesh config as text, not {}; it is not applied",
+                        other.describe()
+                    ),
+                    "write `mesh: |` followed by the MeshConfig YAML",
+                );
+                (None, vec![message])
+            }
+        },
+    }
+}
+
+/// Reads a mesh config written as a mapping inside another file (a route
+/// test's `config.meshConfig`): positions are the node's own.
+pub(crate) fn read_inline(
+    node: &Node<'_>,
+    origin: MeshConfigOrigin,
+    file: &Arc<str>,
+) -> (Option<MeshConfigSource>, Vec<Message>) {
+    let place = |loc: Location| loc;
+    let reader = Reader {
+        origin: &origin,
+        file,
+        place: &place,
+    };
+    let mut messages = Vec::new();
+    let config = reader.read_node(node.clone(), &mut messages);
+    let source = config.map(|config| MeshConfigSource {
+        origin: origin.clone(),
+        source: Source::new(file.clone(), node.loc),
+        config,
+    });
+    (source, messages)
+}
+
+struct Reader<'r> {
+    origin: &'r MeshConfigOrigin,
+    file: &'r Arc<str>,
+    place: &'r dyn Fn(Location) -> Location,
+}
+
+impl Reader<'_> {
+    fn message(
+        &self,
+        code: &str,
+        severity: Severity,
+        field: &str,
+        loc: Location,
+        text: String,
+        fix: &str,
+    ) -> Message {
+        let resource = match self.origin {
+            MeshConfigOrigin::ConfigMap { namespace, name } => {
+                format!("ConfigMap {namespace}/{name}")
+            }
+            _ => "MeshConfig".to_string(),
+        };
+        let field = match self.origin {
+            MeshConfigOrigin::ConfigMap { .. } if field.is_empty() => "data.mesh".to_string(),
+            MeshConfigOrigin::ConfigMap { .. } => format!("data.mesh: {field}"),
+            _ => field.to_string(),
+        };
+        Message::new(
+            code,
+            severity,
+            resource,
+            field,
+            Source::new(self.file.clone(), (self.place)(loc)),
+            text,
+            fix,
+        )
+    }
+
+    /// The fields meshroute reads; the others become messages. `None` when
+    /// a value has the wrong type (istiod refuses such a mesh config).
+    fn read_node(&self, mut root: Node<'_>, messages: &mut Vec<Message>) -> Option<MeshConfig> {
+        let entries = match &mut root.value {
+            Value::Map(entries) => entries,
+            Value::Null => return Some(MeshConfig::default()),
+            other => {
+                messages.push(self.message(
+                    codes::BAD_FIELD,
+                    Severity::Error,
+                    "",
+                    root.loc,
+                    format!(
+                        "a mesh config is a mapping of MeshConfig fields, not {}; it is not applied",
+                        other.describe()
+                    ),
+                    "write MeshConfig fields such as `outboundTrafficPolicy: {mode: REGISTRY_ONLY}`",
+                ));
+                return None;
+            }
+        };
+        let mut not_modelled: Vec<String> = Vec::new();
+        let mut first_not_modelled = None;
+        entries.retain(|(k, _)| {
+            let key = k.as_str().unwrap_or("");
+            if MODELLED_FIELDS.contains(&key) {
+                return true;
+            }
+            if NOT_MODELLED_FIELDS.contains(&key) {
+                first_not_modelled.get_or_insert(k.loc);
+                not_modelled.push(key.to_string());
+            } else {
+                let known = MODELLED_FIELDS.iter().chain(NOT_MODELLED_FIELDS.iter());
+                let fix = match did_you_mean(key, known.copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "remove it: it is not a MeshConfig field (istio/api mesh/v1alpha1/config.proto)".into(),
+                };
+                messages.push(self.message(
+                    codes::BAD_FIELD,
+                    Severity::Warning,
+                    key,
+                    k.loc,
+                    format!("unknown MeshConfig field `{key}`: istiod ignores it"),
+                    &fix,
+                ));
+            }
+            false
+        });
+        for (k, v) in entries.iter_mut() {
+            if let (Some("outboundTrafficPolicy"), Value::Map(policy)) = (k.as_str(), &mut v.value)
+            {
+                policy.retain(|(k, _)| {
+                    if k.as_str() == Some("tls") {
+                        first_not_modelled.get_or_insert(k.loc);
+                        not_modelled.push("outboundTrafficPolicy.tls".into());
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+        }
+        if let Some(loc) = first_not_modelled {
+            messages.push(self.message(
+                codes::NOT_MODELLED,
+                Severity::Info,
+                "",
+                loc,
+                format!(
+                    "MeshConfig fields not modelled (they change no routing decision meshroute makes): {}",
+                    not_modelled.join(", ")
+                ),
+                "",
+            ));
+        }
+        loop {
+            match de::read::<MeshConfig>(&root, "") {
+                Ok(config) => return Some(config),
+                Err(errors) => {
+                    let unknown_only = errors.iter().all(|e| e.text.starts_with("unknown field"));
+                    for e in &errors {
+                        let field = e.path.trim_start_matches('.');
+                        let (severity, text, fix) = if unknown_only {
+                            let fix = if e.text.contains("`egressProxy`") {
+                                "egressProxy is a field of a Sidecar's outboundTrafficPolicy, not of MeshConfig's".to_string()
+                            } else {
+                                e.fix.clone()
+                            };
+                            (
+                                Severity::Warning,
+                                format!("{}: istiod ignores it", e.text),
+                                fix,
+                            )
+                        } else {
+                            (
+                                Severity::Error,
+                                format!(
+                                    "{}; the mesh config is not applied (istiod refuses it)",
+                                    e.text
+                                ),
+                                e.fix.clone(),
+                            )
+                        };
+                        messages.push(self.message(
+                            codes::BAD_FIELD,
+                            severity,
+                            field,
+                            e.loc,
+                            text,
+                            &fix,
+                        ));
+                    }
+                    if !unknown_only {
+                        return None;
+                    }
+                    for e in &errors {
+                        if !de::remove_key_at(&mut root, e.loc) {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The messages about mesh configs that replace others: `check` reports them.
+pub(crate) fn check_into(config: &Config, messages: &mut Vec<Message>) {
+    let Some(used) = config.mesh_config() else {
+        return;
+    };
+    for other in &config.mesh_configs {
+        if std::ptr::eq(other, used) {
+            continue;
+        }
+        messages.push(Message::new(
+            codes::DUPLICATE_RESOURCE,
+            Severity::Warning,
+            match &other.origin {
+                MeshConfigOrigin::ConfigMap { namespace, name } => {
+                    format!("ConfigMap {namespace}/{name}")
+                }
+                _ => "MeshConfig".to_string(),
+            },
+            String::new(),
+            other.source.clone(),
+            format!(
+                "the mesh config of {} is replaced by {}: only one mesh config applies, whole",
+                other.origin, used.origin
+            ),
+            "give the mesh settings in one place (an explicit mesh config file overrides the ConfigMap, as istioctl analyze --meshConfigFile does)",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Option<MeshConfig>, Vec<Message>) {
+        let (s, m) = read_mesh_config(text, "mesh.yaml");
+        (s.map(|s| s.config), m)
+    }
+
+    #[test]
+    fn reads_the_modelled_fields_in_istiods_shape() {
+        let (c, m) = read(
+            "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\nrootNamespace: mesh-root\ndefaultVirtualServiceExportTo: [\".\"]\ndefaultHttpRetryPolicy: {attempts: 5, retryOn: 5xx}\npathNormalization: {normalization: MERGE_SLASHES}\n",
+        );
+        assert!(m.is_empty(), "{m:?}");
+        let c = c.unwrap();
+        assert_eq!(
+            c.outbound_traffic_policy.unwrap().mode,
+            Some(OutboundMode::RegistryOnly)
+        );
+        assert_eq!(c.root_namespace.as_deref(), Some("mesh-root"));
+        assert_eq!(c.default_virtual_service_export_to.unwrap(), ["."]);
+        assert_eq!(c.default_http_retry_policy.unwrap().attempts, Some(5));
+        assert_eq!(
+            c.path_normalization.unwrap().normalization,
+            Some(NormalizationType::MergeSlashes)
+        );
+    }
+
+    #[test]
+    fn istio_fields_not_modelled_are_named_once_as_info() {
+        let (c, m) = read("enableTracing: true\naccessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod:15012\noutboundTrafficPolicy: {mode: ALLOW_ANY}\n");
+        assert!(c.is_some());
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].code, codes::NOT_MODELLED);
+        assert_eq!(m[0].severity, Severity::Info);
+        assert!(m[0]
+            .text
+            .ends_with("enableTracing, accessLogFile, defaultConfig"));
+        assert_eq!(m[0].source.location, Location::new(1, 1));
+    }
+
+    #[test]
+    fn a_misspelt_field_is_a_warning_with_a_suggestion_and_the_rest_applies() {
+        let (c, m) = read("outboundTraficPolicy: {mode: REGISTRY_ONLY}\nrootNamespace: r\n");
+        assert_eq!(c.unwrap().root_namespace.as_deref(), Some("r"));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].severity, Severity::Warning);
+        assert_eq!(m[0].fix, "did you mean `outboundTrafficPolicy`?");
+        assert_eq!(m[0].source.to_string(), "mesh.yaml:1:1");
+        let (c, m) =
+            read("outboundTrafficPolicy:\n  mode: ALLOW_ANY\n  egressProxy: {host: egress}\n");
+        assert!(c.is_some());
+        assert_eq!(m[0].severity, Severity::Warning);
+        assert!(m[0].fix.contains("Sidecar"), "{m:?}");
+        assert_eq!(m[0].source.location, Location::new(3, 3));
+    }
+
+    #[test]
+    fn a_wrong_value_is_an_error_and_the_mesh_config_is_not_applied() {
+        let (c, m) = read("outboundTrafficPolicy: {mode: REGISTRY_ONLYY}\n");
+        assert!(c.is_none());
+        assert_eq!(m[0].severity, Severity::Error);
+        assert_eq!(m[0].field_path, "outboundTrafficPolicy.mode");
+        assert!(m[0].fix.contains("REGISTRY_ONLY"), "{m:?}");
+        let (c, m) = read("[a]\n");
+        assert!(c.is_none());
+        assert!(m[0].text.contains("not a list") || m[0].text.contains("a list"));
+    }
+
+    #[test]
+    fn an_explicit_mesh_config_wins_over_the_config_map() {
+        let mut config = crate::load::load_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n",
+            "cm.yaml",
+        );
+        let from_map = config.mesh_config().unwrap();
+        assert_eq!(from_map.origin.to_string(), "ConfigMap istio-system/istio");
+        config.add_mesh_config_file("rootNamespace: other\n", "mesh.yaml");
+        let used = config.mesh_config().unwrap();
+        assert_eq!(used.origin.to_string(), "mesh config file mesh.yaml");
+        let messages = crate::check(&config);
+        let replaced: Vec<_> = messages
+            .iter()
+            .filter(|m| m.code == codes::DUPLICATE_RESOURCE)
+            .collect();
+        assert_eq!(replaced.len(), 1, "{messages:?}");
+        assert_eq!(replaced[0].resource, "ConfigMap istio-system/istio");
+    }
+
+    #[test]
+    fn positions_inside_a_config_map_point_into_the_file() {
+        let config = crate::load::load_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    rootNamespace: r\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLYY\n",
+            "cm.yaml",
+        );
+        let error = config.load_errors().next().expect("an error");
+        assert_eq!(error.source.to_string(), "cm.yaml:8:13");
+        assert_eq!(error.resource, "ConfigMap istio-system/istio");
+        assert_eq!(error.field_path, "data.mesh: outboundTrafficPolicy.mode");
+        assert!(config.mesh_config().is_none());
+    }
+}
