@@ -9,6 +9,8 @@
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
 //! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162, IST0165 |
 //! | [`gateway_certificates`] | IST0138 |
+//! | [`gateway_secrets`] | IST0101 (`credentialName`), IST0161 |
+//! | [`jwt_claim_routes`] | IST0149 |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
@@ -41,7 +43,9 @@ pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
 pub mod gateway_certificates;
+pub mod gateway_secrets;
 pub mod gateways;
+pub mod jwt_claim_routes;
 pub mod mesh_hosts;
 pub mod ports;
 pub mod service_entries;
@@ -74,6 +78,8 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     destinations::analyze(config, &index, out);
     gateways::analyze(config, out);
     gateway_certificates::analyze(config, out);
+    gateway_secrets::analyze(config, out);
+    jwt_claim_routes::analyze(config, out);
     mesh_hosts::analyze(config, out);
     destination_rules::analyze(config, &index, out);
     service_entries::analyze(config, out);

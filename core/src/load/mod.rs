@@ -337,8 +337,67 @@ impl Loader<'_> {
                 self.config.messages.extend(messages);
                 self.config.mesh_configs.extend(sources);
             }
+            // Read for analysis only; for routing they stay skipped (below).
+            ("", "Secret") if version == "v1" => {
+                if let Some(r) = self.analysis_only::<kube::Secret>(root, file, api_version, kind) {
+                    self.config.secrets.push(r);
+                }
+                self.skip(root, source, kind);
+            }
+            ("security.istio.io", "RequestAuthentication") => {
+                if let Some(r) = self.analysis_only::<model::security::RequestAuthentication>(
+                    root,
+                    file,
+                    api_version,
+                    kind,
+                ) {
+                    self.config.request_authentications.push(r);
+                }
+                self.skip(root, source, kind);
+            }
             _ => self.skip(root, source, kind),
         }
+    }
+
+    /// A resource routing ignores but analysis reads: its metadata, and its
+    /// body read leniently from `spec` (or, for a Secret, the whole
+    /// document); `None` without a message when it cannot be read, since the
+    /// resource is reported as skipped anyway.
+    fn analysis_only<T: DeserializeOwned>(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<Resource<T>> {
+        let body = if kind == "Secret" {
+            root
+        } else {
+            root.get("spec")?
+        };
+        let spec = de::read::<T>(body, "spec").ok()?;
+        let metadata = match root.get("metadata") {
+            Some(m) => de::read::<ObjectMeta>(m, "metadata").ok()?,
+            None => return None,
+        };
+        if metadata.name.is_empty() {
+            return None;
+        }
+        let mut metadata = metadata;
+        if metadata.namespace.is_empty() {
+            metadata.namespace = self.options.default_namespace.clone();
+        }
+        let fields =
+            positions::field_locations(&[("metadata", root.get("metadata")?), ("spec", body)]);
+        Some(Resource {
+            api_version: api_version.to_string(),
+            kind_name: kind.to_string(),
+            metadata,
+            spec,
+            source: Source::new(file.clone(), root.loc),
+            fields: Arc::new(fields),
+            order: usize::MAX,
+        })
     }
 
     /// Whether `root` is Istio's mesh ConfigMap (`model::is_mesh_config_map`).

@@ -184,6 +184,30 @@ impl Workload {
     }
 }
 
+/// A Kubernetes v1 Secret, the parts analysis reads (gateway credentials).
+/// Not part of routing. Values of `data` are base64 as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    /// `Opaque`, `kubernetes.io/tls`, ...
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub secret_type: Option<String>,
+    /// Keys and base64 values.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub data: BTreeMap<String, String>,
+    /// Keys and plain values (the API server merges them into `data`).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub string_data: BTreeMap<String, String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod common;
 pub mod destination_rule;
 pub mod gateway;
 pub mod kube;
+pub mod security;
 pub mod service_entry;
 pub mod sidecar;
 pub mod virtual_service;
@@ -233,6 +234,11 @@ pub struct Config {
     pub services: Vec<Resource<kube::Service>>,
     /// Kubernetes workloads (pods and pod templates) in load order.
     pub workloads: Vec<Resource<kube::Workload>>,
+    /// Secrets in load order: read for analysis only (gateway credentials),
+    /// never for routing.
+    pub secrets: Vec<Resource<kube::Secret>>,
+    /// RequestAuthentications in load order: read for analysis only.
+    pub request_authentications: Vec<Resource<security::RequestAuthentication>>,
     /// Mesh configs, in the order given: the mesh ConfigMap among the
     /// resources, files given explicitly (see [`crate::mesh_config`];
     /// [`Config::mesh_config`] picks the one in force).
