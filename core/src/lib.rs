@@ -106,12 +106,15 @@ pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 /// validation, the `istioctl analyze` checks across resources, and the
 /// resources the routing table leaves out for exceeding a limit
 /// ([`limits`]). Each message names the resource, field and position.
+/// Messages a resource suppresses with the annotation
+/// `galley.istio.io/analyze-suppress` are left out, as istioctl leaves them.
 pub fn check(config: &model::Config) -> Vec<Message> {
     let mut messages = config.messages.clone();
     validate::validate_into(config, &mut messages);
     analyze::analyze_into(config, &mut messages);
     mesh_config::check_into(config, &mut messages);
     messages.extend(limits::check(config));
+    analyze::suppress_annotated(config, &mut messages);
     messages
 }
 pub use message::{Message, Severity};

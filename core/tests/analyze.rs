@@ -527,3 +527,22 @@ fn gateway_credentials_are_validated_except_their_dates() {
         ]
     );
 }
+
+/// istio `filterMessages`: a resource annotated
+/// `galley.istio.io/analyze-suppress` leaves out those codes (or all, `*`).
+#[test]
+fn the_suppress_annotation_leaves_out_codes_on_its_resource() {
+    let dr = |annotation: &str| {
+        format!("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: dr\n  namespace: default\n  annotations: {{galley.istio.io/analyze-suppress: \"{annotation}\"}}\nspec:\n  host: nowhere.example.com\n")
+    };
+    let codes = |annotation: &str| -> Vec<String> {
+        meshroute::check(&load_str(&dr(annotation), "dr.yaml"))
+            .into_iter()
+            .filter(|m| m.resource == "DestinationRule default/dr")
+            .map(|m| m.code)
+            .collect()
+    };
+    assert_eq!(codes("IST0101"), ["IST0174"]);
+    assert!(codes("IST0101,IST0174").is_empty());
+    assert!(codes("*").is_empty());
+}

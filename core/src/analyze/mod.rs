@@ -88,6 +88,45 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     ports::analyze(config, out);
 }
 
+/// The annotation that suppresses message codes on the resource carrying
+/// it (comma-separated codes, or `*` for all), istio `annotation.GalleyAnalyzeSuppress`.
+pub const SUPPRESS_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
+
+/// Leaves out the messages whose resource suppresses their code with
+/// [`SUPPRESS_ANNOTATION`], as istioctl's `filterMessages` does (istio
+/// `pkg/config/analysis/local/istiod_analyze.go`).
+pub fn suppress_annotated(config: &Config, messages: &mut Vec<Message>) {
+    fn collect<'a, T>(list: &'a [Resource<T>], out: &mut FastMap<String, &'a str>) {
+        for r in list {
+            if let Some(codes) = r.metadata.annotations.get(SUPPRESS_ANNOTATION) {
+                out.insert(
+                    resource_label(&r.kind_name, r.namespace(), r.name()),
+                    codes.as_str(),
+                );
+            }
+        }
+    }
+    let mut suppressed: FastMap<String, &str> = FastMap::default();
+    collect(&config.virtual_services, &mut suppressed);
+    collect(&config.destination_rules, &mut suppressed);
+    collect(&config.gateways, &mut suppressed);
+    collect(&config.service_entries, &mut suppressed);
+    collect(&config.workload_entries, &mut suppressed);
+    collect(&config.sidecars, &mut suppressed);
+    collect(&config.services, &mut suppressed);
+    collect(&config.workloads, &mut suppressed);
+    if suppressed.is_empty() {
+        return;
+    }
+    messages.retain(|m| {
+        suppressed.get(&m.resource).is_none_or(|codes| {
+            !codes
+                .split(',')
+                .any(|c| c.trim() == "*" || c.trim() == m.code)
+        })
+    });
+}
+
 /// A message about resource `r` of `kind`, pointing at `path` (or at its
 /// nearest written parent).
 pub(crate) fn report<T>(
