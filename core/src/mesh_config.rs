@@ -145,8 +145,10 @@ pub const MODELLED_FIELDS: [&str; 7] = [
 /// accepted, and named in one info message, because no decision meshroute
 /// makes depends on them (listener ports, telemetry, certificates, load
 /// balancing and connection settings, inbound handling, TLS versions,
-/// `enableAutoMtls`: a decision does not carry the upstream TLS mode).
-pub const NOT_MODELLED_FIELDS: [&str; 43] = [
+/// `enableAutoMtls`: a decision does not carry the upstream TLS mode;
+/// `defaultInboundHttpRetryPolicy`: inbound routes, read by istio from a
+/// newer MeshConfig than the api's `config.proto`).
+pub const NOT_MODELLED_FIELDS: [&str; 44] = [
     "proxyListenPort",
     "proxyInboundListenPort",
     "proxyHttpPort",
@@ -190,6 +192,7 @@ pub const NOT_MODELLED_FIELDS: [&str; 43] = [
     "tlsDefaults",
     "defaultTrafficPolicy",
     "serviceEntryVisibility",
+    "defaultInboundHttpRetryPolicy",
 ];
 
 /// Where a mesh config came from.
@@ -539,7 +542,20 @@ impl Reader<'_> {
         }
         loop {
             match de::read::<MeshConfig>(&root, "") {
-                Ok(config) => return Some(config),
+                Ok(config) => {
+                    let mode = config.outbound_traffic_policy.as_ref().and_then(|p| p.mode);
+                    if mode == Some(OutboundMode::AllowAnyDynamicDns) {
+                        messages.push(self.message(
+                            codes::NOT_MODELLED,
+                            Severity::Info,
+                            "outboundTrafficPolicy.mode",
+                            root.loc,
+                            "ALLOW_ANY_DYNAMIC_DNS is decided as ALLOW_ANY (passthrough): Istio sends plaintext HTTP for unknown hosts through its AllowAnyDynamicDNSCluster, which meshroute does not model".into(),
+                            "",
+                        ));
+                    }
+                    return Some(config);
+                }
                 Err(errors) => {
                     let unknown_only = errors.iter().all(|e| e.text.starts_with("unknown field"));
                     for e in &errors {
