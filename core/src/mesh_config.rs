@@ -735,4 +735,117 @@ mod tests {
         assert_eq!(error.field_path, "data.mesh: outboundTrafficPolicy.mode");
         assert!(config.mesh_config().is_none());
     }
+
+    /// The settings applied to decisions, one mesh config per case.
+    mod decisions {
+        use crate::decide::Protocol;
+        use crate::{Mesh, Outcome, Request};
+
+        const SERVICES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: default}\nspec: {ports: [{name: http, port: 9080}]}\n";
+
+        fn mesh(resources: &str, mesh_config: &str) -> Mesh {
+            let mut config = crate::load::load_str(resources, "r.yaml");
+            if !mesh_config.is_empty() {
+                config.add_mesh_config_file(mesh_config, "mesh.yaml");
+            }
+            assert!(!config.has_errors(), "{:?}", config.messages);
+            Mesh::compile(&config)
+        }
+
+        #[test]
+        fn outbound_traffic_policy_decides_unknown_hosts_and_explain_names_its_origin() {
+            let allow = mesh(SERVICES, "");
+            let d = allow.explain(&Request::new("example.com")).unwrap();
+            assert_eq!(d.outcome(), Outcome::Passthrough);
+            assert!(
+                crate::explain::decision_text(&d, &crate::explain::Plain).contains(
+                    "ALLOW_ANY (meshConfig.outboundTrafficPolicy, Istio's default mesh config)"
+                )
+            );
+            let refuse = mesh(SERVICES, "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
+            let d = refuse.explain(&Request::new("example.com")).unwrap();
+            assert_eq!(d.direct_response().map(|r| r.status), Some(502));
+            assert!(d.trace().iter().any(|t| t.detail.contains(
+                "REGISTRY_ONLY (meshConfig.outboundTrafficPolicy, mesh config file mesh.yaml)"
+            )));
+            let mut tcp = Request::new("example.com");
+            tcp.protocol = Protocol::Tcp;
+            tcp.port = Some(5432);
+            assert_eq!(refuse.decide(&tcp).unwrap().outcome(), Outcome::NotFound);
+            assert_eq!(
+                refuse
+                    .decide(&Request::new("reviews:9080"))
+                    .unwrap()
+                    .outcome(),
+                Outcome::DefaultRoute
+            );
+            // A written policy without a mode is the proto's zero value, REGISTRY_ONLY.
+            let zero = mesh(SERVICES, "outboundTrafficPolicy: {}\n");
+            assert_eq!(
+                zero.decide(&Request::new("example.com")).unwrap().outcome(),
+                Outcome::DirectResponse
+            );
+        }
+
+        #[test]
+        fn default_export_to_applies_to_resources_that_set_none() {
+            let resources = format!("{SERVICES}---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: r, namespace: default}}\nspec:\n  hosts: [reviews]\n  http: [{{directResponse: {{status: 418}}}}]\n");
+            let from = |mesh: &Mesh, ns: &str| {
+                let mut r = Request::new("reviews.default.svc.cluster.local:9080");
+                r.source.namespace = ns.to_string();
+                mesh.decide(&r).unwrap().outcome()
+            };
+            let open = mesh(&resources, "");
+            assert_eq!(from(&open, "other"), Outcome::DirectResponse);
+            let private_vs = mesh(&resources, "defaultVirtualServiceExportTo: [\".\"]\n");
+            assert_eq!(from(&private_vs, "default"), Outcome::DirectResponse);
+            assert_eq!(from(&private_vs, "other"), Outcome::DefaultRoute);
+            let private_all = mesh(
+                &resources,
+                "defaultVirtualServiceExportTo: [\".\"]\ndefaultServiceExportTo: [\".\"]\n",
+            );
+            assert_eq!(from(&private_all, "other"), Outcome::Passthrough);
+        }
+
+        #[test]
+        fn root_namespace_and_path_normalization_are_applied() {
+            let config = crate::load::load_str(SERVICES, "r.yaml");
+            let mut with = config.clone();
+            with.add_mesh_config_file(
+                "rootNamespace: mesh-root\npathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}\n",
+                "mesh.yaml",
+            );
+            let options = crate::MeshOptions::from_config(&with);
+            assert_eq!(options.root_namespace, "mesh-root");
+            assert_eq!(
+                options.path_normalization,
+                crate::matching::path::PathNormalization::DecodeAndMergeSlashes
+            );
+            assert_eq!(
+                options.origin.as_deref(),
+                Some("mesh config file mesh.yaml")
+            );
+            assert_eq!(
+                crate::MeshOptions::from_config(&config),
+                crate::MeshOptions::default()
+            );
+        }
+
+        #[test]
+        fn the_mesh_retry_policy_reaches_routes_without_retries_and_default_routes() {
+            let m = mesh(
+                SERVICES,
+                "defaultHttpRetryPolicy: {attempts: 4, retryOn: 5xx}\n",
+            );
+            let d = m.explain(&Request::new("reviews:9080")).unwrap();
+            let r = d.retries().unwrap();
+            assert_eq!(
+                (r.attempts, r.retry_on.as_str(), r.default),
+                (4, "5xx", true)
+            );
+            assert!(d.trace().iter().any(|t| t
+                .detail
+                .contains("meshConfig.defaultHttpRetryPolicy from mesh config file mesh.yaml: 4 retries on 5xx")));
+        }
+    }
 }
