@@ -65,6 +65,34 @@ pub struct MeshConfig {
     /// How proxies normalize the path before routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_normalization: Option<PathNormalizationSetting>,
+    /// The proxies' default ProxyConfig: only `proxyMetadata` is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_config: Option<DefaultProxyConfig>,
+}
+
+/// `defaultConfig` of MeshConfig, the part meshroute reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultProxyConfig {
+    /// Environment of every proxy (`ISTIO_META_DNS_CAPTURE`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub proxy_metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl MeshConfig {
+    /// Whether proxies capture DNS and allocate addresses to ServiceEntries
+    /// that have none (`defaultConfig.proxyMetadata`: `ISTIO_META_DNS_CAPTURE`
+    /// and `ISTIO_META_DNS_AUTO_ALLOCATE` or `PILOT_ENABLE_IP_AUTOALLOCATE`
+    /// `"true"`), as istio `analyzers/serviceentry/protocoladdresses.go`
+    /// reads it for IST0134.
+    pub fn dns_auto_allocation(&self) -> bool {
+        let Some(metadata) = self.default_config.as_ref().map(|c| &c.proxy_metadata) else {
+            return false;
+        };
+        let on = |key: &str| metadata.get(key).is_some_and(|v| v == "true");
+        on("ISTIO_META_DNS_CAPTURE")
+            && (on("ISTIO_META_DNS_AUTO_ALLOCATE") || on("PILOT_ENABLE_IP_AUTOALLOCATE"))
+    }
 }
 
 /// `outboundTrafficPolicy` of MeshConfig.
@@ -131,7 +159,7 @@ impl NormalizationType {
 }
 
 /// The top-level MeshConfig fields meshroute reads.
-pub const MODELLED_FIELDS: [&str; 7] = [
+pub const MODELLED_FIELDS: [&str; 8] = [
     "outboundTrafficPolicy",
     "rootNamespace",
     "defaultServiceExportTo",
@@ -139,16 +167,18 @@ pub const MODELLED_FIELDS: [&str; 7] = [
     "defaultDestinationRuleExportTo",
     "defaultHttpRetryPolicy",
     "pathNormalization",
+    "defaultConfig",
 ];
 
 /// The other fields of Istio's MeshConfig (istio/api `mesh/v1alpha1/config.proto`):
 /// accepted, and named in one info message, because no decision meshroute
 /// makes depends on them (listener ports, telemetry, certificates, load
 /// balancing and connection settings, inbound handling, TLS versions,
+/// `defaultConfig` except its `proxyMetadata`,
 /// `enableAutoMtls`: a decision does not carry the upstream TLS mode;
 /// `defaultInboundHttpRetryPolicy`: inbound routes, read by istio from a
 /// newer MeshConfig than the api's `config.proto`).
-pub const NOT_MODELLED_FIELDS: [&str; 44] = [
+pub const NOT_MODELLED_FIELDS: [&str; 43] = [
     "proxyListenPort",
     "proxyInboundListenPort",
     "proxyHttpPort",
@@ -166,7 +196,6 @@ pub const NOT_MODELLED_FIELDS: [&str; 44] = [
     "accessLogEncoding",
     "enableEnvoyAccessLogService",
     "disableEnvoyListenerLog",
-    "defaultConfig",
     "inboundTrafficPolicy",
     "configSources",
     "enableAutoMtls",
@@ -514,6 +543,17 @@ impl Reader<'_> {
             false
         });
         for (k, v) in entries.iter_mut() {
+            if let (Some("defaultConfig"), Value::Map(proxy)) = (k.as_str(), &mut v.value) {
+                proxy.retain(|(k, _)| {
+                    let key = k.as_str().unwrap_or("");
+                    if key == "proxyMetadata" {
+                        return true;
+                    }
+                    first_not_modelled.get_or_insert(k.loc);
+                    not_modelled.push(format!("defaultConfig.{key}"));
+                    false
+                });
+            }
             if let (Some("outboundTrafficPolicy"), Value::Map(policy)) = (k.as_str(), &mut v.value)
             {
                 policy.retain(|(k, _)| {
@@ -664,14 +704,14 @@ mod tests {
 
     #[test]
     fn istio_fields_not_modelled_are_named_once_as_info() {
-        let (c, m) = read("enableTracing: true\naccessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod:15012\noutboundTrafficPolicy: {mode: ALLOW_ANY}\n");
-        assert!(c.is_some());
+        let (c, m) = read("enableTracing: true\naccessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod:15012\n  proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"true\", ISTIO_META_DNS_AUTO_ALLOCATE: \"true\"}\noutboundTrafficPolicy: {mode: ALLOW_ANY}\n");
+        assert!(c.as_ref().is_some_and(MeshConfig::dns_auto_allocation));
         assert_eq!(m.len(), 1, "{m:?}");
         assert_eq!(m[0].code, codes::NOT_MODELLED);
         assert_eq!(m[0].severity, Severity::Info);
         assert!(m[0]
             .text
-            .ends_with("enableTracing, accessLogFile, defaultConfig"));
+            .ends_with("enableTracing, accessLogFile, defaultConfig.discoveryAddress"));
         assert_eq!(m[0].source.location, Location::new(1, 1));
     }
 
@@ -734,6 +774,31 @@ mod tests {
         assert_eq!(error.resource, "ConfigMap istio-system/istio");
         assert_eq!(error.field_path, "data.mesh: outboundTrafficPolicy.mode");
         assert!(config.mesh_config().is_none());
+    }
+
+    #[test]
+    fn dns_auto_allocation_in_the_mesh_config_silences_ist0134() {
+        // istio analyzers/serviceentry/protocoladdresses.go reads defaultConfig.proxyMetadata.
+        let se = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: db, namespace: default}\nspec:\n  hosts: [db.example.com]\n  ports: [{number: 5432, name: tcp-pg, protocol: TCP}]\n";
+        let ist0134 = |config: &Config| {
+            crate::check(config)
+                .iter()
+                .filter(|m| m.code == codes::SERVICE_ENTRY_ADDRESSES_REQUIRED)
+                .count()
+        };
+        let mut config = crate::load::load_str(se, "se.yaml");
+        assert_eq!(ist0134(&config), 1);
+        config.add_mesh_config_file(
+            "defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: \"true\"\n    ISTIO_META_DNS_AUTO_ALLOCATE: \"true\"\n",
+            "mesh.yaml",
+        );
+        assert_eq!(ist0134(&config), 0);
+        let mut capture_only = crate::load::load_str(se, "se.yaml");
+        capture_only.add_mesh_config_file(
+            "defaultConfig: {proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"true\"}}\n",
+            "mesh.yaml",
+        );
+        assert_eq!(ist0134(&capture_only), 1);
     }
 
     /// The settings applied to decisions, one mesh config per case.
