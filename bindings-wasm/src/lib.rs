@@ -39,6 +39,9 @@ extern "C" {
     pub type FilesArg;
 }
 
+/// The name messages give the mesh config of the options.
+const MESH_CONFIG_NAME: &str = "<meshConfig>";
+
 /// Options for [`Mesh::from_yaml`] and [`Mesh::from_files`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -47,11 +50,13 @@ struct MeshInit {
     file_name: Option<String>,
     /// Namespace of resources that name none.
     default_namespace: Option<String>,
-    /// Istio's root namespace.
+    /// Istio's MeshConfig: YAML text, or an object in istiod's camelCase shape.
+    mesh_config: Option<serde_json::Value>,
+    /// Shorthand for `meshConfig.rootNamespace`.
     root_namespace: Option<String>,
     /// Cluster domain suffix.
     domain_suffix: Option<String>,
-    /// `ALLOW_ANY` or `REGISTRY_ONLY`.
+    /// Shorthand for `meshConfig.outboundTrafficPolicy.mode` (`ALLOW_ANY` or `REGISTRY_ONLY`).
     outbound_traffic_policy: Option<String>,
     /// Throw when the configuration has an error message.
     strict: Option<bool>,
@@ -73,24 +78,50 @@ impl MeshInit {
         options
     }
 
-    fn mesh_options(&self) -> Result<MeshOptions, JsError> {
-        let mut options = MeshOptions::default();
-        if let Some(ns) = &self.root_namespace {
-            options.root_namespace.clone_from(ns);
+    /// The mesh config text the core reads: `meshConfig` as given (YAML
+    /// text, or an object as JSON), or the shorthand options written as
+    /// the MeshConfig fields they stand for.
+    fn mesh_config_text(&self) -> Result<Option<String>, JsError> {
+        let shorthand = self.root_namespace.is_some() || self.outbound_traffic_policy.is_some();
+        match &self.mesh_config {
+            Some(_) if shorthand => Err(JsError::new(
+                "invalid mesh options: give rootNamespace and outboundTrafficPolicy inside meshConfig when meshConfig is given",
+            )),
+            Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
+            Some(value @ serde_json::Value::Object(_)) => Ok(Some(value.to_string())),
+            Some(serde_json::Value::Null) | None if !shorthand => Ok(None),
+            Some(serde_json::Value::Null) | None => {
+                let mut mesh = serde_json::Map::new();
+                if let Some(mode) = &self.outbound_traffic_policy {
+                    if mode != "ALLOW_ANY" && mode != "REGISTRY_ONLY" {
+                        return Err(JsError::new(&format!(
+                            "invalid outboundTrafficPolicy {mode:?}: expected ALLOW_ANY or REGISTRY_ONLY"
+                        )));
+                    }
+                    mesh.insert(
+                        "outboundTrafficPolicy".into(),
+                        serde_json::json!({ "mode": mode }),
+                    );
+                }
+                if let Some(ns) = &self.root_namespace {
+                    mesh.insert("rootNamespace".into(), ns.clone().into());
+                }
+                Ok(Some(serde_json::Value::Object(mesh).to_string()))
+            }
+            Some(_) => Err(JsError::new(
+                "invalid meshConfig: give MeshConfig YAML (a string) or an object such as {outboundTrafficPolicy: {mode: 'REGISTRY_ONLY'}}",
+            )),
         }
+    }
+
+    /// The table's settings: the configuration's mesh config in force,
+    /// then the domain suffix (not a MeshConfig field).
+    fn mesh_options(&self, config: &Config) -> MeshOptions {
+        let mut options = MeshOptions::from_config(config);
         if let Some(suffix) = &self.domain_suffix {
             options.domain_suffix.clone_from(suffix);
         }
-        options.outbound_policy = match self.outbound_traffic_policy.as_deref() {
-            None | Some("ALLOW_ANY") => meshroute::decide::OutboundPolicy::AllowAny,
-            Some("REGISTRY_ONLY") => meshroute::decide::OutboundPolicy::RegistryOnly,
-            Some(other) => {
-                return Err(JsError::new(&format!(
-                    "invalid outboundTrafficPolicy {other:?}: expected ALLOW_ANY or REGISTRY_ONLY"
-                )))
-            }
-        };
-        Ok(options)
+        options
     }
 }
 
@@ -157,12 +188,16 @@ fn locate_in<T>(resources: &[Resource<T>], key: &str, field_path: &str) -> Optio
 #[wasm_bindgen]
 impl Mesh {
     fn build(inputs: &[Input<'_>], init: MeshInit) -> Result<Mesh, JsError> {
-        let config = load(inputs, &init.load_options());
+        let mesh_config = init.mesh_config_text()?;
+        let mut config = load(inputs, &init.load_options());
+        if let Some(text) = &mesh_config {
+            config.add_mesh_config_file(text, MESH_CONFIG_NAME);
+        }
         let messages = check_config(&config);
         if init.strict == Some(true) && messages.iter().any(Message::is_error) {
             return Err(JsError::new(&error_text(&messages)));
         }
-        let mesh = meshroute::Mesh::compile_with(&config, init.mesh_options()?);
+        let mesh = meshroute::Mesh::compile_with(&config, init.mesh_options(&config));
         Ok(Mesh {
             config,
             messages,

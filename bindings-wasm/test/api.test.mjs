@@ -136,6 +136,27 @@ test('outboundTrafficPolicy decides unknown hosts', () => {
   assert.notEqual(strict.outcome, 'passthrough');
 });
 
+test('meshConfig (YAML or object) decides unknown hosts and is named by explain and check', () => {
+  const REGISTRY_ONLY = 'outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n';
+  for (const meshConfig of [REGISTRY_ONLY, { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } }]) {
+    const mesh = Mesh.fromYaml('', { meshConfig });
+    const d = mesh.route({ host: 'example.org' });
+    assert.equal(d.outcome, 'directResponse');
+    assert.equal(d.directResponse.status, 502);
+    assert.ok(mesh.explain({ host: 'example.org' }).trace.some((t) => t.detail.includes('REGISTRY_ONLY') && t.detail.includes('<meshConfig>')));
+  }
+  // The ConfigMap istio-system/istio among the files is read too, and meshConfig replaces it.
+  const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n';
+  assert.equal(Mesh.fromYaml(configMap).route({ host: 'example.org' }).outcome, 'directResponse');
+  const replaced = Mesh.fromYaml(configMap, { meshConfig: { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } } });
+  assert.equal(replaced.route({ host: 'example.org' }).outcome, 'passthrough');
+  assert.ok(replaced.check().some((m) => m.text.includes('replaced by mesh config file <meshConfig>')));
+  const typo = Mesh.fromYaml('', { meshConfig: 'outboundTraficPolicy: {mode: REGISTRY_ONLY}\n' });
+  assert.ok(typo.check().some((m) => m.source.file === '<meshConfig>' && m.fix.includes('outboundTrafficPolicy')));
+  assert.throws(() => Mesh.fromYaml('', { meshConfig: 3 }), (e) => e instanceof Error && e.message.includes('meshConfig'));
+  assert.throws(() => Mesh.fromYaml('', { meshConfig: {}, rootNamespace: 'x' }), (e) => e instanceof Error && e.message.includes('inside meshConfig'));
+});
+
 test('fromFiles loads several files in order and names them in messages', () => {
   const mesh = Mesh.fromFiles({ 'routing.yaml': jason.yaml, 'bad.yaml': 'kind: VirtualService\nspec: {hosts: [a]}\n' });
   assert.equal(mesh.route({ ...REVIEWS, headers: { 'end-user': 'jason' } }).destinations[0].subset, 'v2');
