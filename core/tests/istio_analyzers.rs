@@ -46,6 +46,7 @@ struct Case {
     go: String,
     analyzer: String,
     files: Vec<String>,
+    mesh_config: Option<String>,
     expected: Vec<(String, String)>,
     skip: Option<String>,
 }
@@ -97,6 +98,7 @@ fn read_cases() -> (BTreeMap<String, Vec<Report>>, Vec<Case>) {
                     (code, written_resource(resource))
                 })
                 .collect(),
+            mesh_config: str_field(c, "meshConfig").map(str::to_string),
             skip: str_field(c, "skip").map(str::to_string),
         })
         .collect();
@@ -135,7 +137,13 @@ fn run_case(case: &Case, reports: &[Report]) -> Outcome {
         .iter()
         .map(|(name, text)| Input { name, text })
         .collect();
-    let config = load(&inputs, &LoadOptions::default());
+    let mut config = load(&inputs, &LoadOptions::default());
+    if let Some(file) = &case.mesh_config {
+        // istioctl analyze --meshConfigFile (the test's AddFileKubeMeshConfig).
+        let text = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("{}: read {file}: {e}", case.name));
+        config.add_mesh_config_file(&text, &format!("testdata/{file}"));
+    }
     let messages = meshroute::check(&config);
     let (in_scope, others): (Vec<&Message>, Vec<&Message>) = messages
         .iter()
