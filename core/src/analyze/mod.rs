@@ -8,15 +8,14 @@
 //! |---|---|
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
 //! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162, IST0165 |
-//! | [`gateway_certificates`] | IST0138 |
-//! | [`gateway_secrets`] | IST0101 (`credentialName`), IST0161 |
-//! | [`jwt_claim_routes`] | IST0149 |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
 //! | [`sidecars`] | IST0110, IST0111, IST0101 (`selector`) |
 //! | [`deprecations`] | IST0002 |
 //! | [`ports`] | IST0118, IST0150 |
+//! | [`tls_credentials`] | IST0138, IST0101 (`credentialName`), IST0161 |
+//! | [`jwt_claim_routes`] | IST0149 |
 //!
 //! Service lookups follow the analyzers' own model (`util.InitServiceEntryHostMap`
 //! and `util.GetDestinationHost`), not the proxy's: every registry service
@@ -42,14 +41,13 @@ pub mod defaults;
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
-pub mod gateway_certificates;
-pub mod gateway_secrets;
 pub mod gateways;
 pub mod jwt_claim_routes;
 pub mod mesh_hosts;
 pub mod ports;
 pub mod service_entries;
 pub mod sidecars;
+pub mod tls_credentials;
 
 use crate::fasthash::FastMap;
 use crate::message::{Message, Severity};
@@ -77,15 +75,14 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
     gateways::analyze(config, out);
-    gateway_certificates::analyze(config, out);
-    gateway_secrets::analyze(config, out);
-    jwt_claim_routes::analyze(config, out);
     mesh_hosts::analyze(config, out);
     destination_rules::analyze(config, &index, out);
     service_entries::analyze(config, out);
     sidecars::analyze(config, out);
     deprecations::analyze(config, out);
     ports::analyze(config, out);
+    tls_credentials::analyze(config, out);
+    jwt_claim_routes::analyze(config, out);
 }
 
 /// The annotation that suppresses message codes on the resource carrying
