@@ -210,6 +210,8 @@ pub mod codes {
     pub const GATEWAY_PORT_NOT_DEFINED_ON_SERVICE: &str = "IST0162";
     /// Istio IST0165 ReferencedInternalGateway.
     pub const REFERENCED_INTERNAL_GATEWAY: &str = "IST0165";
+    /// Istio IST0167 IneffectivePolicy.
+    pub const INEFFECTIVE_POLICY: &str = "IST0167";
     /// Istio IST0173 DestinationRuleSubsetNotSelectPods.
     pub const DR_SUBSET_NOT_SELECT_PODS: &str = "IST0173";
     /// Istio IST0174 UnknownDestinationRuleHost.

@@ -78,6 +78,8 @@ pub fn analysis_view(config: &Config) -> Config {
     keep(&mut view.sidecars);
     keep(&mut view.services);
     keep(&mut view.workloads);
+    view.namespaces
+        .retain(|n| !IGNORED_NAMESPACES.contains(&n.name()));
     let defaults = load_str(DEFAULT_INGRESS_GATEWAY, DEFAULT_RESOURCES_SOURCE);
     let next_order = config.resource_count();
     for (i, mut pod) in defaults.workloads.into_iter().enumerate() {

@@ -344,6 +344,14 @@ impl Loader<'_> {
                 }
                 self.skip(root, source, kind);
             }
+            ("", "Namespace") if version == "v1" => {
+                if let Some(r) =
+                    self.analysis_only::<kube::Namespace>(root, file, api_version, kind)
+                {
+                    self.config.namespaces.push(r);
+                }
+                self.skip(root, source, kind);
+            }
             ("security.istio.io", "RequestAuthentication") => {
                 if let Some(r) = self.analysis_only::<model::security::RequestAuthentication>(
                     root,
@@ -360,8 +368,8 @@ impl Loader<'_> {
     }
 
     /// A resource routing ignores but analysis reads: its metadata, and its
-    /// body read leniently from `spec` (or, for a Secret, the whole
-    /// document); `None` without a message when it cannot be read, since the
+    /// body read leniently from `spec` (or, for a Secret or Namespace, the
+    /// whole document); `None` without a message when it cannot be read, since the
     /// resource is reported as skipped anyway.
     fn analysis_only<T: DeserializeOwned>(
         &mut self,
@@ -370,7 +378,7 @@ impl Loader<'_> {
         api_version: &str,
         kind: &str,
     ) -> Option<Resource<T>> {
-        let body = if kind == "Secret" {
+        let body = if matches!(kind, "Secret" | "Namespace") {
             root
         } else {
             root.get("spec")?

@@ -184,6 +184,11 @@ impl Workload {
     }
 }
 
+/// A Kubernetes v1 Namespace: its metadata (labels) is what analysis reads
+/// (ambient mode, `istio.io/dataplane-mode`). Not part of routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {}
+
 /// A Kubernetes v1 Secret, the parts analysis reads (gateway credentials).
 /// Not part of routing. Values of `data` are base64 as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -237,6 +237,8 @@ pub struct Config {
     /// Secrets in load order: read for analysis only (gateway credentials),
     /// never for routing.
     pub secrets: Vec<Resource<kube::Secret>>,
+    /// Namespaces in load order: read for analysis only (their labels).
+    pub namespaces: Vec<Resource<kube::Namespace>>,
     /// RequestAuthentications in load order: read for analysis only.
     pub request_authentications: Vec<Resource<security::RequestAuthentication>>,
     /// Mesh configs, in the order given: the mesh ConfigMap among the
