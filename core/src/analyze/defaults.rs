@@ -78,6 +78,9 @@ pub fn analysis_view(config: &Config) -> Config {
     keep(&mut view.sidecars);
     keep(&mut view.services);
     keep(&mut view.workloads);
+    keep(&mut view.kubernetes_gateways);
+    keep(&mut view.request_authentications);
+    keep(&mut view.secrets);
     view.namespaces
         .retain(|n| !IGNORED_NAMESPACES.contains(&n.name()));
     let defaults = load_str(DEFAULT_INGRESS_GATEWAY, DEFAULT_RESOURCES_SOURCE);

@@ -2,7 +2,9 @@
 //! `analyzers/gateway/gateway.go`, `analyzers/gateway/conflictinggateway.go`).
 //!
 //! * IST0101 `gateway`: a VirtualService `gateways` entry other than `mesh`
-//!   naming no Gateway. Names are read as Istio's `NewShortOrFullName` reads
+//!   naming no Gateway, neither an Istio Gateway nor a Gateway API Gateway
+//!   (read for analysis only; its hosts are its listeners' hostnames, a
+//!   listener without one taking every host). Names are read as Istio's `NewShortOrFullName` reads
 //!   them: `ns/name`, else `name` in the VirtualService's namespace (so the
 //!   `./name` and dotted legacy forms are reported too, as istioctl does).
 //! * IST0165: a `gateways` entry naming a Gateway istiod generates from a
@@ -62,8 +64,15 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                 .gateways
                 .iter()
                 .find(|g| g.namespace() == ns && g.name() == name);
+            let kubernetes_gateway = match gateway {
+                Some(_) => None,
+                None => config
+                    .kubernetes_gateways
+                    .iter()
+                    .find(|g| g.namespace() == ns && g.name() == name),
+            };
             let p = path::index("spec.gateways", i);
-            if gateway.is_none() {
+            if gateway.is_none() && kubernetes_gateway.is_none() {
                 out.push(report(
                     vs,
                     Kind::VirtualService,
@@ -74,8 +83,11 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                     "create the Gateway or reference an existing one as `namespace/name`",
                 ));
             }
-            let found =
-                gateway.is_some_and(|g| vs_host_in_gateway(g, &vs.spec.hosts, vs.namespace()));
+            let found = match (gateway, kubernetes_gateway) {
+                (Some(g), _) => vs_host_in_gateway(g, &vs.spec.hosts, vs.namespace()),
+                (None, Some(g)) => vs_host_in_kubernetes_gateway(g, &vs.spec.hosts),
+                (None, None) => false,
+            };
             if !found {
                 out.push(report(
                     vs,
@@ -120,6 +132,25 @@ fn vs_host_in_gateway(gw: &Resource<Gateway>, vs_hosts: &[String], vs_namespace:
             Some((".", dns)) => (gw.namespace() == vs_namespace).then_some(dns),
             Some((ns, dns)) => (ns == vs_namespace).then_some(dns),
         })
+        .any(|gh| vs_hosts.iter().any(|vh| matches(gh, vh)))
+}
+
+/// Istio's `vsHostInKubernetesGateway`: a listener without hostname takes
+/// every host; else some listener hostname `Matches` some VirtualService host.
+fn vs_host_in_kubernetes_gateway(
+    gw: &Resource<crate::model::gateway_api::KubernetesGateway>,
+    vs_hosts: &[String],
+) -> bool {
+    let listeners = &gw.spec.listeners;
+    if listeners
+        .iter()
+        .any(|l| l.hostname.as_deref().is_none_or(str::is_empty))
+    {
+        return true;
+    }
+    listeners
+        .iter()
+        .filter_map(|l| l.hostname.as_deref())
         .any(|gh| vs_hosts.iter().any(|vh| matches(gh, vh)))
 }
 

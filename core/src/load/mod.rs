@@ -344,6 +344,17 @@ impl Loader<'_> {
                 }
                 self.skip(root, source, kind);
             }
+            ("gateway.networking.k8s.io", "Gateway") => {
+                if let Some(r) = self.analysis_only::<model::gateway_api::KubernetesGateway>(
+                    root,
+                    file,
+                    api_version,
+                    kind,
+                ) {
+                    self.config.kubernetes_gateways.push(r);
+                }
+                self.skip(root, source, kind);
+            }
             ("", "Namespace") if version == "v1" => {
                 if let Some(r) =
                     self.analysis_only::<kube::Namespace>(root, file, api_version, kind)

@@ -9,6 +9,7 @@
 pub mod common;
 pub mod destination_rule;
 pub mod gateway;
+pub mod gateway_api;
 pub mod kube;
 pub mod security;
 pub mod service_entry;
@@ -237,6 +238,8 @@ pub struct Config {
     /// Secrets in load order: read for analysis only (gateway credentials),
     /// never for routing.
     pub secrets: Vec<Resource<kube::Secret>>,
+    /// Gateway API Gateways in load order: read for analysis only.
+    pub kubernetes_gateways: Vec<Resource<gateway_api::KubernetesGateway>>,
     /// Namespaces in load order: read for analysis only (their labels).
     pub namespaces: Vec<Resource<kube::Namespace>>,
     /// RequestAuthentications in load order: read for analysis only.
