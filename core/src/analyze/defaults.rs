@@ -13,6 +13,10 @@
 //!   `ingressControllerMode: OFF`; meshroute adds each unless the files hold
 //!   a resource of that kind, namespace and name already.
 //!
+//! * Pods are labelled with their Node's topology (region, zone, subzone,
+//!   hostname), as Istio's registry labels endpoints and
+//!   `analyzers/destinationrule/subset.go` matches subsets against them.
+//!
 //! This view exists for analysis only: routing ([`crate::Mesh::compile`])
 //! never sees the default gateway.
 
@@ -83,6 +87,7 @@ pub fn analysis_view(config: &Config) -> Config {
     keep(&mut view.secrets);
     view.namespaces
         .retain(|n| !IGNORED_NAMESPACES.contains(&n.name()));
+    augment_topology_labels(&mut view);
     let defaults = load_str(DEFAULT_INGRESS_GATEWAY, DEFAULT_RESOURCES_SOURCE);
     let next_order = config.resource_count();
     for (i, mut pod) in defaults.workloads.into_iter().enumerate() {
@@ -109,6 +114,40 @@ pub fn analysis_view(config: &Config) -> Config {
     view
 }
 
+/// Istio's registry labels a Pod with its Node's topology (istio
+/// `pilot/pkg/serviceregistry/util/label/label.go`, `AugmentLabels`, as
+/// `analyzers/destinationrule/subset.go` applies it): the Node's non-empty
+/// `topology.kubernetes.io/region`, `topology.kubernetes.io/zone` and
+/// `topology.istio.io/subzone`, and `kubernetes.io/hostname` set to the
+/// Pod's `spec.nodeName`.
+fn augment_topology_labels(view: &mut Config) {
+    const TOPOLOGY: [&str; 3] = [
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+        "topology.istio.io/subzone",
+    ];
+    if !view.workloads.iter().any(|w| w.spec.node_name.is_some()) {
+        return;
+    }
+    let nodes = std::mem::take(&mut view.nodes);
+    for pod in &mut view.workloads {
+        let Some(node_name) = pod.spec.node_name.clone().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if let Some(node) = nodes.iter().find(|n| n.name() == node_name) {
+            for key in TOPOLOGY {
+                if let Some(value) = node.metadata.labels.get(key).filter(|v| !v.is_empty()) {
+                    pod.spec.labels.insert(key.to_string(), value.clone());
+                }
+            }
+        }
+        pod.spec
+            .labels
+            .insert("kubernetes.io/hostname".to_string(), node_name);
+    }
+    view.nodes = nodes;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +166,22 @@ mod tests {
         assert_eq!(view.workloads[0].spec.labels["istio"], "ingressgateway");
         // The default resources load without messages.
         assert!(load_str(DEFAULT_INGRESS_GATEWAY, "d").messages.is_empty());
+    }
+
+    #[test]
+    fn pods_carry_their_nodes_topology_labels() {
+        let c = load_str(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {nodeName: n1}\n---\napiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels: {topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: ''}\n",
+            "t.yaml",
+        );
+        let view = analysis_view(&c);
+        let labels = &view.workloads[0].spec.labels;
+        assert_eq!(labels["topology.kubernetes.io/region"], "r1");
+        assert!(!labels.contains_key("topology.kubernetes.io/zone"));
+        assert_eq!(labels["kubernetes.io/hostname"], "n1");
+        assert_eq!(labels["app"], "a");
+        // The loaded configuration itself is unchanged.
+        assert_eq!(c.workloads[0].spec.labels.len(), 1);
     }
 
     #[test]

@@ -27,15 +27,17 @@
 //! ([`defaults::analysis_view`]): resources in `kube-system`, `kube-public`,
 //! `kube-node-lease` and `local-path-storage` are left out, and Istio's
 //! default ingress gateway (a Pod labelled `istio: ingressgateway` and the
-//! Service `istio-system/istio-ingressgateway`) is added.
+//! Service `istio-system/istio-ingressgateway`) is added, and Pods carry
+//! their Node's topology labels (region, zone, subzone, hostname).
 //!
 //! Checks that ask whether a selector matches *no* pod (Gateway `selector`
 //! IST0101, DestinationRule subsets IST0173, Sidecar `workloadSelector`
 //! IST0101) run as in Istio: every workload of that view is a candidate, a
 //! Pod by its labels and a Deployment (or other controller) by its pod
-//! template's labels, standing for the pods it would run. Istio's topology
-//! label augmentation (region, zone, hostname from Node objects) is not
-//! applied: meshroute reads no Nodes.
+//! template's labels, standing for the pods it would run.
+//!
+//! Secrets, RequestAuthentications, Namespaces, Nodes and Gateway API
+//! Gateways are read for analysis only (see `spec/analyzers.md`).
 
 pub mod defaults;
 pub mod deprecations;

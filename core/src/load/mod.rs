@@ -308,13 +308,10 @@ impl Loader<'_> {
                 }
             }
             ("", "Pod") if version == "v1" => {
-                if let Some(r) =
-                    self.typed::<serde::de::IgnoredAny>(root, file, api_version, kind, false)
-                {
-                    let labels = r.metadata.labels.clone();
-                    self.config
-                        .workloads
-                        .push(with_spec(r, kube::Workload::pod(labels)));
+                if let Some(r) = self.typed::<kube::PodSpec>(root, file, api_version, kind, false) {
+                    let mut pod = kube::Workload::pod(r.metadata.labels.clone());
+                    pod.node_name = r.spec.node_name.clone();
+                    self.config.workloads.push(with_spec(r, pod));
                 }
             }
             ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
@@ -355,6 +352,12 @@ impl Loader<'_> {
                 }
                 self.skip(root, source, kind);
             }
+            ("", "Node") if version == "v1" => {
+                if let Some(r) = self.analysis_only::<kube::Node>(root, file, api_version, kind) {
+                    self.config.nodes.push(r);
+                }
+                self.skip(root, source, kind);
+            }
             ("", "Namespace") if version == "v1" => {
                 if let Some(r) =
                     self.analysis_only::<kube::Namespace>(root, file, api_version, kind)
@@ -379,8 +382,8 @@ impl Loader<'_> {
     }
 
     /// A resource routing ignores but analysis reads: its metadata, and its
-    /// body read leniently from `spec` (or, for a Secret or Namespace, the
-    /// whole document); `None` without a message when it cannot be read, since the
+    /// body read leniently from `spec` (or, for a Secret, Namespace or Node,
+    /// the whole document); `None` without a message when it cannot be read, since the
     /// resource is reported as skipped anyway.
     fn analysis_only<T: DeserializeOwned>(
         &mut self,
@@ -389,7 +392,7 @@ impl Loader<'_> {
         api_version: &str,
         kind: &str,
     ) -> Option<Resource<T>> {
-        let body = if matches!(kind, "Secret" | "Namespace") {
+        let body = if matches!(kind, "Secret" | "Namespace" | "Node") {
             root
         } else {
             root.get("spec")?

@@ -161,6 +161,7 @@ impl ControllerSpec {
         Workload {
             labels,
             replicas: self.replicas.unwrap_or(1),
+            node_name: None,
         }
     }
 }
@@ -172,7 +173,25 @@ pub struct Workload {
     pub labels: BTreeMap<String, String>,
     /// Number of pods: 1 for a Pod, `spec.replicas` (default 1) for controllers.
     pub replicas: u32,
+    /// The Node a Pod runs on (`spec.nodeName`); analysis reads the Node's
+    /// topology labels from it, as Istio's registry does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
 }
+
+/// The `spec` of a Pod, the parts meshroute reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    /// The Node the Pod is scheduled on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+}
+
+/// A Kubernetes v1 Node: its metadata (topology labels) is what analysis
+/// reads. Not part of routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {}
 
 impl Workload {
     /// A single Pod with these metadata labels.
@@ -180,6 +199,7 @@ impl Workload {
         Workload {
             labels,
             replicas: 1,
+            node_name: None,
         }
     }
 }
@@ -309,7 +329,8 @@ mod tests {
             ds.into_workload(),
             Workload {
                 labels: labels(&[("app", "agent")]),
-                replicas: 1
+                replicas: 1,
+                node_name: None,
             }
         );
     }

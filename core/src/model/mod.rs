@@ -240,6 +240,8 @@ pub struct Config {
     pub secrets: Vec<Resource<kube::Secret>>,
     /// Gateway API Gateways in load order: read for analysis only.
     pub kubernetes_gateways: Vec<Resource<gateway_api::KubernetesGateway>>,
+    /// Nodes in load order: read for analysis only (their topology labels).
+    pub nodes: Vec<Resource<kube::Node>>,
     /// Namespaces in load order: read for analysis only (their labels).
     pub namespaces: Vec<Resource<kube::Namespace>>,
     /// RequestAuthentications in load order: read for analysis only.
