@@ -550,3 +550,22 @@ fn the_suppress_annotation_leaves_out_codes_on_its_resource() {
     assert!(codes("IST0101,IST0174").is_empty());
     assert!(codes("*").is_empty());
 }
+
+/// A RequestAuthentication without spec (or selector) applies to every
+/// workload of its namespace; in istio-system, to every gateway.
+#[test]
+fn a_request_authentication_without_selector_covers_the_gateway() {
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: default}\nspec:\n  hosts: [a.example.com]\n  gateways: [gw]\n  http:\n  - match:\n    - headers:\n        \"@request.auth.claims.group\": {exact: admin}\n    route:\n    - destination: {host: reviews}\n---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n";
+    let ist0149 = |yaml: &str| {
+        run(yaml, "jwt")
+            .iter()
+            .filter(|m| m.code == "IST0149")
+            .count()
+    };
+    assert_eq!(ist0149(vs), 1);
+    let ra = "---\napiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: istio-system}\n";
+    assert_eq!(ist0149(&format!("{vs}{ra}")), 0);
+    // One in another namespace does not cover the istio-system gateway pod.
+    let elsewhere = ra.replace("istio-system", "other");
+    assert_eq!(ist0149(&format!("{vs}{elsewhere}")), 1);
+}

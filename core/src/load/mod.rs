@@ -382,9 +382,9 @@ impl Loader<'_> {
     }
 
     /// A resource routing ignores but analysis reads: its metadata, and its
-    /// body read leniently from `spec` (or, for a Secret, Namespace or Node,
-    /// the whole document); `None` without a message when it cannot be read, since the
-    /// resource is reported as skipped anyway.
+    /// body read leniently from `spec` (absent: empty) or, for a Secret,
+    /// Namespace or Node, from the whole document. `None`, without a message,
+    /// when it cannot be read: the resource is reported as skipped anyway.
     fn analysis_only<T: DeserializeOwned>(
         &mut self,
         root: &Node,
@@ -392,10 +392,14 @@ impl Loader<'_> {
         api_version: &str,
         kind: &str,
     ) -> Option<Resource<T>> {
+        let empty = Node {
+            value: Value::Map(Vec::new()),
+            loc: root.loc,
+        };
         let body = if matches!(kind, "Secret" | "Namespace" | "Node") {
             root
         } else {
-            root.get("spec")?
+            root.get("spec").unwrap_or(&empty)
         };
         let spec = de::read::<T>(body, "spec").ok()?;
         let metadata = match root.get("metadata") {
