@@ -50,8 +50,15 @@ test('explain returns the same decision with a trace a person can follow', () =>
   assert.ok(trace.some((t) => t.verdict === 'failed'), 'the jason rule is shown as not matching');
 });
 
+// The docs' destination-rule-all.yaml names ratings subsets (v2-mysql, v2-mysql-vm)
+// that Bookinfo does not deploy: istioctl analyze reports them (IST0173), so does check.
+const istioctlReportsItToo = (m) => m.code === 'IST0173' && m.resource === 'DestinationRule default/ratings';
+
 test('check is clean for the bookinfo example and reports a typo at its line', () => {
-  assert.deepEqual(Mesh.fromYaml(jason.yaml).check().filter((m) => m.severity === 'Error'), []);
+  assert.deepEqual(
+    Mesh.fromYaml(jason.yaml).check().filter((m) => m.severity === 'Error' && !istioctlReportsItToo(m)),
+    [],
+  );
   const lines = jason.yaml.split('\n');
   const typoLine = lines.findIndex((l) => l.trim() === 'subset: v2') + 1;
   assert.ok(typoLine > 0);

@@ -29,6 +29,18 @@
 //! metadata: {name: reviews, namespace: default}
 //! spec: {ports: [{name: http, port: 9080}], selector: {app: reviews}}
 //! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v1, namespace: default, labels: {app: reviews, version: v1}}
+//! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v2, namespace: default, labels: {app: reviews, version: v2}}
+//! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v3, namespace: default, labels: {app: reviews, version: v3}}
+//! ---
 //! apiVersion: networking.istio.io/v1
 //! kind: DestinationRule
 //! metadata: {name: reviews, namespace: default}
