@@ -569,3 +569,22 @@ fn a_request_authentication_without_selector_covers_the_gateway() {
     let elsewhere = ra.replace("istio-system", "other");
     assert_eq!(ist0149(&format!("{vs}{elsewhere}")), 1);
 }
+
+/// istio `protocoladdresses.go`: addresses istiod allocated (written in the
+/// ServiceEntry's status) satisfy IST0134.
+#[test]
+fn allocated_status_addresses_satisfy_service_entry_addresses() {
+    let se = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: db, namespace: default}\nspec:\n  hosts: [db.example.com]\n  ports: [{number: 5432, name: tcp-pg, protocol: TCP}]\n";
+    let ist0134 = |yaml: &str| {
+        run(yaml, "se")
+            .iter()
+            .filter(|m| m.code == "IST0134")
+            .count()
+    };
+    assert_eq!(ist0134(se), 1);
+    let allocated =
+        format!("{se}status:\n  addresses:\n  - {{host: db.example.com, value: 240.240.0.1}}\n");
+    assert_eq!(ist0134(&allocated), 0);
+    let empty = format!("{se}status: {{addresses: []}}\n");
+    assert_eq!(ist0134(&empty), 1);
+}

@@ -85,6 +85,7 @@ pub fn analysis_view(config: &Config) -> Config {
     keep(&mut view.kubernetes_gateways);
     keep(&mut view.request_authentications);
     keep(&mut view.secrets);
+    keep(&mut view.service_entry_statuses);
     view.namespaces
         .retain(|n| !IGNORED_NAMESPACES.contains(&n.name()));
     augment_topology_labels(&mut view);

@@ -6,7 +6,7 @@
 //!   `ISTIO_META_DNS_AUTO_ALLOCATE` or `PILOT_ENABLE_IP_AUTOALLOCATE` proxy
 //!   metadata, read from the configuration's mesh config:
 //!   `MeshConfig::dns_auto_allocation`) or the entry has status addresses
-//!   (meshroute does not read status).
+//!   (`status.addresses`, read for this analysis only).
 //! * IST0177: ServiceEntries visible in one scope (`*` or a namespace; a
 //!   namespace scope also sees `*`) define one host (as written) and port
 //!   number with different protocols (compared in upper case). Each entry is
@@ -25,6 +25,14 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
         .is_some_and(|m| m.config.dns_auto_allocation());
     for se in &config.service_entries {
         if !se.spec.addresses.is_empty() || auto_allocated {
+            continue;
+        }
+        let allocated = config.service_entry_statuses.iter().any(|st| {
+            st.namespace() == se.namespace()
+                && st.name() == se.name()
+                && !st.spec.addresses.is_empty()
+        });
+        if allocated {
             continue;
         }
         for (i, port) in se.spec.ports.iter().enumerate() {

@@ -293,7 +293,23 @@ impl Loader<'_> {
                     }
                     "Gateway" => self.istio(root, file, api_version, kind, |c| &mut c.gateways),
                     "ServiceEntry" => {
-                        self.istio(root, file, api_version, kind, |c| &mut c.service_entries)
+                        let before = self.config.service_entries.len();
+                        self.istio(root, file, api_version, kind, |c| &mut c.service_entries);
+                        // The status istiod wrote (allocated addresses), for analysis only.
+                        if self.config.service_entries.len() > before
+                            && root.get("status").is_some()
+                        {
+                            if let Some(r) = self
+                                .analysis_only::<model::service_entry_status::ServiceEntryStatus>(
+                                    root,
+                                    file,
+                                    api_version,
+                                    "ServiceEntryStatus",
+                                )
+                            {
+                                self.config.service_entry_statuses.push(r);
+                            }
+                        }
                     }
                     "WorkloadEntry" => {
                         self.istio(root, file, api_version, kind, |c| &mut c.workload_entries)
@@ -383,7 +399,8 @@ impl Loader<'_> {
 
     /// A resource routing ignores but analysis reads: its metadata, and its
     /// body read leniently from `spec` (absent: empty) or, for a Secret,
-    /// Namespace or Node, from the whole document. `None`, without a message,
+    /// Namespace or Node, from the whole document (for `ServiceEntryStatus`,
+    /// a ServiceEntry's `status`). `None`, without a message,
     /// when it cannot be read: the resource is reported as skipped anyway.
     fn analysis_only<T: DeserializeOwned>(
         &mut self,
@@ -396,10 +413,10 @@ impl Loader<'_> {
             value: Value::Map(Vec::new()),
             loc: root.loc,
         };
-        let body = if matches!(kind, "Secret" | "Namespace" | "Node") {
-            root
-        } else {
-            root.get("spec").unwrap_or(&empty)
+        let body = match kind {
+            "Secret" | "Namespace" | "Node" => root,
+            "ServiceEntryStatus" => root.get("status").unwrap_or(&empty),
+            _ => root.get("spec").unwrap_or(&empty),
         };
         let spec = de::read::<T>(body, "spec").ok()?;
         let metadata = match root.get("metadata") {

@@ -13,6 +13,7 @@ pub mod gateway_api;
 pub mod kube;
 pub mod security;
 pub mod service_entry;
+pub mod service_entry_status;
 pub mod sidecar;
 pub mod virtual_service;
 pub mod workload_entry;
@@ -240,6 +241,9 @@ pub struct Config {
     pub secrets: Vec<Resource<kube::Secret>>,
     /// Gateway API Gateways in load order: read for analysis only.
     pub kubernetes_gateways: Vec<Resource<gateway_api::KubernetesGateway>>,
+    /// The status of ServiceEntries that carry one (kind `ServiceEntryStatus`,
+    /// named as their ServiceEntry): read for analysis only.
+    pub service_entry_statuses: Vec<Resource<service_entry_status::ServiceEntryStatus>>,
     /// Nodes in load order: read for analysis only (their topology labels).
     pub nodes: Vec<Resource<kube::Node>>,
     /// Namespaces in load order: read for analysis only (their labels).
