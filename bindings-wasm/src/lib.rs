@@ -50,8 +50,13 @@ struct MeshInit {
     file_name: Option<String>,
     /// Namespace of resources that name none.
     default_namespace: Option<String>,
-    /// Istio's MeshConfig: YAML text, or an object in istiod's camelCase shape.
-    mesh_config: Option<serde_json::Value>,
+    /// Istio's MeshConfig: YAML text, or an object in istiod's camelCase
+    /// shape. Accepted here, read by [`mesh_config_from_js`] into `mesh_config_text`.
+    #[serde(default)]
+    mesh_config: Option<serde::de::IgnoredAny>,
+    /// `meshConfig` as text (an object as JSON text).
+    #[serde(skip)]
+    mesh_config_text: Option<String>,
     /// Shorthand for `meshConfig.rootNamespace`.
     root_namespace: Option<String>,
     /// Cluster domain suffix.
@@ -65,7 +70,13 @@ struct MeshInit {
 impl MeshInit {
     fn parse(value: Option<MeshOptionsArg>) -> Result<MeshInit, JsError> {
         match value {
-            Some(v) if !v.is_undefined() && !v.is_null() => from_js(&v, "mesh options"),
+            Some(v) if !v.is_undefined() && !v.is_null() => {
+                let mut init: MeshInit = from_js(&v, "mesh options")?;
+                if init.mesh_config.is_some() {
+                    init.mesh_config_text = mesh_config_from_js(&v)?;
+                }
+                Ok(init)
+            }
             _ => Ok(MeshInit::default()),
         }
     }
@@ -83,34 +94,28 @@ impl MeshInit {
     /// the MeshConfig fields they stand for.
     fn mesh_config_text(&self) -> Result<Option<String>, JsError> {
         let shorthand = self.root_namespace.is_some() || self.outbound_traffic_policy.is_some();
-        match &self.mesh_config {
+        match &self.mesh_config_text {
             Some(_) if shorthand => Err(JsError::new(
                 "invalid mesh options: give rootNamespace and outboundTrafficPolicy inside meshConfig when meshConfig is given",
             )),
-            Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
-            Some(value @ serde_json::Value::Object(_)) => Ok(Some(value.to_string())),
-            Some(serde_json::Value::Null) | None if !shorthand => Ok(None),
-            Some(serde_json::Value::Null) | None => {
-                let mut mesh = serde_json::Map::new();
+            Some(text) => Ok(Some(text.clone())),
+            None if !shorthand => Ok(None),
+            None => {
+                let mut fields = Vec::new();
                 if let Some(mode) = &self.outbound_traffic_policy {
                     if mode != "ALLOW_ANY" && mode != "REGISTRY_ONLY" {
                         return Err(JsError::new(&format!(
                             "invalid outboundTrafficPolicy {mode:?}: expected ALLOW_ANY or REGISTRY_ONLY"
                         )));
                     }
-                    mesh.insert(
-                        "outboundTrafficPolicy".into(),
-                        serde_json::json!({ "mode": mode }),
-                    );
+                    fields.push(format!(r#""outboundTrafficPolicy":{{"mode":"{mode}"}}"#));
                 }
                 if let Some(ns) = &self.root_namespace {
-                    mesh.insert("rootNamespace".into(), ns.clone().into());
+                    let ns = serde_json::to_string(ns).map_err(|e| JsError::new(&e.to_string()))?;
+                    fields.push(format!(r#""rootNamespace":{ns}"#));
                 }
-                Ok(Some(serde_json::Value::Object(mesh).to_string()))
+                Ok(Some(format!("{{{}}}", fields.join(","))))
             }
-            Some(_) => Err(JsError::new(
-                "invalid meshConfig: give MeshConfig YAML (a string) or an object such as {outboundTrafficPolicy: {mode: 'REGISTRY_ONLY'}}",
-            )),
         }
     }
 
@@ -175,6 +180,29 @@ fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Resul
 
 fn parse_request(request: &JsValue) -> Result<Request, JsError> {
     from_js(request, "request")
+}
+
+/// The `meshConfig` option as text: a string as given, an object as JSON
+/// text (which the core's YAML reader takes); `None` when absent or null.
+fn mesh_config_from_js(options: &JsValue) -> Result<Option<String>, JsError> {
+    let value = js_sys::Reflect::get(options, &JsValue::from_str("meshConfig"))
+        .map_err(|_| JsError::new("invalid mesh options: meshConfig cannot be read"))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Some(text));
+    }
+    if value.is_object() && !js_sys::Array::is_array(&value) {
+        return JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .map(Some)
+            .ok_or_else(|| JsError::new("invalid meshConfig: not representable as JSON"));
+    }
+    Err(JsError::new(
+        "invalid meshConfig: give MeshConfig YAML (a string) or an object such as {outboundTrafficPolicy: {mode: 'REGISTRY_ONLY'}}",
+    ))
 }
 
 /// Where a resource of `kind` with `key` (`namespace/name`) writes `field_path`.
