@@ -51,13 +51,17 @@ build_cli() { cargo test --workspace --no-run -q; }
 
 # `meshroute check` over each corpus: its plain configuration files as one mesh,
 # then every route-test file on its own configuration.
+# The docs' destination-rule-all.yaml defines ratings subsets (v2-mysql,
+# v2-mysql-vm) that bookinfo.yaml does not deploy: istioctl analyze reports
+# IST0173 for them too (istio/istio.io#17329), so the corpus suppresses it there.
 check_corpus() {
   local dir=$1 configs=() f
+  local suppress=(--suppress "IST0173=DestinationRule default/ratings")
   for f in "$dir"/*.yaml; do
     case "$f" in *.routetest.yaml | *.scenario.yaml) ;; *) configs+=("$f") ;; esac
   done
-  if [[ ${#configs[@]} -gt 0 ]]; then "$MESHROUTE" check "${configs[@]}"; fi
-  "$MESHROUTE" check "$dir"/*.routetest.yaml
+  if [[ ${#configs[@]} -gt 0 ]]; then "$MESHROUTE" check "${suppress[@]}" "${configs[@]}"; fi
+  "$MESHROUTE" check "${suppress[@]}" "$dir"/*.routetest.yaml
 }
 
 stage_check_conformance() {

@@ -502,6 +502,27 @@ enum meshroute_status meshroute_mesh_new(const char *text,
                                          size_t name_len,
                                          struct meshroute_mesh **out);
 
+// `meshroute_mesh_new` with Istio's MeshConfig: `mesh_config` is its YAML
+// (what istiod reads from its `--meshConfig` file, e.g.
+// `outboundTrafficPolicy: {mode: REGISTRY_ONLY}`), named `mesh_config_name`
+// in messages (may be empty: `<mesh-config>`). It replaces a ConfigMap
+// `istio-system/istio` among the configuration; its problems are messages
+// of the mesh like the configuration's. An empty `mesh_config` (length 0)
+// gives none, as `meshroute_mesh_new` does.
+//
+// # Safety
+// Every string must point to its length of readable bytes (or be NULL with
+// length 0); `out` must be writable.
+enum meshroute_status meshroute_mesh_new_with_mesh_config(const char *text,
+                                                          size_t text_len,
+                                                          const char *name,
+                                                          size_t name_len,
+                                                          const char *mesh_config,
+                                                          size_t mesh_config_len,
+                                                          const char *mesh_config_name,
+                                                          size_t mesh_config_name_len,
+                                                          struct meshroute_mesh **out);
+
 // Frees a mesh. NULL is a no-op. Returns `MESHROUTE_STATUS_INVALID_HANDLE`
 // (and does nothing) for a mesh already freed. Decisions made from the
 // mesh stay valid. Must not race with other calls on the same mesh.

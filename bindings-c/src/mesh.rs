@@ -103,15 +103,68 @@ pub unsafe extern "C" fn meshroute_mesh_new(
         let name = unsafe { str_in("name", name, name_len) }?;
         let name = if name.is_empty() { "<inline>" } else { name };
         let config = meshroute_core::load::load_str(text, name);
-        let mesh = Mesh::compile(&config);
-        let state = MeshState {
-            mesh: std::sync::Arc::new(mesh),
-            messages: meshroute_core::check(&config),
-            messages_json: OnceLock::new(),
-        };
-        let raw = handle::into_handle::<MeshState, _>(state);
         // SAFETY: checked above.
-        unsafe { out.write(raw.cast()) };
+        unsafe { out.write(compiled(&config).cast()) };
+        Ok(())
+    })
+}
+
+/// A new mesh handle for a loaded configuration.
+fn compiled(config: &meshroute_core::model::Config) -> *mut Tagged<MeshState> {
+    let state = MeshState {
+        mesh: std::sync::Arc::new(Mesh::compile(config)),
+        messages: meshroute_core::check(config),
+        messages_json: OnceLock::new(),
+    };
+    handle::into_handle::<MeshState, _>(state)
+}
+
+/// `meshroute_mesh_new` with Istio's MeshConfig: `mesh_config` is its YAML
+/// (what istiod reads from its `--meshConfig` file, e.g.
+/// `outboundTrafficPolicy: {mode: REGISTRY_ONLY}`), named `mesh_config_name`
+/// in messages (may be empty: `<mesh-config>`). It replaces a ConfigMap
+/// `istio-system/istio` among the configuration; its problems are messages
+/// of the mesh like the configuration's. An empty `mesh_config` (length 0)
+/// gives none, as `meshroute_mesh_new` does.
+///
+/// # Safety
+/// Every string must point to its length of readable bytes (or be NULL with
+/// length 0); `out` must be writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn meshroute_mesh_new_with_mesh_config(
+    text: *const c_char,
+    text_len: usize,
+    name: *const c_char,
+    name_len: usize,
+    mesh_config: *const c_char,
+    mesh_config_len: usize,
+    mesh_config_name: *const c_char,
+    mesh_config_name_len: usize,
+    out: *mut *mut meshroute_mesh,
+) -> meshroute_status {
+    guard("meshroute_mesh_new_with_mesh_config", || {
+        out_required("out", out)?;
+        // SAFETY: `out` checked non-NULL; the caller guarantees it is writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        // SAFETY: the caller's contract for every string.
+        let text = unsafe { str_in("text", text, text_len) }?;
+        let name = unsafe { str_in("name", name, name_len) }?;
+        let mesh_text = unsafe { str_in("mesh_config", mesh_config, mesh_config_len) }?;
+        let mesh_name =
+            unsafe { str_in("mesh_config_name", mesh_config_name, mesh_config_name_len) }?;
+        let name = if name.is_empty() { "<inline>" } else { name };
+        let mesh_name = if mesh_name.is_empty() {
+            "<mesh-config>"
+        } else {
+            mesh_name
+        };
+        let mut config = meshroute_core::load::load_str(text, name);
+        if !mesh_text.is_empty() {
+            config.add_mesh_config_file(mesh_text, mesh_name);
+        }
+        // SAFETY: checked above.
+        unsafe { out.write(compiled(&config).cast()) };
         Ok(())
     })
 }

@@ -815,6 +815,55 @@ static void test_balancer(void) {
     STATUS(meshroute_balancer_new(eps, 2, MESHROUTE_LB_RANDOM, 50, 1, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
 }
 
+/* Istio's MeshConfig: REGISTRY_ONLY turns the passthrough of an unknown
+ * host into istiod's 502, and its problems are messages of the mesh. */
+static void test_mesh_config(const char *config) {
+    const char *registry_only = "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n";
+    meshroute_request r = request("example.com", "/");
+    meshroute_decision *d = NULL;
+    meshroute_outcome outcome;
+
+    meshroute_mesh *allow = NULL;
+    OK(meshroute_mesh_new_with_mesh_config(config, strlen(config), "reviews.yaml", 12,
+                                           NULL, 0, NULL, 0, &allow));
+    OK(meshroute_mesh_decide(allow, &r, &d));
+    OK(meshroute_decision_outcome(d, &outcome));
+    CHECK(outcome == MESHROUTE_OUTCOME_PASSTHROUGH);
+    OK(meshroute_decision_free(d));
+    OK(meshroute_mesh_free(allow));
+
+    meshroute_mesh *refuse = NULL;
+    OK(meshroute_mesh_new_with_mesh_config(config, strlen(config), "reviews.yaml", 12,
+                                           registry_only, strlen(registry_only), "mesh.yaml", 9,
+                                           &refuse));
+    OK(meshroute_mesh_decide(refuse, &r, &d));
+    OK(meshroute_decision_outcome(d, &outcome));
+    CHECK(outcome == MESHROUTE_OUTCOME_DIRECT_RESPONSE);
+    uint16_t status = 0;
+    meshroute_str body;
+    OK(meshroute_decision_direct_response(d, &status, &body));
+    CHECK(status == 502);
+    OK(meshroute_decision_free(d));
+    OK(meshroute_mesh_free(refuse));
+
+    const char *typo = "outboundTrafficPolicy: {mode: REGISTRY_ONLYY}\n";
+    meshroute_mesh *bad = NULL;
+    OK(meshroute_mesh_new_with_mesh_config(config, strlen(config), "reviews.yaml", 12, typo,
+                                           strlen(typo), "mesh.yaml", 9, &bad));
+    bool errors = false;
+    OK(meshroute_mesh_has_errors(bad, &errors));
+    CHECK(errors);
+    meshroute_message m;
+    OK(meshroute_mesh_message(bad, 0, &m));
+    CHECK(str_eq(m.file, "mesh.yaml") && m.line == 1 && str_contains(m.fix, "REGISTRY_ONLY"));
+    OK(meshroute_mesh_free(bad));
+    meshroute_mesh *none = NULL;
+    STATUS(meshroute_mesh_new_with_mesh_config(config, strlen(config), "reviews.yaml", 12, NULL,
+                                               3, NULL, 0, &none),
+           MESHROUTE_STATUS_NULL_ARGUMENT);
+    CHECK(none == NULL && last_error_contains("mesh_config is NULL"));
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_capi reviews.yaml\n");
@@ -850,6 +899,7 @@ int main(int argc, char **argv) {
     test_mesh_double_free();
     test_decision_outlives_mesh(config);
     test_decide_into_reuses_a_handle(config);
+    test_mesh_config(config);
     test_outlier_detector();
     test_pool();
     test_balancer();

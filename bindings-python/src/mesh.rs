@@ -40,11 +40,32 @@ fn messages_list<'py>(
 
 /// Loads and compiles named texts with the GIL released; with `strict`,
 /// raises `ConfigError` when a message is an error.
+/// The name messages give a mesh config passed as `mesh_config=`.
+const MESH_CONFIG_NAME: &str = "<mesh_config>";
+
+/// `mesh_config=` as text: YAML as given, or a mapping written as JSON
+/// (which the YAML reader takes), for the core to read.
+fn mesh_config_text(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(Some(text));
+    }
+    if value.is_instance_of::<PyDict>() {
+        return Ok(Some(py_to_json(value)?.to_string()));
+    }
+    Err(PyTypeError::new_err(
+        "mesh_config must be MeshConfig YAML (str) or a mapping such as {'outboundTrafficPolicy': {'mode': 'REGISTRY_ONLY'}}",
+    ))
+}
+
 fn build(
     py: Python<'_>,
     sources: Vec<(String, String)>,
     namespace: &str,
     strict: bool,
+    mesh_config: Option<String>,
 ) -> PyResult<Mesh> {
     let options = LoadOptions {
         default_namespace: namespace.to_string(),
@@ -54,7 +75,10 @@ fn build(
             .iter()
             .map(|(name, text)| Input { name, text })
             .collect();
-        let config = meshroute::load::load(&inputs, &options);
+        let mut config = meshroute::load::load(&inputs, &options);
+        if let Some(text) = &mesh_config {
+            config.add_mesh_config_file(text, MESH_CONFIG_NAME);
+        }
         let mesh = meshroute::Mesh::compile(&config);
         (config, mesh)
     });
@@ -88,29 +112,44 @@ impl Mesh {
     /// raises `ConfigError` (its `.messages` lists them) instead.
     /// `name` is the file name messages use; `namespace` is given to
     /// resources that name none (as `kubectl apply` without `-n`).
+    /// `mesh_config` is Istio's MeshConfig (YAML text, or a mapping in
+    /// istiod's camelCase shape, e.g. `{"outboundTrafficPolicy": {"mode":
+    /// "REGISTRY_ONLY"}}`); it replaces a ConfigMap `istio-system/istio`
+    /// among the resources, and its problems are messages named
+    /// `<mesh_config>`.
     #[staticmethod]
-    #[pyo3(signature = (text, *, name="<string>", namespace="default", strict=false))]
+    #[pyo3(signature = (text, *, name="<string>", namespace="default", strict=false, mesh_config=None))]
     fn from_yaml(
         py: Python<'_>,
         text: String,
         name: &str,
         namespace: &str,
         strict: bool,
+        mesh_config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
-        build(py, vec![(name.to_string(), text)], namespace, strict)
+        let mesh_config = mesh_config_text(mesh_config)?;
+        build(
+            py,
+            vec![(name.to_string(), text)],
+            namespace,
+            strict,
+            mesh_config,
+        )
     }
 
     /// Builds a mesh from YAML or JSON files, loaded in order. Raises
     /// `FileNotFoundError` (or another `OSError`) when a file cannot be read;
-    /// `strict` and `namespace` as for `from_yaml`.
+    /// `strict`, `namespace` and `mesh_config` as for `from_yaml`.
     #[staticmethod]
-    #[pyo3(signature = (*paths, namespace="default", strict=false))]
+    #[pyo3(signature = (*paths, namespace="default", strict=false, mesh_config=None))]
     fn from_files(
         py: Python<'_>,
         paths: &Bound<'_, PyTuple>,
         namespace: &str,
         strict: bool,
+        mesh_config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
+        let mesh_config = mesh_config_text(mesh_config)?;
         let paths: Vec<PathBuf> = paths
             .iter()
             .map(|p| p.extract::<PathBuf>())
@@ -125,19 +164,22 @@ impl Mesh {
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
-        build(py, read?, namespace, strict)
+        build(py, read?, namespace, strict, mesh_config)
     }
 
     /// Builds a mesh from `(name, text)` pairs, loaded in order (several
-    /// files already in memory); `strict` and `namespace` as for `from_yaml`.
+    /// files already in memory); `strict`, `namespace` and `mesh_config` as
+    /// for `from_yaml`.
     #[staticmethod]
-    #[pyo3(signature = (sources, *, namespace="default", strict=false))]
+    #[pyo3(signature = (sources, *, namespace="default", strict=false, mesh_config=None))]
     fn from_sources(
         py: Python<'_>,
         sources: &Bound<'_, PyAny>,
         namespace: &str,
         strict: bool,
+        mesh_config: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
+        let mesh_config = mesh_config_text(mesh_config)?;
         let mut list = Vec::new();
         for item in sources.try_iter()? {
             let (name, text): (String, String) = item?
@@ -145,7 +187,7 @@ impl Mesh {
                 .map_err(|_| PyTypeError::new_err("sources must be (name, text) pairs of str"))?;
             list.push((name, text));
         }
-        build(py, list, namespace, strict)
+        build(py, list, namespace, strict, mesh_config)
     }
 
     /// Every problem found in the configuration, as `Message` objects, in

@@ -196,3 +196,39 @@ def test_a_kind_meshroute_does_not_model_is_an_info_message() -> None:
     assert m.resource == "HTTPRoute default/r"
     assert (m.file, m.line, m.column) == ("route.yaml", 1, 1)
     assert m.text == "HTTPRoute default/r is not modelled: ignored"
+
+
+def test_mesh_config_registry_only_refuses_unknown_hosts() -> None:
+    """Istio's MeshConfig as ``mesh_config=`` (YAML or a mapping): REGISTRY_ONLY
+    turns the passthrough of an unknown host into istiod's 502, explain names it."""
+    allowed = meshroute.Mesh.from_yaml(REVIEWS)
+    assert allowed.route("example.com").outcome == "passthrough"
+    for mesh_config in (
+        "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
+        {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}},
+    ):
+        mesh = meshroute.Mesh.from_yaml(REVIEWS, mesh_config=mesh_config)
+        d = mesh.route("example.com")
+        assert d.outcome == "directResponse"
+        assert d.direct_response is not None and d.direct_response.status == 502
+        explained = mesh.explain("example.com").explain()
+        assert "REGISTRY_ONLY (meshConfig.outboundTrafficPolicy, mesh config file" in explained
+    sources = meshroute.Mesh.from_sources(
+        [("r.yaml", REVIEWS)], mesh_config={"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
+    )
+    assert sources.route("example.com").outcome == "directResponse"
+
+
+def test_mesh_config_problems_are_messages_and_a_wrong_type_is_refused() -> None:
+    mesh = meshroute.Mesh.from_yaml(
+        REVIEWS, mesh_config="outboundTraficPolicy: {mode: REGISTRY_ONLY}\n"
+    )
+    [warning] = [m for m in mesh.check() if m.file == "<mesh_config>"]
+    assert warning.severity == "Warning"
+    assert warning.fix is not None and "outboundTrafficPolicy" in warning.fix
+    with pytest.raises(meshroute.ConfigError):
+        meshroute.Mesh.from_yaml(
+            REVIEWS, mesh_config="outboundTrafficPolicy: {mode: NOPE}\n", strict=True
+        )
+    with pytest.raises(TypeError):
+        meshroute.Mesh.from_yaml(REVIEWS, mesh_config=3)  # type: ignore[arg-type]

@@ -39,6 +39,9 @@ extern "C" {
     pub type FilesArg;
 }
 
+/// The name messages give the mesh config of the options.
+const MESH_CONFIG_NAME: &str = "<meshConfig>";
+
 /// Options for [`Mesh::from_yaml`] and [`Mesh::from_files`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -47,11 +50,18 @@ struct MeshInit {
     file_name: Option<String>,
     /// Namespace of resources that name none.
     default_namespace: Option<String>,
-    /// Istio's root namespace.
+    /// Istio's MeshConfig: YAML text, or an object in istiod's camelCase
+    /// shape. Accepted here, read by [`mesh_config_from_js`] into `mesh_config_text`.
+    #[serde(default)]
+    mesh_config: Option<serde::de::IgnoredAny>,
+    /// `meshConfig` as text (an object as JSON text).
+    #[serde(skip)]
+    mesh_config_text: Option<String>,
+    /// Shorthand for `meshConfig.rootNamespace`.
     root_namespace: Option<String>,
     /// Cluster domain suffix.
     domain_suffix: Option<String>,
-    /// `ALLOW_ANY` or `REGISTRY_ONLY`.
+    /// Shorthand for `meshConfig.outboundTrafficPolicy.mode` (`ALLOW_ANY` or `REGISTRY_ONLY`).
     outbound_traffic_policy: Option<String>,
     /// Throw when the configuration has an error message.
     strict: Option<bool>,
@@ -60,7 +70,13 @@ struct MeshInit {
 impl MeshInit {
     fn parse(value: Option<MeshOptionsArg>) -> Result<MeshInit, JsError> {
         match value {
-            Some(v) if !v.is_undefined() && !v.is_null() => from_js(&v, "mesh options"),
+            Some(v) if !v.is_undefined() && !v.is_null() => {
+                let mut init: MeshInit = from_js(&v, "mesh options")?;
+                if init.mesh_config.is_some() {
+                    init.mesh_config_text = mesh_config_from_js(&v)?;
+                }
+                Ok(init)
+            }
             _ => Ok(MeshInit::default()),
         }
     }
@@ -73,24 +89,44 @@ impl MeshInit {
         options
     }
 
-    fn mesh_options(&self) -> Result<MeshOptions, JsError> {
-        let mut options = MeshOptions::default();
-        if let Some(ns) = &self.root_namespace {
-            options.root_namespace.clone_from(ns);
+    /// The mesh config text the core reads: `meshConfig` as given (YAML
+    /// text, or an object as JSON), or the shorthand options written as
+    /// the MeshConfig fields they stand for.
+    fn mesh_config_text(&self) -> Result<Option<String>, JsError> {
+        let shorthand = self.root_namespace.is_some() || self.outbound_traffic_policy.is_some();
+        match &self.mesh_config_text {
+            Some(_) if shorthand => Err(JsError::new(
+                "invalid mesh options: give rootNamespace and outboundTrafficPolicy inside meshConfig when meshConfig is given",
+            )),
+            Some(text) => Ok(Some(text.clone())),
+            None if !shorthand => Ok(None),
+            None => {
+                let mut fields = Vec::new();
+                if let Some(mode) = &self.outbound_traffic_policy {
+                    if mode != "ALLOW_ANY" && mode != "REGISTRY_ONLY" {
+                        return Err(JsError::new(&format!(
+                            "invalid outboundTrafficPolicy {mode:?}: expected ALLOW_ANY or REGISTRY_ONLY"
+                        )));
+                    }
+                    fields.push(format!(r#""outboundTrafficPolicy":{{"mode":"{mode}"}}"#));
+                }
+                if let Some(ns) = &self.root_namespace {
+                    let ns = serde_json::to_string(ns).map_err(|e| JsError::new(&e.to_string()))?;
+                    fields.push(format!(r#""rootNamespace":{ns}"#));
+                }
+                Ok(Some(format!("{{{}}}", fields.join(","))))
+            }
         }
+    }
+
+    /// The table's settings: the configuration's mesh config in force,
+    /// then the domain suffix (not a MeshConfig field).
+    fn mesh_options(&self, config: &Config) -> MeshOptions {
+        let mut options = MeshOptions::from_config(config);
         if let Some(suffix) = &self.domain_suffix {
             options.domain_suffix.clone_from(suffix);
         }
-        options.outbound_policy = match self.outbound_traffic_policy.as_deref() {
-            None | Some("ALLOW_ANY") => meshroute::decide::OutboundPolicy::AllowAny,
-            Some("REGISTRY_ONLY") => meshroute::decide::OutboundPolicy::RegistryOnly,
-            Some(other) => {
-                return Err(JsError::new(&format!(
-                    "invalid outboundTrafficPolicy {other:?}: expected ALLOW_ANY or REGISTRY_ONLY"
-                )))
-            }
-        };
-        Ok(options)
+        options
     }
 }
 
@@ -146,6 +182,29 @@ fn parse_request(request: &JsValue) -> Result<Request, JsError> {
     from_js(request, "request")
 }
 
+/// The `meshConfig` option as text: a string as given, an object as JSON
+/// text (which the core's YAML reader takes); `None` when absent or null.
+fn mesh_config_from_js(options: &JsValue) -> Result<Option<String>, JsError> {
+    let value = js_sys::Reflect::get(options, &JsValue::from_str("meshConfig"))
+        .map_err(|_| JsError::new("invalid mesh options: meshConfig cannot be read"))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Some(text));
+    }
+    if value.is_object() && !js_sys::Array::is_array(&value) {
+        return JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .map(Some)
+            .ok_or_else(|| JsError::new("invalid meshConfig: not representable as JSON"));
+    }
+    Err(JsError::new(
+        "invalid meshConfig: give MeshConfig YAML (a string) or an object such as {outboundTrafficPolicy: {mode: 'REGISTRY_ONLY'}}",
+    ))
+}
+
 /// Where a resource of `kind` with `key` (`namespace/name`) writes `field_path`.
 fn locate_in<T>(resources: &[Resource<T>], key: &str, field_path: &str) -> Option<Source> {
     resources
@@ -157,12 +216,16 @@ fn locate_in<T>(resources: &[Resource<T>], key: &str, field_path: &str) -> Optio
 #[wasm_bindgen]
 impl Mesh {
     fn build(inputs: &[Input<'_>], init: MeshInit) -> Result<Mesh, JsError> {
-        let config = load(inputs, &init.load_options());
+        let mesh_config = init.mesh_config_text()?;
+        let mut config = load(inputs, &init.load_options());
+        if let Some(text) = &mesh_config {
+            config.add_mesh_config_file(text, MESH_CONFIG_NAME);
+        }
         let messages = check_config(&config);
         if init.strict == Some(true) && messages.iter().any(Message::is_error) {
             return Err(JsError::new(&error_text(&messages)));
         }
-        let mesh = meshroute::Mesh::compile_with(&config, init.mesh_options()?);
+        let mesh = meshroute::Mesh::compile_with(&config, init.mesh_options(&config));
         Ok(Mesh {
             config,
             messages,

@@ -5,11 +5,19 @@ export interface MeshOptions {
   fileName?: string;
   /** Namespace of resources that name none; default `default`. */
   defaultNamespace?: string;
-  /** Istio's root namespace; default `istio-system`. */
+  /**
+   * Istio's MeshConfig (what istiod reads from its `--meshConfig` file): YAML
+   * text, or an object in istiod's camelCase shape, e.g.
+   * `{outboundTrafficPolicy: {mode: "REGISTRY_ONLY"}}`. It replaces a ConfigMap
+   * `istio-system/istio` among the files; its problems are `check()` messages
+   * from `<meshConfig>`. See spec/mesh-config.md for the fields read.
+   */
+  meshConfig?: string | Record<string, unknown>;
+  /** Shorthand for `meshConfig.rootNamespace` (not with `meshConfig`); default `istio-system`. */
   rootNamespace?: string;
   /** Cluster domain suffix; default `cluster.local`. */
   domainSuffix?: string;
-  /** Outbound traffic policy for unknown hosts; default `ALLOW_ANY`. */
+  /** Shorthand for `meshConfig.outboundTrafficPolicy.mode` (not with `meshConfig`); default `ALLOW_ANY`. */
   outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
   /** Throw an `Error` listing the error messages instead of compiling what loaded. */
   strict?: boolean;

@@ -6,7 +6,7 @@ use crate::inputs;
 use crate::style::Style;
 use crate::Failure;
 use meshroute::load::{load, Input, LoadOptions};
-use meshroute::message::codes;
+use meshroute::message::{codes, Suppression};
 use meshroute::{routetest, Message, Severity};
 
 const HELP: &str = "\
@@ -20,6 +20,9 @@ plain files are checked together, as one mesh; a route-test file
 Options:
   -o, --output FORMAT          text (default) or json
       --fail-on LEVEL          error (default) or warning: exit 1 on warnings
+  -S, --suppress CODE=RESOURCE leave out a message code on resources matching
+                               RESOURCE (`Kind namespace/name`, `*` matches any
+                               text), as istioctl analyze --suppress; repeatable
       --output-threshold LEVEL info (default), warning or error: hide messages below
   -n, --namespace NS           namespace of resources that name none (default: default)
       --mesh-config FILE       Istio MeshConfig YAML (what istiod reads from its
@@ -52,6 +55,7 @@ fn level(value: &str) -> Result<Severity, Failure> {
 pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let mut json = false;
     let mut fail_on = Severity::Error;
+    let mut suppressions: Vec<Suppression> = Vec::new();
     let mut threshold = Severity::Info;
     let mut verbose = false;
     let mut options = LoadOptions::default();
@@ -62,6 +66,8 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         "-o",
         "--output",
         "--fail-on",
+        "-S",
+        "--suppress",
         "--output-threshold",
         "-n",
         "--namespace",
@@ -82,6 +88,9 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
                     }
                 }
                 ("--fail-on", v) => fail_on = level(&v)?,
+                ("-S" | "--suppress", v) => {
+                    suppressions.push(Suppression::parse(&v).map_err(Failure)?)
+                }
                 ("--output-threshold", v) => threshold = level(&v)?,
                 ("-n" | "--namespace", v) => options.default_namespace = v,
                 ("-v" | "--verbose", _) => verbose = true,
@@ -129,6 +138,7 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         resources += config.resource_count();
         messages.extend(meshroute::check(&config));
     }
+    messages.retain(|m| !suppressions.iter().any(|s| s.matches(m)));
     let shown: Vec<&Message> = messages
         .iter()
         .filter(|m| m.severity >= threshold)

@@ -124,6 +124,30 @@ fn check_typo_shows_line_column_and_did_you_mean_and_exits_2() {
 }
 
 #[test]
+fn check_suppress_leaves_out_a_code_on_matching_resources() {
+    // istioctl analyze --suppress CODE=RESOURCE (glob `*`).
+    let dir = scratch("suppress");
+    let f = write(
+        &dir,
+        "dr.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: ratings, namespace: default}\nspec:\n  host: ratings.example.com\n",
+    );
+    let o = meshroute(&["check", "--fail-on", "warning", &f]);
+    assert!(stdout(&o).contains("[IST0174]"), "{}", stdout(&o));
+    let o = meshroute(&[
+        "check",
+        "--fail-on",
+        "warning",
+        "--suppress",
+        "IST0174=DestinationRule */ratings",
+        &f,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = meshroute(&["check", "-S", "IST0174", &f]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
 fn check_warnings_exit_1_only_with_fail_on_warning() {
     let dir = scratch("warn");
     let f = write(&dir, "vs.yaml", DUPLICATE_VS);

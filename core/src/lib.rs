@@ -29,6 +29,18 @@
 //! metadata: {name: reviews, namespace: default}
 //! spec: {ports: [{name: http, port: 9080}], selector: {app: reviews}}
 //! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v1, namespace: default, labels: {app: reviews, version: v1}}
+//! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v2, namespace: default, labels: {app: reviews, version: v2}}
+//! ---
+//! apiVersion: v1
+//! kind: Pod
+//! metadata: {name: reviews-v3, namespace: default, labels: {app: reviews, version: v3}}
+//! ---
 //! apiVersion: networking.istio.io/v1
 //! kind: DestinationRule
 //! metadata: {name: reviews, namespace: default}
@@ -108,12 +120,15 @@ pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 /// validation, the `istioctl analyze` checks across resources, and the
 /// resources the routing table leaves out for exceeding a limit
 /// ([`limits`]). Each message names the resource, field and position.
+/// Messages a resource suppresses with the annotation
+/// `galley.istio.io/analyze-suppress` are left out, as istioctl leaves them.
 pub fn check(config: &model::Config) -> Vec<Message> {
     let mut messages = config.messages.clone();
     validate::validate_into(config, &mut messages);
     analyze::analyze_into(config, &mut messages);
     mesh_config::check_into(config, &mut messages);
     messages.extend(limits::check(config));
+    analyze::suppress_annotated(config, &mut messages);
     messages
 }
 pub use message::{Message, Severity};

@@ -65,6 +65,34 @@ pub struct MeshConfig {
     /// How proxies normalize the path before routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_normalization: Option<PathNormalizationSetting>,
+    /// The proxies' default ProxyConfig: only `proxyMetadata` is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_config: Option<DefaultProxyConfig>,
+}
+
+/// `defaultConfig` of MeshConfig, the part meshroute reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultProxyConfig {
+    /// Environment of every proxy (`ISTIO_META_DNS_CAPTURE`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub proxy_metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl MeshConfig {
+    /// Whether proxies capture DNS and allocate addresses to ServiceEntries
+    /// that have none (`defaultConfig.proxyMetadata`: `ISTIO_META_DNS_CAPTURE`
+    /// and `ISTIO_META_DNS_AUTO_ALLOCATE` or `PILOT_ENABLE_IP_AUTOALLOCATE`
+    /// `"true"`), as istio `analyzers/serviceentry/protocoladdresses.go`
+    /// reads it for IST0134.
+    pub fn dns_auto_allocation(&self) -> bool {
+        let Some(metadata) = self.default_config.as_ref().map(|c| &c.proxy_metadata) else {
+            return false;
+        };
+        let on = |key: &str| metadata.get(key).is_some_and(|v| v == "true");
+        on("ISTIO_META_DNS_CAPTURE")
+            && (on("ISTIO_META_DNS_AUTO_ALLOCATE") || on("PILOT_ENABLE_IP_AUTOALLOCATE"))
+    }
 }
 
 /// `outboundTrafficPolicy` of MeshConfig.
@@ -131,7 +159,7 @@ impl NormalizationType {
 }
 
 /// The top-level MeshConfig fields meshroute reads.
-pub const MODELLED_FIELDS: [&str; 7] = [
+pub const MODELLED_FIELDS: [&str; 8] = [
     "outboundTrafficPolicy",
     "rootNamespace",
     "defaultServiceExportTo",
@@ -139,13 +167,17 @@ pub const MODELLED_FIELDS: [&str; 7] = [
     "defaultDestinationRuleExportTo",
     "defaultHttpRetryPolicy",
     "pathNormalization",
+    "defaultConfig",
 ];
 
 /// The other fields of Istio's MeshConfig (istio/api `mesh/v1alpha1/config.proto`):
 /// accepted, and named in one info message, because no decision meshroute
 /// makes depends on them (listener ports, telemetry, certificates, load
 /// balancing and connection settings, inbound handling, TLS versions,
-/// `enableAutoMtls`: a decision does not carry the upstream TLS mode).
+/// `defaultConfig` except its `proxyMetadata`,
+/// `enableAutoMtls`: a decision does not carry the upstream TLS mode;
+/// `defaultInboundHttpRetryPolicy`: inbound routes, read by istio from a
+/// newer MeshConfig than the api's `config.proto`).
 pub const NOT_MODELLED_FIELDS: [&str; 43] = [
     "proxyListenPort",
     "proxyInboundListenPort",
@@ -164,7 +196,6 @@ pub const NOT_MODELLED_FIELDS: [&str; 43] = [
     "accessLogEncoding",
     "enableEnvoyAccessLogService",
     "disableEnvoyListenerLog",
-    "defaultConfig",
     "inboundTrafficPolicy",
     "configSources",
     "enableAutoMtls",
@@ -190,6 +221,7 @@ pub const NOT_MODELLED_FIELDS: [&str; 43] = [
     "tlsDefaults",
     "defaultTrafficPolicy",
     "serviceEntryVisibility",
+    "defaultInboundHttpRetryPolicy",
 ];
 
 /// Where a mesh config came from.
@@ -511,6 +543,17 @@ impl Reader<'_> {
             false
         });
         for (k, v) in entries.iter_mut() {
+            if let (Some("defaultConfig"), Value::Map(proxy)) = (k.as_str(), &mut v.value) {
+                proxy.retain(|(k, _)| {
+                    let key = k.as_str().unwrap_or("");
+                    if key == "proxyMetadata" {
+                        return true;
+                    }
+                    first_not_modelled.get_or_insert(k.loc);
+                    not_modelled.push(format!("defaultConfig.{key}"));
+                    false
+                });
+            }
             if let (Some("outboundTrafficPolicy"), Value::Map(policy)) = (k.as_str(), &mut v.value)
             {
                 policy.retain(|(k, _)| {
@@ -539,7 +582,20 @@ impl Reader<'_> {
         }
         loop {
             match de::read::<MeshConfig>(&root, "") {
-                Ok(config) => return Some(config),
+                Ok(config) => {
+                    let mode = config.outbound_traffic_policy.as_ref().and_then(|p| p.mode);
+                    if mode == Some(OutboundMode::AllowAnyDynamicDns) {
+                        messages.push(self.message(
+                            codes::NOT_MODELLED,
+                            Severity::Info,
+                            "outboundTrafficPolicy.mode",
+                            root.loc,
+                            "ALLOW_ANY_DYNAMIC_DNS is decided as ALLOW_ANY (passthrough): Istio sends plaintext HTTP for unknown hosts through its AllowAnyDynamicDNSCluster, which meshroute does not model".into(),
+                            "",
+                        ));
+                    }
+                    return Some(config);
+                }
                 Err(errors) => {
                     let unknown_only = errors.iter().all(|e| e.text.starts_with("unknown field"));
                     for e in &errors {
@@ -648,14 +704,14 @@ mod tests {
 
     #[test]
     fn istio_fields_not_modelled_are_named_once_as_info() {
-        let (c, m) = read("enableTracing: true\naccessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod:15012\noutboundTrafficPolicy: {mode: ALLOW_ANY}\n");
-        assert!(c.is_some());
+        let (c, m) = read("enableTracing: true\naccessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod:15012\n  proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"true\", ISTIO_META_DNS_AUTO_ALLOCATE: \"true\"}\noutboundTrafficPolicy: {mode: ALLOW_ANY}\n");
+        assert!(c.as_ref().is_some_and(MeshConfig::dns_auto_allocation));
         assert_eq!(m.len(), 1, "{m:?}");
         assert_eq!(m[0].code, codes::NOT_MODELLED);
         assert_eq!(m[0].severity, Severity::Info);
         assert!(m[0]
             .text
-            .ends_with("enableTracing, accessLogFile, defaultConfig"));
+            .ends_with("enableTracing, accessLogFile, defaultConfig.discoveryAddress"));
         assert_eq!(m[0].source.location, Location::new(1, 1));
     }
 
@@ -718,5 +774,143 @@ mod tests {
         assert_eq!(error.resource, "ConfigMap istio-system/istio");
         assert_eq!(error.field_path, "data.mesh: outboundTrafficPolicy.mode");
         assert!(config.mesh_config().is_none());
+    }
+
+    #[test]
+    fn dns_auto_allocation_in_the_mesh_config_silences_ist0134() {
+        // istio analyzers/serviceentry/protocoladdresses.go reads defaultConfig.proxyMetadata.
+        let se = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: db, namespace: default}\nspec:\n  hosts: [db.example.com]\n  ports: [{number: 5432, name: tcp-pg, protocol: TCP}]\n";
+        let ist0134 = |config: &Config| {
+            crate::check(config)
+                .iter()
+                .filter(|m| m.code == codes::SERVICE_ENTRY_ADDRESSES_REQUIRED)
+                .count()
+        };
+        let mut config = crate::load::load_str(se, "se.yaml");
+        assert_eq!(ist0134(&config), 1);
+        config.add_mesh_config_file(
+            "defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: \"true\"\n    ISTIO_META_DNS_AUTO_ALLOCATE: \"true\"\n",
+            "mesh.yaml",
+        );
+        assert_eq!(ist0134(&config), 0);
+        let mut capture_only = crate::load::load_str(se, "se.yaml");
+        capture_only.add_mesh_config_file(
+            "defaultConfig: {proxyMetadata: {ISTIO_META_DNS_CAPTURE: \"true\"}}\n",
+            "mesh.yaml",
+        );
+        assert_eq!(ist0134(&capture_only), 1);
+    }
+
+    /// The settings applied to decisions, one mesh config per case.
+    mod decisions {
+        use crate::decide::Protocol;
+        use crate::{Mesh, Outcome, Request};
+
+        const SERVICES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: default}\nspec: {ports: [{name: http, port: 9080}]}\n";
+
+        fn mesh(resources: &str, mesh_config: &str) -> Mesh {
+            let mut config = crate::load::load_str(resources, "r.yaml");
+            if !mesh_config.is_empty() {
+                config.add_mesh_config_file(mesh_config, "mesh.yaml");
+            }
+            assert!(!config.has_errors(), "{:?}", config.messages);
+            Mesh::compile(&config)
+        }
+
+        #[test]
+        fn outbound_traffic_policy_decides_unknown_hosts_and_explain_names_its_origin() {
+            let allow = mesh(SERVICES, "");
+            let d = allow.explain(&Request::new("example.com")).unwrap();
+            assert_eq!(d.outcome(), Outcome::Passthrough);
+            assert!(
+                crate::explain::decision_text(&d, &crate::explain::Plain).contains(
+                    "ALLOW_ANY (meshConfig.outboundTrafficPolicy, Istio's default mesh config)"
+                )
+            );
+            let refuse = mesh(SERVICES, "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
+            let d = refuse.explain(&Request::new("example.com")).unwrap();
+            assert_eq!(d.direct_response().map(|r| r.status), Some(502));
+            assert!(d.trace().iter().any(|t| t.detail.contains(
+                "REGISTRY_ONLY (meshConfig.outboundTrafficPolicy, mesh config file mesh.yaml)"
+            )));
+            let mut tcp = Request::new("example.com");
+            tcp.protocol = Protocol::Tcp;
+            tcp.port = Some(5432);
+            assert_eq!(refuse.decide(&tcp).unwrap().outcome(), Outcome::NotFound);
+            assert_eq!(
+                refuse
+                    .decide(&Request::new("reviews:9080"))
+                    .unwrap()
+                    .outcome(),
+                Outcome::DefaultRoute
+            );
+            // A written policy without a mode is the proto's zero value, REGISTRY_ONLY.
+            let zero = mesh(SERVICES, "outboundTrafficPolicy: {}\n");
+            assert_eq!(
+                zero.decide(&Request::new("example.com")).unwrap().outcome(),
+                Outcome::DirectResponse
+            );
+        }
+
+        #[test]
+        fn default_export_to_applies_to_resources_that_set_none() {
+            let resources = format!("{SERVICES}---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: r, namespace: default}}\nspec:\n  hosts: [reviews]\n  http: [{{directResponse: {{status: 418}}}}]\n");
+            let from = |mesh: &Mesh, ns: &str| {
+                let mut r = Request::new("reviews.default.svc.cluster.local:9080");
+                r.source.namespace = ns.to_string();
+                mesh.decide(&r).unwrap().outcome()
+            };
+            let open = mesh(&resources, "");
+            assert_eq!(from(&open, "other"), Outcome::DirectResponse);
+            let private_vs = mesh(&resources, "defaultVirtualServiceExportTo: [\".\"]\n");
+            assert_eq!(from(&private_vs, "default"), Outcome::DirectResponse);
+            assert_eq!(from(&private_vs, "other"), Outcome::DefaultRoute);
+            let private_all = mesh(
+                &resources,
+                "defaultVirtualServiceExportTo: [\".\"]\ndefaultServiceExportTo: [\".\"]\n",
+            );
+            assert_eq!(from(&private_all, "other"), Outcome::Passthrough);
+        }
+
+        #[test]
+        fn root_namespace_and_path_normalization_are_applied() {
+            let config = crate::load::load_str(SERVICES, "r.yaml");
+            let mut with = config.clone();
+            with.add_mesh_config_file(
+                "rootNamespace: mesh-root\npathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}\n",
+                "mesh.yaml",
+            );
+            let options = crate::MeshOptions::from_config(&with);
+            assert_eq!(options.root_namespace, "mesh-root");
+            assert_eq!(
+                options.path_normalization,
+                crate::matching::path::PathNormalization::DecodeAndMergeSlashes
+            );
+            assert_eq!(
+                options.origin.as_deref(),
+                Some("mesh config file mesh.yaml")
+            );
+            assert_eq!(
+                crate::MeshOptions::from_config(&config),
+                crate::MeshOptions::default()
+            );
+        }
+
+        #[test]
+        fn the_mesh_retry_policy_reaches_routes_without_retries_and_default_routes() {
+            let m = mesh(
+                SERVICES,
+                "defaultHttpRetryPolicy: {attempts: 4, retryOn: 5xx}\n",
+            );
+            let d = m.explain(&Request::new("reviews:9080")).unwrap();
+            let r = d.retries().unwrap();
+            assert_eq!(
+                (r.attempts, r.retry_on.as_str(), r.default),
+                (4, "5xx", true)
+            );
+            assert!(d.trace().iter().any(|t| t
+                .detail
+                .contains("meshConfig.defaultHttpRetryPolicy from mesh config file mesh.yaml: 4 retries on 5xx")));
+        }
     }
 }

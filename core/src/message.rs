@@ -102,6 +102,62 @@ impl fmt::Display for Message {
     }
 }
 
+/// A message code left out for resources matching a pattern, as
+/// `istioctl analyze --suppress CODE=RESOURCE` leaves it out (istio
+/// `pkg/config/analysis/local/istiod_analyze.go`, `filterMessages`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// The code (`IST0173`).
+    pub code: String,
+    /// `Kind namespace/name`; `*` matches any run of characters
+    /// (`DestinationRule */ratings`).
+    pub resource: String,
+}
+
+impl Suppression {
+    /// Reads `CODE=RESOURCE` (`IST0173=DestinationRule default/ratings`).
+    pub fn parse(text: &str) -> Result<Suppression, String> {
+        match text.split('=').collect::<Vec<_>>().as_slice() {
+            [code, resource] if !code.is_empty() && !resource.is_empty() => Ok(Suppression {
+                code: (*code).to_string(),
+                resource: (*resource).to_string(),
+            }),
+            _ => Err(format!(
+                "{text:?} is not a suppression: write CODE=RESOURCE, e.g. \"IST0173=DestinationRule default/ratings\""
+            )),
+        }
+    }
+
+    /// Whether `message` is left out: same code, and its resource matches.
+    /// Messages about no resource are never suppressed.
+    pub fn matches(&self, message: &Message) -> bool {
+        !message.resource.is_empty()
+            && message.code == self.code
+            && glob(&self.resource, &message.resource)
+    }
+}
+
+/// `pattern` with `*` matching any run of characters (ryanuber/go-glob, as
+/// istioctl uses it) against the whole of `text`.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let middle: Vec<&str> = parts.collect();
+    let Some((last, middle)) = middle.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// Message codes. Istio's analyzer codes are used where Istio has one; codes
 /// starting with `MR` are meshroute's own (input-level problems Istio reports
 /// through the API server, not through `istioctl analyze`).
@@ -138,12 +194,24 @@ pub mod codes {
     pub const SCHEMA_WARNING: &str = "IST0133";
     /// Istio IST0134 ServiceEntryAddressesRequired.
     pub const SERVICE_ENTRY_ADDRESSES_REQUIRED: &str = "IST0134";
+    /// Istio IST0138 GatewayDuplicateCertificate.
+    pub const GATEWAY_DUPLICATE_CERTIFICATE: &str = "IST0138";
     /// Istio IST0140 IngressRouteRulesNotAffected.
     pub const INGRESS_ROUTE_RULES_NOT_AFFECTED: &str = "IST0140";
     /// Istio IST0145 ConflictingGateways.
     pub const CONFLICTING_GATEWAYS: &str = "IST0145";
+    /// Istio IST0149 JwtClaimBasedRoutingWithoutRequestAuthN.
+    pub const JWT_CLAIM_ROUTING_WITHOUT_REQUEST_AUTHN: &str = "IST0149";
+    /// Istio IST0150 ExternalNameServiceTypeInvalidPortName.
+    pub const EXTERNAL_NAME_SERVICE_INVALID_PORT_NAME: &str = "IST0150";
+    /// Istio IST0161 InvalidGatewayCredential.
+    pub const INVALID_GATEWAY_CREDENTIAL: &str = "IST0161";
     /// Istio IST0162 GatewayPortNotDefinedOnService.
     pub const GATEWAY_PORT_NOT_DEFINED_ON_SERVICE: &str = "IST0162";
+    /// Istio IST0165 ReferencedInternalGateway.
+    pub const REFERENCED_INTERNAL_GATEWAY: &str = "IST0165";
+    /// Istio IST0167 IneffectivePolicy.
+    pub const INEFFECTIVE_POLICY: &str = "IST0167";
     /// Istio IST0173 DestinationRuleSubsetNotSelectPods.
     pub const DR_SUBSET_NOT_SELECT_PODS: &str = "IST0173";
     /// Istio IST0174 UnknownDestinationRuleHost.
@@ -172,4 +240,46 @@ pub mod codes {
     /// specific address of another one, which takes that range's TLS
     /// connections whatever their SNI (Istio issue 52235).
     pub const TLS_ADDRESS_SHADOWED: &str = "MR0008";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(code: &str, resource: &str) -> Message {
+        Message::new(
+            code,
+            Severity::Error,
+            resource,
+            "",
+            Source::default(),
+            "t",
+            "",
+        )
+    }
+
+    #[test]
+    fn suppressions_match_code_and_resource_glob() {
+        let s = Suppression::parse("IST0173=DestinationRule */ratings").unwrap();
+        assert!(s.matches(&message("IST0173", "DestinationRule default/ratings")));
+        assert!(!s.matches(&message("IST0173", "DestinationRule default/reviews")));
+        assert!(!s.matches(&message("IST0101", "DestinationRule default/ratings")));
+        assert!(!s.matches(&message("IST0173", "")));
+        let exact = Suppression::parse("IST0173=DestinationRule default/ratings").unwrap();
+        assert!(exact.matches(&message("IST0173", "DestinationRule default/ratings")));
+        assert!(!exact.matches(&message("IST0173", "DestinationRule default/ratings2")));
+        assert!(Suppression::parse("IST0173").is_err());
+        assert!(Suppression::parse("a=b=c").is_err());
+    }
+
+    #[test]
+    fn glob_is_anchored_at_both_ends() {
+        assert!(glob("*", ""));
+        assert!(glob("a*c", "abc"));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(!glob("a*c", "abcd"));
+        assert!(!glob("a*a", "a"));
+        assert!(glob("ab", "ab"));
+        assert!(!glob("ab", "abc"));
+    }
 }

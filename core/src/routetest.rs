@@ -539,11 +539,17 @@ impl TestFile {
             .collect();
         let mut config = load::load(&inputs, &LoadOptions::default());
         if let Some((first_line, indent)) = self.config.inline_origin {
-            for m in &mut config.messages {
-                if *m.source.file == *inline_name && m.source.location.is_known() {
-                    m.source.file = self.name.as_str().into();
-                    m.source.location.line += first_line - 1;
-                    m.source.location.column += indent;
+            let sources = config.messages.iter_mut().map(|m| &mut m.source).chain(
+                config
+                    .mesh_configs
+                    .iter_mut()
+                    .map(|mesh_config| &mut mesh_config.source),
+            );
+            for source in sources {
+                if *source.file == *inline_name && source.location.is_known() {
+                    source.file = self.name.as_str().into();
+                    source.location.line += first_line - 1;
+                    source.location.column += indent;
                 }
             }
         }

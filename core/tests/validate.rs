@@ -275,6 +275,16 @@ struct TestConfig {
     files: Vec<String>,
 }
 
+/// The docs' `destination-rule-all.yaml` defines ratings subsets for the
+/// MySQL variants that `bookinfo.yaml` does not deploy: `istioctl analyze`
+/// reports them as selecting no pods (IST0173) on these files too
+/// (istio/istio.io pull request 17329 documents it).
+fn istioctl_reports_it_too(m: &Message) -> bool {
+    m.code == "IST0173"
+        && m.resource == "DestinationRule default/ratings"
+        && (m.text.contains("Subset v2-mysql ") || m.text.contains("Subset v2-mysql-vm "))
+}
+
 #[test]
 fn conformance_configurations_have_no_errors() {
     let mut checked = 0;
@@ -309,7 +319,7 @@ fn conformance_configurations_have_no_errors() {
             for text in texts {
                 let errors: Vec<String> = check(&load_str(&text, &name))
                     .into_iter()
-                    .filter(|m| m.is_error())
+                    .filter(|m| m.is_error() && !istioctl_reports_it_too(m))
                     .map(|m| m.to_string())
                     .collect();
                 assert!(errors.is_empty(), "{name}:\n{}", errors.join("\n"));

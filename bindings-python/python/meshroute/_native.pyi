@@ -52,6 +52,8 @@ _Protocol = Literal["http", "tls", "tcp"]
 _HeaderValues = Union[str, Sequence[str]]
 _Headers = Union[Mapping[str, _HeaderValues], Iterable[Tuple[str, str]]]
 _StrPath = Union[str, "os.PathLike[str]"]
+# Istio's MeshConfig: YAML text, or a mapping in istiod's camelCase shape.
+_MeshConfig = Union[str, Mapping[str, Any]]
 
 def parse_duration(text: str) -> timedelta:
     """Parses a duration as Istio reads it (``5s``, ``0.5s``, ``1m30s``);
@@ -397,16 +399,32 @@ class Mesh:
 
     @staticmethod
     def from_yaml(
-        text: str, *, name: str = "<string>", namespace: str = "default", strict: bool = False
+        text: str,
+        *,
+        name: str = "<string>",
+        namespace: str = "default",
+        strict: bool = False,
+        mesh_config: Optional[_MeshConfig] = None,
     ) -> Mesh:
         """Builds a mesh from YAML (one or more documents) or JSON text.
-        With ``strict=True`` any error raises ``ConfigError``."""
+        With ``strict=True`` any error raises ``ConfigError``. ``mesh_config``
+        is Istio's MeshConfig (YAML text or a camelCase mapping); it replaces a
+        ConfigMap ``istio-system/istio`` among the resources."""
     @staticmethod
-    def from_files(*paths: _StrPath, namespace: str = "default", strict: bool = False) -> Mesh:
+    def from_files(
+        *paths: _StrPath,
+        namespace: str = "default",
+        strict: bool = False,
+        mesh_config: Optional[_MeshConfig] = None,
+    ) -> Mesh:
         """Builds a mesh from files, loaded in order; ``OSError`` when one cannot be read."""
     @staticmethod
     def from_sources(
-        sources: Iterable[Tuple[str, str]], *, namespace: str = "default", strict: bool = False
+        sources: Iterable[Tuple[str, str]],
+        *,
+        namespace: str = "default",
+        strict: bool = False,
+        mesh_config: Optional[_MeshConfig] = None,
     ) -> Mesh:
         """Builds a mesh from ``(name, text)`` pairs, loaded in order."""
     def check(self) -> List[Message]:

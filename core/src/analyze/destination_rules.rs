@@ -5,11 +5,8 @@
 //!   (looked up with the rule's namespace and exportTo).
 //! * IST0173: a subset whose labels, merged over the ServiceEntry's
 //!   `workloadSelector` labels when the host is a ServiceEntry's, select no
-//!   workload. As in Istio, workloads of every namespace are candidates.
-//!   **Checked only when the configuration holds at least one `Pod` object in
-//!   the namespace of the service the host resolves to** (see [`super`]):
-//!   without a snapshot of the running pods the configuration does not say
-//!   which pods exist (istioctl, reading files, would report every subset).
+//!   workload. As in Istio, workloads of every namespace are candidates
+//!   (Pods, and controllers by their pod template labels; see [`super`]).
 //! * IST0128 / IST0129: top-level `trafficPolicy.tls` (IST0128) or a
 //!   `trafficPolicy.portLevelSettings[].tls` (IST0129) with mode `SIMPLE` or
 //!   `MUTUAL` and no `caCertificates`, unless it names a `credentialName` and
@@ -21,7 +18,7 @@
 //! namespace for the same host, §4.2, and only counts duplicate subsets in a
 //! metric), so nothing is reported here either.
 
-use super::{has_pods, report, ServiceIndex};
+use super::{report, ServiceIndex};
 use crate::message::{codes, Message, Severity};
 use crate::model::destination_rule::{ClientTlsMode, ClientTlsSettings};
 use crate::model::{Config, DestinationRule, Kind, Resource};
@@ -56,10 +53,6 @@ fn hosts_and_subsets(
         ));
         return;
     };
-    let service_namespace = &found.service.namespace;
-    if !has_pods(config, Some(service_namespace)) {
-        return;
-    }
     let entry_selector: BTreeMap<String, String> = match &found.service.origin {
         ServiceOrigin::ServiceEntry(key) => config
             .service_entries

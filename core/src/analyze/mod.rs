@@ -7,15 +7,17 @@
 //! | module | codes |
 //! |---|---|
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
-//! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162 |
+//! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162, IST0165 |
 //! | [`gateway_merge`] | IST0145 (warnings: servers istiod's merge leaves out, one TLS name on two servers), MR0007 (Ingress parts Istio ignores) |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
 //! | [`sidecars`] | IST0110, IST0111, IST0101 (`selector`) |
 //! | [`deprecations`] | IST0002 |
-//! | [`ports`] | IST0118 |
+//! | [`ports`] | IST0118, IST0150 |
 //! | [`address_overlap`] | MR0008 |
+//! | [`tls_credentials`] | IST0138, IST0101 (`credentialName`), IST0161 |
+//! | [`jwt_claim_routes`] | IST0149 |
 //!
 //! Service lookups follow the analyzers' own model (`util.InitServiceEntryHostMap`
 //! and `util.GetDestinationHost`), not the proxy's: every registry service
@@ -23,36 +25,35 @@
 //! from exportTo) and FQDN, and a host is looked up with the scope of the
 //! referencing resource's exportTo. See [`ServiceIndex`].
 //!
-//! Checks that ask whether a selector matches *no* pod run only when the
-//! configuration holds `Pod` objects, i.e. a snapshot of what runs (as
-//! `kubectl get pods -o yaml` gives). Deployments and other controllers in
-//! files say what those files deploy, not everything that runs (the ingress
-//! gateway pods of the Istio installation, say, or a `v2-mysql` version
-//! deployed from another file), and `istioctl analyze`, whose analyzers read
-//! only Pods, would report every selector of a file set without Pods:
+//! The analyzers read the configuration as `istioctl analyze` reads files
+//! ([`defaults::analysis_view`]): resources in `kube-system`, `kube-public`,
+//! `kube-node-lease` and `local-path-storage` are left out, and Istio's
+//! default ingress gateway (a Pod labelled `istio: ingressgateway` and the
+//! Service `istio-system/istio-ingressgateway`) is added, and Pods carry
+//! their Node's topology labels (region, zone, subzone, hostname).
 //!
-//! * Gateway `selector` (IST0101): when the configuration holds any Pod.
-//!   The port check (IST0162) runs when the selector matched workloads.
-//! * DestinationRule subsets (IST0173): when the configuration holds a Pod in
-//!   the namespace of the service the rule's host resolves to.
-//! * Sidecar `workloadSelector` (IST0101): when the configuration holds a Pod
-//!   in the Sidecar's namespace.
+//! Checks that ask whether a selector matches *no* pod (Gateway `selector`
+//! IST0101, DestinationRule subsets IST0173, Sidecar `workloadSelector`
+//! IST0101) run as in Istio: every workload of that view is a candidate, a
+//! Pod by its labels and a Deployment (or other controller) by its pod
+//! template's labels, standing for the pods it would run.
 //!
-//! Once a check runs, every workload is a candidate: a Deployment (or other
-//! controller) stands for its pods, matched by its template labels. Istio's
-//! topology label augmentation (region, zone, hostname from Node objects) is
-//! not applied: meshroute reads no Nodes.
+//! Secrets, RequestAuthentications, Namespaces, Nodes and Gateway API
+//! Gateways are read for analysis only (see `spec/analyzers.md`).
 
 pub mod address_overlap;
+pub mod defaults;
 pub mod deprecations;
 pub mod destination_rules;
 pub mod destinations;
 pub mod gateway_merge;
 pub mod gateways;
+pub mod jwt_claim_routes;
 pub mod mesh_hosts;
 pub mod ports;
 pub mod service_entries;
 pub mod sidecars;
+pub mod tls_credentials;
 
 use crate::fasthash::FastMap;
 use crate::message::{Message, Severity};
@@ -74,6 +75,8 @@ pub fn analyze(config: &Config) -> Vec<Message> {
 
 /// [`analyze`], appending to `out`.
 pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
+    let view = defaults::analysis_view(config);
+    let config = &view;
     let registry = Registry::build(config, CLUSTER_DOMAIN);
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
@@ -86,6 +89,47 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
     deprecations::analyze(config, out);
     ports::analyze(config, out);
     address_overlap::analyze(config, out);
+    tls_credentials::analyze(config, out);
+    jwt_claim_routes::analyze(config, out);
+}
+
+/// The annotation that suppresses message codes on the resource carrying
+/// it (comma-separated codes, or `*` for all), istio `annotation.GalleyAnalyzeSuppress`.
+pub const SUPPRESS_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
+
+/// Leaves out the messages whose resource suppresses their code with
+/// [`SUPPRESS_ANNOTATION`], as istioctl's `filterMessages` does (istio
+/// `pkg/config/analysis/local/istiod_analyze.go`).
+pub fn suppress_annotated(config: &Config, messages: &mut Vec<Message>) {
+    fn collect<'a, T>(list: &'a [Resource<T>], out: &mut FastMap<String, &'a str>) {
+        for r in list {
+            if let Some(codes) = r.metadata.annotations.get(SUPPRESS_ANNOTATION) {
+                out.insert(
+                    resource_label(&r.kind_name, r.namespace(), r.name()),
+                    codes.as_str(),
+                );
+            }
+        }
+    }
+    let mut suppressed: FastMap<String, &str> = FastMap::default();
+    collect(&config.virtual_services, &mut suppressed);
+    collect(&config.destination_rules, &mut suppressed);
+    collect(&config.gateways, &mut suppressed);
+    collect(&config.service_entries, &mut suppressed);
+    collect(&config.workload_entries, &mut suppressed);
+    collect(&config.sidecars, &mut suppressed);
+    collect(&config.services, &mut suppressed);
+    collect(&config.workloads, &mut suppressed);
+    if suppressed.is_empty() {
+        return;
+    }
+    messages.retain(|m| {
+        suppressed.get(&m.resource).is_none_or(|codes| {
+            !codes
+                .split(',')
+                .any(|c| c.trim() == "*" || c.trim() == m.code)
+        })
+    });
 }
 
 /// A message about resource `r` of `kind`, pointing at `path` (or at its
@@ -108,15 +152,6 @@ pub(crate) fn report<T>(
         text,
         fix,
     )
-}
-
-/// Whether the configuration holds `Pod` objects (in `namespace`, when
-/// given): the condition for checks that report selectors matching no pod.
-pub(crate) fn has_pods(config: &Config, namespace: Option<&str>) -> bool {
-    config
-        .workloads
-        .iter()
-        .any(|w| w.kind_name == "Pod" && namespace.is_none_or(|ns| w.namespace() == ns))
 }
 
 /// Go's `%q` for the ASCII strings hosts and names are made of.

@@ -7,8 +7,12 @@
 //! Skipped as in Istio: Services labelled as Istio's own (`istio` label key,
 //! or `release: istio`), Services managed by Istio's gateway controllers
 //! (`gateway.istio.io/managed`), UDP ports, and the well-known TCP ports 25,
-//! 53, 3306 and 27017. ExternalName Services are left out (Istio reports them
-//! under IST0123, which meshroute does not implement).
+//! 53, 3306 and 27017.
+//!
+//! IST0150 (Warning) instead of IST0118 for an `ExternalName` Service: a
+//! port whose protocol Istio cannot tell, or a port named `tcp`. The proxy
+//! forwards an ExternalName service's TCP traffic by the port's protocol, so
+//! such a port may be blocked or passed through unmatched.
 
 use super::report;
 use crate::message::{codes, Message, Severity};
@@ -75,17 +79,31 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
         {
             continue;
         }
-        if svc.spec.service_type.as_deref() == Some("ExternalName") {
-            continue;
-        }
+        let external_name = svc.spec.service_type.as_deref() == Some("ExternalName");
         for (i, port) in svc.spec.ports.iter().enumerate() {
             let name = port.name.as_deref().unwrap_or("");
-            if !protocol_is_unsupported(
+            let unsupported = protocol_is_unsupported(
                 port.port,
                 name,
                 port.protocol.as_deref(),
                 port.app_protocol.as_deref(),
-            ) {
+            );
+            let at = path::field(&path::index("spec.ports", i), "port");
+            if external_name {
+                if unsupported || name == "tcp" {
+                    out.push(report(
+                        svc,
+                        Kind::Service,
+                        codes::EXTERNAL_NAME_SERVICE_INVALID_PORT_NAME,
+                        Severity::Warning,
+                        &at,
+                        "Port name for ExternalName service is invalid. Proxy may prevent tcp named ports and unmatched traffic for ports serving TCP protocol from being forwarded correctly".to_string(),
+                        "name the port after the protocol it serves other than tcp (http, https, tls, grpc, ...) or set appProtocol",
+                    ));
+                }
+                continue;
+            }
+            if !unsupported {
                 continue;
             }
             let target = match &port.target_port {
@@ -98,7 +116,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                 Kind::Service,
                 codes::PORT_NAME_NOT_UNDER_NAMING_CONVENTION,
                 Severity::Info,
-                &path::field(&path::index("spec.ports", i), "port"),
+                &at,
                 format!(
                     "Port name {name} (port: {}, targetPort: {target}) doesn't follow the naming convention of Istio port.",
                     port.port

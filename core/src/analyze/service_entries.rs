@@ -4,8 +4,9 @@
 //!   is empty or TCP, one message per such port. Istio skips this only when
 //!   the mesh config enables DNS auto-allocation (`ISTIO_META_DNS_CAPTURE` and
 //!   `ISTIO_META_DNS_AUTO_ALLOCATE` or `PILOT_ENABLE_IP_AUTOALLOCATE` proxy
-//!   metadata) or the entry has status addresses; meshroute reads neither, so
-//!   the default mesh config applies and the warning is given.
+//!   metadata, read from the configuration's mesh config:
+//!   `MeshConfig::dns_auto_allocation`) or the entry has status addresses
+//!   (`status.addresses`, read for this analysis only).
 //! * IST0177: ServiceEntries visible in one scope (`*` or a namespace; a
 //!   namespace scope also sees `*`) define one host (as written) and port
 //!   number with different protocols (compared in upper case). Each entry is
@@ -19,8 +20,19 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Runs both checks.
 pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+    let auto_allocated = config
+        .mesh_config()
+        .is_some_and(|m| m.config.dns_auto_allocation());
     for se in &config.service_entries {
-        if !se.spec.addresses.is_empty() {
+        if !se.spec.addresses.is_empty() || auto_allocated {
+            continue;
+        }
+        let allocated = config.service_entry_statuses.iter().any(|st| {
+            st.namespace() == se.namespace()
+                && st.name() == se.name()
+                && !st.spec.addresses.is_empty()
+        });
+        if allocated {
             continue;
         }
         for (i, port) in se.spec.ports.iter().enumerate() {

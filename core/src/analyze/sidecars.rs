@@ -5,12 +5,18 @@
 //! * IST0110: several Sidecars of one namespace select the same workload;
 //!   each is reported once per such workload.
 //! * IST0101 `selector`: a Sidecar `workloadSelector` matching no workload of
-//!   its namespace. Checked only when the configuration holds a `Pod` object in
-//!   the Sidecar's namespace (see [`super`]).
+//!   its namespace (Pods, and controllers by their pod template labels; see
+//!   [`super`]).
 //!
-//! Istio's ambient-mode exemptions (IST0163 instead) are not modelled.
+//! * IST0167 IneffectivePolicy (Warning), instead of IST0110 / IST0111: a
+//!   Sidecar selecting a workload in ambient mode (annotation
+//!   `ambient.istio.io/redirection: enabled`), or a Sidecar without selector
+//!   in an ambient namespace (a `Namespace` labelled
+//!   `istio.io/dataplane-mode: ambient`, without `istio-injection: enabled` or
+//!   `istio.io/rev`): ambient workloads have no sidecar to configure. Each
+//!   Sidecar is reported once. Namespaces are read for this analysis only.
 
-use super::{has_pods, quote, report, selector_string};
+use super::{quote, report, selector_string};
 use crate::message::{codes, Message, Severity};
 use crate::model::{Config, Kind};
 use crate::registry::labels_match;
@@ -38,7 +44,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                 by_workload.entry(w).or_default().push(i);
             }
         }
-        if !found && has_pods(config, Some(sc.namespace())) {
+        if !found {
             let first = labels.keys().next().map(String::as_str).unwrap_or("");
             out.push(report(
                 sc,
@@ -54,13 +60,43 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             ));
         }
     }
-    for (w, list) in &by_workload {
-        if list.len() < 2 {
-            continue;
+    // Sidecars reported as ineffective are not reported again.
+    let mut ineffective: Vec<usize> = Vec::new();
+    let mut report_ineffective = |i: usize, reason: &str, out: &mut Vec<Message>| {
+        let Some(sc) = config.sidecars.get(i) else {
+            return;
+        };
+        if ineffective.contains(&i) {
+            return;
         }
+        ineffective.push(i);
+        out.push(report(
+            sc,
+            Kind::Sidecar,
+            codes::INEFFECTIVE_POLICY,
+            Severity::Warning,
+            "metadata.name",
+            format!("The policy has no impact: {reason}."),
+            "remove the Sidecar: ambient workloads have no sidecar proxy (use a waypoint for their policies)",
+        ));
+    };
+    for (w, list) in &by_workload {
         let Some(workload) = config.workloads.get(*w) else {
             continue;
         };
+        if pod_in_ambient_mode(&workload.metadata.annotations) {
+            for &i in list {
+                report_ineffective(
+                    i,
+                    "selected workload is in ambient mode, the policy has no impact",
+                    out,
+                );
+            }
+            continue;
+        }
+        if list.len() < 2 {
+            continue;
+        }
         let names = sorted_names(config, list);
         for &i in list {
             let Some(sc) = config.sidecars.get(i) else {
@@ -83,6 +119,17 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
         }
     }
     for (ns, list) in &without_selector {
+        let namespace = config.namespaces.iter().find(|n| n.name() == *ns);
+        if namespace.is_some_and(|n| namespace_in_ambient_mode(&n.metadata.labels)) {
+            for &i in list {
+                report_ineffective(
+                    i,
+                    "namespace is in ambient mode, the policy has no impact",
+                    out,
+                );
+            }
+            continue;
+        }
         if list.len() < 2 {
             continue;
         }
@@ -106,6 +153,29 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             ));
         }
     }
+}
+
+/// Istio `util.PodInAmbientMode`: annotation `ambient.istio.io/redirection: enabled`.
+fn pod_in_ambient_mode(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get("ambient.istio.io/redirection")
+        .is_some_and(|v| v == "enabled")
+}
+
+/// Istio `util.NamespaceInAmbientMode`: label `istio.io/dataplane-mode:
+/// ambient`, unless the namespace asks for sidecar injection
+/// (`istio-injection: enabled`) or names a revision (`istio.io/rev`).
+fn namespace_in_ambient_mode(labels: &BTreeMap<String, String>) -> bool {
+    if labels
+        .get("istio-injection")
+        .is_some_and(|v| v == "enabled")
+        || labels.get("istio.io/rev").is_some_and(|v| !v.is_empty())
+    {
+        return false;
+    }
+    labels
+        .get("istio.io/dataplane-mode")
+        .is_some_and(|v| v == "ambient")
 }
 
 fn sorted_names(config: &Config, list: &[usize]) -> Vec<String> {

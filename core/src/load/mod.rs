@@ -293,7 +293,23 @@ impl Loader<'_> {
                     }
                     "Gateway" => self.istio(root, file, api_version, kind, |c| &mut c.gateways),
                     "ServiceEntry" => {
-                        self.istio(root, file, api_version, kind, |c| &mut c.service_entries)
+                        let before = self.config.service_entries.len();
+                        self.istio(root, file, api_version, kind, |c| &mut c.service_entries);
+                        // The status istiod wrote (allocated addresses), for analysis only.
+                        if self.config.service_entries.len() > before
+                            && root.get("status").is_some()
+                        {
+                            if let Some(r) = self
+                                .analysis_only::<model::service_entry_status::ServiceEntryStatus>(
+                                    root,
+                                    file,
+                                    api_version,
+                                    "ServiceEntryStatus",
+                                )
+                            {
+                                self.config.service_entry_statuses.push(r);
+                            }
+                        }
                     }
                     "WorkloadEntry" => {
                         self.istio(root, file, api_version, kind, |c| &mut c.workload_entries)
@@ -308,13 +324,10 @@ impl Loader<'_> {
                 }
             }
             ("", "Pod") if version == "v1" => {
-                if let Some(r) =
-                    self.typed::<serde::de::IgnoredAny>(root, file, api_version, kind, false)
-                {
-                    let labels = r.metadata.labels.clone();
-                    self.config
-                        .workloads
-                        .push(with_spec(r, kube::Workload::pod(labels)));
+                if let Some(r) = self.typed::<kube::PodSpec>(root, file, api_version, kind, false) {
+                    let mut pod = kube::Workload::pod(r.metadata.labels.clone());
+                    pod.node_name = r.spec.node_name.clone();
+                    self.config.workloads.push(with_spec(r, pod));
                 }
             }
             ("networking.k8s.io", "Ingress") if version == "v1" => {
@@ -350,8 +363,97 @@ impl Loader<'_> {
                 self.config.messages.extend(messages);
                 self.config.mesh_configs.extend(sources);
             }
+            // Read for analysis only; for routing they stay skipped (below).
+            ("", "Secret") if version == "v1" => {
+                if let Some(r) = self.analysis_only::<kube::Secret>(root, file, api_version, kind) {
+                    self.config.secrets.push(r);
+                }
+                self.skip(root, source, kind);
+            }
+            ("gateway.networking.k8s.io", "Gateway") => {
+                if let Some(r) = self.analysis_only::<model::gateway_api::KubernetesGateway>(
+                    root,
+                    file,
+                    api_version,
+                    kind,
+                ) {
+                    self.config.kubernetes_gateways.push(r);
+                }
+                self.skip(root, source, kind);
+            }
+            ("", "Node") if version == "v1" => {
+                if let Some(r) = self.analysis_only::<kube::Node>(root, file, api_version, kind) {
+                    self.config.nodes.push(r);
+                }
+                self.skip(root, source, kind);
+            }
+            ("", "Namespace") if version == "v1" => {
+                if let Some(r) =
+                    self.analysis_only::<kube::Namespace>(root, file, api_version, kind)
+                {
+                    self.config.namespaces.push(r);
+                }
+                self.skip(root, source, kind);
+            }
+            ("security.istio.io", "RequestAuthentication") => {
+                if let Some(r) = self.analysis_only::<model::security::RequestAuthentication>(
+                    root,
+                    file,
+                    api_version,
+                    kind,
+                ) {
+                    self.config.request_authentications.push(r);
+                }
+                self.skip(root, source, kind);
+            }
             _ => self.skip(root, source, kind),
         }
+    }
+
+    /// A resource routing ignores but analysis reads: its metadata, and its
+    /// body read leniently from `spec` (absent: empty) or, for a Secret,
+    /// Namespace or Node, from the whole document (for `ServiceEntryStatus`,
+    /// a ServiceEntry's `status`). `None`, without a message,
+    /// when it cannot be read: the resource is reported as skipped anyway.
+    fn analysis_only<T: DeserializeOwned>(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<Resource<T>> {
+        let empty = Node {
+            value: Value::Map(Vec::new()),
+            loc: root.loc,
+        };
+        let body = match kind {
+            "Secret" | "Namespace" | "Node" => root,
+            "ServiceEntryStatus" => root.get("status").unwrap_or(&empty),
+            _ => root.get("spec").unwrap_or(&empty),
+        };
+        let spec = de::read::<T>(body, "spec").ok()?;
+        let metadata = match root.get("metadata") {
+            Some(m) => de::read::<ObjectMeta>(m, "metadata").ok()?,
+            None => return None,
+        };
+        if metadata.name.is_empty() {
+            return None;
+        }
+        let mut metadata = metadata;
+        if metadata.namespace.is_empty() {
+            metadata.namespace = self.options.default_namespace.clone();
+        }
+        let fields =
+            positions::field_locations(&[("metadata", root.get("metadata")?), ("spec", body)]);
+        Some(Resource {
+            api_version: api_version.to_string(),
+            kind_name: kind.to_string(),
+            metadata,
+            spec,
+            source: Source::new(file.clone(), root.loc),
+            fields: Arc::new(fields),
+            order: usize::MAX,
+        })
     }
 
     /// Whether `root` is Istio's mesh ConfigMap (`model::is_mesh_config_map`).

@@ -161,6 +161,7 @@ impl ControllerSpec {
         Workload {
             labels,
             replicas: self.replicas.unwrap_or(1),
+            node_name: None,
         }
     }
 }
@@ -172,7 +173,25 @@ pub struct Workload {
     pub labels: BTreeMap<String, String>,
     /// Number of pods: 1 for a Pod, `spec.replicas` (default 1) for controllers.
     pub replicas: u32,
+    /// The Node a Pod runs on (`spec.nodeName`); analysis reads the Node's
+    /// topology labels from it, as Istio's registry does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
 }
+
+/// The `spec` of a Pod, the parts meshroute reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    /// The Node the Pod is scheduled on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+}
+
+/// A Kubernetes v1 Node: its metadata (topology labels) is what analysis
+/// reads. Not part of routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {}
 
 impl Workload {
     /// A single Pod with these metadata labels.
@@ -180,8 +199,38 @@ impl Workload {
         Workload {
             labels,
             replicas: 1,
+            node_name: None,
         }
     }
+}
+
+/// A Kubernetes v1 Namespace: its metadata (labels) is what analysis reads
+/// (ambient mode, `istio.io/dataplane-mode`). Not part of routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {}
+
+/// A Kubernetes v1 Secret, the parts analysis reads (gateway credentials).
+/// Not part of routing. Values of `data` are base64 as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    /// `Opaque`, `kubernetes.io/tls`, ...
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub secret_type: Option<String>,
+    /// Keys and base64 values.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub data: BTreeMap<String, String>,
+    /// Keys and plain values (the API server merges them into `data`).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub string_data: BTreeMap<String, String>,
 }
 
 #[cfg(test)]
@@ -280,7 +329,8 @@ mod tests {
             ds.into_workload(),
             Workload {
                 labels: labels(&[("app", "agent")]),
-                replicas: 1
+                replicas: 1,
+                node_name: None,
             }
         );
     }

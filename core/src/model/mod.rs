@@ -9,9 +9,12 @@
 pub mod common;
 pub mod destination_rule;
 pub mod gateway;
+pub mod gateway_api;
 pub mod ingress;
 pub mod kube;
+pub mod security;
 pub mod service_entry;
+pub mod service_entry_status;
 pub mod sidecar;
 pub mod virtual_service;
 pub mod workload_entry;
@@ -245,6 +248,20 @@ pub struct Config {
     pub ingresses: Vec<Resource<Ingress>>,
     /// Kubernetes IngressClasses in load order.
     pub ingress_classes: Vec<Resource<IngressClass>>,
+    /// Secrets in load order: read for analysis only (gateway credentials),
+    /// never for routing.
+    pub secrets: Vec<Resource<kube::Secret>>,
+    /// Gateway API Gateways in load order: read for analysis only.
+    pub kubernetes_gateways: Vec<Resource<gateway_api::KubernetesGateway>>,
+    /// The status of ServiceEntries that carry one (kind `ServiceEntryStatus`,
+    /// named as their ServiceEntry): read for analysis only.
+    pub service_entry_statuses: Vec<Resource<service_entry_status::ServiceEntryStatus>>,
+    /// Nodes in load order: read for analysis only (their topology labels).
+    pub nodes: Vec<Resource<kube::Node>>,
+    /// Namespaces in load order: read for analysis only (their labels).
+    pub namespaces: Vec<Resource<kube::Namespace>>,
+    /// RequestAuthentications in load order: read for analysis only.
+    pub request_authentications: Vec<Resource<security::RequestAuthentication>>,
     /// Mesh configs, in the order given: the mesh ConfigMap among the
     /// resources, files given explicitly (see [`crate::mesh_config`];
     /// [`Config::mesh_config`] picks the one in force).

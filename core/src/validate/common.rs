@@ -64,17 +64,6 @@ impl<'a, T> Report<'a, T> {
         );
     }
 
-    /// IST0002: a deprecated field is used.
-    pub fn deprecated(&mut self, field: &str, text: impl Into<String>, fix: &str) {
-        self.emit(
-            codes::DEPRECATED,
-            Severity::Warning,
-            field,
-            text.into(),
-            fix,
-        );
-    }
-
     /// An error when `result` is one.
     pub fn error_if(&mut self, field: &str, result: Result<(), String>, fix: &str) {
         if let Err(e) = result {

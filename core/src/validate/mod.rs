@@ -3,8 +3,9 @@
 //! Every rule Istio applies to VirtualService, DestinationRule, Gateway,
 //! ServiceEntry, Sidecar and WorkloadEntry, reported as `istioctl analyze`
 //! reports them: errors as IST0106 (SchemaValidationError), warnings as
-//! IST0133 (SchemaWarning), VirtualService reachability as IST0130/IST0131,
-//! deprecated fields as IST0002. Each message names the resource, the exact
+//! IST0133 (SchemaWarning), VirtualService reachability as IST0130/IST0131
+//! (deprecated fields, IST0002, are the analyzers' concern:
+//! [`crate::analyze::deprecations`]). Each message names the resource, the exact
 //! field path and its `file:line:col`, keeps Istio's wording and says how to
 //! fix it. Regular expressions are compiled by [`crate::matching::regex`], the
 //! engine routing uses, so what validation accepts is what matching can run.

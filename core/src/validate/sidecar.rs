@@ -141,11 +141,6 @@ pub(crate) fn validate(res: &Resource<Sidecar>, out: &mut Vec<Message>) {
         let tpp = "spec.outboundTrafficPolicy";
         if let Some(proxy) = &tp.egress_proxy {
             let xp = field(tpp, "egressProxy");
-            r.deprecated(
-                &xp,
-                "\"outboundTrafficPolicy.egressProxy\" is deprecated",
-                "route external traffic through an egress gateway instead",
-            );
             if tp.mode != Some(OutboundTrafficMode::AllowAny) {
                 r.error(
                     &xp,

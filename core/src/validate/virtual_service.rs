@@ -551,15 +551,6 @@ fn fault(r: &mut Report<'_, VirtualService>, p: &str, f: &HttpFaultInjection) {
             r.duration(&at, exp);
             r.error(&at, "exponentialDelay not supported yet", "use fixedDelay");
         }
-        if let Some(pc) = d.percent {
-            if pc > 0 {
-                r.deprecated(
-                    &field(&dp, "percent"),
-                    "\"fault.delay.percent\" is deprecated. Use \"fault.delay.percentage\" instead",
-                    "replace percent: N with percentage: {value: N}",
-                );
-            }
-        }
     }
 }
 
