@@ -50,11 +50,8 @@ struct MeshInit {
     file_name: Option<String>,
     /// Namespace of resources that name none.
     default_namespace: Option<String>,
-    /// Istio's MeshConfig: YAML text, or an object in istiod's camelCase
-    /// shape. Accepted here, read by [`mesh_config_from_js`] into `mesh_config_text`.
-    #[serde(default)]
-    mesh_config: Option<serde::de::IgnoredAny>,
-    /// `meshConfig` as text (an object as JSON text).
+    /// `meshConfig` (Istio's MeshConfig: YAML text, or an object in istiod's
+    /// camelCase shape) as text, read by [`mesh_config_from_js`].
     #[serde(skip)]
     mesh_config_text: Option<String>,
     /// Shorthand for `meshConfig.rootNamespace`.
@@ -71,10 +68,9 @@ impl MeshInit {
     fn parse(value: Option<MeshOptionsArg>) -> Result<MeshInit, JsError> {
         match value {
             Some(v) if !v.is_undefined() && !v.is_null() => {
-                let mut init: MeshInit = from_js(&v, "mesh options")?;
-                if init.mesh_config.is_some() {
-                    init.mesh_config_text = mesh_config_from_js(&v)?;
-                }
+                let (rest, mesh_config_text) = mesh_config_from_js(&v)?;
+                let mut init: MeshInit = from_js(&rest, "mesh options")?;
+                init.mesh_config_text = mesh_config_text;
                 Ok(init)
             }
             _ => Ok(MeshInit::default()),
@@ -96,7 +92,7 @@ impl MeshInit {
         let shorthand = self.root_namespace.is_some() || self.outbound_traffic_policy.is_some();
         match &self.mesh_config_text {
             Some(_) if shorthand => Err(JsError::new(
-                "invalid mesh options: give rootNamespace and outboundTrafficPolicy inside meshConfig when meshConfig is given",
+                "invalid mesh options: with meshConfig, give rootNamespace and outboundTrafficPolicy inside it",
             )),
             Some(text) => Ok(Some(text.clone())),
             None if !shorthand => Ok(None),
@@ -182,26 +178,37 @@ fn parse_request(request: &JsValue) -> Result<Request, JsError> {
     from_js(request, "request")
 }
 
-/// The `meshConfig` option as text: a string as given, an object as JSON
-/// text (which the core's YAML reader takes); `None` when absent or null.
-fn mesh_config_from_js(options: &JsValue) -> Result<Option<String>, JsError> {
-    let value = js_sys::Reflect::get(options, &JsValue::from_str("meshConfig"))
+/// The options without `meshConfig` (read as the other options are), and
+/// `meshConfig` as text: a string as given, an object as JSON text (which
+/// the core's YAML reader takes); `None` when absent or null.
+fn mesh_config_from_js(options: &JsValue) -> Result<(JsValue, Option<String>), JsError> {
+    let key = JsValue::from_str("meshConfig");
+    let Some(object) = options.dyn_ref::<js_sys::Object>() else {
+        return Ok((options.clone(), None));
+    };
+    let value = js_sys::Reflect::get(object, &key)
         .map_err(|_| JsError::new("invalid mesh options: meshConfig cannot be read"))?;
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
+    if value.is_undefined() {
+        return Ok((options.clone(), None));
+    }
+    let rest = js_sys::Object::assign(&js_sys::Object::new(), object);
+    // Deleting an own data property of a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::delete_property(&rest, &key);
+    if value.is_null() {
+        return Ok((rest.into(), None));
     }
     if let Some(text) = value.as_string() {
-        return Ok(Some(text));
+        return Ok((rest.into(), Some(text)));
     }
     if value.is_object() && !js_sys::Array::is_array(&value) {
         return JSON::stringify(&value)
             .ok()
             .and_then(|s| s.as_string())
-            .map(Some)
+            .map(|text| (rest.into(), Some(text)))
             .ok_or_else(|| JsError::new("invalid meshConfig: not representable as JSON"));
     }
     Err(JsError::new(
-        "invalid meshConfig: give MeshConfig YAML (a string) or an object such as {outboundTrafficPolicy: {mode: 'REGISTRY_ONLY'}}",
+        "invalid meshConfig: give MeshConfig YAML or an object",
     ))
 }
 

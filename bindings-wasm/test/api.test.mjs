@@ -164,7 +164,7 @@ test('meshConfig (YAML or object) decides unknown hosts and is named by explain 
   const typo = Mesh.fromYaml('', { meshConfig: 'outboundTraficPolicy: {mode: REGISTRY_ONLY}\n' });
   assert.ok(typo.check().some((m) => m.source.file === '<meshConfig>' && m.fix.includes('outboundTrafficPolicy')));
   assert.throws(() => Mesh.fromYaml('', { meshConfig: 3 }), (e) => e instanceof Error && e.message.includes('meshConfig'));
-  assert.throws(() => Mesh.fromYaml('', { meshConfig: {}, rootNamespace: 'x' }), (e) => e instanceof Error && e.message.includes('inside meshConfig'));
+  assert.throws(() => Mesh.fromYaml('', { meshConfig: {}, rootNamespace: 'x' }), (e) => e instanceof Error && e.message.includes('with meshConfig'));
 });
 
 test('fromFiles loads several files in order and names them in messages', () => {

@@ -30,7 +30,7 @@ use crate::message::{codes, Message, Severity};
 use crate::model::virtual_service::HttpRetry;
 use crate::model::Config;
 use crate::source::{Location, Source};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 
@@ -41,8 +41,8 @@ pub const CONFIG_MAP_KEY: &str = "mesh";
 pub const CONFIG_MAP_NAME: &str = "istio";
 
 /// The MeshConfig fields meshroute reads, as written (absent: Istio's default).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeshConfig {
     /// What sidecars do with traffic for hosts the registry does not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,12 +71,13 @@ pub struct MeshConfig {
 }
 
 /// `defaultConfig` of MeshConfig, the part meshroute reads.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DefaultProxyConfig {
     /// Environment of every proxy (`ISTIO_META_DNS_CAPTURE`, ...).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub proxy_metadata: std::collections::BTreeMap<String, String>,
+    /// As written, in order (a later duplicate name wins).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy_metadata: Vec<(String, String)>,
 }
 
 impl MeshConfig {
@@ -89,15 +90,21 @@ impl MeshConfig {
         let Some(metadata) = self.default_config.as_ref().map(|c| &c.proxy_metadata) else {
             return false;
         };
-        let on = |key: &str| metadata.get(key).is_some_and(|v| v == "true");
+        let on = |key: &str| {
+            metadata
+                .iter()
+                .rev()
+                .find(|(name, _)| name == key)
+                .is_some_and(|(_, v)| v == "true")
+        };
         on("ISTIO_META_DNS_CAPTURE")
             && (on("ISTIO_META_DNS_AUTO_ALLOCATE") || on("PILOT_ENABLE_IP_AUTOALLOCATE"))
     }
 }
 
 /// `outboundTrafficPolicy` of MeshConfig.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutboundTrafficPolicy {
     /// The mode; absent is `REGISTRY_ONLY`, the proto's zero value, when the
     /// policy is written (Istio's default mesh config sets `ALLOW_ANY`).
@@ -106,7 +113,7 @@ pub struct OutboundTrafficPolicy {
 }
 
 /// `outboundTrafficPolicy.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum OutboundMode {
     /// Unknown hosts are refused.
     #[serde(rename = "REGISTRY_ONLY")]
@@ -121,8 +128,8 @@ pub enum OutboundMode {
 }
 
 /// `pathNormalization` of MeshConfig.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PathNormalizationSetting {
     /// The normalization; absent is `DEFAULT` (= `BASE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +137,7 @@ pub struct PathNormalizationSetting {
 }
 
 /// `pathNormalization.normalization`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NormalizationType {
     /// Istio's default: `BASE`.
@@ -496,9 +503,12 @@ impl Reader<'_> {
 
     /// The fields meshroute reads; the others become messages. `None` when
     /// a value has the wrong type (istiod refuses such a mesh config).
-    fn read_node(&self, mut root: Node<'_>, messages: &mut Vec<Message>) -> Option<MeshConfig> {
-        let entries = match &mut root.value {
-            Value::Map(entries) => entries,
+    /// Read by hand rather than through serde: the WASM build is
+    /// size-limited, and this keeps the generic deserializer out of it.
+    fn read_node(&self, root: Node<'_>, messages: &mut Vec<Message>) -> Option<MeshConfig> {
+        let mut bad = false;
+        let entries = match &root.value {
+            Value::Map(entries) => entries.as_slice(),
             Value::Null => return Some(MeshConfig::default()),
             other => {
                 messages.push(self.message(
@@ -515,56 +525,95 @@ impl Reader<'_> {
                 return None;
             }
         };
+        let mut config = MeshConfig::default();
         let mut not_modelled: Vec<String> = Vec::new();
         let mut first_not_modelled = None;
-        entries.retain(|(k, _)| {
+        let mut skip = |key: String, loc: Location| {
+            first_not_modelled.get_or_insert(loc);
+            not_modelled.push(key);
+        };
+        for (k, v) in entries {
             let key = k.as_str().unwrap_or("");
-            if MODELLED_FIELDS.contains(&key) {
-                return true;
+            if matches!(v.value, Value::Null) {
+                continue;
             }
-            if NOT_MODELLED_FIELDS.contains(&key) {
-                first_not_modelled.get_or_insert(k.loc);
-                not_modelled.push(key.to_string());
-            } else {
-                let known = MODELLED_FIELDS.iter().chain(NOT_MODELLED_FIELDS.iter());
-                let fix = match did_you_mean(key, known.copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "remove it: it is not a MeshConfig field (istio/api mesh/v1alpha1/config.proto)".into(),
-                };
-                messages.push(self.message(
-                    codes::BAD_FIELD,
-                    Severity::Warning,
-                    key,
-                    k.loc,
-                    format!("unknown MeshConfig field `{key}`: istiod ignores it"),
-                    &fix,
-                ));
-            }
-            false
-        });
-        for (k, v) in entries.iter_mut() {
-            if let (Some("defaultConfig"), Value::Map(proxy)) = (k.as_str(), &mut v.value) {
-                proxy.retain(|(k, _)| {
-                    let key = k.as_str().unwrap_or("");
-                    if key == "proxyMetadata" {
-                        return true;
+            let mut field = Field {
+                reader: self,
+                messages: &mut *messages,
+                bad: &mut bad,
+            };
+            match key {
+                "outboundTrafficPolicy" => {
+                    let mut policy = OutboundTrafficPolicy::default();
+                    for (pk, pv) in field.mapping(v, key, &["mode", "tls"]) {
+                        match pk.as_str().unwrap_or("") {
+                            "mode" => {
+                                policy.mode = field
+                                    .choice(pv, "outboundTrafficPolicy.mode", &OUTBOUND_MODES)
+                                    .map(|i| OUTBOUND_MODE_VALUES[i]);
+                            }
+                            _ => skip("outboundTrafficPolicy.tls".into(), pk.loc),
+                        }
                     }
-                    first_not_modelled.get_or_insert(k.loc);
-                    not_modelled.push(format!("defaultConfig.{key}"));
-                    false
-                });
-            }
-            if let (Some("outboundTrafficPolicy"), Value::Map(policy)) = (k.as_str(), &mut v.value)
-            {
-                policy.retain(|(k, _)| {
-                    if k.as_str() == Some("tls") {
-                        first_not_modelled.get_or_insert(k.loc);
-                        not_modelled.push("outboundTrafficPolicy.tls".into());
-                        false
-                    } else {
-                        true
+                    if policy.mode == Some(OutboundMode::AllowAnyDynamicDns) {
+                        field.messages.push(self.message(
+                            codes::NOT_MODELLED,
+                            Severity::Info,
+                            "outboundTrafficPolicy.mode",
+                            v.loc,
+                            "ALLOW_ANY_DYNAMIC_DNS is decided as ALLOW_ANY: its dynamic DNS cluster is not modelled".into(),
+                            "",
+                        ));
                     }
-                });
+                    config.outbound_traffic_policy = Some(policy);
+                }
+                "rootNamespace" => config.root_namespace = field.string(v, key),
+                "defaultServiceExportTo" => {
+                    config.default_service_export_to = field.strings(v, key)
+                }
+                "defaultVirtualServiceExportTo" => {
+                    config.default_virtual_service_export_to = field.strings(v, key)
+                }
+                "defaultDestinationRuleExportTo" => {
+                    config.default_destination_rule_export_to = field.strings(v, key)
+                }
+                "defaultHttpRetryPolicy" => config.default_http_retry_policy = field.retry(v, key),
+                "pathNormalization" => {
+                    let mut setting = PathNormalizationSetting::default();
+                    for (_, nv) in field.mapping(v, key, &["normalization"]) {
+                        setting.normalization = field
+                            .choice(nv, "pathNormalization.normalization", &NORMALIZATIONS)
+                            .map(|i| NORMALIZATION_VALUES[i]);
+                    }
+                    config.path_normalization = Some(setting);
+                }
+                "defaultConfig" => {
+                    let mut proxy = DefaultProxyConfig::default();
+                    for (pk, pv) in field.mapping(v, key, &[]) {
+                        let name = pk.as_str().unwrap_or("");
+                        if name != "proxyMetadata" {
+                            skip(format!("defaultConfig.{name}"), pk.loc);
+                            continue;
+                        }
+                        for (mk, mv) in field.mapping(pv, "defaultConfig.proxyMetadata", &[]) {
+                            let name = mk.as_str().unwrap_or("");
+                            let path = format!("defaultConfig.proxyMetadata.{name}");
+                            if let Some(value) = field.string(mv, &path) {
+                                proxy.proxy_metadata.push((name.to_string(), value));
+                            }
+                        }
+                    }
+                    config.default_config = Some(proxy);
+                }
+                _ if NOT_MODELLED_FIELDS.contains(&key) => skip(key.to_string(), k.loc),
+                _ => {
+                    let known = MODELLED_FIELDS.iter().chain(NOT_MODELLED_FIELDS.iter());
+                    let fix = match did_you_mean(key, known.copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "remove it: not a MeshConfig field".into(),
+                    };
+                    field.unknown(key, k.loc, fix);
+                }
             }
         }
         if let Some(loc) = first_not_modelled {
@@ -574,69 +623,200 @@ impl Reader<'_> {
                 "",
                 loc,
                 format!(
-                    "MeshConfig fields not modelled (they change no routing decision meshroute makes): {}",
+                    "MeshConfig fields not modelled (no decision depends on them): {}",
                     not_modelled.join(", ")
                 ),
                 "",
             ));
         }
-        loop {
-            match de::read::<MeshConfig>(&root, "") {
-                Ok(config) => {
-                    let mode = config.outbound_traffic_policy.as_ref().and_then(|p| p.mode);
-                    if mode == Some(OutboundMode::AllowAnyDynamicDns) {
-                        messages.push(self.message(
-                            codes::NOT_MODELLED,
-                            Severity::Info,
-                            "outboundTrafficPolicy.mode",
-                            root.loc,
-                            "ALLOW_ANY_DYNAMIC_DNS is decided as ALLOW_ANY (passthrough): Istio sends plaintext HTTP for unknown hosts through its AllowAnyDynamicDNSCluster, which meshroute does not model".into(),
-                            "",
-                        ));
-                    }
-                    return Some(config);
+        (!bad).then_some(config)
+    }
+}
+
+/// `outboundTrafficPolicy.mode` as written, and its value.
+const OUTBOUND_MODES: [&str; 3] = ["REGISTRY_ONLY", "ALLOW_ANY", "ALLOW_ANY_DYNAMIC_DNS"];
+const OUTBOUND_MODE_VALUES: [OutboundMode; 3] = [
+    OutboundMode::RegistryOnly,
+    OutboundMode::AllowAny,
+    OutboundMode::AllowAnyDynamicDns,
+];
+/// `pathNormalization.normalization` as written, and its value.
+const NORMALIZATIONS: [&str; 5] = [
+    "DEFAULT",
+    "NONE",
+    "BASE",
+    "MERGE_SLASHES",
+    "DECODE_AND_MERGE_SLASHES",
+];
+const NORMALIZATION_VALUES: [NormalizationType; 5] = [
+    NormalizationType::Default,
+    NormalizationType::None,
+    NormalizationType::Base,
+    NormalizationType::MergeSlashes,
+    NormalizationType::DecodeAndMergeSlashes,
+];
+
+/// Typed reads of one field's value: an unknown key is a warning (istiod
+/// ignores it), a wrong type an error that stops the mesh config applying.
+struct Field<'f, 'r> {
+    reader: &'f Reader<'r>,
+    messages: &'f mut Vec<Message>,
+    bad: &'f mut bool,
+}
+
+impl Field<'_, '_> {
+    fn wrong(&mut self, path: &str, node: &Node<'_>, expected: &str, fix: &str) {
+        *self.bad = true;
+        self.messages.push(self.reader.message(
+            codes::BAD_FIELD,
+            Severity::Error,
+            path,
+            node.loc,
+            format!(
+                "expected {expected}, found {}; the mesh config is not applied (istiod refuses it)",
+                node.value.describe()
+            ),
+            fix,
+        ));
+    }
+
+    fn unknown(&mut self, path: &str, loc: Location, fix: String) {
+        let name = path.rsplit('.').next().unwrap_or(path);
+        self.messages.push(self.reader.message(
+            codes::BAD_FIELD,
+            Severity::Warning,
+            path,
+            loc,
+            format!("unknown MeshConfig field `{name}`: istiod ignores it"),
+            &fix,
+        ));
+    }
+
+    /// The entries of a mapping; with `allowed` non-empty, other keys are
+    /// unknown-field warnings and left out.
+    fn mapping<'n>(
+        &mut self,
+        node: &'n Node<'n>,
+        path: &str,
+        allowed: &[&str],
+    ) -> Vec<(&'n Node<'n>, &'n Node<'n>)> {
+        let entries = match &node.value {
+            Value::Map(entries) => entries,
+            Value::Null => return Vec::new(),
+            _ => {
+                self.wrong(path, node, "a mapping", "");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let key = k.as_str().unwrap_or("");
+            if allowed.is_empty() || allowed.contains(&key) {
+                out.push((k, v));
+                continue;
+            }
+            let fix = if key == "egressProxy" {
+                "egressProxy is a field of a Sidecar's outboundTrafficPolicy, not of MeshConfig's"
+                    .to_string()
+            } else {
+                match did_you_mean(key, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("remove it; known fields here: {}", allowed.join(", ")),
                 }
+            };
+            self.unknown(&format!("{path}.{key}"), k.loc, fix);
+        }
+        out
+    }
+
+    fn string(&mut self, node: &Node<'_>, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.to_string()),
+            _ => {
+                self.wrong(path, node, "a string", "");
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node<'_>, path: &str) -> Option<Vec<String>> {
+        let Value::Seq(items) = &node.value else {
+            self.wrong(
+                path,
+                node,
+                "a list of strings",
+                "write a list such as [\".\"]",
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            out.push(self.string(item, &format!("{path}[{i}]"))?);
+        }
+        Some(out)
+    }
+
+    /// One of `choices`, by index.
+    fn choice(&mut self, node: &Node<'_>, path: &str, choices: &[&str]) -> Option<usize> {
+        let text = node.as_str().unwrap_or("");
+        if let Some(i) = choices.iter().position(|c| *c == text) {
+            return Some(i);
+        }
+        let fix = match did_you_mean(text, choices.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("use one of: {}", choices.join(", ")),
+        };
+        *self.bad = true;
+        self.messages.push(self.reader.message(
+            codes::BAD_FIELD,
+            Severity::Error,
+            path,
+            node.loc,
+            format!(
+                "unknown value {}; the mesh config is not applied (istiod refuses it)",
+                node.value.describe()
+            ),
+            &fix,
+        ));
+        None
+    }
+
+    /// A VirtualService `HTTPRetry`, read as a route's is.
+    fn retry(&mut self, node: &Node<'_>, path: &str) -> Option<HttpRetry> {
+        let mut node = node.clone();
+        loop {
+            match de::read::<HttpRetry>(&node, path) {
+                Ok(retry) => return Some(retry),
                 Err(errors) => {
                     let unknown_only = errors.iter().all(|e| e.text.starts_with("unknown field"));
                     for e in &errors {
-                        let field = e.path.trim_start_matches('.');
-                        let (severity, text, fix) = if unknown_only {
-                            let fix = if e.text.contains("`egressProxy`") {
-                                "egressProxy is a field of a Sidecar's outboundTrafficPolicy, not of MeshConfig's".to_string()
-                            } else {
-                                e.fix.clone()
-                            };
-                            (
+                        if unknown_only {
+                            self.messages.push(self.reader.message(
+                                codes::BAD_FIELD,
                                 Severity::Warning,
+                                &e.path,
+                                e.loc,
                                 format!("{}: istiod ignores it", e.text),
-                                fix,
-                            )
+                                &e.fix,
+                            ));
                         } else {
-                            (
+                            *self.bad = true;
+                            self.messages.push(self.reader.message(
+                                codes::BAD_FIELD,
                                 Severity::Error,
+                                &e.path,
+                                e.loc,
                                 format!(
                                     "{}; the mesh config is not applied (istiod refuses it)",
                                     e.text
                                 ),
-                                e.fix.clone(),
-                            )
-                        };
-                        messages.push(self.message(
-                            codes::BAD_FIELD,
-                            severity,
-                            field,
-                            e.loc,
-                            text,
-                            &fix,
-                        ));
-                    }
-                    if !unknown_only {
-                        return None;
-                    }
-                    for e in &errors {
-                        if !de::remove_key_at(&mut root, e.loc) {
-                            return None;
+                                &e.fix,
+                            ));
                         }
+                    }
+                    if !unknown_only || !errors.iter().all(|e| de::remove_key_at(&mut node, e.loc))
+                    {
+                        return None;
                     }
                 }
             }
@@ -665,10 +845,10 @@ pub(crate) fn check_into(config: &Config, messages: &mut Vec<Message>) {
             String::new(),
             other.source.clone(),
             format!(
-                "the mesh config of {} is replaced by {}: only one mesh config applies, whole",
+                "the mesh config of {} is replaced by {}",
                 other.origin, used.origin
             ),
-            "give the mesh settings in one place (an explicit mesh config file overrides the ConfigMap, as istioctl analyze --meshConfigFile does)",
+            "give the mesh settings in one place",
         ));
     }
 }
@@ -741,6 +921,32 @@ mod tests {
         let (c, m) = read("[a]\n");
         assert!(c.is_none());
         assert!(m[0].text.contains("not a list") || m[0].text.contains("a list"));
+    }
+
+    #[test]
+    fn the_retry_policy_is_read_as_a_routes_with_positions() {
+        let (c, m) = read("defaultHttpRetryPolicy:\n  attempts: 3\n  retryOnn: 5xx\n");
+        assert_eq!(
+            c.unwrap().default_http_retry_policy.unwrap().attempts,
+            Some(3)
+        );
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].severity, Severity::Warning);
+        assert_eq!(m[0].field_path, "defaultHttpRetryPolicy.retryOnn");
+        assert_eq!(m[0].fix, "did you mean `retryOn`?");
+        let (c, m) = read("defaultHttpRetryPolicy: {attempts: many}\nrootNamespace: [x]\n");
+        assert!(c.is_none());
+        let errors: Vec<_> = m
+            .iter()
+            .map(|m| (m.severity, m.field_path.as_str()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (Severity::Error, "defaultHttpRetryPolicy.attempts"),
+                (Severity::Error, "rootNamespace")
+            ]
+        );
     }
 
     #[test]
