@@ -240,6 +240,11 @@ pub mod codes {
     /// specific address of another one, which takes that range's TLS
     /// connections whatever their SNI (Istio issue 52235).
     pub const TLS_ADDRESS_SHADOWED: &str = "MR0008";
+    /// meshroute: istiod's gateway merge leaves a server out, or keeps two
+    /// TLS servers answering one SNI name (Istio routes so; its own tests
+    /// call these traps). Not Istio's IST0145, which `istioctl analyze`
+    /// gives under its own, narrower conditions.
+    pub const GATEWAY_MERGE_TRAP: &str = "MR0009";
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! call the result a bug or a trap. meshroute routes as Istio does; these
 //! warnings say so.
 //!
-//! * A server left out of the merged gateway (IST0145, warning): an earlier
+//! * A server left out of the merged gateway (MR0009, warning): an earlier
 //!   Gateway on the same workload already serves its port with a protocol it
 //!   cannot share (TCP beside HTTP, two TCP servers: istio/istio#27481 and,
 //!   for two Gateways of one name in different namespaces, #21394), or
@@ -11,7 +11,7 @@
 //!   time, name, namespace order, so the survivor is not always the one
 //!   VirtualServices bind to.
 //! * Two TLS servers that both survive the merge but answer the same SNI
-//!   on one port (IST0145, warning): `./*` in two namespaces becomes two
+//!   on one port (MR0009, warning): `./*` in two namespaces becomes two
 //!   different host strings, so the duplicate check misses them, and Envoy
 //!   rejects a listener with two filter chains matching alike
 //!   (istio/istio#24638).
@@ -130,7 +130,7 @@ fn message(g: &Resource<Gateway>, path: &str, text: String, fix: &str) -> Messag
         (format!("Gateway {}", g.key()), path, text)
     };
     Message::new(
-        codes::CONFLICTING_GATEWAYS,
+        codes::GATEWAY_MERGE_TRAP,
         Severity::Warning,
         resource,
         path,

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | [`destinations`] | IST0101 (`host`, `host:port`, `mirror host`, `host+subset in destinationrule`, `mirror+subset in destinationrule`), IST0112, IST0140 |
 //! | [`gateways`] | IST0101 (`gateway`, `selector`), IST0132, IST0145, IST0162, IST0165 |
-//! | [`gateway_merge`] | IST0145 (warnings: servers istiod's merge leaves out, one TLS name on two servers), MR0007 (Ingress parts Istio ignores) |
+//! | [`gateway_merge`] | MR0009 (warnings: servers istiod's merge leaves out, one TLS name on two servers), MR0007 (Ingress parts Istio ignores) |
 //! | [`mesh_hosts`] | IST0109 |
 //! | [`destination_rules`] | IST0173, IST0174, IST0128, IST0129 (and several DestinationRules for one host: no message) |
 //! | [`service_entries`] | IST0134, IST0177 |
