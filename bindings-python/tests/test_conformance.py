@@ -70,6 +70,8 @@ def test_runner_compares_durations_by_value(tmp_path: Path) -> None:
         "config:\n  inline: |\n"
         "    apiVersion: networking.istio.io/v1\n    kind: VirtualService\n    metadata: {name: a}\n"
         "    spec: {hosts: [a.example.com], http: [{timeout: 0.5s, route: [{destination: {host: a.example.com}}]}]}\n"
+        "    ---\n    apiVersion: networking.istio.io/v1\n    kind: ServiceEntry\n    metadata: {name: a}\n"
+        "    spec: {hosts: [a.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}\n"
         "cases:\n  - name: t\n    request: {host: a.example.com}\n    expect: {timeout: 500ms}\n"
         "  - name: u\n    request: {host: a.example.com}\n    expect: {timeout: 501ms}\n"
     )
