@@ -27,7 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use meshroute::decide::{Decision, HeaderOps, OutboundPolicy, RouteEntry};
+use meshroute::decide::{Decision, HeaderOps, RouteEntry};
 use meshroute::matching::{HttpRouteMatch, PathNormalization, StringMatcher};
 use meshroute::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
 use meshroute::model::virtual_service::{HttpRedirect, HttpRoute};
@@ -128,7 +128,10 @@ pub enum ProxyKind {
     /// A sidecar in [`Options::source_namespace`] with [`Options::source_labels`].
     #[default]
     Sidecar,
-    /// The gateway workload of the Gateway resource `namespace/name`.
+    /// A gateway proxy, named as a request names it: `namespace/name` (one
+    /// Gateway resource) or `namespace/key=value[,key=value][@address]`
+    /// (the gateway workload with those labels, every Gateway selecting it
+    /// merged).
     Gateway(String),
 }
 
@@ -356,25 +359,38 @@ fn sidecar_tables(mesh: &Mesh, options: &Options, left_out: &mut Vec<String>) ->
             .or_default()
             .push(json!({"name": name, "domains": domains, "routes": routes}));
     }
-    let catch_all = match mesh.options().outbound_policy {
-        OutboundPolicy::AllowAny => json!({"name": "allow_any", "domains": ["*"],
-            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
-                        "route": {"cluster": PASSTHROUGH_CLUSTER, "timeout": "0s"}}]}),
-        OutboundPolicy::RegistryOnly => json!({"name": "block_all", "domains": ["*"],
-            "routes": [{"name": "block_all", "match": {"prefix": "/"},
-                        "direct_response": {"status": 502}}]}),
-    };
     by_port
         .into_iter()
         .map(|(port, mut virtual_hosts)| {
             dedupe_domains(&mut virtual_hosts);
-            virtual_hosts.push(catch_all.clone());
+            virtual_hosts.push(catch_all(&view.outbound(port)));
             PortRoutes {
                 port,
                 virtual_hosts,
             }
         })
         .collect()
+}
+
+/// The virtual host for names no other takes, from the sidecar's outbound
+/// traffic policy as the decision gives it (istio `httproute.go`,
+/// `allow_any` to the PassthroughCluster or the Sidecar's egress proxy,
+/// `block_all` answering 502).
+fn catch_all(outbound: &Decision<'_>) -> Value {
+    match (outbound.outcome(), outbound.destinations().first()) {
+        (Outcome::Passthrough, None) => json!({"name": "allow_any", "domains": ["*"],
+            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
+                        "route": {"cluster": PASSTHROUGH_CLUSTER, "timeout": "0s"}}]}),
+        (Outcome::Passthrough, Some(egress)) => json!({"name": "allow_any", "domains": ["*"],
+            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
+                        "route": {"cluster": egress.cluster(), "timeout": "0s"}}]}),
+        _ => {
+            let status = outbound.direct_response().map_or(502, |r| r.status);
+            json!({"name": "block_all", "domains": ["*"],
+                "routes": [{"name": "block_all", "match": {"prefix": "/"},
+                            "direct_response": {"status": status}}]})
+        }
+    }
 }
 
 /// Envoy refuses a route table where two virtual hosts list one domain;
@@ -389,37 +405,44 @@ fn dedupe_domains(virtual_hosts: &mut [Value]) {
     }
 }
 
-/// A gateway's route tables from [`Mesh::gateway_view`].
+/// A gateway's route tables from [`Mesh::gateway_view`]: the plaintext
+/// HTTP filter chain of each listener port. HTTPS chains need the
+/// gateway's certificates, which a static bootstrap does not have: they
+/// are left out and named.
 fn gateway_tables(mesh: &Mesh, key: &str, left_out: &mut Vec<String>) -> Vec<PortRoutes> {
     let Some(view) = mesh.gateway_view(key) else {
         left_out.push(format!("gateway {key}: no such Gateway"));
         return Vec::new();
     };
-    view.ports()
-        .into_iter()
-        .map(|port| {
-            let virtual_hosts = port
-                .virtual_hosts()
-                .iter()
-                .map(|vh| {
-                    let name = format!("{}:{}", vh.domain(), port.port());
-                    let mut v = json!({"name": name, "domains": [vh.domain()]});
-                    if vh.https_redirect() {
-                        v["require_tls"] = json!("ALL");
-                        v["routes"] =
-                            json!([{"match": {"prefix": "/"}, "direct_response": {"status": 404}}]);
-                    } else {
-                        v["routes"] = json!(routes_of(&name, &vh.routes(), left_out));
-                    }
-                    v
-                })
-                .collect();
-            PortRoutes {
-                port: port.port(),
-                virtual_hosts,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for port in view.ports() {
+        if port.terminates_tls() {
+            left_out.push(format!(
+                "the HTTPS filter chain on port {} ({}): TLS termination needs the gateway's certificates",
+                port.port(),
+                port.server_names().map_or("any SNI".to_string(), |n| n.join(", "))
+            ));
+            continue;
+        }
+        let virtual_hosts = port
+            .virtual_hosts()
+            .iter()
+            .map(|vh| {
+                let name = format!("{}:{}", vh.domain(), port.port());
+                let mut v = json!({"name": name, "domains": [vh.domain()]});
+                if vh.https_redirect() {
+                    v["require_tls"] = json!("ALL");
+                }
+                v["routes"] = json!(routes_of(&name, &vh.routes(), left_out));
+                v
+            })
+            .collect();
+        out.push(PortRoutes {
+            port: port.port(),
+            virtual_hosts,
+        });
+    }
+    out
 }
 
 fn routes_of(vhost: &str, entries: &[RouteEntry<'_>], left_out: &mut Vec<String>) -> Vec<Value> {

@@ -349,12 +349,6 @@ impl Mesh {
         vs.visibility.visible_in(scope.namespace) && scope.imports_virtual_service(vs)
     }
 
-    /// The VirtualService a sidecar in `namespace` uses for `host`: the
-    /// first exact claim in Istio's order, else the most specific wildcard.
-    pub(crate) fn mesh_vs_index(&self, host: &str, namespace: &str) -> Option<usize> {
-        self.mesh_vs_index_in(host, &Scope::whole_mesh(namespace))
-    }
-
     /// Orders VirtualServices claiming one host for a caller: private to
     /// the caller's namespace first, then exported to a list, then public.
     fn claim_group(&self, vs: &CompiledVs, namespace: &str) -> u8 {
@@ -376,7 +370,8 @@ impl Mesh {
             .min_by_key(|&i| (self.claim_group(&self.vs[i], scope.namespace), i))
     }
 
-    /// [`Mesh::mesh_vs_index`] for a proxy with `scope`.
+    /// The VirtualService a proxy with `scope` uses for `host`: the first
+    /// exact claim in Istio's order, else the most specific wildcard.
     pub(crate) fn mesh_vs_index_in(&self, host: &str, scope: &Scope<'_>) -> Option<usize> {
         if let Some(i) = self.exact_vs_index_in(host, scope) {
             return Some(i);
