@@ -83,9 +83,11 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         .map(|(name, text)| Input { name, text })
         .collect();
     let mut config = load(&inputs, &LoadOptions::default());
+    let mut mesh_config_text = None;
     if let Some(path) = &mesh_config {
         let text = std::fs::read_to_string(path).map_err(|e| (1, format!("{path}: {e}")))?;
         config.add_mesh_config_file(&text, path);
+        mesh_config_text = Some(text);
     }
     let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
     if !errors.is_empty() {
@@ -106,7 +108,10 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         options.endpoints = Endpoints::from_json(&text).map_err(|e| (1, e))?;
     }
     if let Some(path) = wasm {
-        let joined: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+        let mut joined: Vec<String> = texts.iter().map(|(_, t)| t.clone()).collect();
+        if let Some(text) = &mesh_config_text {
+            joined.push(mesh_config_map(text));
+        }
         let gateway = match &options.proxy {
             ProxyKind::Sidecar => "mesh".to_string(),
             ProxyKind::Gateway(key) => key.clone(),
@@ -138,6 +143,22 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         eprintln!("meshroute envoy-config: left out {line}");
     }
     serde_json::to_string_pretty(&generated.config).map_err(|e| (1, e.to_string()))
+}
+
+/// The filter reads only resources: the explicit mesh config goes to it as
+/// the mesh ConfigMap, last, so it is the one in force (as the explicit
+/// file is for the native routes; `meshroute::mesh_config`).
+fn mesh_config_map(text: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": meshroute::mesh_config::CONFIG_MAP_NAME,
+            "namespace": "istio-system",
+        },
+        "data": {meshroute::mesh_config::CONFIG_MAP_KEY: text},
+    })
+    .to_string()
 }
 
 /// `k=v,k2=v2` as a label map.

@@ -550,9 +550,11 @@ def serve_group(g):
     for name, req, d in g["items"]:
         port = request_port(req)
         out = d.get("outcome")
-        if port not in lp["native"] and out in ("notFound", "passthrough"):
-            # Istio's virtual outbound listener takes such traffic; loopback has no original destination.
-            why = f"no HTTP listener on the request's port (the decision: {out})"
+        blackhole = out == "directResponse" and d.get("status") == 502
+        if port not in lp["native"] and (out in ("notFound", "passthrough") or blackhole):
+            # Istio's virtual outbound listener takes such traffic (to the original destination or
+            # the BlackHoleCluster); loopback has no original destination.
+            why = f"no HTTP listener on the request's port (the decision: {'502 blackhole' if blackhole else out})"
             UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
             tally(corpus, "unservable", why)
             continue
