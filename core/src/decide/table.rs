@@ -790,4 +790,171 @@ spec:
             .domains()
             .contains(&"reviews.default.svc.cluster.local.:9080".to_string()));
     }
+
+    // istio sidecar_simulation_test.go TestExternalNameServices and
+    // TestSidecarRoutes: the caller's Sidecar imports per port, an alias
+    // reaches its target's virtual host, unknown names get the Sidecar's
+    // outboundTrafficPolicy (httproute.go `allow_any` / `block_all`).
+    #[test]
+    fn the_sidecar_view_is_scoped_aliased_and_ends_in_the_outbound_policy() {
+        let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: alias, namespace: default}
+spec: {type: ExternalName, externalName: reviews.default.svc.cluster.local, ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: other}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: egress, namespace: edge}
+spec: {ports: [{port: 80, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./*"]}]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: proxied}
+spec:
+  egress: [{hosts: ["*/*"]}]
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy: {host: egress.edge.svc.cluster.local, port: {number: 80}}
+"#;
+        let m = Mesh::compile(&load_str(text, "t.yaml"));
+        let labels = BTreeMap::new();
+        let view = m.sidecar_view("default", &labels);
+        let hosts: Vec<_> = view
+            .virtual_hosts()
+            .into_iter()
+            .filter(|h| h.port() == 9080)
+            .collect();
+        let names: Vec<&str> = hosts.iter().map(|h| h.hostname()).collect();
+        assert_eq!(
+            names,
+            ["reviews.default.svc.cluster.local"],
+            "the Sidecar imports its own namespace only"
+        );
+        for alias in ["alias:9080", "alias.default.svc.cluster.local:9080"] {
+            assert!(
+                hosts[0].domains().contains(&alias.to_string()),
+                "{alias} in {:?}",
+                hosts[0].domains()
+            );
+        }
+        let blocked = view.outbound(9080);
+        assert_eq!(blocked.outcome(), Outcome::DirectResponse);
+        assert_eq!(blocked.direct_response().map(|r| r.status), Some(502));
+
+        let proxied = m.sidecar_view("proxied", &labels);
+        let out = proxied.outbound(9080);
+        assert_eq!(out.outcome(), Outcome::Passthrough);
+        assert_eq!(
+            out.destinations()[0].cluster(),
+            "outbound|80||egress.edge.svc.cluster.local"
+        );
+        assert!(proxied
+            .virtual_hosts()
+            .iter()
+            .any(|h| h.hostname() == "ratings.other.svc.cluster.local"));
+        assert_eq!(
+            m.sidecar_view("other", &labels).outbound(9080).outcome(),
+            Outcome::Passthrough,
+            "no Sidecar: the mesh's ALLOW_ANY"
+        );
+    }
+
+    const GATEWAYS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  ports: [{name: http2, port: 80, targetPort: 8080}, {name: https, port: 443, targetPort: 8443}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: a, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [a.example.com]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [a.example.com]
+    tls: {mode: SIMPLE, credentialName: a}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: b, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [b.example.com]
+    tls: {httpsRedirect: true}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: default}
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [a, b]
+  http:
+  - match: [{uri: {prefix: /x}}]
+    route: [{destination: {host: x, port: {number: 80}}}]
+  - route: [{destination: {host: y, port: {number: 80}}}]
+"#;
+
+    // istio gateway.go mergeGateways / resolvePorts: a workload gets every
+    // Gateway selecting it, on the Service's target ports.
+    #[test]
+    fn a_gateway_view_merges_the_workloads_gateways_on_target_ports() {
+        let m = Mesh::compile(&load_str(GATEWAYS, "t.yaml"));
+        let view = m
+            .gateway_view("istio-system/istio=ingressgateway")
+            .expect("a workload key");
+        assert_eq!(view.gateways(), ["default/a", "default/b"]);
+        let ports = view.ports();
+        let summary: Vec<(u32, bool)> = ports
+            .iter()
+            .map(|p| (p.port(), p.terminates_tls()))
+            .collect();
+        assert_eq!(summary, [(8080, false), (8443, true)]);
+        let plain = ports[0].virtual_hosts();
+        let domains: Vec<(&str, bool)> = plain
+            .iter()
+            .map(|v| (v.domain(), v.https_redirect()))
+            .collect();
+        assert_eq!(domains, [("a.example.com", false), ("b.example.com", true)]);
+        assert_eq!(plain[0].port(), 80, "route conditions see the server port");
+        let routes = plain[0].routes();
+        assert_eq!(routes.len(), 2);
+        assert_eq!(
+            routes[1].decision().destinations()[0].cluster(),
+            "outbound|80||y.default.svc.cluster.local"
+        );
+        assert_eq!(ports[1].server_names(), Some(&["a.example.com".to_string()][..]));
+
+        let named = m.gateway_view("default/a").expect("a Gateway");
+        assert_eq!(named.gateways(), ["default/a"]);
+        let hosts = named.ports()[0].virtual_hosts();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(hosts[0].domain(), "a.example.com");
+        assert!(m.gateway_view("default/none").is_none());
+        assert!(m.gateway_view("ns/a=b,c").is_none());
+    }
 }
