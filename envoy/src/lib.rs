@@ -9,9 +9,12 @@
 //! table has one virtual host per service with the names a caller may use
 //! (`reviews`, `reviews.default`, the FQDN ...) and ports ignored in host
 //! matching (`ignore_port_in_host_matching`, as Istio sets it), then the
-//! `allow_any` (PassthroughCluster) or `block_all` (502) catch-all; a
-//! gateway's has one virtual host per domain its bound VirtualServices
-//! make. Routes come from the VirtualServices exactly in the order Istio
+//! catch-all of the caller's Sidecar or the mesh outbound traffic policy
+//! (`allow_any` to the PassthroughCluster or the Sidecar's egress proxy,
+//! `block_all` answering 502); a gateway's (named `namespace/name` or as a
+//! workload `namespace/k=v[@ip]`, its Gateways merged) has, per listener
+//! port after `targetPort` translation, one virtual host per domain its
+//! bound VirtualServices make. Routes come from the VirtualServices exactly in the order Istio
 //! emits them (section 9.2 of envoy-semantics.md), clusters
 //! `outbound|PORT|SUBSET|HOST` with circuit breakers and outlier detection
 //! mapped as Istio maps them (sections 6.1 and 7.4). Endpoints come from an
@@ -22,7 +25,8 @@
 //! I/O; the caller writes the JSON.
 //!
 //! Not exported (documented limits, spec/envoy-agreement.md): CORS,
-//! consistent-hash policies, TLS/TCP routes and listeners, TLS origination.
+//! consistent-hash policies, TLS/TCP routes and listeners, a gateway's
+//! HTTPS filter chains (named in [`Generated::left_out`]), TLS origination.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -1310,6 +1314,62 @@ spec:
             ..Options::default()
         };
         assert!(bootstrap(&m, &missing).left_out[0].contains("no such Gateway"));
+    }
+
+    // istio gateway.go: a workload merges every Gateway selecting it; an
+    // HTTPS server's filter chain needs certificates a static bootstrap lacks.
+    #[test]
+    fn a_gateway_workload_merges_its_gateways_and_https_chains_are_named() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: a, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [a.example.com]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [a.example.com]
+    tls: {mode: SIMPLE, credentialName: a}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: b, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [b.example.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: default}
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [a, b]
+  http:
+  - route: [{destination: {host: reviews, subset: v1}}]
+"#,
+        );
+        let o = Options {
+            proxy: ProxyKind::Gateway("istio-system/istio=ingressgateway".into()),
+            ..Options::default()
+        };
+        let g = bootstrap(&m, &o);
+        let ls = listeners(&g.config);
+        assert_eq!(ls.len(), 1, "the HTTPS chain is left out");
+        let hosts = &ls[0]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
+            ["virtual_hosts"];
+        assert_eq!(hosts[0]["domains"], json!(["a.example.com"]));
+        assert_eq!(hosts[1]["domains"], json!(["b.example.com"]));
+        assert!(
+            g.left_out
+                .iter()
+                .any(|l| l.contains("HTTPS filter chain on port 443")),
+            "{:?}",
+            g.left_out
+        );
     }
 
     // istio route.go ApplyRedirect: FROM_REQUEST_PORT is the listener's
