@@ -65,7 +65,9 @@ impl Mesh {
     fn search_path(&self, host: &str, namespace: &str) -> Vec<String> {
         let domain = &self.options.domain_suffix;
         let mut candidates = Vec::with_capacity(4);
-        if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
+        if let Some(absolute) = super::request_view::is_absolute(host) {
+            candidates.push(absolute.to_string());
+        } else if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
             candidates.push(host.to_string());
         } else {
             candidates.push(format!("{host}.{namespace}.svc.{domain}"));

@@ -136,8 +136,7 @@ impl<'m> SidecarView<'m> {
             let scope = self.scope(port);
             let mut on_port: Vec<VirtualHost<'m>> = Vec::new();
             for name in &names {
-                let bare = name.strip_suffix('.').unwrap_or(name);
-                let Some(r) = mesh.resolve_http(bare, port, &scope) else {
+                let Some(r) = mesh.resolve_http(name, port, &scope) else {
                     continue;
                 };
                 let routed = r.vs.is_some_and(|i| !mesh.vs[i].http.is_empty());
