@@ -946,7 +946,10 @@ spec:
             routes[1].decision().destinations()[0].cluster(),
             "outbound|80||y.default.svc.cluster.local"
         );
-        assert_eq!(ports[1].server_names(), Some(&["a.example.com".to_string()][..]));
+        assert_eq!(
+            ports[1].server_names(),
+            Some(&["a.example.com".to_string()][..])
+        );
 
         let named = m.gateway_view("default/a").expect("a Gateway");
         assert_eq!(named.gateways(), ["default/a"]);
