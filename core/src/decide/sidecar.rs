@@ -19,7 +19,7 @@ use std::borrow::Cow;
 /// The sidecar's outbound (15001) and inbound (15006) capture ports: a
 /// request addressed to them directly is blackholed (istio
 /// `pilot/pkg/networking/core/listener_builder.go`, `blackholeFilterChain`).
-const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
+pub(super) const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
 
 /// The BlackHoleCluster as a decision: HTTP 502, TLS and TCP closed.
 fn blackhole<'m>(view: &View<'_>) -> Decision<'m> {

@@ -20,6 +20,7 @@ use super::gateway::{Chain, GatewayEntry, GatewayVHost, MergedGateway};
 use super::request::Request;
 use super::request_view::View;
 use super::scope::Scope;
+use super::sidecar::CAPTURE_PORTS;
 use super::trace::Tracer;
 use super::Mesh;
 use crate::hosts::GatewayRef;
@@ -28,10 +29,6 @@ use crate::model::virtual_service::HttpRoute;
 use crate::registry::{PortProtocol, Service};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The sidecar's own capture ports have no route table (their traffic is
-/// blackholed; `sidecar.rs`).
-const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
 
 /// The outbound HTTP routing of one sidecar, read from a compiled [`Mesh`].
 ///
@@ -123,6 +120,7 @@ impl<'m> SidecarView<'m> {
         let mut ports: BTreeSet<u32> = BTreeSet::new();
         for service in mesh.registry().services() {
             for p in &service.ports {
+                // The capture ports have no route table: the decision blackholes them.
                 if matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown)
                     && !CAPTURE_PORTS.contains(&p.number)
                 {
@@ -255,9 +253,20 @@ impl<'m> VirtualHost<'m> {
     /// VirtualService routes has the single default route.
     pub fn routes(&self) -> Vec<RouteEntry<'m>> {
         let mesh = self.view.mesh;
+        // The host the decision routes, borrowed from the table.
+        let host: &'m str = match (self.service, self.vs) {
+            (Some(s), _) => &s.hostname,
+            (None, Some(i)) => mesh.vs[i]
+                .hosts
+                .iter()
+                .find(|h| **h == self.hostname)
+                .map_or("", |h| h.as_str()),
+            (None, None) => "",
+        };
         let owner = Owner::Sidecar {
             view: self.view,
             service: self.service_index,
+            host,
         };
         let Some(vs) = self.vs.map(|i| &mesh.vs[i]) else {
             return vec![RouteEntry {
@@ -331,6 +340,8 @@ enum Owner<'m> {
         view: SidecarView<'m>,
         /// The registry service of the virtual host (the default route's).
         service: Option<usize>,
+        /// The host the virtual host routes.
+        host: &'m str,
     },
     Gateway {
         mesh: &'m Mesh,
@@ -408,10 +419,13 @@ impl<'m> RouteEntry<'m> {
     pub fn decision(&self) -> Decision<'m> {
         let mut t = Tracer::new(false);
         match self.owner {
-            Owner::Sidecar { view, service } => {
+            Owner::Sidecar {
+                view,
+                service,
+                host,
+            } => {
                 let (mesh, ns, labels) = (view.mesh, view.namespace, view.labels);
                 let service = service.map(|i| &mesh.registry().services()[i]);
-                let host = service.map_or("", |s| &*s.hostname);
                 let mut req = Request::new(host).from_namespace(ns);
                 req.port = u16::try_from(self.port).ok();
                 req.source.labels = labels.clone();
