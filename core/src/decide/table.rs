@@ -113,8 +113,9 @@ impl<'m> SidecarView<'m> {
     /// domains are the names that resolve to it: `name:port`, and `name`
     /// alone for port 80 (Istio's `generateVirtualHostDomains`,
     /// `GenerateAltVirtualHosts` for the absolute FQDN, pilot
-    /// `networking/core/httproute.go`). Names no virtual host takes go to
-    /// [`SidecarView::outbound`].
+    /// `networking/core/httproute.go`), and `*.name` for a headless
+    /// Service's names, which its pods' names reach. Names no virtual host
+    /// takes go to [`SidecarView::outbound`].
     pub fn virtual_hosts(&self) -> Vec<VirtualHost<'m>> {
         let mesh = self.mesh;
         let mut ports: BTreeSet<u32> = BTreeSet::new();
@@ -163,6 +164,24 @@ impl<'m> SidecarView<'m> {
                 vh.domains.push(format!("{name}:{port}"));
                 if port == 80 {
                     vh.domains.push(name.clone());
+                }
+                // A headless Service's names also take its pods' names
+                // (`web-0.web`) when the decision resolves them to it: Istio's
+                // `*.` domains (`generateVirtualHostDomains`, Passthrough
+                // resolution of a Kubernetes Service).
+                let pod_name = format!("pod.{name}");
+                let headless = vh
+                    .service
+                    .is_some_and(|s| mesh.registry().is_headless(&s.hostname));
+                if headless
+                    && mesh.resolve_http(&pod_name, port, &scope).is_some_and(|p| {
+                        p.fqdn == vh.hostname && p.service == vh.service_index && p.vs == vh.vs
+                    })
+                {
+                    vh.domains.push(format!("*.{name}:{port}"));
+                    if port == 80 {
+                        vh.domains.push(format!("*.{name}"));
+                    }
                 }
             }
             out.extend(on_port);
@@ -972,5 +991,28 @@ spec:
         assert_eq!(hosts[0].domain(), "a.example.com");
         assert!(m.gateway_view("default/none").is_none());
         assert!(m.gateway_view("ns/a=b,c").is_none());
+    }
+
+    // istio httproute.go generateVirtualHostDomains: a headless Kubernetes
+    // Service (Passthrough resolution) also gets `*.` of each domain.
+    #[test]
+    fn a_headless_service_takes_its_pods_names() {
+        let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: None, ports: [{port: 80, name: http}]}
+"#;
+        let m = Mesh::compile(&load_str(text, "t.yaml"));
+        let labels = BTreeMap::new();
+        let hosts = m.sidecar_view("default", &labels).virtual_hosts();
+        assert_eq!(hosts.len(), 1);
+        for d in ["*.web", "*.web.default.svc.cluster.local", "web"] {
+            assert!(
+                hosts[0].domains().contains(&d.to_string()),
+                "{d} in {:?}",
+                hosts[0].domains()
+            );
+        }
     }
 }
