@@ -419,12 +419,27 @@ fn gateway_tables(mesh: &Mesh, key: &str, left_out: &mut Vec<String>) -> Vec<Por
         return Vec::new();
     };
     let mut out = Vec::new();
+    let mut refused_ports: Vec<u32> = Vec::new();
     for port in view.ports() {
         if port.terminates_tls() {
             left_out.push(format!(
                 "the HTTPS filter chain on port {} ({}): TLS termination needs the gateway's certificates",
                 port.port(),
                 port.server_names().map_or("any SNI".to_string(), |n| n.join(", "))
+            ));
+            continue;
+        }
+        if refused_ports.contains(&port.port()) {
+            continue;
+        }
+        if out.iter().any(|t: &PortRoutes| t.port == port.port()) {
+            // Two filter chains with the same (empty) match: Envoy refuses
+            // the listener, as the decision says (istio/istio#24638).
+            out.retain(|t| t.port != port.port());
+            refused_ports.push(port.port());
+            left_out.push(format!(
+                "the listener on port {}: two plaintext HTTP filter chains with the same match, which Envoy refuses",
+                port.port()
             ));
             continue;
         }
