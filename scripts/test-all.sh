@@ -142,8 +142,15 @@ stage_python() { bindings-python/test.sh; }
 # The WASM packages (web, nodejs), node tests and the playground in headless Chromium.
 stage_wasm() { bindings-wasm/test.sh; }
 
-# The proxy-wasm filter and the generated native config in a real Envoy.
-stage_envoy() { build_cli && MESHROUTE_BIN="$MESHROUTE" proxy-wasm/test.sh; }
+# The proxy-wasm filter and the generated native config in a real Envoy: feature tests,
+# then the agreement over every corpus (tests/conformance, examples, tests/istio per area,
+# proxy-wasm/e2e/corpus), printing per corpus served / agree / not servable by reason;
+# the counts, the unservable and the disagreeing cases also go to target/envoy-agreement.json.
+stage_envoy() {
+  build_cli && MESHROUTE_BIN="$MESHROUTE" \
+    MESHROUTE_AGREEMENT_REPORT="${MESHROUTE_AGREEMENT_REPORT:-$PWD/target/envoy-agreement.json}" \
+    proxy-wasm/test.sh
+}
 
 # Short fuzz smoke of every target (fuzz/README.md) when the nightly toolchain is present
 # (cargo-fuzz is installed if missing); `fuzz/run.sh 600` is the long run.

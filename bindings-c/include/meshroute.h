@@ -176,7 +176,10 @@ typedef struct meshroute_request {
   const struct meshroute_header *source_labels;
   // Number of `source_labels`.
   size_t source_label_count;
-  // `mesh` (a sidecar) or `namespace/name` of the Gateway; default `mesh`.
+  // `mesh` (a sidecar), `namespace/name` of one Gateway, or
+  // `namespace/key=value[,key=value][@address]`: the gateway workload with
+  // those labels in that namespace, which gets every Gateway selecting it,
+  // merged as istiod merges them; default `mesh`.
   struct meshroute_str gateway;
 } meshroute_request;
 

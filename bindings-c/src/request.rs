@@ -39,7 +39,10 @@ pub struct meshroute_request {
     pub source_labels: *const meshroute_header,
     /// Number of `source_labels`.
     pub source_label_count: usize,
-    /// `mesh` (a sidecar) or `namespace/name` of the Gateway; default `mesh`.
+    /// `mesh` (a sidecar), `namespace/name` of one Gateway, or
+    /// `namespace/key=value[,key=value][@address]`: the gateway workload with
+    /// those labels in that namespace, which gets every Gateway selecting it,
+    /// merged as istiod merges them; default `mesh`.
     pub gateway: meshroute_str,
 }
 

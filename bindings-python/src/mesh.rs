@@ -198,8 +198,10 @@ impl Mesh {
         messages_list(py, messages)
     }
 
-    /// Decides where a request goes, as a sidecar (`gateway="mesh"`) or the
-    /// named gateway (`"namespace/name"`) would. `host` may carry `:port`
+    /// Decides where a request goes, as a sidecar (`gateway="mesh"`) or a
+    /// gateway would: one Gateway (`"namespace/name"`), or the gateway
+    /// workload with some labels (`"namespace/key=value[,key=value][@address]"`,
+    /// every Gateway selecting it merged, as istiod merges them). `host` may carry `:port`
     /// and may be short (`reviews`, resolved from `source_namespace` as a
     /// pod's DNS search path does). `headers` maps names to a value or a
     /// list of values (or is a list of `(name, value)` pairs). Instead of

@@ -45,7 +45,12 @@ export interface RouteRequest {
   scheme?: "http" | "https";
   /** Header name to value, or to a list for repeated headers. */
   headers?: Record<string, string | string[]>;
-  /** `mesh` (a sidecar) or `namespace/name` of a Gateway; default `mesh`. */
+  /**
+   * `mesh` (a sidecar), `namespace/name` of one Gateway, or
+   * `namespace/key=value[,key=value][@address]`: the gateway workload with
+   * those labels, which gets every Gateway selecting it, merged as istiod
+   * merges them; default `mesh`.
+   */
   gateway?: string;
   /** The calling workload. */
   source?: Caller;

@@ -1,8 +1,9 @@
 //! `meshroute envoy-config FILES... [--endpoints F] [--listen PORT] [--admin PORT]
-//! [--namespace NS] [--labels k=v,...] [--gateway NS/NAME] [--wasm FILTER.wasm]`:
+//! [--namespace NS] [--labels k=v,...] [--gateway NS/NAME|NS/k=v,...[@IP]] [--wasm FILTER.wasm]`:
 //! a complete Envoy bootstrap (JSON on stdout) that routes as meshroute
-//! decides, for a sidecar in NS whose workload has the labels, or for the
-//! gateway of a Gateway resource: native routes, or with `--wasm` the
+//! decides, for a sidecar in NS whose workload has the labels, or for a
+//! gateway (one Gateway resource, or the gateway workload with the given
+//! labels and every Gateway selecting it, merged as the decision merges them): native routes, or with `--wasm` the
 //! meshroute proxy-wasm filter configured with the same files. Resources
 //! Istio's admission webhook refuses are left out (as they never reach a
 //! proxy), and so are routes Envoy would refuse; both are named on stderr.
@@ -12,7 +13,7 @@ use meshroute::Mesh;
 use meshroute_envoy::{bootstrap, Endpoints, Options, ProxyKind, WasmFilter};
 use std::collections::BTreeMap;
 
-const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--labels k=v,...] [--gateway NS/NAME] [--mesh-config FILE] [--wasm FILTER.wasm]";
+const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--labels k=v,...] [--gateway NS/NAME|NS/k=v,...[@IP]] [--mesh-config FILE] [--wasm FILTER.wasm]";
 
 /// Runs the command; returns the exit code (0 ok, 1 configuration errors, 2 usage).
 pub fn run(args: &[String]) -> i32 {
@@ -54,10 +55,11 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
             "--labels" => options.source_labels = labels(it.next().ok_or((2, USAGE.to_string()))?)?,
             "--gateway" => {
                 let key = it.next().ok_or((2, USAGE.to_string()))?;
-                if key.split('/').filter(|p| !p.is_empty()).count() != 2 {
+                let parts: Vec<&str> = key.splitn(2, '/').collect();
+                if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
                     return Err((
                         2,
-                        format!("--gateway needs NAMESPACE/NAME, not {key:?}\n{USAGE}"),
+                        format!("--gateway needs NAMESPACE/NAME or NAMESPACE/LABEL=VALUE[,LABEL=VALUE][@ADDRESS], not {key:?}\n{USAGE}"),
                     ));
                 }
                 options.proxy = ProxyKind::Gateway(key.clone());
@@ -81,9 +83,11 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         .map(|(name, text)| Input { name, text })
         .collect();
     let mut config = load(&inputs, &LoadOptions::default());
+    let mut mesh_config_text = None;
     if let Some(path) = &mesh_config {
         let text = std::fs::read_to_string(path).map_err(|e| (1, format!("{path}: {e}")))?;
         config.add_mesh_config_file(&text, path);
+        mesh_config_text = Some(text);
     }
     let errors: Vec<String> = config.load_errors().map(|m| m.to_string()).collect();
     if !errors.is_empty() {
@@ -104,7 +108,10 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         options.endpoints = Endpoints::from_json(&text).map_err(|e| (1, e))?;
     }
     if let Some(path) = wasm {
-        let joined: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+        let mut joined: Vec<String> = texts.iter().map(|(_, t)| t.clone()).collect();
+        if let Some(text) = &mesh_config_text {
+            joined.push(mesh_config_map(text));
+        }
         let gateway = match &options.proxy {
             ProxyKind::Sidecar => "mesh".to_string(),
             ProxyKind::Gateway(key) => key.clone(),
@@ -125,7 +132,10 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     let mesh = Mesh::compile(&admission.config);
     if let ProxyKind::Gateway(key) = &options.proxy {
         if mesh.gateway_view(key).is_none() {
-            return Err((1, format!("no Gateway {key} in the configuration")));
+            return Err((
+                1,
+                format!("no Gateway {key} in the configuration (or a malformed workload key)"),
+            ));
         }
     }
     let generated = bootstrap(&mesh, &options);
@@ -133,6 +143,22 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
         eprintln!("meshroute envoy-config: left out {line}");
     }
     serde_json::to_string_pretty(&generated.config).map_err(|e| (1, e.to_string()))
+}
+
+/// The filter reads only resources: the explicit mesh config goes to it as
+/// the mesh ConfigMap, last, so it is the one in force (as the explicit
+/// file is for the native routes; `meshroute::mesh_config`).
+fn mesh_config_map(text: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": meshroute::mesh_config::CONFIG_MAP_NAME,
+            "namespace": "istio-system",
+        },
+        "data": {meshroute::mesh_config::CONFIG_MAP_KEY: text},
+    })
+    .to_string()
 }
 
 /// `k=v,k2=v2` as a label map.

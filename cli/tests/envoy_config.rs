@@ -124,3 +124,65 @@ fn labels_and_gateway_arguments_are_checked() {
         "the filter gets the caller's labels"
     );
 }
+
+// istio pilot/pkg/model/gateway.go mergeGateways: the workload form names
+// the gateway pod, which gets every Gateway selecting it.
+#[test]
+fn gateway_takes_the_workload_form_the_decision_takes() {
+    let file = scratch("workload", MESH);
+    let o = meshroute(&[
+        "envoy-config",
+        &file,
+        "--gateway",
+        "edge/istio=ingressgateway",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let c = config(&o);
+    let vh = &c["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["route_config"]["virtual_hosts"][0];
+    assert_eq!(vh["domains"], serde_json::json!(["shop.example.com"]));
+    let o = meshroute(&["envoy-config", &file, "--gateway", "edge/a=b,c"]);
+    assert_eq!(o.status.code(), Some(1), "a malformed workload key");
+}
+
+// The filter reads resources only: the explicit mesh config reaches it as
+// the mesh ConfigMap, so both routings see REGISTRY_ONLY.
+#[test]
+fn the_mesh_config_reaches_the_filter() {
+    let file = scratch("meshconfig", MESH);
+    let mc = scratch_file(
+        "meshconfig",
+        "mesh.cfg",
+        "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n",
+    );
+    let o = meshroute(&["envoy-config", &file, "--mesh-config", &mc]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("block_all"));
+    let o = meshroute(&[
+        "envoy-config",
+        &file,
+        "--mesh-config",
+        &mc,
+        "--wasm",
+        "/f.wasm",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("ConfigMap"), "{text}");
+    assert!(text.contains("REGISTRY_ONLY"), "{text}");
+}
+
+fn scratch_file(test: &str, name: &str, text: &str) -> String {
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "meshroute-envoy-config-{}-{test}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_string_lossy().into_owned()
+}

@@ -7,8 +7,9 @@
 //!
 //! The webhook judges each resource on its own, so each is validated alone
 //! with [`crate::validate::validate`]; an Error-level message refuses it,
-//! warnings do not. Kubernetes Services and workloads are not Istio
-//! resources and are always admitted.
+//! warnings do not. What the webhook does not validate (Kubernetes
+//! Services, workloads and Ingresses, the mesh configuration ...) is always
+//! admitted.
 
 use crate::message::Message;
 use crate::model::{Config, Resource};
@@ -35,11 +36,17 @@ pub struct Admission {
 /// The configuration Istio's admission webhook would let in (see the
 /// module documentation).
 pub fn admit(config: &Config) -> Admission {
+    // Kinds the webhook does not validate (Kubernetes resources, Ingresses,
+    // the mesh configuration ...) pass as they are; the validated kinds are
+    // refilled below with the resources admitted.
     let mut admitted = Config {
-        services: config.services.clone(),
-        workloads: config.workloads.clone(),
-        messages: config.messages.clone(),
-        ..Config::default()
+        virtual_services: Vec::new(),
+        destination_rules: Vec::new(),
+        gateways: Vec::new(),
+        service_entries: Vec::new(),
+        workload_entries: Vec::new(),
+        sidecars: Vec::new(),
+        ..config.clone()
     };
     let mut refused = Vec::new();
     admit_kind(
@@ -157,5 +164,20 @@ spec:
         let a = admit(&config);
         assert!(a.refused.is_empty());
         assert_eq!(a.config.virtual_services.len(), 1);
+    }
+
+    // An Ingress becomes a Gateway and VirtualServices at compile (istio
+    // `pilot/pkg/config/kube/ingress`); the webhook does not judge it, so a
+    // proxy's configuration must still see it.
+    #[test]
+    fn kinds_the_webhook_does_not_validate_pass_unchanged() {
+        let text = format!(
+            "{CONFIG}---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: web, namespace: default}}\nspec:\n  rules:\n  - host: web.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend: {{service: {{name: reviews, port: {{number: 9080}}}}}}\n"
+        );
+        let config = load_str(&text, "t.yaml");
+        assert_eq!(config.ingresses.len(), 1, "{:?}", config.messages);
+        let a = admit(&config);
+        assert_eq!(a.config.ingresses.len(), 1);
+        assert_eq!(a.config.services.len(), config.services.len());
     }
 }

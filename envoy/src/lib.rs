@@ -9,9 +9,12 @@
 //! table has one virtual host per service with the names a caller may use
 //! (`reviews`, `reviews.default`, the FQDN ...) and ports ignored in host
 //! matching (`ignore_port_in_host_matching`, as Istio sets it), then the
-//! `allow_any` (PassthroughCluster) or `block_all` (502) catch-all; a
-//! gateway's has one virtual host per domain its bound VirtualServices
-//! make. Routes come from the VirtualServices exactly in the order Istio
+//! catch-all of the caller's Sidecar or the mesh outbound traffic policy
+//! (`allow_any` to the PassthroughCluster or the Sidecar's egress proxy,
+//! `block_all` answering 502); a gateway's (named `namespace/name` or as a
+//! workload `namespace/k=v[@ip]`, its Gateways merged) has, per listener
+//! port after `targetPort` translation, one virtual host per domain its
+//! bound VirtualServices make. Routes come from the VirtualServices exactly in the order Istio
 //! emits them (section 9.2 of envoy-semantics.md), clusters
 //! `outbound|PORT|SUBSET|HOST` with circuit breakers and outlier detection
 //! mapped as Istio maps them (sections 6.1 and 7.4). Endpoints come from an
@@ -22,12 +25,13 @@
 //! I/O; the caller writes the JSON.
 //!
 //! Not exported (documented limits, spec/envoy-agreement.md): CORS,
-//! consistent-hash policies, TLS/TCP routes and listeners, TLS origination.
+//! consistent-hash policies, TLS/TCP routes and listeners, a gateway's
+//! HTTPS filter chains (named in [`Generated::left_out`]), TLS origination.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use meshroute::decide::{Decision, HeaderOps, OutboundPolicy, RouteEntry};
+use meshroute::decide::{Decision, HeaderOps, RouteEntry};
 use meshroute::matching::{HttpRouteMatch, PathNormalization, StringMatcher};
 use meshroute::model::destination_rule::{OutlierDetection, SimpleLb, TrafficPolicy};
 use meshroute::model::virtual_service::{HttpRedirect, HttpRoute};
@@ -128,7 +132,10 @@ pub enum ProxyKind {
     /// A sidecar in [`Options::source_namespace`] with [`Options::source_labels`].
     #[default]
     Sidecar,
-    /// The gateway workload of the Gateway resource `namespace/name`.
+    /// A gateway proxy, named as a request names it: `namespace/name` (one
+    /// Gateway resource) or `namespace/key=value[,key=value][@address]`
+    /// (the gateway workload with those labels, every Gateway selecting it
+    /// merged).
     Gateway(String),
 }
 
@@ -356,25 +363,38 @@ fn sidecar_tables(mesh: &Mesh, options: &Options, left_out: &mut Vec<String>) ->
             .or_default()
             .push(json!({"name": name, "domains": domains, "routes": routes}));
     }
-    let catch_all = match mesh.options().outbound_policy {
-        OutboundPolicy::AllowAny => json!({"name": "allow_any", "domains": ["*"],
-            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
-                        "route": {"cluster": PASSTHROUGH_CLUSTER, "timeout": "0s"}}]}),
-        OutboundPolicy::RegistryOnly => json!({"name": "block_all", "domains": ["*"],
-            "routes": [{"name": "block_all", "match": {"prefix": "/"},
-                        "direct_response": {"status": 502}}]}),
-    };
     by_port
         .into_iter()
         .map(|(port, mut virtual_hosts)| {
             dedupe_domains(&mut virtual_hosts);
-            virtual_hosts.push(catch_all.clone());
+            virtual_hosts.push(catch_all(&view.outbound(port)));
             PortRoutes {
                 port,
                 virtual_hosts,
             }
         })
         .collect()
+}
+
+/// The virtual host for names no other takes, from the sidecar's outbound
+/// traffic policy as the decision gives it (istio `httproute.go`,
+/// `allow_any` to the PassthroughCluster or the Sidecar's egress proxy,
+/// `block_all` answering 502).
+fn catch_all(outbound: &Decision<'_>) -> Value {
+    match (outbound.outcome(), outbound.destinations().first()) {
+        (Outcome::Passthrough, None) => json!({"name": "allow_any", "domains": ["*"],
+            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
+                        "route": {"cluster": PASSTHROUGH_CLUSTER, "timeout": "0s"}}]}),
+        (Outcome::Passthrough, Some(egress)) => json!({"name": "allow_any", "domains": ["*"],
+            "routes": [{"name": "allow_any", "match": {"prefix": "/"},
+                        "route": {"cluster": egress.cluster(), "timeout": "0s"}}]}),
+        _ => {
+            let status = outbound.direct_response().map_or(502, |r| r.status);
+            json!({"name": "block_all", "domains": ["*"],
+                "routes": [{"name": "block_all", "match": {"prefix": "/"},
+                            "direct_response": {"status": status}}]})
+        }
+    }
 }
 
 /// Envoy refuses a route table where two virtual hosts list one domain;
@@ -389,37 +409,59 @@ fn dedupe_domains(virtual_hosts: &mut [Value]) {
     }
 }
 
-/// A gateway's route tables from [`Mesh::gateway_view`].
+/// A gateway's route tables from [`Mesh::gateway_view`]: the plaintext
+/// HTTP filter chain of each listener port. HTTPS chains need the
+/// gateway's certificates, which a static bootstrap does not have: they
+/// are left out and named.
 fn gateway_tables(mesh: &Mesh, key: &str, left_out: &mut Vec<String>) -> Vec<PortRoutes> {
     let Some(view) = mesh.gateway_view(key) else {
         left_out.push(format!("gateway {key}: no such Gateway"));
         return Vec::new();
     };
-    view.ports()
-        .into_iter()
-        .map(|port| {
-            let virtual_hosts = port
-                .virtual_hosts()
-                .iter()
-                .map(|vh| {
-                    let name = format!("{}:{}", vh.domain(), port.port());
-                    let mut v = json!({"name": name, "domains": [vh.domain()]});
-                    if vh.https_redirect() {
-                        v["require_tls"] = json!("ALL");
-                        v["routes"] =
-                            json!([{"match": {"prefix": "/"}, "direct_response": {"status": 404}}]);
-                    } else {
-                        v["routes"] = json!(routes_of(&name, &vh.routes(), left_out));
-                    }
-                    v
-                })
-                .collect();
-            PortRoutes {
-                port: port.port(),
-                virtual_hosts,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut refused_ports: Vec<u32> = Vec::new();
+    for port in view.ports() {
+        if port.terminates_tls() {
+            left_out.push(format!(
+                "the HTTPS filter chain on port {} ({}): TLS termination needs the gateway's certificates",
+                port.port(),
+                port.server_names().map_or("any SNI".to_string(), |n| n.join(", "))
+            ));
+            continue;
+        }
+        if refused_ports.contains(&port.port()) {
+            continue;
+        }
+        if out.iter().any(|t: &PortRoutes| t.port == port.port()) {
+            // Two filter chains with the same (empty) match: Envoy refuses
+            // the listener, as the decision says (istio/istio#24638).
+            out.retain(|t| t.port != port.port());
+            refused_ports.push(port.port());
+            left_out.push(format!(
+                "the listener on port {}: two plaintext HTTP filter chains with the same match, which Envoy refuses",
+                port.port()
+            ));
+            continue;
+        }
+        let virtual_hosts = port
+            .virtual_hosts()
+            .iter()
+            .map(|vh| {
+                let name = format!("{}:{}", vh.domain(), port.port());
+                let mut v = json!({"name": name, "domains": [vh.domain()]});
+                if vh.https_redirect() {
+                    v["require_tls"] = json!("ALL");
+                }
+                v["routes"] = json!(routes_of(&name, &vh.routes(), left_out));
+                v
+            })
+            .collect();
+        out.push(PortRoutes {
+            port: port.port(),
+            virtual_hosts,
+        });
+    }
+    out
 }
 
 fn routes_of(vhost: &str, entries: &[RouteEntry<'_>], left_out: &mut Vec<String>) -> Vec<Value> {
@@ -1287,6 +1329,62 @@ spec:
             ..Options::default()
         };
         assert!(bootstrap(&m, &missing).left_out[0].contains("no such Gateway"));
+    }
+
+    // istio gateway.go: a workload merges every Gateway selecting it; an
+    // HTTPS server's filter chain needs certificates a static bootstrap lacks.
+    #[test]
+    fn a_gateway_workload_merges_its_gateways_and_https_chains_are_named() {
+        let m = mesh(
+            r#"apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: a, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [a.example.com]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [a.example.com]
+    tls: {mode: SIMPLE, credentialName: a}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: b, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [b.example.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: default}
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [a, b]
+  http:
+  - route: [{destination: {host: reviews, subset: v1}}]
+"#,
+        );
+        let o = Options {
+            proxy: ProxyKind::Gateway("istio-system/istio=ingressgateway".into()),
+            ..Options::default()
+        };
+        let g = bootstrap(&m, &o);
+        let ls = listeners(&g.config);
+        assert_eq!(ls.len(), 1, "the HTTPS chain is left out");
+        let hosts = &ls[0]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
+            ["virtual_hosts"];
+        assert_eq!(hosts[0]["domains"], json!(["a.example.com"]));
+        assert_eq!(hosts[1]["domains"], json!(["b.example.com"]));
+        assert!(
+            g.left_out
+                .iter()
+                .any(|l| l.contains("HTTPS filter chain on port 443")),
+            "{:?}",
+            g.left_out
+        );
     }
 
     // istio route.go ApplyRedirect: FROM_REQUEST_PORT is the listener's

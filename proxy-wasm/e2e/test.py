@@ -211,9 +211,15 @@ DISAGREE = []
 
 
 def corpus_of(path):
+    """The corpus directory holding `path`; tests/istio is counted per area
+    (tests/istio/sidecar, tests/istio/gateway, ...)."""
     for d in CORPUS_DIRS:
-        if os.path.abspath(path).startswith(os.path.abspath(d) + os.sep):
-            return os.path.relpath(d, ROOT) if os.path.abspath(d).startswith(ROOT + os.sep) else d
+        d = os.path.abspath(d)
+        if os.path.abspath(path).startswith(d + os.sep):
+            rel = os.path.relpath(os.path.abspath(path), d).split(os.sep)
+            if os.path.basename(d) == "istio" and len(rel) > 1:
+                d = os.path.join(d, rel[0])
+            return os.path.relpath(d, ROOT) if d.startswith(ROOT + os.sep) else d
     return "?"
 
 
@@ -478,8 +484,11 @@ def serve_groups(groups):
         return
     clusters = {}
     for g in usable:
+        g["own_clusters"] = {c["name"] for c in g["native"]["static_resources"]["clusters"]}
         for c in g["native"]["static_resources"]["clusters"]:
             clusters.setdefault(c["name"], c)
+    for g in usable:
+        g["foreign_clusters"] = set(clusters) - g["own_clusters"]
     up_base = ports.take(len(clusters)) if clusters else 0
     up_ports = {n: up_base + i for i, n in enumerate(clusters)}
 
@@ -550,9 +559,21 @@ def serve_group(g):
     for name, req, d in g["items"]:
         port = request_port(req)
         out = d.get("outcome")
-        if port not in lp["native"] and out in ("notFound", "passthrough"):
-            # Istio's virtual outbound listener takes such traffic; loopback has no original destination.
-            why = f"no HTTP listener on the request's port (the decision: {out})"
+        blackhole = out == "directResponse" and d.get("status") == 502
+        if port not in lp["native"] and (out in ("notFound", "passthrough") or blackhole):
+            # Istio's virtual outbound listener takes such traffic (to the original destination or
+            # the BlackHoleCluster); loopback has no original destination.
+            why = f"no HTTP listener on the request's port (the decision: {'502 blackhole' if blackhole else out})"
+            UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
+            tally(corpus, "unservable", why)
+            continue
+        dests = d.get("destinations") or []
+        if (out in ("route", "defaultRoute") and dests
+                and all(x.get("problem") or x["weight"] == 0 for x in dests)
+                and any(x["cluster"] in g["foreign_clusters"] for x in dests)):
+            # Clusters are shared by name in one Envoy: another configuration defines the cluster
+            # this one lacks (the decision's 503), so the request would reach it.
+            why = "the decision's missing cluster is defined by another configuration sharing the Envoy"
             UNSERVABLE.setdefault(why, []).append(f"{short}: {name}")
             tally(corpus, "unservable", why)
             continue

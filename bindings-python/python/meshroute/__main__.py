@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         r.add_argument("-H", "--header", action="append", default=[], metavar="NAME:VALUE")
         r.add_argument("--from", dest="source_namespace", default="default", metavar="NS", help="namespace of the caller")
         r.add_argument("--labels", default="", metavar="K=V,...", help="labels of the caller")
-        r.add_argument("--gateway", default="mesh", metavar="NS/NAME", help="the Gateway the request enters by")
+        r.add_argument("--gateway", default="mesh", metavar="NS/NAME|NS/K=V,...[@IP]",
+                       help="the Gateway the request enters by, or the gateway workload with these labels")
         r.add_argument("--port", type=int, default=None)
         r.add_argument("--protocol", default="http", choices=["http", "tls", "tcp"])
         r.add_argument("--sni", default=None)

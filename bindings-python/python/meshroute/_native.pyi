@@ -351,7 +351,10 @@ class Decision:
 class Request:
     """A prepared request: converted once, decided many times. A field left
     ``None`` takes its default: path ``/``, method ``GET``, source namespace
-    ``default``, gateway ``mesh``, protocol ``http``."""
+    ``default``, gateway ``mesh``, protocol ``http``. ``gateway`` is ``mesh``
+    (a sidecar), ``namespace/name`` of one Gateway, or
+    ``namespace/key=value[,key=value][@address]``: the gateway workload with
+    those labels, which gets every Gateway selecting it, merged."""
 
     def __new__(
         cls,

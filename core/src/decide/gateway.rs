@@ -599,7 +599,7 @@ fn resolve_ports(number: u32, targets: &[&FrontService], legacy: bool) -> Vec<u3
 }
 
 /// A filter chain of the gateway listener.
-enum Chain<'m> {
+pub(super) enum Chain<'m> {
     /// Plaintext HTTP: one route table over these servers.
     Http(Vec<&'m MergedServer>),
     /// HTTPS terminated here: one route table for the server.
@@ -621,7 +621,7 @@ enum Chain<'m> {
 /// The cluster an `AUTO_PASSTHROUGH` SNI names:
 /// `outbound_.PORT_.SUBSET_.HOST` (istio `BuildDNSSrvSubsetKey`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct AutoCluster {
+pub(super) struct AutoCluster {
     port: u32,
     subset: Option<String>,
     host: String,
@@ -640,14 +640,14 @@ impl AutoCluster {
     }
 }
 
-struct FilterChain<'m> {
+pub(super) struct FilterChain<'m> {
     /// SNI names (`None`: any).
-    sni: Option<Vec<String>>,
-    chain: Chain<'m>,
+    pub sni: Option<Vec<String>>,
+    pub chain: Chain<'m>,
 }
 
 impl Mesh {
-    fn gateway_ref(&self, gi: usize) -> GatewayRef {
+    pub(super) fn gateway_ref(&self, gi: usize) -> GatewayRef {
         let g = &self.gateways.gateways()[gi];
         GatewayRef::Gateway {
             namespace: g.namespace.clone(),
@@ -682,7 +682,7 @@ impl Mesh {
     }
 
     /// The filter chains of listener `port` (istio `buildGatewayTCPBasedFilterChains`).
-    fn chains<'c>(
+    pub(super) fn chains<'c>(
         &self,
         merged: &'c MergedGateway,
         port: u32,
@@ -1112,75 +1112,7 @@ impl Mesh {
             );
             return Decision::new(Outcome::NotFound);
         }
-        struct VHost {
-            domain: String,
-            port: u32,
-            vss: Vec<(usize, usize)>, // (vs, gateway)
-            require_tls: bool,
-            redirect_from: Option<usize>,
-        }
-        let mut vhosts: Vec<VHost> = Vec::new();
-        for ms in servers {
-            let s = self.gateways.server(ms);
-            let g = &self.gateways.gateways()[ms.gateway];
-            let server_port = port_of(s).unwrap_or(view.port);
-            let redirect = redirects(s);
-            for vi in self.bound_vs(ms.gateway, proxy_ns) {
-                let vs = &self.vs[vi];
-                for vh in &vs.hosts {
-                    for entry in &s.hosts {
-                        let sh = hosts::parse_server_host(entry);
-                        if !sh.namespace.admits(&vs.namespace, &g.namespace) {
-                            continue;
-                        }
-                        let server_host = sh.dns_name.to_ascii_lowercase();
-                        let domain = if hosts::subset_of(vh, &server_host) {
-                            vh.clone()
-                        } else if hosts::subset_of(&server_host, vh) {
-                            server_host
-                        } else {
-                            continue;
-                        };
-                        match vhosts.iter_mut().find(|v| v.domain == domain) {
-                            Some(v) => {
-                                if !v.vss.iter().any(|(x, _)| *x == vi) {
-                                    v.vss.push((vi, ms.gateway));
-                                }
-                                if redirect {
-                                    v.require_tls = true;
-                                    v.redirect_from.get_or_insert(ms.gateway);
-                                }
-                            }
-                            None => vhosts.push(VHost {
-                                domain,
-                                port: server_port,
-                                vss: vec![(vi, ms.gateway)],
-                                require_tls: redirect,
-                                redirect_from: redirect.then_some(ms.gateway),
-                            }),
-                        }
-                    }
-                }
-            }
-            if redirect {
-                for h in &ms.hosts {
-                    let h = h.to_ascii_lowercase();
-                    match vhosts.iter_mut().find(|v| v.domain == h) {
-                        Some(v) => {
-                            v.require_tls = true;
-                            v.redirect_from.get_or_insert(ms.gateway);
-                        }
-                        None => vhosts.push(VHost {
-                            domain: h,
-                            port: server_port,
-                            vss: Vec::new(),
-                            require_tls: true,
-                            redirect_from: Some(ms.gateway),
-                        }),
-                    }
-                }
-            }
-        }
+        let vhosts = self.gateway_vhosts(servers, view.port, proxy_ns);
         let chain_name = if https_chain { "HTTPS" } else { "HTTP" };
         if vhosts.is_empty() {
             t.add(
@@ -1272,20 +1204,8 @@ impl Mesh {
                 },
             );
         }
-        // Routes of every VirtualService of the virtual host, in order,
-        // catch-alls moved to the end (stable; istio `SortVHostRoutes`).
-        let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
-        for (vi, _) in &vh.vss {
-            routes.extend(self.vs[*vi].http.iter());
-        }
-        let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
-            routes.into_iter().partition(|r| !r.is_catch_all());
-        specific.extend(catch_alls);
-        let gateway = vh
-            .vss
-            .first()
-            .map(|(_, g)| self.gateway_ref(*g))
-            .unwrap_or(GatewayRef::Mesh);
+        let specific = self.gateway_vhost_routes(vh);
+        let gateway = self.gateway_vhost_ref(vh);
         let proxy = Proxy {
             gateway,
             namespace: proxy_ns,
@@ -1295,6 +1215,119 @@ impl Mesh {
             resolved_routes: &[],
         };
         self.eval_http(&specific, view, &proxy, t)
+    }
+}
+
+/// A virtual host of a gateway's HTTP or HTTPS route table.
+#[derive(Debug, Clone)]
+pub(crate) struct GatewayVHost {
+    pub domain: String,
+    /// The server port (what route `port` conditions see).
+    pub port: u32,
+    /// (VirtualService, Gateway it is bound through), in order.
+    pub vss: Vec<(usize, usize)>,
+    /// Envoy's `require_tls: ALL` (a server's `httpsRedirect`).
+    pub require_tls: bool,
+    pub redirect_from: Option<usize>,
+}
+
+impl Mesh {
+    /// The virtual hosts of the route table over `servers` (istio
+    /// `buildGatewayHTTPRouteConfig`): each domain is the narrower of a
+    /// VirtualService host and a server host that overlap where the
+    /// server's namespace filter admits the VirtualService; an
+    /// `httpsRedirect` server's hosts get one even without VirtualService.
+    pub(crate) fn gateway_vhosts(
+        &self,
+        servers: &[&MergedServer],
+        listener_port: u32,
+        proxy_ns: &str,
+    ) -> Vec<GatewayVHost> {
+        let mut vhosts: Vec<GatewayVHost> = Vec::new();
+        for ms in servers {
+            let s = self.gateways.server(ms);
+            let g = &self.gateways.gateways()[ms.gateway];
+            let server_port = port_of(s).unwrap_or(listener_port);
+            let redirect = redirects(s);
+            for vi in self.bound_vs(ms.gateway, proxy_ns) {
+                let vs = &self.vs[vi];
+                for vh in &vs.hosts {
+                    for entry in &s.hosts {
+                        let sh = hosts::parse_server_host(entry);
+                        if !sh.namespace.admits(&vs.namespace, &g.namespace) {
+                            continue;
+                        }
+                        let server_host = sh.dns_name.to_ascii_lowercase();
+                        let domain = if hosts::subset_of(vh, &server_host) {
+                            vh.clone()
+                        } else if hosts::subset_of(&server_host, vh) {
+                            server_host
+                        } else {
+                            continue;
+                        };
+                        match vhosts.iter_mut().find(|v| v.domain == domain) {
+                            Some(v) => {
+                                if !v.vss.iter().any(|(x, _)| *x == vi) {
+                                    v.vss.push((vi, ms.gateway));
+                                }
+                                if redirect {
+                                    v.require_tls = true;
+                                    v.redirect_from.get_or_insert(ms.gateway);
+                                }
+                            }
+                            None => vhosts.push(GatewayVHost {
+                                domain,
+                                port: server_port,
+                                vss: vec![(vi, ms.gateway)],
+                                require_tls: redirect,
+                                redirect_from: redirect.then_some(ms.gateway),
+                            }),
+                        }
+                    }
+                }
+            }
+            if redirect {
+                for h in &ms.hosts {
+                    let h = h.to_ascii_lowercase();
+                    match vhosts.iter_mut().find(|v| v.domain == h) {
+                        Some(v) => {
+                            v.require_tls = true;
+                            v.redirect_from.get_or_insert(ms.gateway);
+                        }
+                        None => vhosts.push(GatewayVHost {
+                            domain: h,
+                            port: server_port,
+                            vss: Vec::new(),
+                            require_tls: true,
+                            redirect_from: Some(ms.gateway),
+                        }),
+                    }
+                }
+            }
+        }
+        vhosts
+    }
+
+    /// The routes of every VirtualService of a virtual host, in order,
+    /// catch-alls moved to the end (stable; istio `SortVHostRoutes`).
+    pub(crate) fn gateway_vhost_routes(&self, vh: &GatewayVHost) -> Vec<&CompiledHttpRoute> {
+        let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
+        for (vi, _) in &vh.vss {
+            routes.extend(self.vs[*vi].http.iter());
+        }
+        let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
+            routes.into_iter().partition(|r| !r.is_catch_all());
+        specific.extend(catch_alls);
+        specific
+    }
+
+    /// The gateway a virtual host's route conditions see: the one its
+    /// first VirtualService is bound through.
+    pub(crate) fn gateway_vhost_ref(&self, vh: &GatewayVHost) -> GatewayRef {
+        vh.vss
+            .first()
+            .map(|(_, g)| self.gateway_ref(*g))
+            .unwrap_or(GatewayRef::Mesh)
     }
 }
 

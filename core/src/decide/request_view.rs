@@ -42,7 +42,11 @@ impl<'r> View<'r> {
                 .port
                 .or_else(|| authority.port_number())
                 .map_or_else(default_port, u32::from);
-            let h = authority.host.trim_end_matches('.');
+            // The trailing dot stays: Istio does not set the connection
+            // manager's `strip_trailing_host_dot`, so Envoy matches `app.`
+            // against the domains as written, where only the absolute
+            // FQDN of a service has the dot (see `is_absolute`).
+            let h = authority.host;
             let host = if h.bytes().any(|b| b.is_ascii_uppercase()) {
                 std::borrow::Cow::Owned(h.to_ascii_lowercase())
             } else {
@@ -94,10 +98,23 @@ static HOST_SPECIAL: [bool; 256] = {
     table
 };
 
-/// A host with no port, brackets, upper case or trailing dot: what most
-/// requests carry, used as it is.
+/// A host with no port, brackets or upper case: what most requests
+/// carry, used as it is.
 pub(super) fn is_plain_host(host: &str) -> bool {
-    !host.bytes().any(|b| HOST_SPECIAL[usize::from(b)]) && !host.ends_with('.')
+    !host.bytes().any(|b| HOST_SPECIAL[usize::from(b)])
+}
+
+/// The name an absolute host (`reviews.default.svc.cluster.local.`) means,
+/// without its trailing dot; `None` for a relative one. Envoy compares the
+/// Host with the dot against virtual-host domains (Istio leaves
+/// `strip_trailing_host_dot` off: pilot `networking/core/listener_builder.go`
+/// sets no such option, Envoy `source/common/http/conn_manager_impl.cc`
+/// strips it only when asked), and Istio gives only a service's own
+/// hostname an absolute domain (`httproute.go` `GenerateAltVirtualHosts`):
+/// so an absolute host is that exact name or nothing, never a short name
+/// searched from the caller's namespace.
+pub(crate) fn is_absolute(host: &str) -> Option<&str> {
+    host.strip_suffix('.').filter(|h| !h.is_empty())
 }
 
 /// Byte classes for the per-request path scans: one table load per byte
@@ -325,5 +342,58 @@ mod tests {
         assert!(!path_may_change("/a//b", PathNormalization::Base));
         assert!(path_may_change("/a//b", PathNormalization::MergeSlashes));
         assert!(!path_may_change("/a/./b", PathNormalization::None));
+    }
+
+    // Envoy `source/common/http/conn_manager_impl.cc`: the Host's trailing
+    // dot is removed only with `strip_trailing_host_dot`, which Istio's
+    // listeners leave off (pilot `networking/core/listener_builder.go`);
+    // Istio's domains give only a service hostname an absolute form
+    // (`httproute.go` `GenerateAltVirtualHosts`, istio/istio#56007).
+    #[test]
+    fn an_absolute_host_is_its_exact_name_never_a_short_one() {
+        use crate::{Mesh, Outcome, Request};
+        let yaml = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: default}
+spec: {ports: [{port: 80, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [a.example.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: default}
+spec:
+  hosts: [a.example.com]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: app}}]
+"#;
+        let mesh = Mesh::compile(&crate::load::load_str(yaml, "t.yaml"));
+        let outcome = |req: Request| mesh.decide(&req).unwrap().outcome();
+        for fqdn in [
+            "app.default.svc.cluster.local.",
+            "APP.default.svc.cluster.local.:80",
+        ] {
+            assert_eq!(outcome(Request::new(fqdn)), Outcome::DefaultRoute, "{fqdn}");
+        }
+        for relative in ["app.", "app.default.", "app.default.svc.:80"] {
+            assert_eq!(
+                outcome(Request::new(relative)),
+                Outcome::Passthrough,
+                "{relative}: no domain, the outbound policy"
+            );
+        }
+        assert_eq!(outcome(Request::new("app")), Outcome::DefaultRoute);
+        let via = |host: &str| Request::new(host).via_gateway("default/gw");
+        assert_eq!(outcome(via("a.example.com")), Outcome::Route);
+        assert_eq!(outcome(via("a.example.com.")), Outcome::NotFound);
     }
 }

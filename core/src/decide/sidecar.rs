@@ -19,7 +19,7 @@ use std::borrow::Cow;
 /// The sidecar's outbound (15001) and inbound (15006) capture ports: a
 /// request addressed to them directly is blackholed (istio
 /// `pilot/pkg/networking/core/listener_builder.go`, `blackholeFilterChain`).
-const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
+pub(super) const CAPTURE_PORTS: [u32; 2] = [15001, 15006];
 
 /// The BlackHoleCluster as a decision: HTTP 502, TLS and TCP closed.
 fn blackhole<'m>(view: &View<'_>) -> Decision<'m> {
@@ -65,7 +65,9 @@ impl Mesh {
     fn search_path(&self, host: &str, namespace: &str) -> Vec<String> {
         let domain = &self.options.domain_suffix;
         let mut candidates = Vec::with_capacity(4);
-        if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
+        if let Some(absolute) = super::request_view::is_absolute(host) {
+            candidates.push(absolute.to_string());
+        } else if hosts::is_ip_literal(host) || host.ends_with(domain.as_str()) {
             candidates.push(host.to_string());
         } else {
             candidates.push(format!("{host}.{namespace}.svc.{domain}"));
@@ -349,12 +351,6 @@ impl Mesh {
         vs.visibility.visible_in(scope.namespace) && scope.imports_virtual_service(vs)
     }
 
-    /// The VirtualService a sidecar in `namespace` uses for `host`: the
-    /// first exact claim in Istio's order, else the most specific wildcard.
-    pub(crate) fn mesh_vs_index(&self, host: &str, namespace: &str) -> Option<usize> {
-        self.mesh_vs_index_in(host, &Scope::whole_mesh(namespace))
-    }
-
     /// Orders VirtualServices claiming one host for a caller: private to
     /// the caller's namespace first, then exported to a list, then public.
     fn claim_group(&self, vs: &CompiledVs, namespace: &str) -> u8 {
@@ -376,7 +372,8 @@ impl Mesh {
             .min_by_key(|&i| (self.claim_group(&self.vs[i], scope.namespace), i))
     }
 
-    /// [`Mesh::mesh_vs_index`] for a proxy with `scope`.
+    /// The VirtualService a proxy with `scope` uses for `host`: the first
+    /// exact claim in Istio's order, else the most specific wildcard.
     pub(crate) fn mesh_vs_index_in(&self, host: &str, scope: &Scope<'_>) -> Option<usize> {
         if let Some(i) = self.exact_vs_index_in(host, scope) {
             return Some(i);

@@ -1,26 +1,33 @@
-//! A read-only view of the compiled table as one sidecar sees it, for
-//! config exporters (the `meshroute-envoy` crate, other proxies' formats).
+//! Read-only views of the compiled table as one proxy sees it, for config
+//! exporters (the `meshroute-envoy` crate, other proxies' formats).
 //!
 //! [`Mesh::sidecar_view`] gives the [`VirtualHost`]s a sidecar in a
 //! namespace (with its workload's labels) has for its outbound HTTP
-//! traffic, each with the names callers may use and its [`RouteEntry`]s in
-//! the order Istio emits them. A route entry carries the public matcher it
-//! was built from ([`HttpRouteMatch`]) and the [`Decision`] it yields for
-//! that sidecar. Nothing here changes the table.
+//! traffic per port, each with the names callers may use and its
+//! [`RouteEntry`]s in the order Istio emits them, and the catch-all its
+//! outbound traffic policy makes ([`SidecarView::outbound`]).
+//! [`Mesh::gateway_view`] gives a gateway's HTTP route tables per listener
+//! port. A route entry carries the public matcher it was built from
+//! ([`HttpRouteMatch`]) and the [`Decision`] it yields. Nothing here
+//! changes the table, and nothing here decides on its own: virtual hosts
+//! are the ones the decision's own resolution (`sidecar.rs`, `scope.rs`,
+//! `gateway.rs`) picks, so the views and [`Mesh::decide`] agree.
 
-use super::compile::{CompiledHttpRoute, CompiledVs};
+use super::compile::CompiledHttpRoute;
 use super::decision::Decision;
 use super::evaluate::Proxy;
-use super::gateway::CompiledGateway;
+use super::gateway::{Chain, GatewayEntry, GatewayVHost, MergedGateway};
 use super::request::Request;
 use super::request_view::View;
+use super::scope::Scope;
+use super::sidecar::CAPTURE_PORTS;
 use super::trace::Tracer;
 use super::Mesh;
-use crate::hosts::{self, GatewayRef};
+use crate::hosts::GatewayRef;
 use crate::matching::{HttpRouteMatch, StringMatcher};
-use crate::model::gateway::{Server, ServerTlsMode};
 use crate::model::virtual_service::HttpRoute;
 use crate::registry::{PortProtocol, Service};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The outbound HTTP routing of one sidecar, read from a compiled [`Mesh`].
@@ -63,86 +70,136 @@ impl<'m> SidecarView<'m> {
         self.labels
     }
 
-    /// One virtual host per visible service port that carries HTTP (or an
-    /// undeclared protocol), in registry order; hosts left without a
-    /// domain of their own are omitted. Domains are the names a caller
-    /// may use with the port (`reviews:9080`, `reviews.default:9080`, the
-    /// FQDN and the absolute FQDN `...cluster.local.` ...; without a port
-    /// only for port 80). Short names resolve only for services in the
-    /// sidecar's namespace, and each name goes to the first host that
-    /// claims it. Then, on port 80, one virtual host per host of a
-    /// VirtualService bound to the mesh that no registry entry backs
-    /// (Istio's sidecar virtual hosts, pilot `networking/core/route/route.go`
-    /// `BuildSidecarVirtualHostWrapper`; `GenerateAltVirtualHosts` for the
-    /// absolute FQDN).
-    pub fn virtual_hosts(&self) -> Vec<VirtualHost<'m>> {
-        let ns = self.namespace;
-        let suffix = format!(".svc.{}", self.mesh.options().domain_suffix);
-        let mut used: BTreeSet<String> = BTreeSet::new();
+    /// The caller's Sidecar scope for traffic to `port`.
+    fn scope(&self, port: u32) -> Scope<'m> {
+        let sidecar = self.mesh.sidecars.for_caller(self.namespace, self.labels);
+        Scope::of(self.namespace, sidecar, port)
+    }
+
+    /// The names a caller may write (without port) that could reach a
+    /// virtual host: every registry name with its Kubernetes short forms
+    /// and absolute form (ExternalName aliases included), then every host
+    /// of a VirtualService bound to the mesh.
+    fn candidate_names(&self) -> Vec<String> {
+        let mesh = self.mesh;
+        let suffix = format!(".svc.{}", mesh.options().domain_suffix);
+        let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        let services = self.mesh.registry().services();
-        for service in services {
-            if !service.visibility.visible_in(ns) {
-                continue;
-            }
-            for p in &service.ports {
-                if !matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown) {
-                    continue;
+        for service in mesh.registry().services() {
+            for name in aliases(&service.hostname, &suffix) {
+                if seen.insert(name.clone()) {
+                    out.push(name);
                 }
-                let port = p.number;
-                let mut domains = Vec::new();
-                for alias in aliases(&service.hostname, &suffix) {
-                    if !alias.contains('.') && service.namespace != ns {
-                        continue;
-                    }
-                    let mut names = vec![format!("{alias}:{port}")];
-                    if port == 80 {
-                        names.push(alias);
-                    }
-                    for n in names {
-                        if used.insert(n.clone()) {
-                            domains.push(n);
-                        }
-                    }
-                }
-                if domains.is_empty() {
-                    continue;
-                }
-                out.push(VirtualHost {
-                    view: *self,
-                    service: Some(service),
-                    hostname: &service.hostname,
-                    port,
-                    domains,
-                });
             }
         }
-        for vs in self.mesh.vs.iter() {
-            if vs.http.is_empty()
-                || !vs.bound_to(&GatewayRef::Mesh)
-                || !vs.visibility.visible_in(ns)
-            {
-                continue;
-            }
-            for host in &vs.hosts {
-                let backed = services.iter().any(|s| {
-                    s.visibility.visible_in(ns)
-                        && (*s.hostname == **host || hosts::matches(host, &s.hostname))
-                });
-                if backed || used.contains(host.as_str()) {
-                    continue;
-                }
-                used.insert(host.clone());
-                out.push(VirtualHost {
-                    view: *self,
-                    service: None,
-                    hostname: host,
-                    port: 80,
-                    domains: vec![format!("{host}:80"), host.clone()],
-                });
+        let mut exact: Vec<&String> = mesh.mesh_exact.keys().collect();
+        exact.sort();
+        let wildcards = mesh.mesh_wildcard.iter().map(|(h, _)| h);
+        for host in exact.into_iter().chain(wildcards) {
+            if seen.insert(host.clone()) {
+                out.push(host.clone());
             }
         }
         out
+    }
+
+    /// Per port the sidecar has an HTTP route table for (the ports of the
+    /// services carrying HTTP or an undeclared protocol), ascending, one
+    /// virtual host per host the decision resolves a caller's name to on
+    /// that port (`Mesh::resolve_http`, with the caller's Sidecar scope for
+    /// the port: imported services, ExternalName aliases under their
+    /// target, exact VirtualService hosts outside the registry, wildcard
+    /// VirtualService hosts covering none of the port's services). Its
+    /// domains are the names that resolve to it: `name:port`, and `name`
+    /// alone for port 80 (Istio's `generateVirtualHostDomains`,
+    /// `GenerateAltVirtualHosts` for the absolute FQDN, pilot
+    /// `networking/core/httproute.go`), and `*.name` for a headless
+    /// Service's names, which its pods' names reach. Names no virtual host
+    /// takes go to [`SidecarView::outbound`].
+    pub fn virtual_hosts(&self) -> Vec<VirtualHost<'m>> {
+        let mesh = self.mesh;
+        let mut ports: BTreeSet<u32> = BTreeSet::new();
+        for service in mesh.registry().services() {
+            for p in &service.ports {
+                // The capture ports have no route table: the decision blackholes them.
+                if matches!(p.protocol, PortProtocol::Http | PortProtocol::Unknown)
+                    && !CAPTURE_PORTS.contains(&p.number)
+                {
+                    ports.insert(p.number);
+                }
+            }
+        }
+        let names = self.candidate_names();
+        let mut out = Vec::new();
+        for port in ports {
+            let scope = self.scope(port);
+            let mut on_port: Vec<VirtualHost<'m>> = Vec::new();
+            for name in &names {
+                let Some(r) = mesh.resolve_http(name, port, &scope) else {
+                    continue;
+                };
+                let routed = r.vs.is_some_and(|i| !mesh.vs[i].http.is_empty());
+                if r.service.is_none() && !routed {
+                    // The decision falls to the outbound policy: the catch-all.
+                    continue;
+                }
+                let vh = match on_port
+                    .iter_mut()
+                    .find(|v| v.hostname == r.fqdn && v.service_index == r.service && v.vs == r.vs)
+                {
+                    Some(v) => v,
+                    None => {
+                        on_port.push(VirtualHost {
+                            view: *self,
+                            service_index: r.service,
+                            service: r.service.map(|i| &mesh.registry().services()[i]),
+                            hostname: r.fqdn,
+                            port,
+                            vs: r.vs.filter(|_| routed),
+                            domains: Vec::new(),
+                        });
+                        on_port.last_mut().expect("just pushed")
+                    }
+                };
+                vh.domains.push(format!("{name}:{port}"));
+                if port == 80 {
+                    vh.domains.push(name.clone());
+                }
+                // A headless Service's names also take its pods' names
+                // (`web-0.web`) when the decision resolves them to it: Istio's
+                // `*.` domains (`generateVirtualHostDomains`, Passthrough
+                // resolution of a Kubernetes Service).
+                let pod_name = format!("pod.{name}");
+                let headless = vh
+                    .service
+                    .is_some_and(|s| mesh.registry().is_headless(&s.hostname));
+                if headless
+                    && mesh.resolve_http(&pod_name, port, &scope).is_some_and(|p| {
+                        p.fqdn == vh.hostname && p.service == vh.service_index && p.vs == vh.vs
+                    })
+                {
+                    vh.domains.push(format!("*.{name}:{port}"));
+                    if port == 80 {
+                        vh.domains.push(format!("*.{name}"));
+                    }
+                }
+            }
+            out.extend(on_port);
+        }
+        out
+    }
+
+    /// What the sidecar does with a request on `port` no virtual host
+    /// takes: the outbound traffic policy of the caller's Sidecar, else the
+    /// mesh's (`passthrough`, to the Sidecar's egress proxy when it names
+    /// one, or REGISTRY_ONLY's 502), as the decision gives it.
+    pub fn outbound(&self, port: u32) -> Decision<'m> {
+        let mut req = Request::new("").from_namespace(self.namespace);
+        req.port = u16::try_from(port).ok();
+        req.source.labels = self.labels.clone();
+        let view = View::new(&req);
+        let mut t = Tracer::new(false);
+        self.mesh.unknown_host_in(&view, &self.scope(port), &mut t)
     }
 }
 
@@ -164,29 +221,33 @@ fn aliases(host: &str, ns_suffix: &str) -> Vec<String> {
     v
 }
 
-/// One service port as a sidecar's route table has it.
+/// One host of a sidecar's route table on one port.
 #[derive(Debug, Clone)]
 pub struct VirtualHost<'m> {
     view: SidecarView<'m>,
+    service_index: Option<usize>,
     service: Option<&'m Service>,
-    hostname: &'m str,
+    hostname: String,
     port: u32,
+    /// The VirtualService whose HTTP rules route it.
+    vs: Option<usize>,
     domains: Vec<String>,
 }
 
 impl<'m> VirtualHost<'m> {
     /// The service (FQDN, ports, endpoints); `None` for a VirtualService
-    /// host no registry entry backs.
+    /// host no registry entry the caller imports on this port backs.
     pub fn service(&self) -> Option<&'m Service> {
         self.service
     }
 
-    /// The service's host name, or the VirtualService's host.
-    pub fn hostname(&self) -> &'m str {
-        self.hostname
+    /// The service's host name (the target of an ExternalName alias), or
+    /// the VirtualService's host.
+    pub fn hostname(&self) -> &str {
+        &self.hostname
     }
 
-    /// The service port.
+    /// The port of the route table.
     pub fn port(&self) -> u32 {
         self.port
     }
@@ -196,58 +257,84 @@ impl<'m> VirtualHost<'m> {
         &self.domains
     }
 
-    /// The VirtualService bound to the mesh that routes this host for the
-    /// sidecar's namespace, when it has HTTP rules.
-    fn virtual_service(&self) -> Option<&'m CompiledVs> {
-        let mesh = self.view.mesh;
-        mesh.mesh_vs_index(self.hostname(), self.view.namespace)
-            .map(|i| &mesh.vs[i])
-            .filter(|vs| !vs.http.is_empty())
-    }
-
     /// `namespace/name` of the VirtualService whose rules make the routes;
     /// `None` when the host gets the default route.
     pub fn virtual_service_key(&self) -> Option<&'m str> {
-        self.virtual_service().map(|vs| &*vs.key)
+        let mesh = self.view.mesh;
+        self.vs.map(|i| &*mesh.vs[i].key)
     }
 
     /// The routes in Istio's order: one per rule match that exists on
     /// this sidecar (`port`, `sourceLabels`, `sourceNamespace`, `gateways`
     /// conditions hold) and can match (no invalid pattern), a rule without
-    /// matches as one entry, ending at
-    /// the first entry that matches every request (Istio stops
-    /// generating routes after a catch-all). A host no VirtualService
-    /// routes has the single default route.
+    /// matches as one entry, ending at the first entry that matches every
+    /// request (Istio stops generating routes after a catch-all). A host no
+    /// VirtualService routes has the single default route.
     pub fn routes(&self) -> Vec<RouteEntry<'m>> {
-        let entry = |rule, condition| RouteEntry {
-            owner: Owner::Sidecar(self.view),
-            hostname: self.hostname(),
-            port: self.port,
-            rule,
-            condition,
+        let mesh = self.view.mesh;
+        // The host the decision routes, borrowed from the table.
+        let host: &'m str = match (self.service, self.vs) {
+            (Some(s), _) => &s.hostname,
+            (None, Some(i)) => mesh.vs[i]
+                .hosts
+                .iter()
+                .find(|h| **h == self.hostname)
+                .map_or("", |h| h.as_str()),
+            (None, None) => "",
         };
-        let Some(vs) = self.virtual_service() else {
-            return vec![entry(None, None)];
+        let owner = Owner::Sidecar {
+            view: self.view,
+            service: self.service_index,
+            host,
+        };
+        let Some(vs) = self.vs.map(|i| &mesh.vs[i]) else {
+            return vec![RouteEntry {
+                owner,
+                port: self.port,
+                rule: None,
+                condition: None,
+            }];
         };
         let (ns, labels) = (self.view.namespace, self.view.labels);
-        let mut out = Vec::new();
-        for rule in &vs.http {
-            if rule.matches.is_empty() {
-                out.push(entry(Some(rule), None));
+        let rules: Vec<&'m CompiledHttpRoute> = vs.http.iter().collect();
+        ordered_entries(owner, self.port, &rules, |m| {
+            m.exists_on_sidecar(ns, labels, self.port)
+        })
+    }
+}
+
+/// The entries of `rules` in evaluation order: one per match that exists
+/// on the proxy and can match, a rule without matches as one entry, up to
+/// the first entry that matches every request.
+fn ordered_entries<'m>(
+    owner: Owner<'m>,
+    port: u32,
+    rules: &[&'m CompiledHttpRoute],
+    exists: impl Fn(&HttpRouteMatch) -> bool,
+) -> Vec<RouteEntry<'m>> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let entry = |condition| RouteEntry {
+            owner,
+            port,
+            rule: Some(*rule),
+            condition,
+        };
+        if rule.matches.is_empty() {
+            out.push(entry(None));
+            return out;
+        }
+        for m in &rule.matches {
+            if !exists(m) || has_invalid_pattern(m) {
+                continue;
+            }
+            out.push(entry(Some(m)));
+            if m.is_catch_all() {
                 return out;
             }
-            for m in &rule.matches {
-                if !m.exists_on_sidecar(ns, labels, self.port) || has_invalid_pattern(m) {
-                    continue;
-                }
-                out.push(entry(Some(rule), Some(m)));
-                if m.is_catch_all() {
-                    return out;
-                }
-            }
         }
-        out
     }
+    out
 }
 
 /// Whether a condition holds a pattern that failed to compile: it never
@@ -268,8 +355,24 @@ fn has_invalid_pattern(m: &HttpRouteMatch) -> bool {
 /// The proxy a route table belongs to.
 #[derive(Debug, Clone, Copy)]
 enum Owner<'m> {
-    Sidecar(SidecarView<'m>),
-    Gateway(&'m Mesh, &'m CompiledGateway),
+    Sidecar {
+        view: SidecarView<'m>,
+        /// The registry service of the virtual host (the default route's).
+        service: Option<usize>,
+        /// The host the virtual host routes.
+        host: &'m str,
+    },
+    Gateway {
+        mesh: &'m Mesh,
+        /// The gateway as the request names it.
+        key: &'m str,
+        /// The gateway proxy's config namespace.
+        proxy_ns: &'m str,
+        /// The Gateway the virtual host's first VirtualService is bound through.
+        gateway: Option<usize>,
+        /// Whether the filter chain terminates TLS.
+        tls: bool,
+    },
 }
 
 /// One route of a [`VirtualHost`] or [`GatewayVirtualHost`]: a rule and
@@ -277,7 +380,6 @@ enum Owner<'m> {
 #[derive(Debug, Clone, Copy)]
 pub struct RouteEntry<'m> {
     owner: Owner<'m>,
-    hostname: &'m str,
     port: u32,
     /// `None`: the default route of a host no VirtualService routes.
     rule: Option<&'m CompiledHttpRoute>,
@@ -302,7 +404,8 @@ impl<'m> RouteEntry<'m> {
         self.rule.map(|r| &*r.route)
     }
 
-    /// The port of the listener whose route table holds this entry.
+    /// The port route conditions see: the service port at a sidecar, the
+    /// server port at a gateway.
     pub fn port(&self) -> u32 {
         self.port
     }
@@ -315,7 +418,7 @@ impl<'m> RouteEntry<'m> {
     pub fn redirect_port(&self) -> Option<u32> {
         let redirect = self.rule()?.redirect.as_ref()?;
         let listener_scheme = match self.owner {
-            Owner::Gateway(_, gw) if terminates_tls_on(gw, self.port) => "https",
+            Owner::Gateway { tls: true, .. } => "https",
             _ => "http",
         };
         super::actions::redirect_port(redirect, self.port, listener_scheme)
@@ -327,7 +430,7 @@ impl<'m> RouteEntry<'m> {
         self.condition
     }
 
-    /// The request-independent decision this route gives the sidecar's
+    /// The request-independent decision this route gives the proxy's
     /// callers: destinations with cluster names and policies, fault,
     /// timeout, retries, header operations, direct response. Redirects
     /// and rewrites depend on the request: read them from
@@ -335,9 +438,14 @@ impl<'m> RouteEntry<'m> {
     pub fn decision(&self) -> Decision<'m> {
         let mut t = Tracer::new(false);
         match self.owner {
-            Owner::Sidecar(view) => {
+            Owner::Sidecar {
+                view,
+                service,
+                host,
+            } => {
                 let (mesh, ns, labels) = (view.mesh, view.namespace, view.labels);
-                let mut req = Request::new(self.hostname).from_namespace(ns);
+                let service = service.map(|i| &mesh.registry().services()[i]);
+                let mut req = Request::new(host).from_namespace(ns);
                 req.port = u16::try_from(self.port).ok();
                 req.source.labels = labels.clone();
                 let request_view = View::new(&req);
@@ -351,19 +459,22 @@ impl<'m> RouteEntry<'m> {
                 };
                 match self.rule {
                     Some(rule) => mesh.http_decision(rule, None, &request_view, &proxy, &mut t),
-                    None => {
-                        let service = mesh.registry.lookup(self.hostname, ns);
-                        mesh.default_route(self.hostname, service, &request_view, &proxy, &mut t)
-                    }
+                    None => mesh.default_route(host, service, &request_view, &proxy, &mut t),
                 }
             }
-            Owner::Gateway(mesh, gw) => {
-                let mut req = Request::new(self.hostname).via_gateway(&gw.key);
+            Owner::Gateway {
+                mesh,
+                key,
+                proxy_ns,
+                gateway,
+                ..
+            } => {
+                let mut req = Request::new("").via_gateway(key);
                 req.port = u16::try_from(self.port).ok();
                 let request_view = View::new(&req);
                 let proxy = Proxy {
-                    gateway: gateway_ref(gw),
-                    namespace: &gw.namespace,
+                    gateway: gateway.map_or(GatewayRef::Mesh, |g| mesh.gateway_ref(g)),
+                    namespace: proxy_ns,
                     labels: None,
                     listener_port: self.port,
                     resolved: &[],
@@ -378,229 +489,86 @@ impl<'m> RouteEntry<'m> {
     }
 }
 
-fn gateway_ref(gw: &CompiledGateway) -> GatewayRef {
-    GatewayRef::Gateway {
-        namespace: gw.namespace.clone(),
-        name: gw.name.clone(),
-    }
-}
-
-/// Whether a gateway server carries HTTP: HTTP, or TLS it terminates.
-fn serves_http(s: &Server) -> bool {
-    let protocol = PortProtocol::from_istio(
-        s.port
-            .as_ref()
-            .and_then(|p| p.protocol.as_deref())
-            .unwrap_or(""),
-    );
-    protocol == PortProtocol::Http || (protocol == PortProtocol::Tls && !is_passthrough(s))
-}
-
-/// Whether a gateway has a server on `port` that terminates TLS (Istio's
-/// `IsTLS` for the routes of that port).
-fn terminates_tls_on(gw: &CompiledGateway, port: u32) -> bool {
-    gw.servers.iter().any(|s| {
-        s.port.as_ref().and_then(|p| p.number) == Some(port)
-            && serves_http(s)
-            && PortProtocol::from_istio(
-                s.port
-                    .as_ref()
-                    .and_then(|p| p.protocol.as_deref())
-                    .unwrap_or(""),
-            ) != PortProtocol::Http
-    })
-}
-
-/// Whether a gateway server passes TLS through (no termination).
-fn is_passthrough(s: &Server) -> bool {
-    s.tls.as_ref().is_some_and(|tls| {
-        matches!(
-            tls.mode.unwrap_or_default(),
-            ServerTlsMode::Passthrough | ServerTlsMode::AutoPassthrough
-        )
-    })
-}
-
-impl Mesh {
-    /// VirtualServices bound to a gateway and visible to its namespace, in
-    /// Istio's order.
-    fn bound_virtual_services(&self, gw: &CompiledGateway, gref: &GatewayRef) -> Vec<&CompiledVs> {
-        self.vs
-            .iter()
-            .filter(|vs| vs.bound_to(gref) && vs.visibility.visible_in(&gw.namespace))
-            .collect()
-    }
-}
-
-/// The virtual hosts of a gateway's HTTP servers on one port: each domain
-/// (the narrower of a VirtualService host and a server host that overlap,
-/// where the server's namespace filter admits the VirtualService) with the
-/// index of its VirtualService in `bound` (pilot `networking/core/gateway.go`),
-/// as the decision at a gateway builds them (`gateway.rs`, `at_gateway`;
-/// the agreement harness holds the two together, spec/envoy-agreement.md).
-fn gateway_domains(
-    gw: &CompiledGateway,
-    http_servers: &[&Server],
-    bound: &[&CompiledVs],
-) -> Vec<(String, usize)> {
-    let mut domains: Vec<(String, usize)> = Vec::new();
-    for (vi, vs) in bound.iter().enumerate() {
-        for vh in &vs.hosts {
-            for s in http_servers {
-                for entry in &s.hosts {
-                    let sh = hosts::parse_server_host(entry);
-                    if !sh.namespace.admits(&vs.namespace, &gw.namespace) {
-                        continue;
-                    }
-                    let server_host = sh.dns_name.to_ascii_lowercase();
-                    let domain = if hosts::subset_of(vh, &server_host) {
-                        Some(vh.clone())
-                    } else if hosts::subset_of(&server_host, vh) {
-                        Some(server_host)
-                    } else {
-                        None
-                    };
-                    if let Some(d) = domain {
-                        if !domains.iter().any(|(x, i)| *x == d && *i == vi) {
-                            domains.push((d, vi));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    domains
-}
-
-/// The routes of every bound VirtualService that yields `domain`,
-/// concatenated in order, catch-alls moved to the end (stable).
-fn routes_for_domain<'m>(
-    domains: &[(String, usize)],
-    bound: &[&'m CompiledVs],
-    domain: &str,
-) -> Vec<&'m CompiledHttpRoute> {
-    let mut routes: Vec<&CompiledHttpRoute> = Vec::new();
-    for (vi, vs) in bound.iter().enumerate() {
-        if domains.iter().any(|(d, i)| *i == vi && d == domain) {
-            routes.extend(vs.http.iter());
-        }
-    }
-    let (mut specific, catch_alls): (Vec<_>, Vec<_>) =
-        routes.into_iter().partition(|r| !r.is_catch_all());
-    specific.extend(catch_alls);
-    specific
-}
-
-/// The HTTP routing of one gateway workload, read from a compiled [`Mesh`]
-/// (see [`Mesh::gateway_view`]): per server port, the virtual hosts the
-/// bound VirtualServices make, as the decision at that gateway sees them.
-#[derive(Debug, Clone, Copy)]
+/// The HTTP routing of one gateway proxy, read from a compiled [`Mesh`]
+/// (see [`Mesh::gateway_view`]): the Gateways merged onto it as the
+/// decision merges them (`gateway.rs`: listener ports after `targetPort`
+/// translation, servers the merge leaves out absent), and per listener
+/// port the route tables of its HTTP and HTTPS filter chains.
+#[derive(Debug, Clone)]
 pub struct GatewayView<'m> {
     mesh: &'m Mesh,
-    gateway: &'m CompiledGateway,
+    key: &'m str,
+    proxy_ns: &'m str,
+    merged: Cow<'m, MergedGateway>,
 }
 
 impl Mesh {
-    /// The HTTP routing of the Gateway `namespace/name`; `None` when there
-    /// is no such Gateway.
-    pub fn gateway_view(&self, key: &str) -> Option<GatewayView<'_>> {
-        self.gateways
-            .gateways()
-            .iter()
-            .find(|g| g.key == key)
-            .map(|gateway| GatewayView {
-                mesh: self,
-                gateway,
-            })
+    /// The HTTP routing of a gateway named as a request names it
+    /// (`Request::gateway`): `namespace/name`, one Gateway resource, or
+    /// `namespace/key=value[,key=value][@address]`, the gateway workload
+    /// with those labels, which gets every Gateway selecting it, merged.
+    /// `None` when no Gateway has that name or the key is malformed.
+    pub fn gateway_view<'m>(&'m self, key: &'m str) -> Option<GatewayView<'m>> {
+        let entry = GatewayEntry::parse(key).ok()?;
+        let (merged, _) = self.gateways.merge(&entry).ok()?;
+        let proxy_ns: &'m str = match &entry {
+            GatewayEntry::Named(name) => self
+                .gateways
+                .gateways()
+                .iter()
+                .find(|g| &g.key == name)
+                .map(|g| g.namespace.as_str())?,
+            GatewayEntry::Workload { .. } => key.split_once('/')?.0,
+        };
+        Some(GatewayView {
+            mesh: self,
+            key,
+            proxy_ns,
+            merged,
+        })
     }
 }
 
 impl<'m> GatewayView<'m> {
-    /// `namespace/name` of the Gateway.
+    /// The gateway as given to [`Mesh::gateway_view`].
     pub fn key(&self) -> &'m str {
-        &self.gateway.key
+        self.key
     }
 
-    /// The ports with servers that carry HTTP, ascending.
-    pub fn ports(&self) -> Vec<GatewayPort<'m>> {
-        let mut ports: Vec<u32> = self
-            .gateway
-            .servers
+    /// `namespace/name` of the Gateways merged onto the proxy, in Istio's order.
+    pub fn gateways(&self) -> Vec<&'m str> {
+        let all = self.mesh.gateways.gateways();
+        self.merged
+            .applied
             .iter()
-            .filter(|s| serves_http(s))
-            .filter_map(|s| s.port.as_ref().and_then(|p| p.number))
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        ports
-            .into_iter()
-            .map(|port| GatewayPort { view: *self, port })
+            .map(|&i| all[i].key.as_str())
             .collect()
     }
-}
 
-/// One port of a [`GatewayView`].
-#[derive(Debug, Clone, Copy)]
-pub struct GatewayPort<'m> {
-    view: GatewayView<'m>,
-    port: u32,
-}
-
-impl<'m> GatewayPort<'m> {
-    /// The server port.
-    pub fn port(&self) -> u32 {
-        self.port
-    }
-
-    /// One virtual host per domain, in the order the decision considers
-    /// them; hosts of servers with `httpsRedirect` are marked
-    /// ([`GatewayVirtualHost::https_redirect`]), and such a server's hosts
-    /// that no VirtualService covers get a virtual host of their own.
-    pub fn virtual_hosts(&self) -> Vec<GatewayVirtualHost<'m>> {
-        let (mesh, gw) = (self.view.mesh, self.view.gateway);
-        let servers: Vec<&'m Server> = gw
-            .servers
-            .iter()
-            .filter(|s| s.port.as_ref().and_then(|p| p.number) == Some(self.port))
-            .filter(|s| serves_http(s))
-            .collect();
-        let bound = mesh.bound_virtual_services(gw, &gateway_ref(gw));
-        let domains = gateway_domains(gw, &servers, &bound);
-        let redirect_hosts: Vec<String> = servers
-            .iter()
-            .filter(|s| {
-                s.tls
-                    .as_ref()
-                    .and_then(|t| t.https_redirect)
-                    .unwrap_or(false)
-            })
-            .flat_map(|s| s.hosts.iter())
-            .map(|h| hosts::parse_server_host(h).dns_name.to_ascii_lowercase())
-            .collect();
-        let redirected = |domain: &str| {
-            redirect_hosts
-                .iter()
-                .any(|h| h == "*" || hosts::subset_of(domain, h))
-        };
-        let mut out: Vec<GatewayVirtualHost<'m>> = Vec::new();
-        for (domain, _) in &domains {
-            if out.iter().any(|v| v.domain == *domain) {
-                continue;
-            }
-            out.push(GatewayVirtualHost {
-                port: *self,
-                https_redirect: redirected(domain),
-                routes: routes_for_domain(&domains, &bound, domain),
-                domain: domain.clone(),
-            });
-        }
-        for h in &redirect_hosts {
-            if !out.iter().any(|v| v.domain == *h) {
-                out.push(GatewayVirtualHost {
-                    port: *self,
-                    https_redirect: true,
-                    routes: Vec::new(),
-                    domain: h.clone(),
+    /// The HTTP route tables, by listener port ascending: per port the
+    /// plaintext HTTP filter chain's (servers merged), then one per HTTPS
+    /// server terminated here (with its SNI names).
+    pub fn ports(&self) -> Vec<GatewayPort<'m>> {
+        let mut numbers: Vec<u32> = self.merged.ports.iter().map(|p| p.port).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut out = Vec::new();
+        for port in numbers {
+            for fc in self.mesh.chains(&self.merged, port, self.proxy_ns, None) {
+                let (servers, tls) = match &fc.chain {
+                    Chain::Http(servers) => (servers.clone(), false),
+                    Chain::Https(server) => (vec![*server], true),
+                    _ => continue,
+                };
+                let vhosts = self.mesh.gateway_vhosts(&servers, port, self.proxy_ns);
+                out.push(GatewayPort {
+                    mesh: self.mesh,
+                    key: self.key,
+                    proxy_ns: self.proxy_ns,
+                    port,
+                    tls,
+                    server_names: fc.sni.clone(),
+                    vhosts,
                 });
             }
         }
@@ -608,60 +576,112 @@ impl<'m> GatewayPort<'m> {
     }
 }
 
-/// One virtual host of a gateway port.
+/// One HTTP route table of a [`GatewayView`]: a filter chain of a listener port.
+#[derive(Debug, Clone)]
+pub struct GatewayPort<'m> {
+    mesh: &'m Mesh,
+    key: &'m str,
+    proxy_ns: &'m str,
+    port: u32,
+    tls: bool,
+    server_names: Option<Vec<String>>,
+    vhosts: Vec<GatewayVHost>,
+}
+
+impl<'m> GatewayPort<'m> {
+    /// The listener port (a server port translated through the gateway
+    /// Service's `targetPort`).
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// Whether the filter chain terminates TLS (an HTTPS server); plaintext
+    /// requests never reach its routes.
+    pub fn terminates_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The SNI names the filter chain takes; `None`: any.
+    pub fn server_names(&self) -> Option<&[String]> {
+        self.server_names.as_deref()
+    }
+
+    /// One virtual host per domain, in the order the decision considers
+    /// them; hosts of servers with `httpsRedirect` are marked
+    /// ([`GatewayVirtualHost::https_redirect`]), and such a server's hosts
+    /// that no VirtualService covers have a virtual host of their own.
+    pub fn virtual_hosts(&self) -> Vec<GatewayVirtualHost<'m>> {
+        self.vhosts
+            .iter()
+            .map(|vh| GatewayVirtualHost {
+                mesh: self.mesh,
+                key: self.key,
+                proxy_ns: self.proxy_ns,
+                tls: self.tls,
+                vhost: vh.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One virtual host of a gateway route table.
 #[derive(Debug, Clone)]
 pub struct GatewayVirtualHost<'m> {
-    port: GatewayPort<'m>,
-    domain: String,
-    https_redirect: bool,
-    routes: Vec<&'m CompiledHttpRoute>,
+    mesh: &'m Mesh,
+    key: &'m str,
+    proxy_ns: &'m str,
+    tls: bool,
+    vhost: GatewayVHost,
 }
 
 impl<'m> GatewayVirtualHost<'m> {
     /// The domain (a host, possibly a wildcard such as `*.example.com`).
     pub fn domain(&self) -> &str {
-        &self.domain
+        &self.vhost.domain
     }
 
-    /// Whether every request is answered with a redirect to `https`
+    /// The server port (what route `port` conditions see).
+    pub fn port(&self) -> u32 {
+        self.vhost.port
+    }
+
+    /// Whether plaintext requests are answered with a redirect to `https`
     /// (the server's `tls.httpsRedirect`; Envoy's `require_tls: ALL`).
     pub fn https_redirect(&self) -> bool {
-        self.https_redirect
+        self.vhost.require_tls
     }
 
-    /// The routes in the order the decision evaluates them, one per rule
-    /// match that exists at this gateway and port, ending at the first
-    /// entry that matches every request.
+    /// `namespace/name` of the VirtualServices whose routes it holds, in order.
+    pub fn virtual_services(&self) -> Vec<&'m str> {
+        let mesh = self.mesh;
+        self.vhost
+            .vss
+            .iter()
+            .map(|(v, _)| &*mesh.vs[*v].key)
+            .collect()
+    }
+
+    /// The routes in the order the decision evaluates them (the bound
+    /// VirtualServices' rules, catch-alls last), one per rule match that
+    /// exists at this gateway and port, ending at the first entry that
+    /// matches every request.
     pub fn routes(&self) -> Vec<RouteEntry<'m>> {
-        let (mesh, gw) = (self.port.view.mesh, self.port.view.gateway);
-        let gref = gateway_ref(gw);
-        let port = self.port.port;
-        let owner = Owner::Gateway(mesh, gw);
-        let mut out = Vec::new();
-        for rule in &self.routes {
-            let entry = |condition| RouteEntry {
-                owner,
-                hostname: "",
-                port,
-                rule: Some(*rule),
-                condition,
-            };
-            if rule.matches.is_empty() {
-                out.push(entry(None));
-                return out;
-            }
-            for m in &rule.matches {
-                if m.exists_on(&gref, port, None, &gw.namespace).is_err() || has_invalid_pattern(m)
-                {
-                    continue;
-                }
-                out.push(entry(Some(m)));
-                if m.is_catch_all() {
-                    return out;
-                }
-            }
-        }
-        out
+        let mesh = self.mesh;
+        let gateway = self.vhost.vss.first().map(|(_, g)| *g);
+        let gref = mesh.gateway_vhost_ref(&self.vhost);
+        let owner = Owner::Gateway {
+            mesh,
+            key: self.key,
+            proxy_ns: self.proxy_ns,
+            gateway,
+            tls: self.tls,
+        };
+        let caller_ns = Request::new("").source.namespace;
+        let port = self.vhost.port;
+        let rules = mesh.gateway_vhost_routes(&self.vhost);
+        ordered_entries(owner, port, &rules, |m| {
+            m.exists_on(&gref, port, None, &caller_ns).is_ok()
+        })
     }
 }
 
@@ -705,21 +725,26 @@ spec:
         let labels = BTreeMap::new();
         let hosts = m.sidecar_view("default", &labels).virtual_hosts();
         let names: Vec<(&str, u32)> = hosts.iter().map(|h| (h.hostname(), h.port())).collect();
+        // The decision resolves a service's name on every HTTP port of the
+        // table (a port the service lacks gives 503): so does the view.
         assert_eq!(
             names,
             [
-                ("reviews.default.svc.cluster.local", 9080),
-                ("reviews.default.svc.cluster.local", 9090),
+                ("reviews.default.svc.cluster.local", 80),
                 ("web.other.svc.cluster.local", 80),
+                ("reviews.default.svc.cluster.local", 9080),
+                ("web.other.svc.cluster.local", 9080),
+                ("reviews.default.svc.cluster.local", 9090),
+                ("web.other.svc.cluster.local", 9090),
             ],
-            "the TCP port has no virtual host"
+            "by port; the TCP port has no route table"
         );
-        assert!(hosts[0].domains().contains(&"reviews:9080".to_string()));
+        assert!(hosts[2].domains().contains(&"reviews:9080".to_string()));
         assert!(
-            !hosts[2].domains().contains(&"web".to_string()),
+            !hosts[1].domains().contains(&"web".to_string()),
             "short names only for the caller's namespace"
         );
-        assert!(hosts[2].domains().contains(&"web.other".to_string()));
+        assert!(hosts[1].domains().contains(&"web.other".to_string()));
     }
 
     #[test]
@@ -728,6 +753,7 @@ spec:
         let product = BTreeMap::from([("app".to_string(), "productpage".to_string())]);
         let view = m.sidecar_view("default", &product);
         let hosts = view.virtual_hosts();
+        let hosts = &hosts[2..];
         assert_eq!(
             hosts[0].virtual_service_key(),
             Some("default/reviews"),
@@ -742,9 +768,9 @@ spec:
         assert_eq!(routes[1].decision().destinations()[0].subset(), Some("v1"));
 
         let none = BTreeMap::new();
-        let other = m.sidecar_view("default", &none).virtual_hosts()[0].routes();
+        let other = m.sidecar_view("default", &none).virtual_hosts()[2].routes();
         assert_eq!(other.len(), 1, "sourceLabels leave the jason rule out");
-        let grpc = m.sidecar_view("default", &none).virtual_hosts()[1].routes();
+        let grpc = m.sidecar_view("default", &none).virtual_hosts()[4].routes();
         assert_eq!(grpc.len(), 2, "the port-9090 match exists on 9090");
     }
 
@@ -791,8 +817,202 @@ spec:
             ext.routes()[0].decision().destinations()[0].cluster(),
             "outbound|9080||reviews.default.svc.cluster.local"
         );
-        assert!(hosts[0]
+        let reviews = hosts.iter().find(|h| h.port() == 9080).unwrap();
+        assert!(reviews
             .domains()
             .contains(&"reviews.default.svc.cluster.local.:9080".to_string()));
+    }
+
+    // istio sidecar_simulation_test.go TestExternalNameServices and
+    // TestSidecarRoutes: the caller's Sidecar imports per port, an alias
+    // reaches its target's virtual host, unknown names get the Sidecar's
+    // outboundTrafficPolicy (httproute.go `allow_any` / `block_all`).
+    #[test]
+    fn the_sidecar_view_is_scoped_aliased_and_ends_in_the_outbound_policy() {
+        let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: alias, namespace: default}
+spec: {type: ExternalName, externalName: reviews.default.svc.cluster.local, ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: other}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: egress, namespace: edge}
+spec: {ports: [{port: 80, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./*"]}]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: proxied}
+spec:
+  egress: [{hosts: ["*/*"]}]
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy: {host: egress.edge.svc.cluster.local, port: {number: 80}}
+"#;
+        let m = Mesh::compile(&load_str(text, "t.yaml"));
+        let labels = BTreeMap::new();
+        let view = m.sidecar_view("default", &labels);
+        let hosts: Vec<_> = view
+            .virtual_hosts()
+            .into_iter()
+            .filter(|h| h.port() == 9080)
+            .collect();
+        let names: Vec<&str> = hosts.iter().map(|h| h.hostname()).collect();
+        assert_eq!(
+            names,
+            ["reviews.default.svc.cluster.local"],
+            "the Sidecar imports its own namespace only"
+        );
+        for alias in ["alias:9080", "alias.default.svc.cluster.local:9080"] {
+            assert!(
+                hosts[0].domains().contains(&alias.to_string()),
+                "{alias} in {:?}",
+                hosts[0].domains()
+            );
+        }
+        let blocked = view.outbound(9080);
+        assert_eq!(blocked.outcome(), Outcome::DirectResponse);
+        assert_eq!(blocked.direct_response().map(|r| r.status), Some(502));
+
+        let proxied = m.sidecar_view("proxied", &labels);
+        let out = proxied.outbound(9080);
+        assert_eq!(out.outcome(), Outcome::Passthrough);
+        assert_eq!(
+            out.destinations()[0].cluster(),
+            "outbound|80||egress.edge.svc.cluster.local"
+        );
+        assert!(proxied
+            .virtual_hosts()
+            .iter()
+            .any(|h| h.hostname() == "ratings.other.svc.cluster.local"));
+        assert_eq!(
+            m.sidecar_view("other", &labels).outbound(9080).outcome(),
+            Outcome::Passthrough,
+            "no Sidecar: the mesh's ALLOW_ANY"
+        );
+    }
+
+    const GATEWAYS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  ports: [{name: http2, port: 80, targetPort: 8080}, {name: https, port: 443, targetPort: 8443}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: a, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [a.example.com]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [a.example.com]
+    tls: {mode: SIMPLE, credentialName: a}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: b, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [b.example.com]
+    tls: {httpsRedirect: true}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: default}
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [a, b]
+  http:
+  - match: [{uri: {prefix: /x}}]
+    route: [{destination: {host: x, port: {number: 80}}}]
+  - route: [{destination: {host: y, port: {number: 80}}}]
+"#;
+
+    // istio gateway.go mergeGateways / resolvePorts: a workload gets every
+    // Gateway selecting it, on the Service's target ports.
+    #[test]
+    fn a_gateway_view_merges_the_workloads_gateways_on_target_ports() {
+        let m = Mesh::compile(&load_str(GATEWAYS, "t.yaml"));
+        let view = m
+            .gateway_view("istio-system/istio=ingressgateway")
+            .expect("a workload key");
+        assert_eq!(view.gateways(), ["default/a", "default/b"]);
+        let ports = view.ports();
+        let summary: Vec<(u32, bool)> = ports
+            .iter()
+            .map(|p| (p.port(), p.terminates_tls()))
+            .collect();
+        assert_eq!(summary, [(8080, false), (8443, true)]);
+        let plain = ports[0].virtual_hosts();
+        let domains: Vec<(&str, bool)> = plain
+            .iter()
+            .map(|v| (v.domain(), v.https_redirect()))
+            .collect();
+        assert_eq!(domains, [("a.example.com", false), ("b.example.com", true)]);
+        assert_eq!(plain[0].port(), 80, "route conditions see the server port");
+        let routes = plain[0].routes();
+        assert_eq!(routes.len(), 2);
+        assert_eq!(
+            routes[1].decision().destinations()[0].cluster(),
+            "outbound|80||y.default.svc.cluster.local"
+        );
+        assert_eq!(
+            ports[1].server_names(),
+            Some(&["a.example.com".to_string()][..])
+        );
+
+        let named = m.gateway_view("default/a").expect("a Gateway");
+        assert_eq!(named.gateways(), ["default/a"]);
+        let hosts = named.ports()[0].virtual_hosts();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(hosts[0].domain(), "a.example.com");
+        assert!(m.gateway_view("default/none").is_none());
+        assert!(m.gateway_view("ns/a=b,c").is_none());
+    }
+
+    // istio httproute.go generateVirtualHostDomains: a headless Kubernetes
+    // Service (Passthrough resolution) also gets `*.` of each domain.
+    #[test]
+    fn a_headless_service_takes_its_pods_names() {
+        let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: None, ports: [{port: 80, name: http}]}
+"#;
+        let m = Mesh::compile(&load_str(text, "t.yaml"));
+        let labels = BTreeMap::new();
+        let hosts = m.sidecar_view("default", &labels).virtual_hosts();
+        assert_eq!(hosts.len(), 1);
+        for d in ["*.web", "*.web.default.svc.cluster.local", "web"] {
+            assert!(
+                hosts[0].domains().contains(&d.to_string()),
+                "{d} in {:?}",
+                hosts[0].domains()
+            );
+        }
     }
 }
