@@ -99,6 +99,12 @@ spec:
   ports: [{number: 443, name: https, protocol: HTTPS}]
   resolution: DNS
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ports: [{port: 80, name: http}, {port: 8080, name: http-alt}]
+---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: web, namespace: default}
@@ -275,7 +281,14 @@ test('1,000,000 route() calls, each redirected to a new location, keep memory bo
   assert.ok(memory instanceof WebAssembly.Memory);
   // Every decision carries a string made from the request (the Location),
   // the kind the string table must not keep piling up.
+  // The ServiceEntry gives the sidecar its port-80 listener (Istio routes a
+  // VirtualService-only host there only when some service listens on 80).
   const mesh = Mesh.fromYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: old, namespace: default}
+spec: {hosts: [old.example.org], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
+---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: moved, namespace: default}
