@@ -85,11 +85,11 @@ example() { # example EXPECTED-LINE ARGS...
   fi
 }
 example "destination: reviews.default.svc.cluster.local subset=v2 port=9080 weight=100" \
-  "$CONFIG" reviews /reviews/1 -H end-user:jason
-example "destination: reviews.default.svc.cluster.local subset=v1 port=9080 weight=75" "$CONFIG" reviews /reviews/1
-example "redirect: 301 http://reviews/new" "$CONFIG" reviews /old/x -m GET
+  "$CONFIG" reviews:9080 /reviews/1 -H end-user:jason
+example "destination: reviews.default.svc.cluster.local subset=v1 port=9080 weight=75" "$CONFIG" reviews:9080 /reviews/1
+example "redirect: 301 http://reviews:9080/new" "$CONFIG" reviews:9080 /old/x -m GET
 example "destination: reviews.default.svc.cluster.local subset=v3 port=9080 weight=100" \
-  "$CONFIG" reviews.default.svc.cluster.local / -n test -l app=canary -g mesh -x
+  "$CONFIG" reviews.default.svc.cluster.local:9080 / -n test -l app=canary -g mesh -x
 if "$OUT/route" "$CONFIG" >/dev/null 2>&1; then
   echo "capi: example FAILED: no usage error without a request" >&2; fails=$((fails + 1))
 fi

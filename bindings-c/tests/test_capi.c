@@ -247,7 +247,7 @@ static void test_not_modelled_is_info(void) {
 
 static void test_route_with_header(meshroute_mesh *mesh) {
     meshroute_header headers[] = {{s("End-User"), s("jason")}};
-    meshroute_request r = request("reviews", "/reviews/0");
+    meshroute_request r = request("reviews:9080", "/reviews/0");
     r.headers = headers;
     r.header_count = 1;
     r.method = s("GET");
@@ -305,7 +305,7 @@ static void test_route_with_header(meshroute_mesh *mesh) {
 }
 
 static void test_weighted_and_pick(meshroute_mesh *mesh) {
-    meshroute_request r = request("reviews", "");
+    meshroute_request r = request("reviews:9080", "");
     meshroute_decision *d = NULL;
     OK(meshroute_mesh_decide(mesh, &r, &d));
     size_t count = 0, index = 99;
@@ -328,7 +328,7 @@ static void test_weighted_and_pick(meshroute_mesh *mesh) {
 }
 
 static void test_redirect_and_direct_response(meshroute_mesh *mesh) {
-    meshroute_request r = request("reviews", "/old/page");
+    meshroute_request r = request("reviews:9080", "/old/page");
     meshroute_decision *d = NULL;
     OK(meshroute_mesh_decide(mesh, &r, &d));
     meshroute_outcome outcome;
@@ -337,7 +337,7 @@ static void test_redirect_and_direct_response(meshroute_mesh *mesh) {
     uint16_t status = 0;
     meshroute_str text;
     OK(meshroute_decision_redirect(d, &status, &text));
-    CHECK(status == 301 && str_eq(text, "http://reviews/new"));
+    CHECK(status == 301 && str_eq(text, "http://reviews:9080/new"));
     STATUS(meshroute_decision_redirect(d, NULL, &text), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_decision_redirect(d, &status, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
     STATUS(meshroute_decision_redirect(NULL, &status, &text), MESHROUTE_STATUS_NULL_ARGUMENT);
@@ -347,7 +347,7 @@ static void test_redirect_and_direct_response(meshroute_mesh *mesh) {
     STATUS(meshroute_decision_pick(d, 1, &index), MESHROUTE_STATUS_ABSENT);
     OK(meshroute_decision_free(d));
 
-    r = request("reviews", "/teapot");
+    r = request("reviews:9080", "/teapot");
     OK(meshroute_mesh_decide(mesh, &r, &d));
     OK(meshroute_decision_outcome(d, &outcome));
     CHECK(outcome == MESHROUTE_OUTCOME_DIRECT_RESPONSE);
@@ -359,7 +359,7 @@ static void test_redirect_and_direct_response(meshroute_mesh *mesh) {
     OK(meshroute_decision_free(d));
 
     /* /teapotx is the nearest path that is not the exact match. */
-    r = request("reviews", "/teapotx");
+    r = request("reviews:9080", "/teapotx");
     OK(meshroute_mesh_decide(mesh, &r, &d));
     OK(meshroute_decision_outcome(d, &outcome));
     CHECK(outcome == MESHROUTE_OUTCOME_ROUTE);
@@ -368,7 +368,7 @@ static void test_redirect_and_direct_response(meshroute_mesh *mesh) {
 
 static void test_source_and_explain(meshroute_mesh *mesh) {
     meshroute_header labels[] = {{s("app"), s("canary")}, {s("version"), s("v9")}};
-    meshroute_request r = request("reviews.default.svc.cluster.local", "/");
+    meshroute_request r = request("reviews.default.svc.cluster.local:9080", "/");
     r.source_namespace = s("test");
     r.source_labels = labels;
     r.source_label_count = 2;
@@ -417,7 +417,7 @@ static void test_source_and_explain(meshroute_mesh *mesh) {
 }
 
 static void test_decide_json(meshroute_mesh *mesh) {
-    const char *req = "{\"host\":\"reviews\",\"headers\":{\"end-user\":\"jason\"}}";
+    const char *req = "{\"host\":\"reviews:9080\",\"headers\":{\"end-user\":\"jason\"}}";
     meshroute_decision *d = NULL;
     OK(meshroute_mesh_decide_json(mesh, req, strlen(req), &d));
     meshroute_str text;
@@ -433,7 +433,7 @@ static void test_decide_json(meshroute_mesh *mesh) {
     CHECK(count > 0);
     OK(meshroute_decision_free(d));
 
-    const char *bad = "{\"host\":\"reviews\",\"hedaers\":{}}";
+    const char *bad = "{\"host\":\"reviews:9080\",\"hedaers\":{}}";
     d = (meshroute_decision *)1;
     STATUS(meshroute_mesh_decide_json(mesh, bad, strlen(bad), &d), MESHROUTE_STATUS_INVALID_REQUEST);
     CHECK(d == NULL && last_error_contains("hedaers"));
@@ -449,7 +449,7 @@ static void test_decide_json(meshroute_mesh *mesh) {
 
 static void test_request_errors(meshroute_mesh *mesh) {
     meshroute_decision *d = (meshroute_decision *)1;
-    meshroute_request r = request("reviews", "/");
+    meshroute_request r = request("reviews:9080", "/");
     STATUS(meshroute_mesh_decide(mesh, NULL, &d), MESHROUTE_STATUS_NULL_ARGUMENT);
     CHECK(d == NULL && last_error_contains("request is NULL"));
     STATUS(meshroute_mesh_decide(mesh, &r, NULL), MESHROUTE_STATUS_NULL_ARGUMENT);
@@ -462,7 +462,7 @@ static void test_request_errors(meshroute_mesh *mesh) {
     STATUS(meshroute_mesh_decide(mesh, &empty, &d), MESHROUTE_STATUS_INVALID_REQUEST);
     CHECK(last_error_contains("authority is empty"));
 
-    meshroute_request bad_utf8 = request("reviews", "/\xc3(");
+    meshroute_request bad_utf8 = request("reviews:9080", "/\xc3(");
     STATUS(meshroute_mesh_decide(mesh, &bad_utf8, &d), MESHROUTE_STATUS_INVALID_UTF8);
     CHECK(last_error_contains("request.path is not valid UTF-8"));
 
@@ -516,7 +516,7 @@ static void test_request_errors(meshroute_mesh *mesh) {
 }
 
 static void test_accessor_null_and_handle_errors(meshroute_mesh *mesh) {
-    meshroute_request r = request("reviews", "/");
+    meshroute_request r = request("reviews:9080", "/");
     meshroute_decision *d = NULL;
     OK(meshroute_mesh_decide(mesh, &r, &d));
     meshroute_outcome outcome;
@@ -571,7 +571,7 @@ static void test_mesh_double_free(void) {
 
 static void test_decision_outlives_mesh(const char *config) {
     meshroute_mesh *mesh = load(config);
-    meshroute_request r = request("reviews", "/teapot");
+    meshroute_request r = request("reviews:9080", "/teapot");
     meshroute_decision *d = NULL;
     OK(meshroute_mesh_decide(mesh, &r, &d));
     OK(meshroute_mesh_free(mesh));
@@ -585,7 +585,7 @@ static void test_decision_outlives_mesh(const char *config) {
 static void test_decide_into_reuses_a_handle(const char *config) {
     meshroute_mesh *mesh = load(config);
     meshroute_header jason[] = {{s("end-user"), s("jason")}};
-    meshroute_request r = request("reviews", "/reviews/0");
+    meshroute_request r = request("reviews:9080", "/reviews/0");
     r.headers = jason;
     r.header_count = 1;
     meshroute_decision *d = NULL;
@@ -610,7 +610,7 @@ static void test_decide_into_reuses_a_handle(const char *config) {
     /* The handle's request buffers are refilled field by field: labels and
        namespace set, then unset, leave nothing behind. */
     meshroute_header canary[] = {{s("app"), s("canary")}};
-    meshroute_request c = request("reviews.default.svc.cluster.local", "/");
+    meshroute_request c = request("reviews.default.svc.cluster.local:9080", "/");
     c.source_namespace = s("test");
     c.source_labels = canary;
     c.source_label_count = 1;
@@ -663,7 +663,7 @@ static void *decide_many(void *arg) {
     meshroute_header jason[] = {{s("end-user"), s("jason")}};
     for (int i = 0; i < 200; i++) {
         int want_jason = (i + w->id) % 2 == 0;
-        meshroute_request r = request("reviews", "/");
+        meshroute_request r = request("reviews:9080", "/");
         r.headers = jason;
         r.header_count = want_jason ? 1 : 0;
         meshroute_decision *d = NULL;

@@ -132,7 +132,9 @@ test('a malformed request throws an Error naming the problem', () => {
   assert.throws(() => mesh.route('reviews'), Error);
   assert.throws(() => mesh.route({ host: 'reviews', path: '/' + 'a'.repeat(100000) }), (e) => e instanceof Error && /limit|more than/.test(e.message));
   // The nearest valid request works.
-  assert.equal(mesh.route({ host: 'reviews' }).outcome, 'route');
+  assert.equal(mesh.route({ host: 'reviews', port: 9080 }).outcome, 'route');
+  // A service's name is routed on its own ports only (Envoy's listeners): port 80 is not one.
+  assert.equal(mesh.route({ host: 'reviews' }).outcome, 'passthrough');
 });
 
 test('invalid mesh options throw an Error', () => {
@@ -212,7 +214,7 @@ spec:
     const mesh = Mesh.fromYaml(jason.yaml.replace(/^# samples\/bookinfo\/networking\/virtual-service-reviews-test-v2.yaml[\s\S]*?(?=---)/m, '') + '---' + vs(regex));
     // No load or admission errors (analysis may note the subsets lack a DestinationRule).
     assert.deepEqual(mesh.check().filter((m) => m.severity === 'Error' && (m.code.startsWith('MR') || m.code === 'IST0106')), []);
-    return mesh.route({ host: 'reviews', headers: { x: value } }).destinations[0].subset;
+    return mesh.route({ host: 'reviews', port: 9080, headers: { x: value } }).destinations[0].subset;
   };
   assert.equal(subset('\\p{Greek}+', 'αβγ'), 'hit');
   assert.equal(subset('\\p{Greek}+', 'abc'), 'miss');

@@ -70,16 +70,21 @@
 //!
 //! // The compiled table is immutable, `Send + Sync`: share it (`Arc`).
 //! let mesh = Mesh::compile(&config);
-//! let request = Request::new("reviews").header("end-user", "jason");
+//! let request = Request::new("reviews:9080").header("end-user", "jason");
 //! let decision = mesh.explain(&request)?;
 //! assert_eq!(decision.outcome(), Outcome::Route);
 //! assert_eq!(decision.destinations()[0].subset(), Some("v2"));
 //! assert!(!decision.trace().is_empty(), "explain says why");
 //!
 //! // Everyone else: the 90/10 split.
-//! let decision = mesh.decide(&Request::new("reviews.default.svc.cluster.local"))?;
+//! let decision = mesh.decide(&Request::new("reviews.default.svc.cluster.local:9080"))?;
 //! let weights: Vec<u32> = decision.destinations().iter().map(|d| d.weight()).collect();
 //! assert_eq!(weights, [90, 10]);
+//!
+//! // A service's name is routed on its own ports only, as Envoy's listeners
+//! // see it: port 80 is not one of them, so the request passes through.
+//! let decision = mesh.decide(&Request::new("reviews"))?;
+//! assert_eq!(decision.outcome(), Outcome::Passthrough);
 //! # Ok::<(), meshroute::RequestError>(())
 //! ```
 //!

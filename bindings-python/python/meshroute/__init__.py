@@ -3,7 +3,7 @@ Envoy) decides it, from Python, with no cluster.
 
 >>> import meshroute
 >>> mesh = meshroute.Mesh.from_files("bookinfo.yaml", "reviews.yaml")  # doctest: +SKIP
->>> d = mesh.route("reviews", path="/reviews/0", headers={"end-user": "jason"})  # doctest: +SKIP
+>>> d = mesh.route("reviews", port=9080, path="/reviews/0", headers={"end-user": "jason"})  # doctest: +SKIP
 >>> d.outcome, d.destinations[0].subset  # doctest: +SKIP
 ('route', 'v2')
 

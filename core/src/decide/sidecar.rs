@@ -157,6 +157,12 @@ impl Mesh {
         let candidates = self.search_path(host, scope.namespace);
         for c in &candidates {
             if let Some((i, fqdn)) = self.scoped_service(c, scope) {
+                // A service's names are virtual hosts only on its own ports
+                // (istio `BuildSidecarOutboundVirtualHosts` groups services
+                // by port); elsewhere Envoy's catch-all takes the request.
+                if !self.service_listens(i, port, scope) {
+                    continue;
+                }
                 let vs = self.mesh_vs_index_in(&fqdn, scope);
                 return Some(Resolved {
                     fqdn,
@@ -466,15 +472,17 @@ impl Mesh {
                 let cached = ns_cache
                     .and_then(|c| c.hosts.get(lookup_host.as_ref()))
                     .filter(|c| {
-                        // On HTTP an exact VirtualService host wins over a service
-                        // name unless it is that service's own name on one of its
-                        // ports; the cache holds service names only.
+                        // On HTTP a service name is a virtual host only on the
+                        // service's ports, and an exact VirtualService host
+                        // wins over it unless it is that service's own name;
+                        // the cache holds service names only.
+                        let on_port = || {
+                            c.service.is_some_and(|i| {
+                                self.registry.services()[i].port(view.port).is_some()
+                            })
+                        };
                         req.protocol != Protocol::Http
-                            || !c.exact_vs_host
-                            || (*c.fqdn == *lookup_host
-                                && c.service.is_some_and(|i| {
-                                    self.registry.services()[i].port(view.port).is_some()
-                                }))
+                            || (on_port() && (!c.exact_vs_host || *c.fqdn == *lookup_host))
                     });
                 match cached {
                     Some(c) => Some((Cow::Borrowed(&*c.fqdn), c.service, c.vs)),
@@ -490,6 +498,28 @@ impl Mesh {
             }
         };
         let Some((fqdn, service, vs)) = resolved else {
+            if req.protocol == Protocol::Http {
+                if let Some(r) = self.resolve_any_port(&lookup_host, &scope) {
+                    let ports = r
+                        .service
+                        .map(|i| {
+                            let s = &self.registry.services()[i];
+                            s.ports
+                                .iter()
+                                .map(|p| p.number.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    t.add("host", || lookup_host.to_string(), Verdict::Failed, || {
+                        format!(
+                            "{} has no port {} (its ports: {ports}): Istio builds a service's virtual hosts on its own ports only, so this request takes the catch-all; give the port the client uses",
+                            r.fqdn, view.port
+                        )
+                    });
+                    return self.unknown_host_in(view, &scope, t);
+                }
+            }
             t.add("host", || lookup_host.to_string(), Verdict::Failed, || match scope.sidecar {
                 Some(_) => format!(
                     "no virtual host on port {}: not a service this caller's Sidecar imports, and no VirtualService it imports claims it (searched from namespace {ns})",

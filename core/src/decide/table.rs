@@ -725,26 +725,23 @@ spec:
         let labels = BTreeMap::new();
         let hosts = m.sidecar_view("default", &labels).virtual_hosts();
         let names: Vec<(&str, u32)> = hosts.iter().map(|h| (h.hostname(), h.port())).collect();
-        // The decision resolves a service's name on every HTTP port of the
-        // table (a port the service lacks gives 503): so does the view.
+        // A service's names are virtual hosts on its own ports only (istio
+        // `BuildSidecarOutboundVirtualHosts`); elsewhere the catch-all.
         assert_eq!(
             names,
             [
-                ("reviews.default.svc.cluster.local", 80),
                 ("web.other.svc.cluster.local", 80),
                 ("reviews.default.svc.cluster.local", 9080),
-                ("web.other.svc.cluster.local", 9080),
                 ("reviews.default.svc.cluster.local", 9090),
-                ("web.other.svc.cluster.local", 9090),
             ],
             "by port; the TCP port has no route table"
         );
-        assert!(hosts[2].domains().contains(&"reviews:9080".to_string()));
+        assert!(hosts[1].domains().contains(&"reviews:9080".to_string()));
         assert!(
-            !hosts[1].domains().contains(&"web".to_string()),
+            !hosts[0].domains().contains(&"web".to_string()),
             "short names only for the caller's namespace"
         );
-        assert!(hosts[1].domains().contains(&"web.other".to_string()));
+        assert!(hosts[0].domains().contains(&"web.other".to_string()));
     }
 
     #[test]
@@ -753,7 +750,7 @@ spec:
         let product = BTreeMap::from([("app".to_string(), "productpage".to_string())]);
         let view = m.sidecar_view("default", &product);
         let hosts = view.virtual_hosts();
-        let hosts = &hosts[2..];
+        let hosts = &hosts[1..];
         assert_eq!(
             hosts[0].virtual_service_key(),
             Some("default/reviews"),
@@ -768,9 +765,9 @@ spec:
         assert_eq!(routes[1].decision().destinations()[0].subset(), Some("v1"));
 
         let none = BTreeMap::new();
-        let other = m.sidecar_view("default", &none).virtual_hosts()[2].routes();
+        let other = m.sidecar_view("default", &none).virtual_hosts()[1].routes();
         assert_eq!(other.len(), 1, "sourceLabels leave the jason rule out");
-        let grpc = m.sidecar_view("default", &none).virtual_hosts()[4].routes();
+        let grpc = m.sidecar_view("default", &none).virtual_hosts()[2].routes();
         assert_eq!(grpc.len(), 2, "the port-9090 match exists on 9090");
     }
 
