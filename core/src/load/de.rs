@@ -21,9 +21,14 @@ pub(crate) struct FieldError {
     pub fix: String,
 }
 
-/// serde's error type for the node deserializer.
+/// serde's error type for the node deserializer. Boxed: every derived
+/// visitor moves `Result<_, DeError>` around, and a pointer-sized error keeps
+/// that code (instantiated once per model type) small.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeError {
+pub(crate) struct DeError(Box<DeErrorData>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct DeErrorData {
     text: String,
     fix: String,
     /// Set once the error has been attributed to a field.
@@ -31,9 +36,20 @@ pub(crate) struct DeError {
     unknown_field: bool,
 }
 
+impl DeError {
+    fn new(text: String, fix: String, unknown_field: bool) -> Self {
+        DeError(Box::new(DeErrorData {
+            text,
+            fix,
+            at: None,
+            unknown_field,
+        }))
+    }
+}
+
 impl fmt::Display for DeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.0.text)
     }
 }
 
@@ -41,12 +57,7 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            text: msg.to_string(),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(msg.to_string(), String::new(), false)
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -55,12 +66,7 @@ impl de::Error for DeError {
             None if expected.is_empty() => "remove it: this object takes no fields".into(),
             None => format!("remove it; known fields here: {}", expected.join(", ")),
         };
-        DeError {
-            text: format!("unknown field `{field}`"),
-            fix,
-            at: None,
-            unknown_field: true,
-        }
+        DeError::new(format!("unknown field `{field}`"), fix, true)
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -68,30 +74,23 @@ impl de::Error for DeError {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("use one of: {}", expected.join(", ")),
         };
-        DeError {
-            text: format!("unknown value `{variant}`"),
-            fix,
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(format!("unknown value `{variant}`"), fix, false)
     }
 
     fn missing_field(field: &'static str) -> Self {
-        DeError {
-            text: format!("missing required field `{field}`"),
-            fix: format!("add `{field}`"),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(
+            format!("missing required field `{field}`"),
+            format!("add `{field}`"),
+            false,
+        )
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        DeError {
-            text: format!("expected {exp}, found {unexp}"),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(
+            format!("expected {exp}, found {unexp}"),
+            String::new(),
+            false,
+        )
     }
 }
 
@@ -119,22 +118,23 @@ impl Path<'_> {
 }
 
 impl DeError {
+    /// Out of line: called on the error path of every generic reader.
+    #[inline(never)]
     fn at(mut self, path: &Path<'_>, loc: Location) -> Self {
-        if self.at.is_none() {
-            self.at = Some((path.render(), loc));
+        if self.0.at.is_none() {
+            self.0.at = Some((path.render(), loc));
         }
         self
     }
 
     fn into_field_error(self, fallback_path: &str, fallback_loc: Location) -> FieldError {
-        let (path, loc) = self
-            .at
-            .unwrap_or_else(|| (fallback_path.to_string(), fallback_loc));
+        let DeErrorData { text, fix, at, .. } = *self.0;
+        let (path, loc) = at.unwrap_or_else(|| (fallback_path.to_string(), fallback_loc));
         FieldError {
             path,
             loc,
-            text: self.text,
-            fix: self.fix,
+            text,
+            fix,
         }
     }
 }
@@ -160,7 +160,7 @@ pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T
             Ok(v) if errors.is_empty() => return Ok(v),
             Ok(_) => return Err(errors),
             Err(e) => {
-                let unknown = e.unknown_field;
+                let unknown = e.0.unknown_field;
                 let fe = e.into_field_error(base, current.loc);
                 let loc = fe.loc;
                 errors.push(fe);
@@ -202,13 +202,13 @@ impl<'a> NodeDeserializer<'a, '_> {
         e.at(&self.path, self.node.loc)
     }
 
+    #[inline(never)]
     fn type_error(&self, exp: &dyn de::Expected) -> DeError {
-        self.err(DeError {
-            text: format!("expected {exp}, found {}", self.node.value.describe()),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        })
+        self.err(DeError::new(
+            format!("expected {exp}, found {}", self.node.value.describe()),
+            String::new(),
+            false,
+        ))
     }
 
     fn deserialize_mapping<V: Visitor<'a>>(
@@ -216,29 +216,21 @@ impl<'a> NodeDeserializer<'a, '_> {
         visitor: V,
         is_struct: bool,
     ) -> Result<V::Value, DeError> {
-        match &self.node.value {
-            Value::Map(entries) => {
-                let access = NodeMapAccess {
-                    entries,
-                    index: 0,
-                    parent: self.path,
-                    is_struct,
-                    current: None,
-                };
-                visitor.visit_map(access).map_err(|e| self.err(e))
-            }
+        let entries: &'a [(Node<'a>, Node<'a>)] = match &self.node.value {
+            Value::Map(entries) => entries,
             // `field: ~` / `field:` for an object: treat as empty, as Kubernetes' JSON does for null.
-            Value::Null => visitor
-                .visit_map(NodeMapAccess {
-                    entries: &[],
-                    index: 0,
-                    parent: self.path,
-                    is_struct,
-                    current: None,
-                })
-                .map_err(|e| self.err(e)),
-            _ => Err(self.type_error(&visitor)),
-        }
+            Value::Null => &[],
+            _ => return Err(self.type_error(&visitor)),
+        };
+        // One `visit_map` call site: this function is instantiated per model type.
+        let access = NodeMapAccess {
+            entries,
+            index: 0,
+            parent: self.path,
+            is_struct,
+            current: None,
+        };
+        visitor.visit_map(access).map_err(|e| self.err(e))
     }
 }
 
@@ -349,25 +341,18 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
     }
 
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.node.value {
-            Value::Seq(items) => {
-                let access = NodeSeqAccess {
-                    items,
-                    index: 0,
-                    parent: self.path,
-                };
-                visitor.visit_seq(access).map_err(|e| self.err(e))
-            }
+        let items: &'a [Node<'a>] = match &self.node.value {
+            Value::Seq(items) => items,
             // `hosts:` with nothing after it is null in YAML; Kubernetes reads it as empty.
-            Value::Null => visitor
-                .visit_seq(NodeSeqAccess {
-                    items: &[],
-                    index: 0,
-                    parent: self.path,
-                })
-                .map_err(|e| self.err(e)),
-            _ => Err(self.type_error(&visitor)),
-        }
+            Value::Null => &[],
+            _ => return Err(self.type_error(&visitor)),
+        };
+        let access = NodeSeqAccess {
+            items,
+            index: 0,
+            parent: self.path,
+        };
+        visitor.visit_seq(access).map_err(|e| self.err(e))
     }
 
     fn deserialize_tuple<V: Visitor<'a>>(
