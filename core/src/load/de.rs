@@ -99,10 +99,9 @@ impl de::Error for DeError {
 #[derive(Clone, Copy)]
 enum Path<'p> {
     Base(&'p str),
-    /// A struct field: `parent.name`.
-    Field(&'p Path<'p>, &'p str),
-    /// A map key: `parent["key"]`.
-    Key(&'p Path<'p>, &'p str),
+    /// A mapping entry: `parent.name` in a struct (`true`), `parent["key"]`
+    /// in a map. The key node is kept, and described only when rendered.
+    Entry(&'p Path<'p>, &'p Node<'p>, bool),
     Index(&'p Path<'p>, usize),
 }
 
@@ -110,8 +109,21 @@ impl Path<'_> {
     fn render(&self) -> String {
         match self {
             Path::Base(b) => b.to_string(),
-            Path::Field(parent, name) => path::field(&parent.render(), name),
-            Path::Key(parent, key) => path::key(&parent.render(), key),
+            Path::Entry(parent, key, is_struct) => {
+                let described;
+                let text = match &key.value {
+                    Value::Str(s) => s,
+                    other => {
+                        described = other.describe();
+                        described.as_str()
+                    }
+                };
+                if *is_struct {
+                    path::field(&parent.render(), text)
+                } else {
+                    path::key(&parent.render(), text)
+                }
+            }
             Path::Index(parent, i) => path::index(&parent.render(), *i),
         }
     }
@@ -148,6 +160,21 @@ const MAX_UNKNOWN_FIELDS_REPORTED: usize = 32;
 /// first one, so the key is removed and the read repeated (only on this
 /// error path, a few times at most). The first type error stops reading.
 pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T, Vec<FieldError>> {
+    let mut value = None;
+    read_with(node, base, &mut |d| {
+        value = Some(T::deserialize(d)?);
+        Ok(())
+    })?;
+    value.ok_or_else(Vec::new)
+}
+
+/// [`read`] without its type: `deserialize` reads one attempt and keeps the
+/// value. Kept apart so that the retry loop is not repeated for every type read.
+fn read_with(
+    node: &Node,
+    base: &str,
+    deserialize: &mut dyn FnMut(NodeDeserializer<'_, '_>) -> Result<(), DeError>,
+) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut pruned: Option<Node> = None;
     loop {
@@ -156,8 +183,8 @@ pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T
             node: current,
             path: Path::Base(base),
         };
-        match T::deserialize(d) {
-            Ok(v) if errors.is_empty() => return Ok(v),
+        match deserialize(d) {
+            Ok(()) if errors.is_empty() => return Ok(()),
             Ok(_) => return Err(errors),
             Err(e) => {
                 let unknown = e.0.unknown_field;
@@ -492,22 +519,10 @@ struct NodeMapAccess<'a, 'p> {
     current: Option<(&'a Node<'a>, &'a Node<'a>)>,
 }
 
-impl NodeMapAccess<'_, '_> {
-    /// The path of the entry with `key`, whose text (for a key that is not
-    /// a string) is `described`.
-    fn entry_path<'s>(&'s self, key: &'s Node, described: &'s mut String) -> Path<'s> {
-        let text = match &key.value {
-            Value::Str(s) => s,
-            other => {
-                *described = other.describe();
-                described.as_str()
-            }
-        };
-        if self.is_struct {
-            Path::Field(&self.parent, text)
-        } else {
-            Path::Key(&self.parent, text)
-        }
+impl<'a> NodeMapAccess<'a, '_> {
+    /// The path of the entry with `key`.
+    fn entry_path<'s>(&'s self, key: &'a Node<'a>) -> Path<'s> {
+        Path::Entry(&self.parent, key, self.is_struct)
     }
 }
 
@@ -522,8 +537,7 @@ impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
             return Ok(None);
         };
         self.index += 1;
-        let mut described = String::new();
-        let p = self.entry_path(key, &mut described);
+        let p = self.entry_path(key);
         let d = NodeDeserializer { node: key, path: p };
         let k = seed.deserialize(d).map_err(|e| e.at(&p, key.loc))?;
         self.current = Some((key, value));
@@ -534,8 +548,7 @@ impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
         let Some((key, value)) = self.current.take() else {
             return Err(de::Error::custom("value requested before key"));
         };
-        let mut described = String::new();
-        let p = self.entry_path(key, &mut described);
+        let p = self.entry_path(key);
         let d = NodeDeserializer {
             node: value,
             path: p,
