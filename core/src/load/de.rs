@@ -318,6 +318,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         self.deserialize_str(visitor)
     }
 
+    #[inline(never)]
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Str(s) => visitor.visit_str(s).map_err(|e| self.err(e)),
@@ -337,6 +338,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         self.deserialize_str(visitor)
     }
 
+    #[inline(never)]
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Null => visitor.visit_none(),
@@ -367,6 +369,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         visitor.visit_newtype_struct(self)
     }
 
+    #[inline(never)]
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         let items: &'a [Node<'a>] = match &self.node.value {
             Value::Seq(items) => items,
@@ -487,6 +490,7 @@ struct NodeSeqAccess<'a, 'p> {
 impl<'a> SeqAccess<'a> for NodeSeqAccess<'a, '_> {
     type Error = DeError;
 
+    #[inline(never)]
     fn next_element_seed<S: DeserializeSeed<'a>>(
         &mut self,
         seed: S,
@@ -529,6 +533,7 @@ impl<'a> NodeMapAccess<'a, '_> {
 impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
     type Error = DeError;
 
+    #[inline(never)]
     fn next_key_seed<S: DeserializeSeed<'a>>(
         &mut self,
         seed: S,
@@ -544,6 +549,7 @@ impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
         Ok(Some(k))
     }
 
+    #[inline(never)]
     fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value, DeError> {
         let Some((key, value)) = self.current.take() else {
             return Err(de::Error::custom("value requested before key"));
