@@ -321,7 +321,10 @@ impl Mesh {
             .mesh
             .explain(&request)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        to_js(&decision)
+        // The core's own JSON text: the decision's types are serialised by
+        // one instance of serde_json's code, the core's.
+        JSON::parse(&decision.to_json_text())
+            .map_err(|_| JsError::new("internal error: JSON.parse failed"))
     }
 
     /// Where a field of a loaded resource is written, e.g.

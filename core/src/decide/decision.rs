@@ -692,7 +692,14 @@ impl<'m> Decision<'m> {
 
     /// The decision as the spec's JSON.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        // Through the text, not `serde_json::to_value`: one serializer for
+        // every type a decision holds (the WASM package's size limit).
+        serde_json::from_str(&self.to_json_text()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The decision as the spec's JSON text (compact).
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "null".to_string())
     }
 
     /// Picks one destination the way Envoy's weighted clusters do: `random %

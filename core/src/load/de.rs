@@ -21,9 +21,14 @@ pub(crate) struct FieldError {
     pub fix: String,
 }
 
-/// serde's error type for the node deserializer.
+/// serde's error type for the node deserializer. Boxed: every derived
+/// visitor moves `Result<_, DeError>` around, and a pointer-sized error keeps
+/// that code (instantiated once per model type) small.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeError {
+pub(crate) struct DeError(Box<DeErrorData>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct DeErrorData {
     text: String,
     fix: String,
     /// Set once the error has been attributed to a field.
@@ -31,9 +36,20 @@ pub(crate) struct DeError {
     unknown_field: bool,
 }
 
+impl DeError {
+    fn new(text: String, fix: String, unknown_field: bool) -> Self {
+        DeError(Box::new(DeErrorData {
+            text,
+            fix,
+            at: None,
+            unknown_field,
+        }))
+    }
+}
+
 impl fmt::Display for DeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.0.text)
     }
 }
 
@@ -41,12 +57,7 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            text: msg.to_string(),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(msg.to_string(), String::new(), false)
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -55,12 +66,7 @@ impl de::Error for DeError {
             None if expected.is_empty() => "remove it: this object takes no fields".into(),
             None => format!("remove it; known fields here: {}", expected.join(", ")),
         };
-        DeError {
-            text: format!("unknown field `{field}`"),
-            fix,
-            at: None,
-            unknown_field: true,
-        }
+        DeError::new(format!("unknown field `{field}`"), fix, true)
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -68,30 +74,23 @@ impl de::Error for DeError {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("use one of: {}", expected.join(", ")),
         };
-        DeError {
-            text: format!("unknown value `{variant}`"),
-            fix,
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(format!("unknown value `{variant}`"), fix, false)
     }
 
     fn missing_field(field: &'static str) -> Self {
-        DeError {
-            text: format!("missing required field `{field}`"),
-            fix: format!("add `{field}`"),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(
+            format!("missing required field `{field}`"),
+            format!("add `{field}`"),
+            false,
+        )
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        DeError {
-            text: format!("expected {exp}, found {unexp}"),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        }
+        DeError::new(
+            format!("expected {exp}, found {unexp}"),
+            String::new(),
+            false,
+        )
     }
 }
 
@@ -100,10 +99,9 @@ impl de::Error for DeError {
 #[derive(Clone, Copy)]
 enum Path<'p> {
     Base(&'p str),
-    /// A struct field: `parent.name`.
-    Field(&'p Path<'p>, &'p str),
-    /// A map key: `parent["key"]`.
-    Key(&'p Path<'p>, &'p str),
+    /// A mapping entry: `parent.name` in a struct (`true`), `parent["key"]`
+    /// in a map. The key node is kept, and described only when rendered.
+    Entry(&'p Path<'p>, &'p Node<'p>, bool),
     Index(&'p Path<'p>, usize),
 }
 
@@ -111,30 +109,44 @@ impl Path<'_> {
     fn render(&self) -> String {
         match self {
             Path::Base(b) => b.to_string(),
-            Path::Field(parent, name) => path::field(&parent.render(), name),
-            Path::Key(parent, key) => path::key(&parent.render(), key),
+            Path::Entry(parent, key, is_struct) => {
+                let described;
+                let text = match &key.value {
+                    Value::Str(s) => s,
+                    other => {
+                        described = other.describe();
+                        described.as_str()
+                    }
+                };
+                if *is_struct {
+                    path::field(&parent.render(), text)
+                } else {
+                    path::key(&parent.render(), text)
+                }
+            }
             Path::Index(parent, i) => path::index(&parent.render(), *i),
         }
     }
 }
 
 impl DeError {
+    /// Out of line: called on the error path of every generic reader.
+    #[inline(never)]
     fn at(mut self, path: &Path<'_>, loc: Location) -> Self {
-        if self.at.is_none() {
-            self.at = Some((path.render(), loc));
+        if self.0.at.is_none() {
+            self.0.at = Some((path.render(), loc));
         }
         self
     }
 
     fn into_field_error(self, fallback_path: &str, fallback_loc: Location) -> FieldError {
-        let (path, loc) = self
-            .at
-            .unwrap_or_else(|| (fallback_path.to_string(), fallback_loc));
+        let DeErrorData { text, fix, at, .. } = *self.0;
+        let (path, loc) = at.unwrap_or_else(|| (fallback_path.to_string(), fallback_loc));
         FieldError {
             path,
             loc,
-            text: self.text,
-            fix: self.fix,
+            text,
+            fix,
         }
     }
 }
@@ -148,6 +160,21 @@ const MAX_UNKNOWN_FIELDS_REPORTED: usize = 32;
 /// first one, so the key is removed and the read repeated (only on this
 /// error path, a few times at most). The first type error stops reading.
 pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T, Vec<FieldError>> {
+    let mut value = None;
+    read_with(node, base, &mut |d| {
+        value = Some(T::deserialize(d)?);
+        Ok(())
+    })?;
+    value.ok_or_else(Vec::new)
+}
+
+/// [`read`] without its type: `deserialize` reads one attempt and keeps the
+/// value. Kept apart so that the retry loop is not repeated for every type read.
+fn read_with(
+    node: &Node,
+    base: &str,
+    deserialize: &mut dyn FnMut(NodeDeserializer<'_, '_>) -> Result<(), DeError>,
+) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut pruned: Option<Node> = None;
     loop {
@@ -156,11 +183,11 @@ pub(crate) fn read<T: de::DeserializeOwned>(node: &Node, base: &str) -> Result<T
             node: current,
             path: Path::Base(base),
         };
-        match T::deserialize(d) {
-            Ok(v) if errors.is_empty() => return Ok(v),
+        match deserialize(d) {
+            Ok(()) if errors.is_empty() => return Ok(()),
             Ok(_) => return Err(errors),
             Err(e) => {
-                let unknown = e.unknown_field;
+                let unknown = e.0.unknown_field;
                 let fe = e.into_field_error(base, current.loc);
                 let loc = fe.loc;
                 errors.push(fe);
@@ -202,13 +229,13 @@ impl<'a> NodeDeserializer<'a, '_> {
         e.at(&self.path, self.node.loc)
     }
 
+    #[inline(never)]
     fn type_error(&self, exp: &dyn de::Expected) -> DeError {
-        self.err(DeError {
-            text: format!("expected {exp}, found {}", self.node.value.describe()),
-            fix: String::new(),
-            at: None,
-            unknown_field: false,
-        })
+        self.err(DeError::new(
+            format!("expected {exp}, found {}", self.node.value.describe()),
+            String::new(),
+            false,
+        ))
     }
 
     fn deserialize_mapping<V: Visitor<'a>>(
@@ -216,29 +243,21 @@ impl<'a> NodeDeserializer<'a, '_> {
         visitor: V,
         is_struct: bool,
     ) -> Result<V::Value, DeError> {
-        match &self.node.value {
-            Value::Map(entries) => {
-                let access = NodeMapAccess {
-                    entries,
-                    index: 0,
-                    parent: self.path,
-                    is_struct,
-                    current: None,
-                };
-                visitor.visit_map(access).map_err(|e| self.err(e))
-            }
+        let entries: &'a [(Node<'a>, Node<'a>)] = match &self.node.value {
+            Value::Map(entries) => entries,
             // `field: ~` / `field:` for an object: treat as empty, as Kubernetes' JSON does for null.
-            Value::Null => visitor
-                .visit_map(NodeMapAccess {
-                    entries: &[],
-                    index: 0,
-                    parent: self.path,
-                    is_struct,
-                    current: None,
-                })
-                .map_err(|e| self.err(e)),
-            _ => Err(self.type_error(&visitor)),
-        }
+            Value::Null => &[],
+            _ => return Err(self.type_error(&visitor)),
+        };
+        // One `visit_map` call site: this function is instantiated per model type.
+        let access = NodeMapAccess {
+            entries,
+            index: 0,
+            parent: self.path,
+            is_struct,
+            current: None,
+        };
+        visitor.visit_map(access).map_err(|e| self.err(e))
     }
 }
 
@@ -299,6 +318,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         self.deserialize_str(visitor)
     }
 
+    #[inline(never)]
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Str(s) => visitor.visit_str(s).map_err(|e| self.err(e)),
@@ -318,6 +338,7 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         self.deserialize_str(visitor)
     }
 
+    #[inline(never)]
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.node.value {
             Value::Null => visitor.visit_none(),
@@ -348,26 +369,20 @@ impl<'a> Deserializer<'a> for NodeDeserializer<'a, '_> {
         visitor.visit_newtype_struct(self)
     }
 
+    #[inline(never)]
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match &self.node.value {
-            Value::Seq(items) => {
-                let access = NodeSeqAccess {
-                    items,
-                    index: 0,
-                    parent: self.path,
-                };
-                visitor.visit_seq(access).map_err(|e| self.err(e))
-            }
+        let items: &'a [Node<'a>] = match &self.node.value {
+            Value::Seq(items) => items,
             // `hosts:` with nothing after it is null in YAML; Kubernetes reads it as empty.
-            Value::Null => visitor
-                .visit_seq(NodeSeqAccess {
-                    items: &[],
-                    index: 0,
-                    parent: self.path,
-                })
-                .map_err(|e| self.err(e)),
-            _ => Err(self.type_error(&visitor)),
-        }
+            Value::Null => &[],
+            _ => return Err(self.type_error(&visitor)),
+        };
+        let access = NodeSeqAccess {
+            items,
+            index: 0,
+            parent: self.path,
+        };
+        visitor.visit_seq(access).map_err(|e| self.err(e))
     }
 
     fn deserialize_tuple<V: Visitor<'a>>(
@@ -475,6 +490,7 @@ struct NodeSeqAccess<'a, 'p> {
 impl<'a> SeqAccess<'a> for NodeSeqAccess<'a, '_> {
     type Error = DeError;
 
+    #[inline(never)]
     fn next_element_seed<S: DeserializeSeed<'a>>(
         &mut self,
         seed: S,
@@ -507,28 +523,17 @@ struct NodeMapAccess<'a, 'p> {
     current: Option<(&'a Node<'a>, &'a Node<'a>)>,
 }
 
-impl NodeMapAccess<'_, '_> {
-    /// The path of the entry with `key`, whose text (for a key that is not
-    /// a string) is `described`.
-    fn entry_path<'s>(&'s self, key: &'s Node, described: &'s mut String) -> Path<'s> {
-        let text = match &key.value {
-            Value::Str(s) => s,
-            other => {
-                *described = other.describe();
-                described.as_str()
-            }
-        };
-        if self.is_struct {
-            Path::Field(&self.parent, text)
-        } else {
-            Path::Key(&self.parent, text)
-        }
+impl<'a> NodeMapAccess<'a, '_> {
+    /// The path of the entry with `key`.
+    fn entry_path<'s>(&'s self, key: &'a Node<'a>) -> Path<'s> {
+        Path::Entry(&self.parent, key, self.is_struct)
     }
 }
 
 impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
     type Error = DeError;
 
+    #[inline(never)]
     fn next_key_seed<S: DeserializeSeed<'a>>(
         &mut self,
         seed: S,
@@ -537,20 +542,19 @@ impl<'a> MapAccess<'a> for NodeMapAccess<'a, '_> {
             return Ok(None);
         };
         self.index += 1;
-        let mut described = String::new();
-        let p = self.entry_path(key, &mut described);
+        let p = self.entry_path(key);
         let d = NodeDeserializer { node: key, path: p };
         let k = seed.deserialize(d).map_err(|e| e.at(&p, key.loc))?;
         self.current = Some((key, value));
         Ok(Some(k))
     }
 
+    #[inline(never)]
     fn next_value_seed<S: DeserializeSeed<'a>>(&mut self, seed: S) -> Result<S::Value, DeError> {
         let Some((key, value)) = self.current.take() else {
             return Err(de::Error::custom("value requested before key"));
         };
-        let mut described = String::new();
-        let p = self.entry_path(key, &mut described);
+        let p = self.entry_path(key);
         let d = NodeDeserializer {
             node: value,
             path: p,

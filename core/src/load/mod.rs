@@ -422,6 +422,25 @@ impl Loader<'_> {
         api_version: &str,
         kind: &str,
     ) -> Option<Resource<T>> {
+        let mut spec = None;
+        let resource = self.analysis_only_envelope(root, file, api_version, kind, &mut |body| {
+            spec = de::read::<T>(body, "spec").ok();
+            spec.is_some()
+        })?;
+        Some(with_spec(resource, spec?))
+    }
+
+    /// [`Self::analysis_only`] without its type: `read_spec` reads the body
+    /// (false: unreadable). Kept apart so that this code is not repeated for
+    /// every kind read.
+    fn analysis_only_envelope(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+        read_spec: &mut dyn FnMut(&Node) -> bool,
+    ) -> Option<Resource<()>> {
         let empty = Node {
             value: Value::Map(Vec::new()),
             loc: root.loc,
@@ -431,7 +450,9 @@ impl Loader<'_> {
             "ServiceEntryStatus" => root.get("status").unwrap_or(&empty),
             _ => root.get("spec").unwrap_or(&empty),
         };
-        let spec = de::read::<T>(body, "spec").ok()?;
+        if !read_spec(body) {
+            return None;
+        }
         let metadata = match root.get("metadata") {
             Some(m) => de::read::<ObjectMeta>(m, "metadata").ok()?,
             None => return None,
@@ -449,7 +470,7 @@ impl Loader<'_> {
             api_version: api_version.to_string(),
             kind_name: kind.to_string(),
             metadata,
-            spec,
+            spec: (),
             source: Source::new(file.clone(), root.loc),
             fields: Arc::new(fields),
             order: usize::MAX,
@@ -519,6 +540,25 @@ impl Loader<'_> {
         kind: &str,
         strict: bool,
     ) -> Option<Resource<T>> {
+        let mut spec = None;
+        let resource = self.envelope(root, file, api_version, kind, strict, &mut |node| {
+            spec = Some(de::read::<T>(node, "spec")?);
+            Ok(())
+        })?;
+        Some(with_spec(resource, spec?))
+    }
+
+    /// [`Self::typed`] without its type: `read_spec` reads the spec node.
+    /// Kept apart so that this code is not repeated for every kind read.
+    fn envelope(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        api_version: &str,
+        kind: &str,
+        strict: bool,
+        read_spec: &mut dyn FnMut(&Node) -> Result<(), Vec<de::FieldError>>,
+    ) -> Option<Resource<()>> {
         let source = Source::new(file.clone(), root.loc);
         let mut errors = Vec::new();
         if strict {
@@ -555,8 +595,8 @@ impl Loader<'_> {
             None => Some(ObjectMeta::default()),
         };
         let spec_node = root.get("spec").unwrap_or(&empty);
-        let spec = match de::read::<T>(spec_node, "spec") {
-            Ok(s) => Some(s),
+        let spec = match read_spec(spec_node) {
+            Ok(()) => Some(()),
             Err(e) => {
                 errors.extend(e);
                 None
