@@ -62,11 +62,12 @@ if (only !== 'playground') {
   // LTO and one codegen unit for the wasm build only (the workspace's own
   // release profile is left as it is for native builds).
   // Opt levels, measured (README, "Size and speed"): `z` for everything keeps
-  // the .wasm smallest; the core at `s` makes a decision ~1.6x faster for
-  // ~+55 KB gzipped (2 or 3 for it: over the limit); this crate (the
-  // conversions on every route() call) at 2 is as fast as at 3 for ~3 KB
-  // less, and ~0.2 µs a call faster than at `s` for ~+14 KB.
-  const optLevels = { meshroute: 's', 'meshroute-wasm': '2' };
+  // the .wasm smallest. The core at `s` made a decision faster, but with
+  // Istio's analyzers, gateway merging, Ingress and mesh config in the core
+  // it is 742 KB gzipped (over the limit); at `z` 683 KB for ~+10% on
+  // route() (1.36-1.42 -> 1.51-1.56 us in Node). This crate (the conversions
+  // on every route() call) at 2 is as fast as at 3 for ~3 KB less.
+  const optLevels = { meshroute: 'z', 'meshroute-wasm': '2' };
   const perPackage = Object.entries(optLevels)
     .flatMap(([pkg, level]) => ['--config', `profile.release.package.${pkg}.opt-level=${/^\d$/.test(level) ? level : `"${level}"`}`]);
   // MESHROUTE_WASM_FEATURES=bench-parts adds the exports scripts/bench.mjs times.
