@@ -234,14 +234,14 @@ test('requests: the packed path reads what JSON reads, and odd ones give the JSO
     { ...base, port: undefined },
     { ...base, port: NaN },
     { ...base, headers: { a: undefined } },
-    { ...base, toJSON() { return { host: 'ratings' }; } },
+    { ...base, toJSON() { return { host: 'ratings', port: 9080 }; } },
     Object.assign(Object.create({ inherited: 1 }), base),
   ];
   for (const request of same) {
     const label = JSON.stringify(request) ?? String(request);
     assertSameAsJson(mesh, request, label);
   }
-  assert.equal(mesh.route({ ...base, toJSON() { return { host: 'ratings' }; } }).virtualService, 'default/ratings');
+  assert.equal(mesh.route({ ...base, toJSON() { return { host: 'ratings', port: 9080 }; } }).virtualService, 'default/ratings');
   const errors = [
     { host: 'reviews', hedaers: {} },
     { host: 'reviews', source: { namepsace: 'x' } },
