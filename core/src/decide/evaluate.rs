@@ -242,30 +242,43 @@ impl Mesh {
                 Some(m) => format!("match[{}] holds for the connection", m.index),
                 None => "has no match conditions: matches every connection".into(),
             });
-            let mut d = Decision::new(Outcome::Route);
-            d.virtual_service = Some(Cow::Borrowed(&*vs.key));
-            d.rule = Some(RuleRef {
-                index: route.index,
-                name: None,
-            });
-            let many = route.destinations.len() > 1;
-            for rd in &route.destinations {
-                let weight = rd.weight.unwrap_or(0).max(0) as u32;
-                if many && weight == 0 {
-                    continue;
-                }
-                if let Some(spec) = &rd.destination {
-                    d.destinations.to_mut().push(self.route_destination(
-                        spec,
-                        &vs.namespace,
-                        if many { weight } else { 100 },
-                        proxy,
-                        t,
-                    ));
-                }
-            }
-            return Some(d);
+            return Some(self.l4_route_decision(vs, route, proxy, t));
         }
         None
+    }
+
+    /// The decision of a TCP/TLS rule that holds: its weighted destinations
+    /// (Envoy's tcp_proxy forwards by them, no further match). Sidecars and
+    /// gateway filter chains both end here.
+    pub(super) fn l4_route_decision<'m>(
+        &'m self,
+        vs: &'m CompiledVs,
+        route: &'m CompiledL4Route,
+        proxy: &Proxy<'_, 'm>,
+        t: &mut Tracer,
+    ) -> Decision<'m> {
+        let mut d = Decision::new(Outcome::Route);
+        d.virtual_service = Some(Cow::Borrowed(&*vs.key));
+        d.rule = Some(RuleRef {
+            index: route.index,
+            name: None,
+        });
+        let many = route.destinations.len() > 1;
+        for rd in &route.destinations {
+            let weight = rd.weight.unwrap_or(0).max(0) as u32;
+            if many && weight == 0 {
+                continue;
+            }
+            if let Some(spec) = &rd.destination {
+                d.destinations.to_mut().push(self.route_destination(
+                    spec,
+                    &vs.namespace,
+                    if many { weight } else { 100 },
+                    proxy,
+                    t,
+                ));
+            }
+        }
+        d
     }
 }

@@ -1055,40 +1055,6 @@ impl Mesh {
         (known && !external && covered).then_some(c)
     }
 
-    /// The decision of the one TCP/TLS rule the filter chain forwards by
-    /// (Envoy's tcp_proxy: its destinations, no further match).
-    fn l4_route_decision<'m>(
-        &'m self,
-        vs: &'m CompiledVs,
-        route: &'m CompiledL4Route,
-        proxy: &Proxy<'_, 'm>,
-        t: &mut Tracer,
-    ) -> Decision<'m> {
-        let mut d = Decision::new(Outcome::Route);
-        d.virtual_service = Some(std::borrow::Cow::Borrowed(&*vs.key));
-        d.rule = Some(RuleRef {
-            index: route.index,
-            name: None,
-        });
-        let many = route.destinations.len() > 1;
-        for rd in &route.destinations {
-            let weight = rd.weight.unwrap_or(0).max(0) as u32;
-            if many && weight == 0 {
-                continue;
-            }
-            if let Some(spec) = &rd.destination {
-                d.destinations.to_mut().push(self.route_destination(
-                    spec,
-                    &vs.namespace,
-                    if many { weight } else { 100 },
-                    proxy,
-                    t,
-                ));
-            }
-        }
-        d
-    }
-
     /// The route table of an HTTP or HTTPS filter chain (istio
     /// `buildGatewayHTTPRouteConfig`): virtual hosts from the servers'
     /// hosts and their bound VirtualServices, Envoy's `require_tls` from
