@@ -665,19 +665,27 @@ struct Field<'f, 'r> {
 }
 
 impl Field<'_, '_> {
-    fn wrong(&mut self, path: &str, node: &Node<'_>, expected: &str, fix: &str) {
+    /// An error that stops the mesh config applying, as istiod refuses it.
+    fn refuse(&mut self, path: &str, node: &Node<'_>, problem: String, fix: &str) {
         *self.bad = true;
         self.messages.push(self.reader.message(
             codes::BAD_FIELD,
             Severity::Error,
             path,
             node.loc,
-            format!(
-                "expected {expected}, found {}; the mesh config is not applied (istiod refuses it)",
-                node.value.describe()
-            ),
+            format!("{problem}; the mesh config is not applied (istiod refuses it)"),
             fix,
         ));
+    }
+
+    fn wrong(&mut self, path: &str, node: &Node<'_>, expected: &str, fix: &str) {
+        let found = node.value.describe();
+        self.refuse(
+            path,
+            node,
+            format!("expected {expected}, found {found}"),
+            fix,
+        );
     }
 
     fn unknown(&mut self, path: &str, loc: Location, fix: String) {
@@ -766,18 +774,8 @@ impl Field<'_, '_> {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("use one of: {}", choices.join(", ")),
         };
-        *self.bad = true;
-        self.messages.push(self.reader.message(
-            codes::BAD_FIELD,
-            Severity::Error,
-            path,
-            node.loc,
-            format!(
-                "unknown value {}; the mesh config is not applied (istiod refuses it)",
-                node.value.describe()
-            ),
-            &fix,
-        ));
+        let found = node.value.describe();
+        self.refuse(path, node, format!("unknown value {found}"), &fix);
         None
     }
 
