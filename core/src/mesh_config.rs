@@ -666,13 +666,13 @@ struct Field<'f, 'r> {
 
 impl Field<'_, '_> {
     /// An error that stops the mesh config applying, as istiod refuses it.
-    fn refuse(&mut self, path: &str, node: &Node<'_>, problem: String, fix: &str) {
+    fn refuse(&mut self, path: &str, loc: Location, problem: String, fix: &str) {
         *self.bad = true;
         self.messages.push(self.reader.message(
             codes::BAD_FIELD,
             Severity::Error,
             path,
-            node.loc,
+            loc,
             format!("{problem}; the mesh config is not applied (istiod refuses it)"),
             fix,
         ));
@@ -682,7 +682,7 @@ impl Field<'_, '_> {
         let found = node.value.describe();
         self.refuse(
             path,
-            node,
+            node.loc,
             format!("expected {expected}, found {found}"),
             fix,
         );
@@ -775,7 +775,7 @@ impl Field<'_, '_> {
             None => format!("use one of: {}", choices.join(", ")),
         };
         let found = node.value.describe();
-        self.refuse(path, node, format!("unknown value {found}"), &fix);
+        self.refuse(path, node.loc, format!("unknown value {found}"), &fix);
         None
     }
 
@@ -798,18 +798,7 @@ impl Field<'_, '_> {
                                 &e.fix,
                             ));
                         } else {
-                            *self.bad = true;
-                            self.messages.push(self.reader.message(
-                                codes::BAD_FIELD,
-                                Severity::Error,
-                                &e.path,
-                                e.loc,
-                                format!(
-                                    "{}; the mesh config is not applied (istiod refuses it)",
-                                    e.text
-                                ),
-                                &e.fix,
-                            ));
+                            self.refuse(&e.path, e.loc, e.text.clone(), &e.fix);
                         }
                     }
                     if !unknown_only || !errors.iter().all(|e| de::remove_key_at(&mut node, e.loc))
