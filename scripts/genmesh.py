@@ -130,12 +130,12 @@ def gateway_domain(g: int) -> str:
 
 
 def gateway_doc(g: int, namespace: str) -> str:
-    selector = "ingressgateway" if g == 0 else f"ingressgateway-{g}"
+    # Every Gateway is served by the one default ingress workload, each for its own domain.
     return f"""apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {{name: {gateway_name(g)}, namespace: {namespace}}}
 spec:
-  selector: {{istio: {selector}}}
+  selector: {{istio: ingressgateway}}
   servers:
   - port: {{number: {GATEWAY_PORT}, name: http, protocol: HTTP}}
     hosts: ["*.{gateway_domain(g)}"]
