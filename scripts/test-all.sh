@@ -78,6 +78,8 @@ stage_route_tests() {
   # Istio's own tests, converted (tests/istio/README.md).
   targets+=(tests/istio)
   "$MESHROUTE" test "${targets[@]}"
+  # The scale mesh generator's layout (cli/tests/genmesh.rs checks and routes its meshes).
+  python3 -m unittest discover -s scripts -p 'test_*.py'
 }
 
 # The README's promise: a clone of the repository alone runs the corpus stages.
