@@ -123,10 +123,11 @@ def mesh_for(size: Size, mesh_dir: str) -> Mesh:
     path = os.path.join(mesh_dir, f"mesh-{size.services}svc-{size.namespaces}ns.yaml")
     if not os.path.exists(path):
         print(f"generating {size.label()} -> {os.path.relpath(path)}", file=sys.stderr)
-        subprocess.run(
-            [sys.executable, GENMESH, "--services", str(size.services), "--namespaces", str(size.namespaces), "-o", path],
-            check=True,
-        )
+        argv = [sys.executable, GENMESH, "--services", str(size.services), "--namespaces", str(size.namespaces)]
+        done = subprocess.run([*argv, "-o", path], capture_output=True, text=True)
+        print(done.stderr, end="", file=sys.stderr)
+        if done.returncode != 0:
+            raise SystemExit(f"scale-bench: {' '.join(argv)} failed (exit {done.returncode})")
     return Mesh(size, path, os.path.getsize(path), count_resources(path))
 
 
