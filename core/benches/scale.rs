@@ -1,7 +1,8 @@
 //! The phases from text to decisions on generated meshes of 1,000 and 10,000
 //! services (issue 18's shape, from `scripts/genmesh.py`): load, check,
 //! compile, the first decision from a caller namespace on a fresh table, the
-//! first from a second namespace, and a decision after the first.
+//! first from a second namespace, and a decision after the first (for the
+//! host as `svc-1.ns-1`, which the table resolves, and as its FQDN).
 //!
 //! Meshes are generated with `python3 scripts/genmesh.py` when the bench runs
 //! (never at build time) and kept in `target/scale-meshes/`, the cache
