@@ -227,6 +227,9 @@ pub struct Registry {
     aliases: crate::fasthash::FastMap<String, String>,
     /// Headless Kubernetes Services (`clusterIP: None`) by FQDN.
     headless: crate::fasthash::FastSet<String>,
+    /// Positions in `services` by the defining resource's namespace, in
+    /// registry order.
+    by_namespace: crate::fasthash::FastMap<String, Vec<usize>>,
 }
 
 /// Whether a Kubernetes Service is an `ExternalName` alias.
@@ -279,10 +282,19 @@ impl Registry {
 
     /// Builds the registry; services that set no exportTo get
     /// `default_export_to` (meshConfig.defaultServiceExportTo).
+    ///
+    /// Cost is linear in the configuration: workloads are found for a
+    /// selector through a [`LabelIndex`] per namespace, not by scanning.
     pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
-        let mut services = Vec::new();
+        let mut services = Vec::with_capacity(config.services.len() + config.service_entries.len());
         let mut raw_aliases = crate::fasthash::FastMap::default();
         let mut headless = crate::fasthash::FastSet::default();
+        let workloads = LabelIndex::new(
+            config
+                .workloads
+                .iter()
+                .map(|w| (w.namespace(), &w.spec.labels)),
+        );
         for svc in &config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
@@ -308,21 +320,20 @@ impl Registry {
                 .unwrap_or_default();
             let mut endpoints = Vec::new();
             if !svc.spec.selector.is_empty() {
-                for w in config.workloads.iter().filter(|w| w.namespace() == ns) {
-                    if labels_match(&svc.spec.selector, &w.spec.labels) {
-                        let single = w.kind_name == "Pod";
-                        for i in 0..w.spec.replicas {
-                            endpoints.push(Endpoint {
-                                address: if single {
-                                    w.name().to_string()
-                                } else {
-                                    format!("{}-{i}", w.name())
-                                },
-                                labels: w.spec.labels.clone(),
-                                weight: 1,
-                                locality: None,
-                            });
-                        }
+                for i in workloads.matching_in(ns, &svc.spec.selector) {
+                    let w = &config.workloads[i];
+                    let single = w.kind_name == "Pod";
+                    for i in 0..w.spec.replicas {
+                        endpoints.push(Endpoint {
+                            address: if single {
+                                w.name().to_string()
+                            } else {
+                                format!("{}-{i}", w.name())
+                            },
+                            labels: w.spec.labels.clone(),
+                            weight: 1,
+                            locality: None,
+                        });
                     }
                 }
             }
@@ -360,6 +371,12 @@ impl Registry {
                     .collect(),
             });
         }
+        let entries = LabelIndex::new(
+            config
+                .workload_entries
+                .iter()
+                .map(|w| (w.namespace(), &w.spec.labels)),
+        );
         for se in &config.service_entries {
             let ns = se.namespace();
             let ports: Vec<ServicePort> = se
@@ -385,31 +402,25 @@ impl Registry {
                 })
                 .collect();
             if let Some(sel) = &se.spec.workload_selector {
-                for w in config.workloads.iter().filter(|w| w.namespace() == ns) {
-                    if labels_match(&sel.labels, &w.spec.labels) {
-                        for i in 0..w.spec.replicas {
-                            endpoints.push(Endpoint {
-                                address: format!("{}-{i}", w.name()),
-                                labels: w.spec.labels.clone(),
-                                weight: 1,
-                                locality: None,
-                            });
-                        }
-                    }
-                }
-                for we in config
-                    .workload_entries
-                    .iter()
-                    .filter(|w| w.namespace() == ns)
-                {
-                    if labels_match(&sel.labels, &we.spec.labels) {
+                for i in workloads.matching_in(ns, &sel.labels) {
+                    let w = &config.workloads[i];
+                    for i in 0..w.spec.replicas {
                         endpoints.push(Endpoint {
-                            address: we.spec.address.clone().unwrap_or_default(),
-                            labels: we.spec.labels.clone(),
-                            weight: we.spec.weight.filter(|w| *w > 0).unwrap_or(1),
-                            locality: we.spec.locality.clone(),
+                            address: format!("{}-{i}", w.name()),
+                            labels: w.spec.labels.clone(),
+                            weight: 1,
+                            locality: None,
                         });
                     }
+                }
+                for i in entries.matching_in(ns, &sel.labels) {
+                    let we = &config.workload_entries[i];
+                    endpoints.push(Endpoint {
+                        address: we.spec.address.clone().unwrap_or_default(),
+                        labels: we.spec.labels.clone(),
+                        weight: we.spec.weight.filter(|w| *w > 0).unwrap_or(1),
+                        locality: we.spec.locality.clone(),
+                    });
                 }
             }
             let resolution = se.spec.resolution.unwrap_or_default();
@@ -450,8 +461,14 @@ impl Registry {
             wildcard: Vec::new(),
             aliases: resolve_aliases(&raw_aliases),
             headless,
+            by_namespace: Default::default(),
         };
         for (i, s) in registry.services.iter().enumerate() {
+            registry
+                .by_namespace
+                .entry(s.namespace.clone())
+                .or_default()
+                .push(i);
             let is_alias = matches!(s.origin, ServiceOrigin::Kubernetes(_))
                 && raw_aliases.contains_key(s.hostname.as_ref());
             if is_alias {
@@ -525,6 +542,199 @@ impl Registry {
     pub fn services(&self) -> &[Service] {
         &self.services
     }
+
+    /// Positions in [`Registry::services`] of the services defined in
+    /// `namespace` (Kubernetes Services and ServiceEntry hosts, aliases
+    /// included), in registry order; empty for a namespace without any.
+    /// Costs one hash lookup, whatever the mesh size.
+    pub fn service_indexes_in(&self, namespace: &str) -> &[usize] {
+        self.by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The services defined in `namespace`, in registry order (see
+    /// [`Registry::service_indexes_in`]).
+    pub fn services_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.service_indexes_in(namespace)
+            .iter()
+            .map(|&i| &self.services[i])
+    }
+
+    /// Positions in [`Registry::services`] of the services whose hostname
+    /// is exactly `host` (lower-case, not a wildcard pattern), in registry
+    /// order, whatever their visibility; ExternalName aliases are not
+    /// among them (see [`Registry::alias_target`]). Wildcard ServiceEntry
+    /// hosts are found by their own written name (`*.example.com`).
+    /// Costs one hash lookup.
+    pub fn service_indexes_for_host(&self, host: &str) -> &[usize] {
+        if host.starts_with('*') {
+            return &[];
+        }
+        self.exact.get(host).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The services whose hostname is exactly `host`, in registry order
+    /// (see [`Registry::service_indexes_for_host`]).
+    pub fn services_for_host<'a>(&'a self, host: &str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.service_indexes_for_host(host)
+            .iter()
+            .map(|&i| &self.services[i])
+    }
+
+    /// The service with hostname `host` defined in `namespace`, whatever its
+    /// visibility: the Kubernetes Service when there is one, else the first
+    /// ServiceEntry host of that name in registry order.
+    pub fn service_in(&self, namespace: &str, host: &str) -> Option<&Service> {
+        let mut found: Option<&Service> = None;
+        for s in self.services_for_host(host) {
+            if s.namespace != namespace {
+                continue;
+            }
+            if matches!(s.origin, ServiceOrigin::Kubernetes(_)) {
+                return Some(s);
+            }
+            found = found.or(Some(s));
+        }
+        found
+    }
+}
+
+/// Labelled items (workloads, workload entries) indexed by namespace and by
+/// `(key, value)` label pair, so that the items a label selector picks are
+/// found without scanning every item.
+///
+/// A selector is answered from the shortest posting list among its pairs
+/// (the rarest label), each candidate then checked against the whole
+/// selector; results are positions in the order the items were given, as a
+/// plain scan would yield them.
+#[derive(Debug, Default)]
+pub struct LabelIndex<'a> {
+    labels: Vec<&'a BTreeMap<String, String>>,
+    /// Each namespace's number (its position in `by_namespace`).
+    namespace_ids: crate::fasthash::FastMap<&'a str, usize>,
+    /// Positions by namespace number, ascending.
+    by_namespace: Vec<Vec<usize>>,
+    /// Positions by `(namespace number, key, value)`, ascending.
+    by_pair_in: crate::fasthash::FastMap<(usize, &'a str, &'a str), Vec<usize>>,
+    /// Positions by `(key, value)` over every namespace, ascending.
+    by_pair: crate::fasthash::FastMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+impl<'a> LabelIndex<'a> {
+    /// Indexes `(namespace, labels)` items; positions count from 0 in
+    /// iteration order.
+    pub fn new(
+        items: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, String>)>,
+    ) -> LabelIndex<'a> {
+        let mut index = LabelIndex::default();
+        for (i, (namespace, labels)) in items.into_iter().enumerate() {
+            index.labels.push(labels);
+            let next_id = index.namespace_ids.len();
+            let ns = *index.namespace_ids.entry(namespace).or_insert(next_id);
+            if ns == index.by_namespace.len() {
+                index.by_namespace.push(Vec::new());
+            }
+            index.by_namespace[ns].push(i);
+            for (k, v) in labels {
+                index
+                    .by_pair_in
+                    .entry((ns, k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+                index
+                    .by_pair
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        index
+    }
+
+    /// Number of items indexed.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether no item is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Positions of the items in `namespace` whose labels include all of
+    /// `selector` (every item of the namespace for an empty selector), in
+    /// ascending order.
+    pub fn matching_in<'s>(
+        &'s self,
+        namespace: &str,
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let ns = self.namespace_ids.get(namespace).copied();
+        let candidates: &[usize] = match ns {
+            None => &[],
+            Some(ns) if selector.is_empty() => &self.by_namespace[ns],
+            Some(ns) => rarest(selector.iter().map(|(k, v)| {
+                self.by_pair_in
+                    .get(&(ns, k.as_str(), v.as_str()))
+                    .map(Vec::as_slice)
+            })),
+        };
+        self.filter(candidates, selector)
+    }
+
+    /// Positions of the items of any namespace whose labels include all of
+    /// `selector` (every item for an empty selector), in ascending order.
+    pub fn matching<'s>(
+        &'s self,
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let all: Option<std::ops::Range<usize>> = selector.is_empty().then(|| 0..self.len());
+        let candidates: &[usize] = if selector.is_empty() {
+            &[]
+        } else {
+            rarest(
+                selector
+                    .iter()
+                    .map(|(k, v)| self.by_pair.get(&(k.as_str(), v.as_str())).map(Vec::as_slice)),
+            )
+        };
+        all.into_iter()
+            .flatten()
+            .chain(self.filter(candidates, selector))
+    }
+
+    /// Whether some item of any namespace has all the labels of `selector`.
+    pub fn any_matching(&self, selector: &BTreeMap<String, String>) -> bool {
+        self.matching(selector).next().is_some()
+    }
+
+    fn filter<'s>(
+        &'s self,
+        candidates: &'s [usize],
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        candidates
+            .iter()
+            .copied()
+            .filter(move |&i| labels_match(selector, self.labels[i]))
+    }
+}
+
+/// The shortest of the posting lists; empty when some pair has none (no
+/// item can carry the whole selector).
+fn rarest<'s>(lists: impl Iterator<Item = Option<&'s [usize]>>) -> &'s [usize] {
+    let mut best: Option<&[usize]> = None;
+    for list in lists {
+        let Some(list) = list else {
+            return &[];
+        };
+        if best.is_none_or(|b| list.len() < b.len()) {
+            best = Some(list);
+        }
+    }
+    best.unwrap_or(&[])
 }
 
 #[cfg(test)]
