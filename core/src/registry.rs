@@ -3,7 +3,7 @@
 
 use crate::model::kube::IntOrString;
 use crate::model::service_entry::Resolution;
-use crate::model::Config;
+use crate::model::{kube, Config, Resource, ServiceEntry, WorkloadEntry};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -215,6 +215,19 @@ pub fn labels_match(
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// The resources a [`Registry`] is built from ([`Registry::build_from`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryInputs<'a> {
+    /// Kubernetes Services.
+    pub services: &'a [&'a Resource<kube::Service>],
+    /// Workloads Services and ServiceEntries select.
+    pub workloads: &'a [&'a Resource<kube::Workload>],
+    /// ServiceEntries.
+    pub service_entries: &'a [&'a Resource<ServiceEntry>],
+    /// WorkloadEntries ServiceEntries select.
+    pub workload_entries: &'a [&'a Resource<WorkloadEntry>],
+}
+
 /// All services, indexed by host.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -233,7 +246,7 @@ pub struct Registry {
 }
 
 /// Whether a Kubernetes Service is an `ExternalName` alias.
-fn is_external_name(svc: &crate::model::Resource<crate::model::kube::Service>) -> bool {
+fn is_external_name(svc: &Resource<kube::Service>) -> bool {
     svc.spec
         .service_type
         .as_deref()
@@ -286,6 +299,29 @@ impl Registry {
     /// Cost is linear in the configuration: workloads are found for a
     /// selector through a [`LabelIndex`] per namespace, not by scanning.
     pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
+        let services: Vec<_> = config.services.iter().collect();
+        let workloads: Vec<_> = config.workloads.iter().collect();
+        let service_entries: Vec<_> = config.service_entries.iter().collect();
+        let workload_entries: Vec<_> = config.workload_entries.iter().collect();
+        Registry::build_from(
+            RegistryInputs {
+                services: &services,
+                workloads: &workloads,
+                service_entries: &service_entries,
+                workload_entries: &workload_entries,
+            },
+            domain,
+            default_export_to,
+        )
+    }
+
+    /// [`Registry::build_with`] over resources chosen by the caller (the
+    /// analyzers' view of a configuration), in the order given.
+    pub fn build_from(
+        config: RegistryInputs<'_>,
+        domain: &str,
+        default_export_to: &[String],
+    ) -> Registry {
         let mut services = Vec::with_capacity(config.services.len() + config.service_entries.len());
         let mut raw_aliases = crate::fasthash::FastMap::default();
         let mut headless = crate::fasthash::FastSet::default();
@@ -295,7 +331,7 @@ impl Registry {
                 .iter()
                 .map(|w| (w.namespace(), &w.spec.labels)),
         );
-        for svc in &config.services {
+        for svc in config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
             if svc.spec.cluster_ip.as_deref() == Some("None") && !is_external_name(svc) {
@@ -377,7 +413,7 @@ impl Registry {
                 .iter()
                 .map(|w| (w.namespace(), &w.spec.labels)),
         );
-        for se in &config.service_entries {
+        for se in config.service_entries {
             let ns = se.namespace();
             let ports: Vec<ServicePort> = se
                 .spec
@@ -694,11 +730,11 @@ impl<'a> LabelIndex<'a> {
         let candidates: &[usize] = if selector.is_empty() {
             &[]
         } else {
-            rarest(
-                selector
-                    .iter()
-                    .map(|(k, v)| self.by_pair.get(&(k.as_str(), v.as_str())).map(Vec::as_slice)),
-            )
+            rarest(selector.iter().map(|(k, v)| {
+                self.by_pair
+                    .get(&(k.as_str(), v.as_str()))
+                    .map(Vec::as_slice)
+            }))
         };
         all.into_iter()
             .flatten()

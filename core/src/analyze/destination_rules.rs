@@ -18,17 +18,18 @@
 //! namespace for the same host, §4.2, and only counts duplicate subsets in a
 //! metric), so nothing is reported here either.
 
+use super::defaults::AnalysisView;
 use super::{report, ServiceIndex};
+use crate::fasthash::FastMap;
 use crate::message::{codes, Message, Severity};
 use crate::model::destination_rule::{ClientTlsMode, ClientTlsSettings};
-use crate::fasthash::FastMap;
-use crate::model::{Config, DestinationRule, Kind, Resource, ServiceEntry};
+use crate::model::{DestinationRule, Kind, Resource, ServiceEntry};
 use crate::registry::{LabelIndex, ServiceOrigin};
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs the DestinationRule checks.
-pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
     let lookups = Lookups {
         index,
         workloads: LabelIndex::new(
@@ -41,7 +42,7 @@ pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>
             .service_entries
             .iter()
             .rev()
-            .map(|se| (se.key(), se))
+            .map(|se| (se.key(), *se))
             .collect(),
     };
     for dr in &config.destination_rules {
@@ -59,7 +60,11 @@ struct Lookups<'a> {
     entries: FastMap<String, &'a Resource<ServiceEntry>>,
 }
 
-fn hosts_and_subsets(dr: &Resource<DestinationRule>, lookups: &Lookups<'_>, out: &mut Vec<Message>) {
+fn hosts_and_subsets(
+    dr: &Resource<DestinationRule>,
+    lookups: &Lookups<'_>,
+    out: &mut Vec<Message>,
+) {
     let index = lookups.index;
     let host = dr.spec.host.as_deref().unwrap_or("");
     let Some(found) = index.lookup(dr.namespace(), &dr.spec.export_to, host) else {

@@ -25,17 +25,18 @@
 //!   server's hosts into the other Gateway's known set, in map order; that
 //!   order-dependent side effect is not reproduced.
 
+use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
 use crate::hosts::matches;
 use crate::message::{codes, Message, Severity};
 use crate::model::kube::IntOrString;
-use crate::model::{Config, Gateway, Kind, Resource};
+use crate::model::{Gateway, Kind, Resource};
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::{BTreeMap, HashSet};
 
 /// Runs the gateway checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for vs in &config.virtual_services {
         for (i, written) in vs.spec.gateways.iter().enumerate() {
             if written == crate::hosts::MESH_GATEWAY {
@@ -154,7 +155,7 @@ fn vs_host_in_kubernetes_gateway(
         .any(|gh| vs_hosts.iter().any(|vh| matches(gh, vh)))
 }
 
-fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Message>) {
+fn selector_and_ports(gw: &Resource<Gateway>, config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let selector = &gw.spec.selector;
     let selector_text = selector_string(selector);
     let selector_path = match selector.keys().next() {
@@ -232,7 +233,7 @@ fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Mes
 /// port wins, as in Istio's map).
 type HostsBind = BTreeMap<String, String>;
 
-fn conflicting(config: &Config, out: &mut Vec<Message>) {
+fn conflicting(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (selector string, port) -> gateway key -> hosts/bind
     let mut by_key: BTreeMap<(String, u32), BTreeMap<String, HostsBind>> = BTreeMap::new();
     for gw in &config.gateways {

@@ -15,9 +15,10 @@
 //! analysis only: meshroute does not model authentication, so a decision
 //! never depends on a token.
 
+use super::defaults::AnalysisView;
 use super::report;
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::names::parse_jwt_claim_key;
 use crate::registry::labels_match;
 use crate::source::path;
@@ -27,7 +28,7 @@ use crate::source::path;
 const ISTIO_SYSTEM: &str = "istio-system";
 
 /// Runs the check.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for vs in &config.virtual_services {
         let Some((key, at)) = first_claim_key(vs) else {
             continue;

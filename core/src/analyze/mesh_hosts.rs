@@ -10,14 +10,15 @@
 //! for the first conflicting key in sorted order (Istio walks its map in
 //! random order). Sidecars would keep only one of them for the host (§2.7).
 
+use super::defaults::AnalysisView;
 use super::{export_scopes, report, to_fqdn};
 use crate::hosts::{matches, MESH_GATEWAY};
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use std::collections::{BTreeMap, HashSet};
 
 /// Runs the check.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (scope, fqdn) -> indexes into config.virtual_services
     let mut keys: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, vs) in config.virtual_services.iter().enumerate() {

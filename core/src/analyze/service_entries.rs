@@ -12,14 +12,15 @@
 //!   number with different protocols (compared in upper case). Each entry is
 //!   reported once.
 
+use super::defaults::AnalysisView;
 use super::{export_scopes, report};
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::source::path;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Runs both checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let auto_allocated = config
         .mesh_config()
         .is_some_and(|m| m.config.dns_auto_allocation());
@@ -53,7 +54,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
     conflicting_protocols(config, out);
 }
 
-fn conflicting_protocols(config: &Config, out: &mut Vec<Message>) {
+fn conflicting_protocols(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (scope, host, port) -> (protocol, entry index)
     let mut index: BTreeMap<(String, String, u32), Vec<(String, usize)>> = BTreeMap::new();
     for (i, se) in config.service_entries.iter().enumerate() {

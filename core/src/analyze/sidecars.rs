@@ -16,15 +16,16 @@
 //!   `istio.io/rev`): ambient workloads have no sidecar to configure. Each
 //!   Sidecar is reported once. Namespaces are read for this analysis only.
 
+use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs the Sidecar checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let mut without_selector: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     // workload index -> sidecar indexes selecting it
     let mut by_workload: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -178,7 +179,7 @@ fn namespace_in_ambient_mode(labels: &BTreeMap<String, String>) -> bool {
         .is_some_and(|v| v == "ambient")
 }
 
-fn sorted_names(config: &Config, list: &[usize]) -> Vec<String> {
+fn sorted_names(config: &AnalysisView<'_>, list: &[usize]) -> Vec<String> {
     let mut names: Vec<String> = list
         .iter()
         .filter_map(|&i| config.sidecars.get(i))

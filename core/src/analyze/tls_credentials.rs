@@ -38,23 +38,24 @@
 //!
 //! Secrets are read for this analysis only; they never change a route.
 
+use super::defaults::AnalysisView;
 use super::{quote, report};
 use crate::message::{codes, Message, Severity};
 use crate::model::gateway::ServerTlsSettings;
 use crate::model::kube::Secret;
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs both checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     duplicate_certificates(config, out);
     credential_secrets(config, out);
 }
 
 /// IST0138: Gateways sharing a certificate.
-fn duplicate_certificates(config: &Config, out: &mut Vec<Message>) {
+fn duplicate_certificates(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for gw in &config.gateways {
         for other in &config.gateways {
             if other.namespace() == gw.namespace() && other.name() == gw.name() {
@@ -119,7 +120,7 @@ fn same_certificate(a: &ServerTlsSettings, b: &ServerTlsSettings) -> bool {
 }
 
 /// IST0101 `credentialName`, IST0161: the Secrets Gateway servers name.
-fn credential_secrets(config: &Config, out: &mut Vec<Message>) {
+fn credential_secrets(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for gw in &config.gateways {
         let Some(workload_namespace) = config
             .workloads
