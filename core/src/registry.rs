@@ -822,3 +822,123 @@ mod alias_tests {
         assert_eq!(r.alias_target("y.default.svc.cluster.local"), None);
     }
 }
+
+#[cfg(test)]
+mod index_tests {
+    use super::{labels_match, LabelIndex, Registry, ServiceOrigin};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn registry(yaml: &str) -> Registry {
+        let config = crate::load::load_str(yaml, "index.yaml");
+        assert!(config.messages.is_empty(), "{:?}", config.messages);
+        Registry::build(&config, "cluster.local")
+    }
+
+    const MESH: &str = "apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a}
+spec: {ports: [{name: http, port: 80}], selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: b}
+spec: {ports: [{name: tcp, port: 5432}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: a}
+spec:
+  hosts: [web.a.svc.cluster.local, api.example.com, '*.wild.com']
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: DNS
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: a, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, namespace: b, labels: {app: web}}
+";
+
+    fn hosts<'a>(services: impl Iterator<Item = &'a super::Service>) -> Vec<String> {
+        services.map(|s| s.hostname.to_string()).collect()
+    }
+
+    #[test]
+    fn services_are_found_by_namespace() {
+        let r = registry(MESH);
+        assert_eq!(
+            hosts(r.services_in("a")),
+            [
+                "web.a.svc.cluster.local",
+                "web.a.svc.cluster.local",
+                "api.example.com",
+                "*.wild.com"
+            ]
+        );
+        assert_eq!(hosts(r.services_in("b")), ["db.b.svc.cluster.local"]);
+        assert_eq!(r.services_in("c").count(), 0);
+        for ns in ["a", "b"] {
+            let scanned: Vec<usize> = (0..r.services().len())
+                .filter(|&i| r.services()[i].namespace == ns)
+                .collect();
+            assert_eq!(r.service_indexes_in(ns), scanned);
+        }
+    }
+
+    #[test]
+    fn services_are_found_by_host_kubernetes_first() {
+        let r = registry(MESH);
+        let web: Vec<_> = r.services_for_host("web.a.svc.cluster.local").collect();
+        assert_eq!(web.len(), 2);
+        let kube = r.service_in("a", "web.a.svc.cluster.local").unwrap();
+        assert!(matches!(kube.origin, ServiceOrigin::Kubernetes(_)));
+        // The Service selects the Pod of its own namespace only.
+        assert_eq!(kube.endpoints.len(), 1);
+        assert_eq!(kube.endpoints[0].address, "web-1");
+        let ext = r.service_in("a", "api.example.com").unwrap();
+        assert!(matches!(ext.origin, ServiceOrigin::ServiceEntry(_)));
+        assert!(r.service_in("b", "api.example.com").is_none());
+        assert_eq!(r.services_for_host("x.wild.com").count(), 0);
+        assert_eq!(r.services_for_host("*.wild.com").count(), 0);
+        assert_eq!(r.services_for_host("nowhere.example.com").count(), 0);
+    }
+
+    /// Label sets drawn from a few keys and values, so that selectors
+    /// both hit and miss.
+    fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+        proptest::collection::btree_map(
+            prop_oneof![Just("app"), Just("version"), Just("tier")].prop_map(String::from),
+            prop_oneof![Just("a"), Just("b"), Just("c")].prop_map(String::from),
+            0..3,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn label_index_finds_what_a_scan_finds(
+            items in proptest::collection::vec(
+                (prop_oneof![Just("n1"), Just("n2"), Just("n3")], labels()),
+                0..40,
+            ),
+            selectors in proptest::collection::vec(labels(), 1..8),
+            namespace in prop_oneof![Just("n1"), Just("n2"), Just("n4")],
+        ) {
+            let index = LabelIndex::new(items.iter().map(|(ns, l)| (*ns, l)));
+            prop_assert_eq!(index.len(), items.len());
+            for selector in &selectors {
+                let scan_in: Vec<usize> = (0..items.len())
+                    .filter(|&i| items[i].0 == namespace && labels_match(selector, &items[i].1))
+                    .collect();
+                let scan: Vec<usize> = (0..items.len())
+                    .filter(|&i| labels_match(selector, &items[i].1))
+                    .collect();
+                prop_assert_eq!(index.matching_in(namespace, selector).collect::<Vec<_>>(), scan_in);
+                prop_assert_eq!(index.any_matching(selector), !scan.is_empty());
+                prop_assert_eq!(index.matching(selector).collect::<Vec<_>>(), scan);
+            }
+        }
+    }
+}

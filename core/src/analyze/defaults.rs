@@ -26,6 +26,7 @@ use crate::model::{
     gateway_api, kube, security, service_entry_status, Config, DestinationRule, Gateway, Resource,
     ServiceEntry, Sidecar, VirtualService, WorkloadEntry,
 };
+use crate::registry::LabelIndex;
 
 /// The file name the default gateway resources carry, as Istio names their
 /// reader.
@@ -110,6 +111,8 @@ pub struct AnalysisView<'a> {
     pub nodes: Kept<'a, kube::Node>,
     /// Namespaces.
     pub namespaces: Kept<'a, kube::Namespace>,
+    /// `workloads` by namespace and labels: positions in `workloads`.
+    pub workload_labels: LabelIndex<'a>,
 }
 
 /// What an [`AnalysisView`] adds to the loaded configuration: the default
@@ -185,6 +188,7 @@ pub fn analysis_view<'a>(config: &'a Config, extras: &'a AnalysisExtras) -> Anal
     workloads.extend(extras.workloads.iter());
     let mut services = keep(&config.services);
     services.extend(extras.services.iter());
+    let workload_labels = workload_labels(&workloads);
     AnalysisView {
         config,
         virtual_services: keep(&config.virtual_services),
@@ -205,7 +209,12 @@ pub fn analysis_view<'a>(config: &'a Config, extras: &'a AnalysisExtras) -> Anal
             .iter()
             .filter(|n| !IGNORED_NAMESPACES.contains(&n.name()))
             .collect(),
+        workload_labels,
     }
+}
+
+fn workload_labels<'a>(workloads: &[&'a Resource<kube::Workload>]) -> LabelIndex<'a> {
+    LabelIndex::new(workloads.iter().map(|w| (w.namespace(), &w.spec.labels)))
 }
 
 impl<'a> AnalysisView<'a> {
@@ -215,7 +224,10 @@ impl<'a> AnalysisView<'a> {
         fn all<T>(list: &[Resource<T>]) -> Kept<'_, T> {
             list.iter().collect()
         }
+        let workloads = all(&config.workloads);
         AnalysisView {
+            workload_labels: workload_labels(&workloads),
+            workloads,
             config,
             virtual_services: all(&config.virtual_services),
             destination_rules: all(&config.destination_rules),
@@ -224,7 +236,6 @@ impl<'a> AnalysisView<'a> {
             workload_entries: all(&config.workload_entries),
             sidecars: all(&config.sidecars),
             services: all(&config.services),
-            workloads: all(&config.workloads),
             kubernetes_gateways: all(&config.kubernetes_gateways),
             request_authentications: all(&config.request_authentications),
             secrets: all(&config.secrets),

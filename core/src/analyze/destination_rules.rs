@@ -32,12 +32,7 @@ use std::collections::BTreeMap;
 pub fn analyze(config: &AnalysisView<'_>, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
     let lookups = Lookups {
         index,
-        workloads: LabelIndex::new(
-            config
-                .workloads
-                .iter()
-                .map(|w| (w.namespace(), &w.spec.labels)),
-        ),
+        workloads: &config.workload_labels,
         entries: config
             .service_entries
             .iter()
@@ -55,7 +50,7 @@ pub fn analyze(config: &AnalysisView<'_>, index: &ServiceIndex<'_>, out: &mut Ve
 struct Lookups<'a> {
     index: &'a ServiceIndex<'a>,
     /// Every workload of the view, by labels.
-    workloads: LabelIndex<'a>,
+    workloads: &'a LabelIndex<'a>,
     /// ServiceEntries by `namespace/name`, the first written winning.
     entries: FastMap<String, &'a Resource<ServiceEntry>>,
 }

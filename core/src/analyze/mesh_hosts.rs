@@ -12,6 +12,7 @@
 
 use super::defaults::AnalysisView;
 use super::{export_scopes, report, to_fqdn};
+use crate::fasthash::FastMap;
 use crate::hosts::{matches, MESH_GATEWAY};
 use crate::message::{codes, Message, Severity};
 use crate::model::Kind;
@@ -34,14 +35,45 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
             }
         }
     }
+    // The `*`-scoped keys, found by host instead of by a scan of every key:
+    // plain hosts by name, wildcard hosts in a list of their own.
+    let mut everywhere: FastMap<&str, &Vec<usize>> = FastMap::default();
+    let mut everywhere_wildcards: Vec<(&str, &Vec<usize>)> = Vec::new();
+    for ((scope, host), list) in &keys {
+        if scope != "*" {
+            continue;
+        }
+        if host.starts_with('*') {
+            everywhere_wildcards.push((host, list));
+        } else {
+            everywhere.insert(host, list);
+        }
+    }
     let mut reported: HashSet<usize> = HashSet::new();
     for ((scope, fqdn), list) in &keys {
         let mut list = list.clone();
         if scope != "*" {
-            for ((other_scope, other_host), more) in &keys {
-                if other_scope == "*" && matches(fqdn, other_host) {
-                    list.extend(more);
-                }
+            // `*`-scoped hosts that match, in key order.
+            let mut more: Vec<(&str, &Vec<usize>)> = if fqdn.starts_with('*') {
+                // A wildcard matches plain hosts by suffix: every key is a
+                // candidate (bounded by the namespace-scoped wildcard keys).
+                keys.iter()
+                    .filter(|((other_scope, other_host), _)| {
+                        other_scope == "*" && matches(fqdn, other_host)
+                    })
+                    .map(|((_, h), l)| (h.as_str(), l))
+                    .collect()
+            } else {
+                everywhere_wildcards
+                    .iter()
+                    .copied()
+                    .filter(|(h, _)| matches(fqdn, h))
+                    .chain(everywhere.get(fqdn.as_str()).map(|l| (fqdn.as_str(), *l)))
+                    .collect()
+            };
+            more.sort_by(|a, b| a.0.cmp(b.0));
+            for (_, l) in more {
+                list.extend(l);
             }
         }
         if list.len() < 2 {

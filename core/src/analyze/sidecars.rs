@@ -20,7 +20,6 @@ use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
 use crate::message::{codes, Message, Severity};
 use crate::model::Kind;
-use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::BTreeMap;
 
@@ -36,14 +35,9 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
             continue;
         };
         let mut found = false;
-        for (w, workload) in config.workloads.iter().enumerate() {
-            if workload.namespace() != sc.namespace() {
-                continue;
-            }
-            if labels_match(labels, &workload.spec.labels) {
-                found = true;
-                by_workload.entry(w).or_default().push(i);
-            }
+        for w in config.workload_labels.matching_in(sc.namespace(), labels) {
+            found = true;
+            by_workload.entry(w).or_default().push(i);
         }
         if !found {
             let first = labels.keys().next().map(String::as_str).unwrap_or("");
