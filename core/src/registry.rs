@@ -142,8 +142,9 @@ pub struct ServicePort {
 pub struct Endpoint {
     /// Address (an IP, a DNS name, or for pods the pod name).
     pub address: String,
-    /// Labels (subset selection).
-    pub labels: BTreeMap<String, String>,
+    /// Labels (subset selection), shared between the endpoints of one
+    /// workload.
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Load-balancing weight (1 when unset).
     pub weight: u32,
     /// `region/zone/subzone`, when known.
@@ -226,6 +227,10 @@ pub struct RegistryInputs<'a> {
     pub service_entries: &'a [&'a Resource<ServiceEntry>],
     /// WorkloadEntries ServiceEntries select.
     pub workload_entries: &'a [&'a Resource<WorkloadEntry>],
+    /// Whether services get their endpoints; without, every
+    /// [`Service::endpoints`] is empty (for readers of hosts, ports and
+    /// visibility only, such as the analyzers).
+    pub with_endpoints: bool,
 }
 
 /// All services, indexed by host.
@@ -309,6 +314,7 @@ impl Registry {
                 workloads: &workloads,
                 service_entries: &service_entries,
                 workload_entries: &workload_entries,
+                with_endpoints: true,
             },
             domain,
             default_export_to,
@@ -329,8 +335,13 @@ impl Registry {
             config
                 .workloads
                 .iter()
+                .filter(|_| config.with_endpoints)
                 .map(|w| (w.namespace(), &w.spec.labels)),
         );
+        // One shared label map per workload, made when a service first
+        // selects it, whatever its replicas and the services selecting it.
+        let mut workload_labels: Vec<Option<Arc<BTreeMap<String, String>>>> =
+            vec![None; workloads.len()];
         for svc in config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
@@ -355,9 +366,10 @@ impl Registry {
                 })
                 .unwrap_or_default();
             let mut endpoints = Vec::new();
-            if !svc.spec.selector.is_empty() {
+            if config.with_endpoints && !svc.spec.selector.is_empty() {
                 for i in workloads.matching_in(ns, &svc.spec.selector) {
                     let w = &config.workloads[i];
+                    let labels = shared(&mut workload_labels, i, &w.spec.labels);
                     let single = w.kind_name == "Pod";
                     for i in 0..w.spec.replicas {
                         endpoints.push(Endpoint {
@@ -366,7 +378,7 @@ impl Registry {
                             } else {
                                 format!("{}-{i}", w.name())
                             },
-                            labels: w.spec.labels.clone(),
+                            labels: labels.clone(),
                             weight: 1,
                             locality: None,
                         });
@@ -411,6 +423,7 @@ impl Registry {
             config
                 .workload_entries
                 .iter()
+                .filter(|_| config.with_endpoints)
                 .map(|w| (w.namespace(), &w.spec.labels)),
         );
         for se in config.service_entries {
@@ -430,20 +443,27 @@ impl Registry {
                 .spec
                 .endpoints
                 .iter()
+                .filter(|_| config.with_endpoints)
                 .map(|e| Endpoint {
                     address: e.address.clone().unwrap_or_default(),
-                    labels: e.labels.clone(),
+                    labels: Arc::new(e.labels.clone()),
                     weight: e.weight.filter(|w| *w > 0).unwrap_or(1),
                     locality: e.locality.clone(),
                 })
                 .collect();
-            if let Some(sel) = &se.spec.workload_selector {
+            if let Some(sel) = se
+                .spec
+                .workload_selector
+                .as_ref()
+                .filter(|_| config.with_endpoints)
+            {
                 for i in workloads.matching_in(ns, &sel.labels) {
                     let w = &config.workloads[i];
+                    let labels = shared(&mut workload_labels, i, &w.spec.labels);
                     for i in 0..w.spec.replicas {
                         endpoints.push(Endpoint {
                             address: format!("{}-{i}", w.name()),
-                            labels: w.spec.labels.clone(),
+                            labels: labels.clone(),
                             weight: 1,
                             locality: None,
                         });
@@ -453,7 +473,7 @@ impl Registry {
                     let we = &config.workload_entries[i];
                     endpoints.push(Endpoint {
                         address: we.spec.address.clone().unwrap_or_default(),
-                        labels: we.spec.labels.clone(),
+                        labels: Arc::new(we.spec.labels.clone()),
                         weight: we.spec.weight.filter(|w| *w > 0).unwrap_or(1),
                         locality: we.spec.locality.clone(),
                     });
@@ -462,13 +482,14 @@ impl Registry {
             let resolution = se.spec.resolution.unwrap_or_default();
             for host in &se.spec.hosts {
                 let hostname = host.to_ascii_lowercase();
-                let host_endpoints = if endpoints.is_empty()
+                let host_endpoints = if config.with_endpoints
+                    && endpoints.is_empty()
                     && matches!(resolution, Resolution::Dns | Resolution::DnsRoundRobin)
                     && !hostname.starts_with('*')
                 {
                     vec![Endpoint {
                         address: hostname.clone(),
-                        labels: BTreeMap::new(),
+                        labels: Arc::default(),
                         weight: 1,
                         locality: None,
                     }]
@@ -756,6 +777,17 @@ impl<'a> LabelIndex<'a> {
             .copied()
             .filter(move |&i| labels_match(selector, self.labels[i]))
     }
+}
+
+/// The shared copy of workload `i`'s labels, made on first use.
+fn shared(
+    made: &mut [Option<Arc<BTreeMap<String, String>>>],
+    i: usize,
+    labels: &BTreeMap<String, String>,
+) -> Arc<BTreeMap<String, String>> {
+    made[i]
+        .get_or_insert_with(|| Arc::new(labels.clone()))
+        .clone()
 }
 
 /// The shortest of the posting lists; empty when some pair has none (no

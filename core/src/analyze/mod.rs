@@ -84,6 +84,8 @@ pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
             workloads: &config.workloads,
             service_entries: &config.service_entries,
             workload_entries: &config.workload_entries,
+            // The analyzers read hosts, ports and visibility only.
+            with_endpoints: false,
         },
         CLUSTER_DOMAIN,
         &crate::MeshOptions::from_config(config.config).default_service_export_to,
