@@ -24,16 +24,18 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let auto_allocated = config
         .mesh_config()
         .is_some_and(|m| m.config.dns_auto_allocation());
+    // `(namespace, name)` of the ServiceEntries whose status carries addresses.
+    let allocated: HashSet<(&str, &str)> = config
+        .service_entry_statuses
+        .iter()
+        .filter(|st| !st.spec.addresses.is_empty())
+        .map(|st| (st.namespace(), st.name()))
+        .collect();
     for se in &config.service_entries {
         if !se.spec.addresses.is_empty() || auto_allocated {
             continue;
         }
-        let allocated = config.service_entry_statuses.iter().any(|st| {
-            st.namespace() == se.namespace()
-                && st.name() == se.name()
-                && !st.spec.addresses.is_empty()
-        });
-        if allocated {
+        if allocated.contains(&(se.namespace(), se.name())) {
             continue;
         }
         for (i, port) in se.spec.ports.iter().enumerate() {

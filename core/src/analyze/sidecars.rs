@@ -18,8 +18,9 @@
 
 use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
+use crate::fasthash::FastMap;
 use crate::message::{codes, Message, Severity};
-use crate::model::Kind;
+use crate::model::{kube, Kind, Resource};
 use crate::source::path;
 use std::collections::BTreeMap;
 
@@ -56,15 +57,14 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
         }
     }
     // Sidecars reported as ineffective are not reported again.
-    let mut ineffective: Vec<usize> = Vec::new();
+    let mut ineffective: std::collections::HashSet<usize> = std::collections::HashSet::new();
     let mut report_ineffective = |i: usize, reason: &str, out: &mut Vec<Message>| {
         let Some(sc) = config.sidecars.get(i) else {
             return;
         };
-        if ineffective.contains(&i) {
+        if !ineffective.insert(i) {
             return;
         }
-        ineffective.push(i);
         out.push(report(
             sc,
             Kind::Sidecar,
@@ -113,8 +113,12 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
             ));
         }
     }
+    let mut namespaces: FastMap<&str, &Resource<kube::Namespace>> = FastMap::default();
+    for n in config.namespaces.iter().rev() {
+        namespaces.insert(n.name(), n);
+    }
     for (ns, list) in &without_selector {
-        let namespace = config.namespaces.iter().find(|n| n.name() == *ns);
+        let namespace = namespaces.get(ns);
         if namespace.is_some_and(|n| namespace_in_ambient_mode(&n.metadata.labels)) {
             for &i in list {
                 report_ineffective(
