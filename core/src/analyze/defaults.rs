@@ -307,7 +307,7 @@ mod tests {
         let names: Vec<String> = view.services.iter().map(|s| s.key()).collect();
         assert_eq!(names, ["default/s", "istio-system/istio-ingressgateway"]);
         assert_eq!(view.workloads.len(), 1);
-        assert!(is_default_resource(&view.workloads[0]));
+        assert!(is_default_resource(view.workloads[0]));
         assert_eq!(view.workloads[0].spec.labels["istio"], "ingressgateway");
         // The default resources load without messages.
         assert!(load_str(DEFAULT_INGRESS_GATEWAY, "d").messages.is_empty());
