@@ -295,6 +295,7 @@ fn topology_labelled(config: &Config) -> FastMap<usize, Resource<kube::Workload>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn default_gateway_is_added_once_and_ignored_namespaces_dropped() {
@@ -328,6 +329,29 @@ mod tests {
         assert_eq!(labels["app"], "a");
         // The loaded configuration itself is unchanged.
         assert_eq!(c.workloads[0].spec.labels.len(), 1);
+    }
+
+    #[test]
+    fn the_view_borrows_the_loaded_resources_and_copies_only_relabelled_pods() {
+        let c = load_str(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {nodeName: n1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q, labels: {app: a}}\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {hosts: [a]}\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: kube-system}\nspec: {hosts: [a]}\n",
+            "t.yaml",
+        );
+        let extras = AnalysisExtras::new(&c);
+        let view = analysis_view(&c, &extras);
+        assert_eq!(view.virtual_services.len(), 1);
+        assert!(std::ptr::eq(
+            view.virtual_services[0],
+            &c.virtual_services[0]
+        ));
+        // p names a Node: a relabelled copy; q is the loaded Pod itself.
+        assert!(!std::ptr::eq(view.workloads[0], &c.workloads[0]));
+        assert!(std::ptr::eq(view.workloads[1], &c.workloads[1]));
+        // The label index covers the view's workloads, default Pod included.
+        let gateway = BTreeMap::from([("istio".to_string(), "ingressgateway".to_string())]);
+        let found: Vec<usize> = view.workload_labels.matching(&gateway).collect();
+        assert_eq!(found, [2]);
+        assert!(is_default_resource(view.workloads[2]));
     }
 
     #[test]
