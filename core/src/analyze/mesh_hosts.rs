@@ -9,6 +9,10 @@
 //! `Matches` it (wildcards included). Each VirtualService is reported once,
 //! for the first conflicting key in sorted order (Istio walks its map in
 //! random order). Sidecars would keep only one of them for the host (§2.7).
+//!
+//! Cost: a namespace-scoped plain host is compared with the `*`-scoped key of
+//! the same host (one lookup) and the `*`-scoped wildcard hosts; only a
+//! namespace-scoped wildcard host is compared with every `*`-scoped key.
 
 use super::defaults::AnalysisView;
 use super::{export_scopes, report, to_fqdn};
