@@ -43,7 +43,7 @@ use super::{quote, report};
 use crate::message::{codes, Message, Severity};
 use crate::model::gateway::ServerTlsSettings;
 use crate::model::kube::Secret;
-use crate::model::Kind;
+use crate::model::{Gateway, Kind, Resource};
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::BTreeMap;
@@ -56,8 +56,16 @@ pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
 
 /// IST0138: Gateways sharing a certificate.
 fn duplicate_certificates(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
-    for gw in &config.gateways {
-        for other in &config.gateways {
+    // Only Gateways with a TLS server can share a certificate: the pairs
+    // are taken among those.
+    let with_tls: Vec<&Resource<Gateway>> = config
+        .gateways
+        .iter()
+        .copied()
+        .filter(|g| g.spec.servers.iter().any(|s| s.tls.is_some()))
+        .collect();
+    for gw in &with_tls {
+        for other in &with_tls {
             if other.namespace() == gw.namespace() && other.name() == gw.name() {
                 continue;
             }
