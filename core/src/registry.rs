@@ -3,7 +3,7 @@
 
 use crate::model::kube::IntOrString;
 use crate::model::service_entry::Resolution;
-use crate::model::Config;
+use crate::model::{kube, Config, Resource, ServiceEntry, WorkloadEntry};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -142,8 +142,9 @@ pub struct ServicePort {
 pub struct Endpoint {
     /// Address (an IP, a DNS name, or for pods the pod name).
     pub address: String,
-    /// Labels (subset selection).
-    pub labels: BTreeMap<String, String>,
+    /// Labels (subset selection), shared between the endpoints of one
+    /// workload.
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Load-balancing weight (1 when unset).
     pub weight: u32,
     /// `region/zone/subzone`, when known.
@@ -215,6 +216,23 @@ pub fn labels_match(
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// The resources a [`Registry`] is built from ([`Registry::build_from`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryInputs<'a> {
+    /// Kubernetes Services.
+    pub services: &'a [&'a Resource<kube::Service>],
+    /// Workloads Services and ServiceEntries select.
+    pub workloads: &'a [&'a Resource<kube::Workload>],
+    /// ServiceEntries.
+    pub service_entries: &'a [&'a Resource<ServiceEntry>],
+    /// WorkloadEntries ServiceEntries select.
+    pub workload_entries: &'a [&'a Resource<WorkloadEntry>],
+    /// Whether services get their endpoints; without, every
+    /// [`Service::endpoints`] is empty (for readers of hosts, ports and
+    /// visibility only, such as the analyzers).
+    pub with_endpoints: bool,
+}
+
 /// All services, indexed by host.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -227,10 +245,13 @@ pub struct Registry {
     aliases: crate::fasthash::FastMap<String, String>,
     /// Headless Kubernetes Services (`clusterIP: None`) by FQDN.
     headless: crate::fasthash::FastSet<String>,
+    /// Positions in `services` by the defining resource's namespace, in
+    /// registry order.
+    by_namespace: crate::fasthash::FastMap<String, Vec<usize>>,
 }
 
 /// Whether a Kubernetes Service is an `ExternalName` alias.
-fn is_external_name(svc: &crate::model::Resource<crate::model::kube::Service>) -> bool {
+fn is_external_name(svc: &Resource<kube::Service>) -> bool {
     svc.spec
         .service_type
         .as_deref()
@@ -279,11 +300,49 @@ impl Registry {
 
     /// Builds the registry; services that set no exportTo get
     /// `default_export_to` (meshConfig.defaultServiceExportTo).
+    ///
+    /// Cost is linear in the configuration: workloads are found for a
+    /// selector through a [`LabelIndex`] per namespace, not by scanning.
     pub fn build_with(config: &Config, domain: &str, default_export_to: &[String]) -> Registry {
-        let mut services = Vec::new();
+        let services: Vec<_> = config.services.iter().collect();
+        let workloads: Vec<_> = config.workloads.iter().collect();
+        let service_entries: Vec<_> = config.service_entries.iter().collect();
+        let workload_entries: Vec<_> = config.workload_entries.iter().collect();
+        Registry::build_from(
+            RegistryInputs {
+                services: &services,
+                workloads: &workloads,
+                service_entries: &service_entries,
+                workload_entries: &workload_entries,
+                with_endpoints: true,
+            },
+            domain,
+            default_export_to,
+        )
+    }
+
+    /// [`Registry::build_with`] over resources chosen by the caller (the
+    /// analyzers' view of a configuration), in the order given.
+    pub fn build_from(
+        config: RegistryInputs<'_>,
+        domain: &str,
+        default_export_to: &[String],
+    ) -> Registry {
+        let mut services = Vec::with_capacity(config.services.len() + config.service_entries.len());
         let mut raw_aliases = crate::fasthash::FastMap::default();
         let mut headless = crate::fasthash::FastSet::default();
-        for svc in &config.services {
+        let workloads = LabelIndex::new(
+            config
+                .workloads
+                .iter()
+                .filter(|_| config.with_endpoints)
+                .map(|w| (w.namespace(), &w.spec.labels)),
+        );
+        // One shared label map per workload, made when a service first
+        // selects it, whatever its replicas and the services selecting it.
+        let mut workload_labels: Vec<Option<Arc<BTreeMap<String, String>>>> =
+            vec![None; workloads.len()];
+        for svc in config.services {
             let ns = svc.namespace();
             let hostname = format!("{}.{}.svc.{}", svc.name(), ns, domain).to_ascii_lowercase();
             if svc.spec.cluster_ip.as_deref() == Some("None") && !is_external_name(svc) {
@@ -307,22 +366,22 @@ impl Registry {
                 })
                 .unwrap_or_default();
             let mut endpoints = Vec::new();
-            if !svc.spec.selector.is_empty() {
-                for w in config.workloads.iter().filter(|w| w.namespace() == ns) {
-                    if labels_match(&svc.spec.selector, &w.spec.labels) {
-                        let single = w.kind_name == "Pod";
-                        for i in 0..w.spec.replicas {
-                            endpoints.push(Endpoint {
-                                address: if single {
-                                    w.name().to_string()
-                                } else {
-                                    format!("{}-{i}", w.name())
-                                },
-                                labels: w.spec.labels.clone(),
-                                weight: 1,
-                                locality: None,
-                            });
-                        }
+            if config.with_endpoints && !svc.spec.selector.is_empty() {
+                for i in workloads.matching_in(ns, &svc.spec.selector) {
+                    let w = &config.workloads[i];
+                    let labels = shared(&mut workload_labels, i, &w.spec.labels);
+                    let single = w.kind_name == "Pod";
+                    for i in 0..w.spec.replicas {
+                        endpoints.push(Endpoint {
+                            address: if single {
+                                w.name().to_string()
+                            } else {
+                                format!("{}-{i}", w.name())
+                            },
+                            labels: labels.clone(),
+                            weight: 1,
+                            locality: None,
+                        });
                     }
                 }
             }
@@ -360,7 +419,14 @@ impl Registry {
                     .collect(),
             });
         }
-        for se in &config.service_entries {
+        let entries = LabelIndex::new(
+            config
+                .workload_entries
+                .iter()
+                .filter(|_| config.with_endpoints)
+                .map(|w| (w.namespace(), &w.spec.labels)),
+        );
+        for se in config.service_entries {
             let ns = se.namespace();
             let ports: Vec<ServicePort> = se
                 .spec
@@ -377,51 +443,53 @@ impl Registry {
                 .spec
                 .endpoints
                 .iter()
+                .filter(|_| config.with_endpoints)
                 .map(|e| Endpoint {
                     address: e.address.clone().unwrap_or_default(),
-                    labels: e.labels.clone(),
+                    labels: Arc::new(e.labels.clone()),
                     weight: e.weight.filter(|w| *w > 0).unwrap_or(1),
                     locality: e.locality.clone(),
                 })
                 .collect();
-            if let Some(sel) = &se.spec.workload_selector {
-                for w in config.workloads.iter().filter(|w| w.namespace() == ns) {
-                    if labels_match(&sel.labels, &w.spec.labels) {
-                        for i in 0..w.spec.replicas {
-                            endpoints.push(Endpoint {
-                                address: format!("{}-{i}", w.name()),
-                                labels: w.spec.labels.clone(),
-                                weight: 1,
-                                locality: None,
-                            });
-                        }
-                    }
-                }
-                for we in config
-                    .workload_entries
-                    .iter()
-                    .filter(|w| w.namespace() == ns)
-                {
-                    if labels_match(&sel.labels, &we.spec.labels) {
+            if let Some(sel) = se
+                .spec
+                .workload_selector
+                .as_ref()
+                .filter(|_| config.with_endpoints)
+            {
+                for i in workloads.matching_in(ns, &sel.labels) {
+                    let w = &config.workloads[i];
+                    let labels = shared(&mut workload_labels, i, &w.spec.labels);
+                    for i in 0..w.spec.replicas {
                         endpoints.push(Endpoint {
-                            address: we.spec.address.clone().unwrap_or_default(),
-                            labels: we.spec.labels.clone(),
-                            weight: we.spec.weight.filter(|w| *w > 0).unwrap_or(1),
-                            locality: we.spec.locality.clone(),
+                            address: format!("{}-{i}", w.name()),
+                            labels: labels.clone(),
+                            weight: 1,
+                            locality: None,
                         });
                     }
+                }
+                for i in entries.matching_in(ns, &sel.labels) {
+                    let we = &config.workload_entries[i];
+                    endpoints.push(Endpoint {
+                        address: we.spec.address.clone().unwrap_or_default(),
+                        labels: Arc::new(we.spec.labels.clone()),
+                        weight: we.spec.weight.filter(|w| *w > 0).unwrap_or(1),
+                        locality: we.spec.locality.clone(),
+                    });
                 }
             }
             let resolution = se.spec.resolution.unwrap_or_default();
             for host in &se.spec.hosts {
                 let hostname = host.to_ascii_lowercase();
-                let host_endpoints = if endpoints.is_empty()
+                let host_endpoints = if config.with_endpoints
+                    && endpoints.is_empty()
                     && matches!(resolution, Resolution::Dns | Resolution::DnsRoundRobin)
                     && !hostname.starts_with('*')
                 {
                     vec![Endpoint {
                         address: hostname.clone(),
-                        labels: BTreeMap::new(),
+                        labels: Arc::default(),
                         weight: 1,
                         locality: None,
                     }]
@@ -450,8 +518,14 @@ impl Registry {
             wildcard: Vec::new(),
             aliases: resolve_aliases(&raw_aliases),
             headless,
+            by_namespace: Default::default(),
         };
         for (i, s) in registry.services.iter().enumerate() {
+            registry
+                .by_namespace
+                .entry(s.namespace.clone())
+                .or_default()
+                .push(i);
             let is_alias = matches!(s.origin, ServiceOrigin::Kubernetes(_))
                 && raw_aliases.contains_key(s.hostname.as_ref());
             if is_alias {
@@ -525,6 +599,210 @@ impl Registry {
     pub fn services(&self) -> &[Service] {
         &self.services
     }
+
+    /// Positions in [`Registry::services`] of the services defined in
+    /// `namespace` (Kubernetes Services and ServiceEntry hosts, aliases
+    /// included), in registry order; empty for a namespace without any.
+    /// Costs one hash lookup, whatever the mesh size.
+    pub fn service_indexes_in(&self, namespace: &str) -> &[usize] {
+        self.by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The services defined in `namespace`, in registry order (see
+    /// [`Registry::service_indexes_in`]).
+    pub fn services_in<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.service_indexes_in(namespace)
+            .iter()
+            .map(|&i| &self.services[i])
+    }
+
+    /// Positions in [`Registry::services`] of the services whose hostname
+    /// is exactly `host` (lower-case, not a wildcard pattern), in registry
+    /// order, whatever their visibility; ExternalName aliases are not
+    /// among them (see [`Registry::alias_target`]). Wildcard ServiceEntry
+    /// hosts are found by their own written name (`*.example.com`).
+    /// Costs one hash lookup.
+    pub fn service_indexes_for_host(&self, host: &str) -> &[usize] {
+        if host.starts_with('*') {
+            return &[];
+        }
+        self.exact.get(host).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The services whose hostname is exactly `host`, in registry order
+    /// (see [`Registry::service_indexes_for_host`]).
+    pub fn services_for_host<'a>(&'a self, host: &str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.service_indexes_for_host(host)
+            .iter()
+            .map(|&i| &self.services[i])
+    }
+
+    /// The service with hostname `host` defined in `namespace`, whatever its
+    /// visibility: the Kubernetes Service when there is one, else the first
+    /// ServiceEntry host of that name in registry order.
+    pub fn service_in(&self, namespace: &str, host: &str) -> Option<&Service> {
+        let mut found: Option<&Service> = None;
+        for s in self.services_for_host(host) {
+            if s.namespace != namespace {
+                continue;
+            }
+            if matches!(s.origin, ServiceOrigin::Kubernetes(_)) {
+                return Some(s);
+            }
+            found = found.or(Some(s));
+        }
+        found
+    }
+}
+
+/// Labelled items (workloads, workload entries) indexed by namespace and by
+/// `(key, value)` label pair, so that the items a label selector picks are
+/// found without scanning every item.
+///
+/// A selector is answered from the shortest posting list among its pairs
+/// (the rarest label), each candidate then checked against the whole
+/// selector; results are positions in the order the items were given, as a
+/// plain scan would yield them.
+#[derive(Debug, Default)]
+pub struct LabelIndex<'a> {
+    labels: Vec<&'a BTreeMap<String, String>>,
+    /// Each namespace's number (its position in `by_namespace`).
+    namespace_ids: crate::fasthash::FastMap<&'a str, usize>,
+    /// Positions by namespace number, ascending.
+    by_namespace: Vec<Vec<usize>>,
+    /// Positions by `(namespace number, key, value)`, ascending.
+    by_pair_in: crate::fasthash::FastMap<(usize, &'a str, &'a str), Vec<usize>>,
+    /// Positions by `(key, value)` over every namespace, ascending.
+    by_pair: crate::fasthash::FastMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+impl<'a> LabelIndex<'a> {
+    /// Indexes `(namespace, labels)` items; positions count from 0 in
+    /// iteration order.
+    pub fn new(
+        items: impl IntoIterator<Item = (&'a str, &'a BTreeMap<String, String>)>,
+    ) -> LabelIndex<'a> {
+        let mut index = LabelIndex::default();
+        for (i, (namespace, labels)) in items.into_iter().enumerate() {
+            index.labels.push(labels);
+            let next_id = index.namespace_ids.len();
+            let ns = *index.namespace_ids.entry(namespace).or_insert(next_id);
+            if ns == index.by_namespace.len() {
+                index.by_namespace.push(Vec::new());
+            }
+            index.by_namespace[ns].push(i);
+            for (k, v) in labels {
+                index
+                    .by_pair_in
+                    .entry((ns, k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+                index
+                    .by_pair
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        index
+    }
+
+    /// Number of items indexed.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether no item is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Positions of the items in `namespace` whose labels include all of
+    /// `selector` (every item of the namespace for an empty selector), in
+    /// ascending order.
+    pub fn matching_in<'s>(
+        &'s self,
+        namespace: &str,
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let ns = self.namespace_ids.get(namespace).copied();
+        let candidates: &[usize] = match ns {
+            None => &[],
+            Some(ns) if selector.is_empty() => &self.by_namespace[ns],
+            Some(ns) => rarest(selector.iter().map(|(k, v)| {
+                self.by_pair_in
+                    .get(&(ns, k.as_str(), v.as_str()))
+                    .map(Vec::as_slice)
+            })),
+        };
+        self.filter(candidates, selector)
+    }
+
+    /// Positions of the items of any namespace whose labels include all of
+    /// `selector` (every item for an empty selector), in ascending order.
+    pub fn matching<'s>(
+        &'s self,
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let all: Option<std::ops::Range<usize>> = selector.is_empty().then(|| 0..self.len());
+        let candidates: &[usize] = if selector.is_empty() {
+            &[]
+        } else {
+            rarest(selector.iter().map(|(k, v)| {
+                self.by_pair
+                    .get(&(k.as_str(), v.as_str()))
+                    .map(Vec::as_slice)
+            }))
+        };
+        all.into_iter()
+            .flatten()
+            .chain(self.filter(candidates, selector))
+    }
+
+    /// Whether some item of any namespace has all the labels of `selector`.
+    pub fn any_matching(&self, selector: &BTreeMap<String, String>) -> bool {
+        self.matching(selector).next().is_some()
+    }
+
+    fn filter<'s>(
+        &'s self,
+        candidates: &'s [usize],
+        selector: &'s BTreeMap<String, String>,
+    ) -> impl Iterator<Item = usize> + 's {
+        candidates
+            .iter()
+            .copied()
+            .filter(move |&i| labels_match(selector, self.labels[i]))
+    }
+}
+
+/// The shared copy of workload `i`'s labels, made on first use.
+fn shared(
+    made: &mut [Option<Arc<BTreeMap<String, String>>>],
+    i: usize,
+    labels: &BTreeMap<String, String>,
+) -> Arc<BTreeMap<String, String>> {
+    made[i]
+        .get_or_insert_with(|| Arc::new(labels.clone()))
+        .clone()
+}
+
+/// The shortest of the posting lists; empty when some pair has none (no
+/// item can carry the whole selector).
+fn rarest<'s>(lists: impl Iterator<Item = Option<&'s [usize]>>) -> &'s [usize] {
+    let mut best: Option<&[usize]> = None;
+    for list in lists {
+        let Some(list) = list else {
+            return &[];
+        };
+        if best.is_none_or(|b| list.len() < b.len()) {
+            best = Some(list);
+        }
+    }
+    best.unwrap_or(&[])
 }
 
 #[cfg(test)]
@@ -574,5 +852,125 @@ mod alias_tests {
         );
         assert_eq!(r.alias_target("x.default.svc.cluster.local"), None);
         assert_eq!(r.alias_target("y.default.svc.cluster.local"), None);
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::{labels_match, LabelIndex, Registry, ServiceOrigin};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn registry(yaml: &str) -> Registry {
+        let config = crate::load::load_str(yaml, "index.yaml");
+        assert!(config.messages.is_empty(), "{:?}", config.messages);
+        Registry::build(&config, "cluster.local")
+    }
+
+    const MESH: &str = "apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a}
+spec: {ports: [{name: http, port: 80}], selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: b}
+spec: {ports: [{name: tcp, port: 5432}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: a}
+spec:
+  hosts: [web.a.svc.cluster.local, api.example.com, '*.wild.com']
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: DNS
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: a, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, namespace: b, labels: {app: web}}
+";
+
+    fn hosts<'a>(services: impl Iterator<Item = &'a super::Service>) -> Vec<String> {
+        services.map(|s| s.hostname.to_string()).collect()
+    }
+
+    #[test]
+    fn services_are_found_by_namespace() {
+        let r = registry(MESH);
+        assert_eq!(
+            hosts(r.services_in("a")),
+            [
+                "web.a.svc.cluster.local",
+                "web.a.svc.cluster.local",
+                "api.example.com",
+                "*.wild.com"
+            ]
+        );
+        assert_eq!(hosts(r.services_in("b")), ["db.b.svc.cluster.local"]);
+        assert_eq!(r.services_in("c").count(), 0);
+        for ns in ["a", "b"] {
+            let scanned: Vec<usize> = (0..r.services().len())
+                .filter(|&i| r.services()[i].namespace == ns)
+                .collect();
+            assert_eq!(r.service_indexes_in(ns), scanned);
+        }
+    }
+
+    #[test]
+    fn services_are_found_by_host_kubernetes_first() {
+        let r = registry(MESH);
+        let web: Vec<_> = r.services_for_host("web.a.svc.cluster.local").collect();
+        assert_eq!(web.len(), 2);
+        let kube = r.service_in("a", "web.a.svc.cluster.local").unwrap();
+        assert!(matches!(kube.origin, ServiceOrigin::Kubernetes(_)));
+        // The Service selects the Pod of its own namespace only.
+        assert_eq!(kube.endpoints.len(), 1);
+        assert_eq!(kube.endpoints[0].address, "web-1");
+        let ext = r.service_in("a", "api.example.com").unwrap();
+        assert!(matches!(ext.origin, ServiceOrigin::ServiceEntry(_)));
+        assert!(r.service_in("b", "api.example.com").is_none());
+        assert_eq!(r.services_for_host("x.wild.com").count(), 0);
+        assert_eq!(r.services_for_host("*.wild.com").count(), 0);
+        assert_eq!(r.services_for_host("nowhere.example.com").count(), 0);
+    }
+
+    /// Label sets drawn from a few keys and values, so that selectors
+    /// both hit and miss.
+    fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+        proptest::collection::btree_map(
+            prop_oneof![Just("app"), Just("version"), Just("tier")].prop_map(String::from),
+            prop_oneof![Just("a"), Just("b"), Just("c")].prop_map(String::from),
+            0..3,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn label_index_finds_what_a_scan_finds(
+            items in proptest::collection::vec(
+                (prop_oneof![Just("n1"), Just("n2"), Just("n3")], labels()),
+                0..40,
+            ),
+            selectors in proptest::collection::vec(labels(), 1..8),
+            namespace in prop_oneof![Just("n1"), Just("n2"), Just("n4")],
+        ) {
+            let index = LabelIndex::new(items.iter().map(|(ns, l)| (*ns, l)));
+            prop_assert_eq!(index.len(), items.len());
+            for selector in &selectors {
+                let scan_in: Vec<usize> = (0..items.len())
+                    .filter(|&i| items[i].0 == namespace && labels_match(selector, &items[i].1))
+                    .collect();
+                let scan: Vec<usize> = (0..items.len())
+                    .filter(|&i| labels_match(selector, &items[i].1))
+                    .collect();
+                prop_assert_eq!(index.matching_in(namespace, selector).collect::<Vec<_>>(), scan_in);
+                prop_assert_eq!(index.any_matching(selector), !scan.is_empty());
+                prop_assert_eq!(index.matching(selector).collect::<Vec<_>>(), scan);
+            }
+        }
     }
 }

@@ -11,10 +11,11 @@
 //! "TODO(istio/istio#52235) this is broken");
 //! meshroute routes as Istio does and warns here.
 
+use super::defaults::AnalysisView;
 use super::report;
 use crate::hosts::address_covers;
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::source::path;
 
 /// Whether a ServiceEntry port protocol is routed by SNI at a sidecar.
@@ -29,7 +30,7 @@ fn prefix_len(entry: &str) -> Option<u8> {
 }
 
 /// One warning per (less specific entry, more specific entry) pair on a shared TLS port.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let entries = &config.service_entries;
     for (bi, b) in entries.iter().enumerate() {
         for (ai, a) in entries.iter().enumerate() {
@@ -91,7 +92,7 @@ mod tests {
     fn messages(yaml: &str) -> Vec<crate::message::Message> {
         let config = load_str(yaml, "se.yaml");
         let mut out = Vec::new();
-        analyze(&config, &mut out);
+        analyze(&super::AnalysisView::unfiltered(&config), &mut out);
         out
     }
 

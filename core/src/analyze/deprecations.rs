@@ -3,13 +3,14 @@
 //! Sidecar `outboundTrafficPolicy.egressProxy`. (Istio also flags removed
 //! `rbac.istio.io` CRDs, which meshroute does not read.)
 
+use super::defaults::AnalysisView;
 use super::report;
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::source::path;
 
 /// Runs the deprecation checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for vs in &config.virtual_services {
         for (i, rule) in vs.spec.http.iter().enumerate() {
             let percent = rule

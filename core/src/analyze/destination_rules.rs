@@ -18,28 +18,49 @@
 //! namespace for the same host, §4.2, and only counts duplicate subsets in a
 //! metric), so nothing is reported here either.
 
+use super::defaults::AnalysisView;
 use super::{report, ServiceIndex};
+use crate::fasthash::FastMap;
 use crate::message::{codes, Message, Severity};
 use crate::model::destination_rule::{ClientTlsMode, ClientTlsSettings};
-use crate::model::{Config, DestinationRule, Kind, Resource};
-use crate::registry::{labels_match, ServiceOrigin};
+use crate::model::{DestinationRule, Kind, Resource, ServiceEntry};
+use crate::registry::{LabelIndex, ServiceOrigin};
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs the DestinationRule checks.
-pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
+    let lookups = Lookups {
+        index,
+        workloads: &config.workload_labels,
+        entries: config
+            .service_entries
+            .iter()
+            .rev()
+            .map(|se| (se.key(), *se))
+            .collect(),
+    };
     for dr in &config.destination_rules {
-        hosts_and_subsets(dr, config, index, out);
+        hosts_and_subsets(dr, &lookups, out);
         certificates(dr, out);
     }
 }
 
+/// What the subset check looks up, indexed once for every rule.
+struct Lookups<'a> {
+    index: &'a ServiceIndex<'a>,
+    /// Every workload of the view, by labels.
+    workloads: &'a LabelIndex<'a>,
+    /// ServiceEntries by `namespace/name`, the first written winning.
+    entries: FastMap<String, &'a Resource<ServiceEntry>>,
+}
+
 fn hosts_and_subsets(
     dr: &Resource<DestinationRule>,
-    config: &Config,
-    index: &ServiceIndex<'_>,
+    lookups: &Lookups<'_>,
     out: &mut Vec<Message>,
 ) {
+    let index = lookups.index;
     let host = dr.spec.host.as_deref().unwrap_or("");
     let Some(found) = index.lookup(dr.namespace(), &dr.spec.export_to, host) else {
         out.push(report(
@@ -54,10 +75,9 @@ fn hosts_and_subsets(
         return;
     };
     let entry_selector: BTreeMap<String, String> = match &found.service.origin {
-        ServiceOrigin::ServiceEntry(key) => config
-            .service_entries
-            .iter()
-            .find(|se| se.key() == *key)
+        ServiceOrigin::ServiceEntry(key) => lookups
+            .entries
+            .get(key)
             .and_then(|se| se.spec.workload_selector.as_ref())
             .map(|s| s.labels.clone())
             .unwrap_or_default(),
@@ -66,11 +86,7 @@ fn hosts_and_subsets(
     for (i, subset) in dr.spec.subsets.iter().enumerate() {
         let mut selector = entry_selector.clone();
         selector.extend(subset.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if config
-            .workloads
-            .iter()
-            .any(|w| labels_match(&selector, &w.spec.labels))
-        {
+        if lookups.workloads.any_matching(&selector) {
             continue;
         }
         let name = subset.name.as_deref().unwrap_or("");

@@ -18,11 +18,12 @@
 //!   Strings are compared as written, across namespaces, as Istio does; one
 //!   message per such subset destination.
 
+use super::defaults::AnalysisView;
 use super::{quote, report, resource_name_from_host, ServiceIndex};
 use crate::fasthash::{FastMap, FastSet};
 use crate::message::{codes, Message, Severity};
 use crate::model::common::Destination;
-use crate::model::{Config, Kind, Resource, VirtualService};
+use crate::model::{Kind, Resource, VirtualService};
 use crate::source::path;
 
 /// Where a destination is written, kept as indexes and rendered as a
@@ -144,7 +145,7 @@ fn route_destination<'a>(
 }
 
 /// Runs the destination checks over every VirtualService.
-pub fn analyze(config: &Config, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, index: &ServiceIndex<'_>, out: &mut Vec<Message>) {
     // (namespace, name, subset) of every DestinationRule subset.
     let mut subsets: FastSet<(&str, &str, &str)> = FastSet::default();
     for dr in &config.destination_rules {
@@ -282,7 +283,7 @@ fn subsets_defined(
 
 fn ingress_subsets(
     vs: &Resource<VirtualService>,
-    config: &Config,
+    config: &AnalysisView<'_>,
     subset_routes: &FastMap<&str, Vec<usize>>,
     out: &mut Vec<Message>,
 ) {

@@ -24,6 +24,7 @@
 //! Each distinct Gateway selector stands for one gateway workload with
 //! exactly those labels; Gateways with an empty selector apply to all.
 
+use super::defaults::AnalysisView;
 use super::CLUSTER_DOMAIN;
 use crate::decide::gateway::GatewayTable;
 use crate::message::{codes, Message, Severity};
@@ -31,7 +32,24 @@ use crate::model::{Config, Gateway, Resource};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Runs the gateway-merge checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(view: &AnalysisView<'_>, out: &mut Vec<Message>) {
+    if view.config.ingresses.is_empty() && view.gateways.len() < 2 {
+        return;
+    }
+    // The gateway table and the Ingress conversion read a `Config`: one of
+    // just the kinds they read, copied only when there is something to merge.
+    fn copied<T: Clone>(list: &[&Resource<T>]) -> Vec<Resource<T>> {
+        list.iter().map(|r| (*r).clone()).collect()
+    }
+    let gateway_config = Config {
+        gateways: copied(&view.gateways),
+        services: copied(&view.services),
+        service_entries: copied(&view.service_entries),
+        ingresses: view.config.ingresses.clone(),
+        ingress_classes: view.config.ingress_classes.clone(),
+        ..Config::default()
+    };
+    let config = &gateway_config;
     if !config.ingresses.is_empty() {
         out.extend(crate::ingress::convert(config, CLUSTER_DOMAIN).messages);
     }
@@ -147,7 +165,7 @@ mod tests {
     fn warnings(yaml: &str) -> Vec<String> {
         let config = crate::load::load_str(yaml, "t.yaml");
         let mut out = Vec::new();
-        analyze(&config, &mut out);
+        analyze(&AnalysisView::unfiltered(&config), &mut out);
         out.iter().map(|m| m.to_string()).collect()
     }
 

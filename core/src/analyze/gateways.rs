@@ -25,17 +25,24 @@
 //!   server's hosts into the other Gateway's known set, in map order; that
 //!   order-dependent side effect is not reproduced.
 
+use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
+use crate::fasthash::FastMap;
 use crate::hosts::matches;
 use crate::message::{codes, Message, Severity};
-use crate::model::kube::IntOrString;
-use crate::model::{Config, Gateway, Kind, Resource};
+use crate::model::kube::{self, IntOrString};
+use crate::model::{Gateway, Kind, Resource};
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::{BTreeMap, HashSet};
 
 /// Runs the gateway checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
+    // `(namespace, name)` -> the first Gateway of that name.
+    let mut gateways: FastMap<(&str, &str), &Resource<Gateway>> = FastMap::default();
+    for g in &config.gateways {
+        gateways.entry((g.namespace(), g.name())).or_insert(g);
+    }
     for vs in &config.virtual_services {
         for (i, written) in vs.spec.gateways.iter().enumerate() {
             if written == crate::hosts::MESH_GATEWAY {
@@ -60,10 +67,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
                 Some((ns, name)) => (ns, name),
                 None => (vs.namespace(), written.as_str()),
             };
-            let gateway = config
-                .gateways
-                .iter()
-                .find(|g| g.namespace() == ns && g.name() == name);
+            let gateway = gateways.get(&(ns, name)).copied();
             let kubernetes_gateway = match gateway {
                 Some(_) => None,
                 None => config
@@ -105,8 +109,18 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             }
         }
     }
-    for gw in &config.gateways {
-        selector_and_ports(gw, config, out);
+    if !config.gateways.is_empty() {
+        let mut services_by_namespace: FastMap<&str, Vec<&Resource<kube::Service>>> =
+            FastMap::default();
+        for svc in &config.services {
+            services_by_namespace
+                .entry(svc.namespace())
+                .or_default()
+                .push(svc);
+        }
+        for gw in &config.gateways {
+            selector_and_ports(gw, config, &services_by_namespace, out);
+        }
     }
     conflicting(config, out);
 }
@@ -154,7 +168,12 @@ fn vs_host_in_kubernetes_gateway(
         .any(|gh| vs_hosts.iter().any(|vh| matches(gh, vh)))
 }
 
-fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Message>) {
+fn selector_and_ports(
+    gw: &Resource<Gateway>,
+    config: &AnalysisView<'_>,
+    services_by_namespace: &FastMap<&str, Vec<&Resource<kube::Service>>>,
+    out: &mut Vec<Message>,
+) {
     let selector = &gw.spec.selector;
     let selector_text = selector_string(selector);
     let selector_path = match selector.keys().next() {
@@ -162,9 +181,9 @@ fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Mes
         None => "spec.selector".to_string(),
     };
     let pods: Vec<_> = config
-        .workloads
-        .iter()
-        .filter(|w| labels_match(selector, &w.spec.labels))
+        .workload_labels
+        .matching(selector)
+        .map(|i| config.workloads[i])
         .collect();
     if pods.is_empty() {
         out.push(report(
@@ -180,11 +199,11 @@ fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Mes
     }
     let mut accepted: HashSet<u32> = HashSet::new();
     for pod in &pods {
-        for svc in config
-            .services
-            .iter()
-            .filter(|s| s.namespace() == pod.namespace())
-        {
+        let in_namespace = services_by_namespace
+            .get(pod.namespace())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for svc in in_namespace {
             if !labels_match(&svc.spec.selector, &pod.spec.labels) {
                 continue;
             }
@@ -232,7 +251,7 @@ fn selector_and_ports(gw: &Resource<Gateway>, config: &Config, out: &mut Vec<Mes
 /// port wins, as in Istio's map).
 type HostsBind = BTreeMap<String, String>;
 
-fn conflicting(config: &Config, out: &mut Vec<Message>) {
+fn conflicting(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (selector string, port) -> gateway key -> hosts/bind
     let mut by_key: BTreeMap<(String, u32), BTreeMap<String, HostsBind>> = BTreeMap::new();
     for gw in &config.gateways {
@@ -260,11 +279,16 @@ fn conflicting(config: &Config, out: &mut Vec<Message>) {
             if !(other.contains(sel.as_str()) || sel.contains(other)) {
                 return false;
             }
-            let other_sel = parse_selector(other);
-            config.workloads.iter().any(|w| {
-                labels_match(&gw.spec.selector, &w.spec.labels)
-                    && labels_match(&other_sel, &w.spec.labels)
-            })
+            // Some workload carries both selectors: their union, unless they
+            // want different values for one key.
+            let mut both = gw.spec.selector.clone();
+            for (k, v) in parse_selector(other) {
+                if both.get(&k).is_some_and(|mine| *mine != v) {
+                    return false;
+                }
+                both.insert(k, v);
+            }
+            config.workload_labels.any_matching(&both)
         };
         for (i, server) in gw.spec.servers.iter().enumerate() {
             let port = server.port.as_ref().and_then(|p| p.number).unwrap_or(0);

@@ -15,9 +15,11 @@
 //! analysis only: meshroute does not model authentication, so a decision
 //! never depends on a token.
 
+use super::defaults::AnalysisView;
 use super::report;
+use crate::fasthash::FastMap;
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::{Gateway, Kind, Resource};
 use crate::names::parse_jwt_claim_key;
 use crate::registry::labels_match;
 use crate::source::path;
@@ -27,7 +29,12 @@ use crate::source::path;
 const ISTIO_SYSTEM: &str = "istio-system";
 
 /// Runs the check.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
+    // `(namespace, name)` -> the first Gateway of that name.
+    let mut gateways: FastMap<(&str, &str), &Resource<Gateway>> = FastMap::default();
+    for g in &config.gateways {
+        gateways.entry((g.namespace(), g.name())).or_insert(g);
+    }
     for vs in &config.virtual_services {
         let Some((key, at)) = first_claim_key(vs) else {
             continue;
@@ -39,17 +46,13 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             let (ns, name) = written
                 .split_once('/')
                 .unwrap_or((vs.namespace(), written.as_str()));
-            let Some(gw) = config
-                .gateways
-                .iter()
-                .find(|g| g.namespace() == ns && g.name() == name)
-            else {
+            let Some(gw) = gateways.get(&(ns, name)) else {
                 continue;
             };
             for pod in config
-                .workloads
-                .iter()
-                .filter(|w| labels_match(&gw.spec.selector, &w.spec.labels))
+                .workload_labels
+                .matching(&gw.spec.selector)
+                .map(|i| config.workloads[i])
             {
                 let authenticated = config.request_authentications.iter().any(|ra| {
                     (ra.namespace() == ISTIO_SYSTEM || ra.namespace() == pod.namespace())

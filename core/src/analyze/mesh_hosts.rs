@@ -9,15 +9,21 @@
 //! `Matches` it (wildcards included). Each VirtualService is reported once,
 //! for the first conflicting key in sorted order (Istio walks its map in
 //! random order). Sidecars would keep only one of them for the host (§2.7).
+//!
+//! Cost: a namespace-scoped plain host is compared with the `*`-scoped key of
+//! the same host (one lookup) and the `*`-scoped wildcard hosts; only a
+//! namespace-scoped wildcard host is compared with every `*`-scoped key.
 
+use super::defaults::AnalysisView;
 use super::{export_scopes, report, to_fqdn};
+use crate::fasthash::FastMap;
 use crate::hosts::{matches, MESH_GATEWAY};
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use std::collections::{BTreeMap, HashSet};
 
 /// Runs the check.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (scope, fqdn) -> indexes into config.virtual_services
     let mut keys: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, vs) in config.virtual_services.iter().enumerate() {
@@ -33,14 +39,45 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             }
         }
     }
+    // The `*`-scoped keys, found by host instead of by a scan of every key:
+    // plain hosts by name, wildcard hosts in a list of their own.
+    let mut everywhere: FastMap<&str, &Vec<usize>> = FastMap::default();
+    let mut everywhere_wildcards: Vec<(&str, &Vec<usize>)> = Vec::new();
+    for ((scope, host), list) in &keys {
+        if scope != "*" {
+            continue;
+        }
+        if host.starts_with('*') {
+            everywhere_wildcards.push((host, list));
+        } else {
+            everywhere.insert(host, list);
+        }
+    }
     let mut reported: HashSet<usize> = HashSet::new();
     for ((scope, fqdn), list) in &keys {
         let mut list = list.clone();
         if scope != "*" {
-            for ((other_scope, other_host), more) in &keys {
-                if other_scope == "*" && matches(fqdn, other_host) {
-                    list.extend(more);
-                }
+            // `*`-scoped hosts that match, in key order.
+            let mut more: Vec<(&str, &Vec<usize>)> = if fqdn.starts_with('*') {
+                // A wildcard matches plain hosts by suffix: every key is a
+                // candidate (bounded by the namespace-scoped wildcard keys).
+                keys.iter()
+                    .filter(|((other_scope, other_host), _)| {
+                        other_scope == "*" && matches(fqdn, other_host)
+                    })
+                    .map(|((_, h), l)| (h.as_str(), l))
+                    .collect()
+            } else {
+                everywhere_wildcards
+                    .iter()
+                    .copied()
+                    .filter(|(h, _)| matches(fqdn, h))
+                    .chain(everywhere.get(fqdn.as_str()).map(|l| (fqdn.as_str(), *l)))
+                    .collect()
+            };
+            more.sort_by(|a, b| a.0.cmp(b.0));
+            for (_, l) in more {
+                list.extend(l);
             }
         }
         if list.len() < 2 {

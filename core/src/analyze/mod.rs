@@ -58,7 +58,7 @@ pub mod tls_credentials;
 use crate::fasthash::FastMap;
 use crate::message::{Message, Severity};
 use crate::model::{Config, Kind, Resource};
-use crate::registry::{Registry, Service, ServiceOrigin, Visibility};
+use crate::registry::{Registry, RegistryInputs, Service, ServiceOrigin, Visibility};
 use std::collections::BTreeMap;
 
 /// The cluster domain the analyzers assume (`svc.cluster.local` suffix).
@@ -75,9 +75,21 @@ pub fn analyze(config: &Config) -> Vec<Message> {
 
 /// [`analyze`], appending to `out`.
 pub(crate) fn analyze_into(config: &Config, out: &mut Vec<Message>) {
-    let view = defaults::analysis_view(config);
+    let extras = defaults::AnalysisExtras::new(config);
+    let view = defaults::analysis_view(config, &extras);
     let config = &view;
-    let registry = Registry::build(config, CLUSTER_DOMAIN);
+    let registry = Registry::build_from(
+        RegistryInputs {
+            services: &config.services,
+            workloads: &config.workloads,
+            service_entries: &config.service_entries,
+            workload_entries: &config.workload_entries,
+            // The analyzers read hosts, ports and visibility only.
+            with_endpoints: false,
+        },
+        CLUSTER_DOMAIN,
+        &crate::MeshOptions::from_config(config.config).default_service_export_to,
+    );
     let index = ServiceIndex::new(&registry);
     destinations::analyze(config, &index, out);
     gateways::analyze(config, out);

@@ -14,10 +14,11 @@
 //! forwards an ExternalName service's TCP traffic by the port's protocol, so
 //! such a port may be blocked or passed through unmatched.
 
+use super::defaults::AnalysisView;
 use super::report;
 use crate::message::{codes, Message, Severity};
 use crate::model::kube::IntOrString;
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::source::path;
 
 /// Istio protocol names (`protocol.Parse`, case-insensitive).
@@ -62,7 +63,7 @@ pub fn protocol_is_unsupported(
 }
 
 /// Runs the check.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     const MANAGED: [&str; 3] = [
         "istio.io-gateway-controller",
         "istio.io-mesh-controller",

@@ -12,27 +12,30 @@
 //!   number with different protocols (compared in upper case). Each entry is
 //!   reported once.
 
+use super::defaults::AnalysisView;
 use super::{export_scopes, report};
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
+use crate::model::Kind;
 use crate::source::path;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Runs both checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let auto_allocated = config
         .mesh_config()
         .is_some_and(|m| m.config.dns_auto_allocation());
+    // `(namespace, name)` of the ServiceEntries whose status carries addresses.
+    let allocated: HashSet<(&str, &str)> = config
+        .service_entry_statuses
+        .iter()
+        .filter(|st| !st.spec.addresses.is_empty())
+        .map(|st| (st.namespace(), st.name()))
+        .collect();
     for se in &config.service_entries {
         if !se.spec.addresses.is_empty() || auto_allocated {
             continue;
         }
-        let allocated = config.service_entry_statuses.iter().any(|st| {
-            st.namespace() == se.namespace()
-                && st.name() == se.name()
-                && !st.spec.addresses.is_empty()
-        });
-        if allocated {
+        if allocated.contains(&(se.namespace(), se.name())) {
             continue;
         }
         for (i, port) in se.spec.ports.iter().enumerate() {
@@ -53,7 +56,7 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
     conflicting_protocols(config, out);
 }
 
-fn conflicting_protocols(config: &Config, out: &mut Vec<Message>) {
+fn conflicting_protocols(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     // (scope, host, port) -> (protocol, entry index)
     let mut index: BTreeMap<(String, String, u32), Vec<(String, usize)>> = BTreeMap::new();
     for (i, se) in config.service_entries.iter().enumerate() {

@@ -16,15 +16,16 @@
 //!   `istio.io/rev`): ambient workloads have no sidecar to configure. Each
 //!   Sidecar is reported once. Namespaces are read for this analysis only.
 
+use super::defaults::AnalysisView;
 use super::{quote, report, selector_string};
+use crate::fasthash::FastMap;
 use crate::message::{codes, Message, Severity};
-use crate::model::{Config, Kind};
-use crate::registry::labels_match;
+use crate::model::{kube, Kind, Resource};
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs the Sidecar checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     let mut without_selector: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     // workload index -> sidecar indexes selecting it
     let mut by_workload: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -35,14 +36,9 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             continue;
         };
         let mut found = false;
-        for (w, workload) in config.workloads.iter().enumerate() {
-            if workload.namespace() != sc.namespace() {
-                continue;
-            }
-            if labels_match(labels, &workload.spec.labels) {
-                found = true;
-                by_workload.entry(w).or_default().push(i);
-            }
+        for w in config.workload_labels.matching_in(sc.namespace(), labels) {
+            found = true;
+            by_workload.entry(w).or_default().push(i);
         }
         if !found {
             let first = labels.keys().next().map(String::as_str).unwrap_or("");
@@ -61,15 +57,14 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
         }
     }
     // Sidecars reported as ineffective are not reported again.
-    let mut ineffective: Vec<usize> = Vec::new();
+    let mut ineffective: std::collections::HashSet<usize> = std::collections::HashSet::new();
     let mut report_ineffective = |i: usize, reason: &str, out: &mut Vec<Message>| {
         let Some(sc) = config.sidecars.get(i) else {
             return;
         };
-        if ineffective.contains(&i) {
+        if !ineffective.insert(i) {
             return;
         }
-        ineffective.push(i);
         out.push(report(
             sc,
             Kind::Sidecar,
@@ -118,8 +113,12 @@ pub fn analyze(config: &Config, out: &mut Vec<Message>) {
             ));
         }
     }
+    let mut namespaces: FastMap<&str, &Resource<kube::Namespace>> = FastMap::default();
+    for n in config.namespaces.iter().rev() {
+        namespaces.insert(n.name(), n);
+    }
     for (ns, list) in &without_selector {
-        let namespace = config.namespaces.iter().find(|n| n.name() == *ns);
+        let namespace = namespaces.get(ns);
         if namespace.is_some_and(|n| namespace_in_ambient_mode(&n.metadata.labels)) {
             for &i in list {
                 report_ineffective(
@@ -178,7 +177,7 @@ fn namespace_in_ambient_mode(labels: &BTreeMap<String, String>) -> bool {
         .is_some_and(|v| v == "ambient")
 }
 
-fn sorted_names(config: &Config, list: &[usize]) -> Vec<String> {
+fn sorted_names(config: &AnalysisView<'_>, list: &[usize]) -> Vec<String> {
     let mut names: Vec<String> = list
         .iter()
         .filter_map(|&i| config.sidecars.get(i))

@@ -38,25 +38,34 @@
 //!
 //! Secrets are read for this analysis only; they never change a route.
 
+use super::defaults::AnalysisView;
 use super::{quote, report};
 use crate::message::{codes, Message, Severity};
 use crate::model::gateway::ServerTlsSettings;
 use crate::model::kube::Secret;
-use crate::model::{Config, Kind};
+use crate::model::{Gateway, Kind, Resource};
 use crate::registry::labels_match;
 use crate::source::path;
 use std::collections::BTreeMap;
 
 /// Runs both checks.
-pub fn analyze(config: &Config, out: &mut Vec<Message>) {
+pub fn analyze(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     duplicate_certificates(config, out);
     credential_secrets(config, out);
 }
 
 /// IST0138: Gateways sharing a certificate.
-fn duplicate_certificates(config: &Config, out: &mut Vec<Message>) {
-    for gw in &config.gateways {
-        for other in &config.gateways {
+fn duplicate_certificates(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
+    // Only Gateways with a TLS server can share a certificate: the pairs
+    // are taken among those.
+    let with_tls: Vec<&Resource<Gateway>> = config
+        .gateways
+        .iter()
+        .copied()
+        .filter(|g| g.spec.servers.iter().any(|s| s.tls.is_some()))
+        .collect();
+    for gw in &with_tls {
+        for other in &with_tls {
             if other.namespace() == gw.namespace() && other.name() == gw.name() {
                 continue;
             }
@@ -119,7 +128,7 @@ fn same_certificate(a: &ServerTlsSettings, b: &ServerTlsSettings) -> bool {
 }
 
 /// IST0101 `credentialName`, IST0161: the Secrets Gateway servers name.
-fn credential_secrets(config: &Config, out: &mut Vec<Message>) {
+fn credential_secrets(config: &AnalysisView<'_>, out: &mut Vec<Message>) {
     for gw in &config.gateways {
         let Some(workload_namespace) = config
             .workloads
