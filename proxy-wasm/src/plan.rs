@@ -2,10 +2,12 @@
 //! options, the request built from the headers, and the [`Plan`] of header
 //! edits and local replies the proxy-wasm glue carries out.
 
-use meshroute::decide::{HeaderOps, Outcome};
+use crate::selection::HeaderSelection;
+use meshroute::decide::{HeaderOps, Outcome, Protocol, RequestFields};
 use meshroute::load::load_str;
 use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
+use std::borrow::Cow;
 use meshroute_envoy::retry_on::{DefaultPolicy, RetryOn};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -68,6 +70,120 @@ pub struct Configured {
     pub options: FilterOptions,
     /// Routing table.
     pub mesh: Mesh,
+}
+
+/// A configured filter with what it works out once for every request.
+#[derive(Debug)]
+pub struct Filter {
+    /// Options and routing table.
+    pub configured: Configured,
+    /// The request headers the table reads, per host.
+    pub selection: HeaderSelection,
+}
+
+/// The request one worker refills for every decision, so that deciding
+/// stops allocating once its buffers are large enough.
+#[derive(Debug)]
+pub struct Scratch {
+    request: Request,
+}
+
+impl Filter {
+    /// The filter for a configuration; lists the headers its routes read.
+    pub fn new(configured: Configured) -> Filter {
+        Filter {
+            selection: HeaderSelection::of(&configured.mesh, &configured.options),
+            configured,
+        }
+    }
+
+    /// Buffers for [`Filter::plan`], the caller's constant fields filled.
+    pub fn scratch(&self) -> Scratch {
+        let mut request = Request::new("");
+        request.source.labels = self.configured.options.source_labels.clone();
+        Scratch { request }
+    }
+
+    /// Decides for a request with `headers` (HTTP/2-style, as Envoy lists
+    /// them) and turns the decision into header edits and replies. Only
+    /// the headers the routes of the request's host read are copied into
+    /// the request decided on; client copies of the headers the filter
+    /// owns are removed when present.
+    pub fn plan(&self, scratch: &mut Scratch, headers: &[(String, String)]) -> Plan {
+        let options = &self.configured.options;
+        let mut line = RequestLine::default();
+        let mut remove: Vec<String> = Vec::new();
+        for (k, v) in headers {
+            line.note(k, v);
+            if CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c))
+                || k.eq_ignore_ascii_case(&options.cluster_header)
+            {
+                if !remove.iter().any(|r| r.eq_ignore_ascii_case(k)) {
+                    remove.push(k.to_ascii_lowercase());
+                }
+            }
+        }
+        let request = &mut scratch.request;
+        let host = line.authority.or(line.host).unwrap_or("");
+        request.refill(&RequestFields {
+            host,
+            port: options.listener_port,
+            method: line.method,
+            path: line.path,
+            scheme: line.scheme,
+            gateway: Some(&options.gateway),
+            namespace: Some(&options.source_namespace),
+            protocol: Protocol::Http,
+            sni: None,
+            destination_ip: None,
+        });
+        let selected = self.selection.for_authority(host);
+        request.headers.refill(
+            headers
+                .iter()
+                .filter(|(k, _)| !k.starts_with(':') && selected.contains(k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let seed = line.request_id.unwrap_or_default();
+        decide_plan(&self.configured, request, &seed, remove)
+    }
+}
+
+/// What the filter reads from the headers besides the routes' own: the
+/// request line and the seed of its randomness.
+#[derive(Debug, Default)]
+struct RequestLine<'a> {
+    authority: Option<&'a str>,
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    scheme: Option<&'a str>,
+    /// Several `x-request-id` lines joined with `,`, as a matcher sees them.
+    request_id: Option<Cow<'a, str>>,
+}
+
+impl<'a> RequestLine<'a> {
+    fn note(&mut self, name: &str, value: &'a str) {
+        let first = |slot: &mut Option<&'a str>| {
+            slot.get_or_insert(value);
+        };
+        if name.eq_ignore_ascii_case(":authority") {
+            first(&mut self.authority);
+        } else if name.eq_ignore_ascii_case(":path") {
+            first(&mut self.path);
+        } else if name.eq_ignore_ascii_case(":method") {
+            first(&mut self.method);
+        } else if name.eq_ignore_ascii_case(":scheme") {
+            first(&mut self.scheme);
+        } else if name.eq_ignore_ascii_case("host") {
+            first(&mut self.host);
+        } else if name.eq_ignore_ascii_case("x-request-id") {
+            self.request_id = Some(match self.request_id.take() {
+                None => Cow::Borrowed(value),
+                Some(seen) => Cow::Owned(format!("{seen},{value}")),
+            });
+        }
+    }
 }
 
 /// Parses the plugin configuration: a JSON object with the options above, or
@@ -161,7 +277,8 @@ fn as_millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The meshroute request for a set of HTTP/2-style headers.
+/// The meshroute request for a set of HTTP/2-style headers, every header
+/// copied (what [`Filter::plan`] decides on when the routes read them all).
 pub fn request(options: &FilterOptions, headers: &[(String, String)]) -> Request {
     let get = |n: &str| {
         headers
@@ -197,20 +314,15 @@ fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decides and turns the decision into header edits and replies.
-pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
-    let req = request(&c.options, headers);
-    let seed = req
-        .headers
-        .get("x-request-id")
-        .unwrap_or_default()
-        .into_owned();
+/// Decides `req` and turns the decision into header edits and replies;
+/// `seed` seeds the randomness, `remove` are the request headers to remove
+/// whatever the decision.
+fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -> Plan {
     let mut p = Plan {
-        remove: CONTROL_HEADERS.iter().map(|h| h.to_string()).collect(),
+        remove,
         ..Plan::default()
     };
-    p.remove.push(c.options.cluster_header.clone());
-    let d = match c.mesh.decide(&req) {
+    let d = match c.mesh.decide(req) {
         Ok(d) => d,
         Err(e) => {
             p.reply = Some(LocalReply {
@@ -260,7 +372,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
         }
         Outcome::Route | Outcome::DefaultRoute => {}
     }
-    if let Some(dest) = d.pick(random(&seed, 0)) {
+    if let Some(dest) = d.pick(random(seed, 0)) {
         p.set
             .push((c.options.cluster_header.clone(), dest.cluster().to_string()));
     }
@@ -313,12 +425,12 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     }
     if let Some(f) = d.fault() {
         if let Some(delay) = &f.delay {
-            if fires(delay.percent, random(&seed, 1)) {
+            if fires(delay.percent, random(seed, 1)) {
                 p.delay_ms = Some(as_millis(delay.fixed_delay)).filter(|ms| *ms > 0);
             }
         }
         if let Some(a) = &f.abort {
-            if fires(a.percent, random(&seed, 2)) {
+            if fires(a.percent, random(seed, 2)) {
                 p.abort = Some(match (a.http_status, a.grpc_code()) {
                     (Some(s), _) => LocalReply {
                         status: u32::try_from(s).unwrap_or(500),
@@ -382,12 +494,17 @@ spec:
     - {destination: {host: reviews, subset: v2}, weight: 10}
 "#;
 
-    fn configured() -> Configured {
+    fn configured() -> Filter {
         let opts = serde_json::json!({"config": CONFIG}).to_string();
         match configure(opts.as_bytes()) {
-            Ok(c) => c,
+            Ok(c) => Filter::new(c),
             Err(e) => panic!("{e:?}"),
         }
+    }
+
+    /// One request's plan, with fresh buffers.
+    fn plan(f: &Filter, headers: &[(String, String)]) -> Plan {
+        f.plan(&mut f.scratch(), headers)
     }
 
     fn hdrs(path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -411,7 +528,10 @@ spec:
     #[test]
     fn header_match_sets_the_cluster_header() {
         let c = configured();
-        let p = plan(&c, &hdrs("/", &[("end-user", "jason")]));
+        let p = plan(
+            &c,
+            &hdrs("/", &[("end-user", "jason"), ("x-envoy-retry-on", "5xx")]),
+        );
         assert_eq!(
             set(&p, "x-meshroute-cluster"),
             Some("outbound|9080|v2|reviews.default.svc.cluster.local")
