@@ -69,7 +69,9 @@ mod glue {
         }
 
         fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-            Some(Box::new(Http { route: self.route.clone() }))
+            Some(Box::new(Http {
+                route: self.route.clone(),
+            }))
         }
 
         fn get_type(&self) -> Option<ContextType> {

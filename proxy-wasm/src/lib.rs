@@ -170,30 +170,26 @@ mod glue {
         }
     }
 
-    impl HttpContext for Http {
-        fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            let Some(shared) = &self.shared else {
-                return Action::Continue;
-            };
-            let headers = hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders)
-                .unwrap_or_default();
-            let p = shared
-                .filter
-                .plan(&mut shared.scratch.borrow_mut(), &headers);
+    impl Http {
+        /// Carries out a plan (what it holds that outlives the request
+        /// headers is taken out of it).
+        fn carry_out(&mut self, shared: &Shared, p: &mut Plan) -> Action {
             if let Some(r) = &p.reply {
                 let _ = send(r);
                 return Action::Pause;
             }
-            apply(&p);
+            apply(p);
             if !p.response.is_empty() {
-                self.response = Some(p.response);
+                self.response = Some(std::mem::take(&mut p.response));
             }
             if let Some(ms) = p.delay_ms {
                 let now = hostcalls::get_current_time().unwrap_or(SystemTime::UNIX_EPOCH);
                 let held = &shared.held;
-                held.requests
-                    .borrow_mut()
-                    .push((self.id, now + Duration::from_millis(ms), p.abort));
+                held.requests.borrow_mut().push((
+                    self.id,
+                    now + Duration::from_millis(ms),
+                    p.abort.take(),
+                ));
                 if !held.ticking.get() && hostcalls::set_tick_period(TICK).is_ok() {
                     held.ticking.set(true);
                 }
@@ -204,6 +200,21 @@ mod glue {
                 return Action::Pause;
             }
             Action::Continue
+        }
+    }
+
+    impl HttpContext for Http {
+        fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            let Some(shared) = self.shared.clone() else {
+                return Action::Continue;
+            };
+            let headers = hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders)
+                .unwrap_or_default();
+            let mut scratch = shared.scratch.borrow_mut();
+            let mut p = shared.filter.plan(&mut scratch, &headers);
+            let action = self.carry_out(&shared, &mut p);
+            scratch.recycle(p);
+            action
         }
 
         fn on_http_response_headers(&mut self, _n: usize, _eos: bool) -> Action {

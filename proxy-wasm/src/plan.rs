@@ -7,9 +7,9 @@ use meshroute::decide::{HeaderOps, Outcome, Protocol, RequestFields};
 use meshroute::load::load_str;
 use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
-use std::borrow::Cow;
 use meshroute_envoy::retry_on::{DefaultPolicy, RetryOn};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Header the filter sets for the route's `cluster_header` by default.
@@ -81,11 +81,82 @@ pub struct Filter {
     pub selection: HeaderSelection,
 }
 
-/// The request one worker refills for every decision, so that deciding
-/// stops allocating once its buffers are large enough.
+/// The buffers one worker reuses for every decision (the request, the
+/// plan's lists and its text), so that deciding stops allocating once they
+/// are large enough. Give each plan back with [`Scratch::recycle`].
 #[derive(Debug)]
 pub struct Scratch {
     request: Request,
+    plan: Plan,
+    spare: Vec<String>,
+}
+
+/// Text buffers kept between plans at most (a plan uses a dozen).
+const SPARE_STRINGS: usize = 64;
+
+impl Scratch {
+    /// Takes back `plan`'s lists and text for the next plan.
+    pub fn recycle(&mut self, mut plan: Plan) {
+        let spare = &mut self.spare;
+        let room = SPARE_STRINGS.saturating_sub(spare.len());
+        spare.extend(
+            plan.remove
+                .drain(..)
+                .chain(
+                    plan.set
+                        .drain(..)
+                        .chain(plan.add.drain(..))
+                        .flat_map(|(k, v)| [k, v]),
+                )
+                .take(room),
+        );
+        plan.reply = None;
+        plan.abort = None;
+        plan.delay_ms = None;
+        plan.response = HeaderOps::default();
+        self.plan = plan;
+    }
+}
+
+/// A string holding `text`, from a spare buffer when there is one.
+fn text(spare: &mut Vec<String>, text: &str) -> String {
+    let mut s = spare.pop().unwrap_or_default();
+    s.clear();
+    s.push_str(text);
+    s
+}
+
+/// [`text`] for a number.
+fn number(spare: &mut Vec<String>, n: impl std::fmt::Display) -> String {
+    use std::fmt::Write;
+    let mut s = spare.pop().unwrap_or_default();
+    s.clear();
+    let _ = write!(s, "{n}");
+    s
+}
+
+/// [`text`] for `items` joined with `,`; `None` when there are none.
+fn joined<T: std::fmt::Display>(
+    spare: &mut Vec<String>,
+    items: impl IntoIterator<Item = T>,
+) -> Option<String> {
+    use std::fmt::Write;
+    let mut s: Option<String> = None;
+    for item in items {
+        let out = match &mut s {
+            Some(out) => {
+                out.push(',');
+                out
+            }
+            None => s.insert({
+                let mut fresh = spare.pop().unwrap_or_default();
+                fresh.clear();
+                fresh
+            }),
+        };
+        let _ = write!(out, "{item}");
+    }
+    s
 }
 
 impl Filter {
@@ -101,7 +172,11 @@ impl Filter {
     pub fn scratch(&self) -> Scratch {
         let mut request = Request::new("");
         request.source.labels = self.configured.options.source_labels.clone();
-        Scratch { request }
+        Scratch {
+            request,
+            plan: Plan::default(),
+            spare: Vec::new(),
+        }
     }
 
     /// Decides for a request with `headers` (HTTP/2-style, as Envoy lists
@@ -111,16 +186,17 @@ impl Filter {
     /// owns are removed when present.
     pub fn plan(&self, scratch: &mut Scratch, headers: &[(String, String)]) -> Plan {
         let options = &self.configured.options;
+        let mut p = std::mem::take(&mut scratch.plan);
+        let spare = &mut scratch.spare;
         let mut line = RequestLine::default();
-        let mut remove: Vec<String> = Vec::new();
         for (k, v) in headers {
             line.note(k, v);
-            if CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c))
-                || k.eq_ignore_ascii_case(&options.cluster_header)
-            {
-                if !remove.iter().any(|r| r.eq_ignore_ascii_case(k)) {
-                    remove.push(k.to_ascii_lowercase());
-                }
+            let owned = CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c))
+                || k.eq_ignore_ascii_case(&options.cluster_header);
+            if owned && !p.remove.iter().any(|r| r.eq_ignore_ascii_case(k)) {
+                let mut name = text(spare, k);
+                name.make_ascii_lowercase();
+                p.remove.push(name);
             }
         }
         let request = &mut scratch.request;
@@ -145,7 +221,8 @@ impl Filter {
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         let seed = line.request_id.unwrap_or_default();
-        decide_plan(&self.configured, request, &seed, remove)
+        decide_plan(&self.configured, request, &seed, &mut p, spare);
+        p
     }
 }
 
@@ -314,14 +391,9 @@ fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decides `req` and turns the decision into header edits and replies;
-/// `seed` seeds the randomness, `remove` are the request headers to remove
-/// whatever the decision.
-fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -> Plan {
-    let mut p = Plan {
-        remove,
-        ..Plan::default()
-    };
+/// Decides `req` and adds to `p` the header edits and replies the decision
+/// makes; `seed` seeds the randomness, `spare` lends text buffers.
+fn decide_plan(c: &Configured, req: &Request, seed: &str, p: &mut Plan, spare: &mut Vec<String>) {
     let d = match c.mesh.decide(req) {
         Ok(d) => d,
         Err(e) => {
@@ -330,10 +402,12 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
                 headers: Vec::new(),
                 body: Some(e.to_string()),
             });
-            return p;
+            return;
         }
     };
-    p.response = d.response_headers().clone();
+    if !d.response_headers().is_empty() {
+        p.response = d.response_headers().clone();
+    }
     match d.outcome() {
         Outcome::Redirect => {
             if let Some(r) = d.redirect() {
@@ -345,7 +419,7 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
                     body: None,
                 });
             }
-            return p;
+            return;
         }
         Outcome::DirectResponse => {
             if let Some(r) = d.direct_response() {
@@ -355,7 +429,7 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
                     body: r.body.clone(),
                 });
             }
-            return p;
+            return;
         }
         Outcome::NotFound => {
             p.reply = Some(LocalReply {
@@ -363,18 +437,22 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
                 headers: Vec::new(),
                 body: None,
             });
-            return p;
+            return;
         }
         Outcome::Passthrough => {
-            p.set
-                .push((c.options.cluster_header.clone(), PASSTHROUGH_CLUSTER.into()));
-            return p;
+            p.set.push((
+                text(spare, &c.options.cluster_header),
+                text(spare, PASSTHROUGH_CLUSTER),
+            ));
+            return;
         }
         Outcome::Route | Outcome::DefaultRoute => {}
     }
     if let Some(dest) = d.pick(random(seed, 0)) {
-        p.set
-            .push((c.options.cluster_header.clone(), dest.cluster().to_string()));
+        p.set.push((
+            text(spare, &c.options.cluster_header),
+            text(spare, dest.cluster()),
+        ));
     }
     if let Some(rw) = d.rewrite() {
         if let Some(path) = &rw.path {
@@ -386,40 +464,43 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
     }
     let plain = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
     let request_headers = d.request_headers();
-    p.remove.extend(request_headers.remove.iter().cloned());
+    for k in &request_headers.remove {
+        p.remove.push(text(spare, k));
+    }
     for (k, v) in request_headers.set.iter().filter(|(k, _)| plain(k)) {
-        p.set.push((k.clone(), v.clone()));
+        p.set.push((text(spare, k), text(spare, v)));
     }
     for (k, v) in request_headers.add.iter().filter(|(k, _)| plain(k)) {
-        p.add.push((k.clone(), v.clone()));
+        p.add.push((text(spare, k), text(spare, v)));
     }
     // Istio disables the route timeout unless the VirtualService sets one.
     let timeout = d.timeout().map(as_millis).unwrap_or(0);
-    p.set
-        .push(("x-envoy-upstream-rq-timeout-ms".into(), timeout.to_string()));
+    p.set.push((
+        text(spare, "x-envoy-upstream-rq-timeout-ms"),
+        number(spare, timeout),
+    ));
     if let Some(r) = d.retries().filter(|r| r.attempts > 0) {
         // Router headers: an empty status-code list retries nothing, so
         // Istio's default policy is sent as written.
         let split = RetryOn::split(r, DefaultPolicy::AsWritten);
-        p.set
-            .push(("x-envoy-max-retries".into(), r.attempts.to_string()));
-        let http: Vec<&str> = split.http_conditions().collect();
-        if !http.is_empty() {
-            p.set.push(("x-envoy-retry-on".into(), http.join(",")));
+        p.set.push((
+            text(spare, "x-envoy-max-retries"),
+            number(spare, r.attempts),
+        ));
+        if let Some(http) = joined(spare, split.http_conditions()) {
+            p.set.push((text(spare, "x-envoy-retry-on"), http));
         }
-        let grpc: Vec<&str> = split.grpc_conditions().collect();
-        if !grpc.is_empty() {
-            p.set.push(("x-envoy-retry-grpc-on".into(), grpc.join(",")));
+        if let Some(grpc) = joined(spare, split.grpc_conditions()) {
+            p.set.push((text(spare, "x-envoy-retry-grpc-on"), grpc));
         }
-        let codes: Vec<String> = split.status_codes().iter().map(u32::to_string).collect();
-        if !codes.is_empty() {
+        if let Some(codes) = joined(spare, split.status_codes()) {
             p.set
-                .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
+                .push((text(spare, "x-envoy-retriable-status-codes"), codes));
         }
         if let Some(t) = r.per_try_timeout.map(as_millis) {
             p.set.push((
-                "x-envoy-upstream-rq-per-try-timeout-ms".into(),
-                t.to_string(),
+                text(spare, "x-envoy-upstream-rq-per-try-timeout-ms"),
+                number(spare, t),
             ));
         }
     }
@@ -449,7 +530,6 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, remove: Vec<String>) -
             }
         }
     }
-    p
 }
 
 #[cfg(test)]
