@@ -714,6 +714,78 @@ spec:
     }
 
     #[test]
+    fn a_reused_scratch_plans_as_fresh_buffers_do() {
+        let c = configured();
+        let requests = [
+            hdrs("/api/users?q=1", &[]),
+            hdrs("/", &[("end-user", "jason"), ("x-envoy-max-retries", "9")]),
+            hdrs("/moved/x", &[]),
+            hdrs("/abort", &[]),
+            hdrs("/teapot", &[]),
+            hdrs("/", &[("x-meshroute-cluster", "client-pick")]),
+            hdrs("/api/again", &[]),
+        ];
+        let mut scratch = c.scratch();
+        for _ in 0..2 {
+            for h in &requests {
+                let reused = c.plan(&mut scratch, h);
+                assert_eq!(reused, plan(&c, h), "{h:?}");
+                scratch.recycle(reused);
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_control_headers_a_client_sent_are_removed() {
+        let c = configured();
+        assert!(plan(&c, &hdrs("/", &[])).remove.is_empty());
+        let p = plan(
+            &c,
+            &hdrs(
+                "/",
+                &[
+                    ("X-Envoy-Max-Retries", "9"),
+                    ("x-envoy-max-retries", "8"),
+                    ("x-meshroute-cluster", "client-pick"),
+                    ("x-envoy-upstream-rq-per-try-timeout-ms", "1"),
+                ],
+            ),
+        );
+        assert_eq!(
+            p.remove,
+            [
+                "x-envoy-max-retries",
+                "x-meshroute-cluster",
+                "x-envoy-upstream-rq-per-try-timeout-ms"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_decision_is_the_one_on_every_header() {
+        // The filter copies only the headers the routes read; deciding on
+        // every header gives the same decision.
+        let c = configured();
+        for h in [
+            hdrs("/", &[("end-user", "jason"), ("cookie", "a=b")]),
+            hdrs("/", &[("end-user", "mary"), ("x-other", "1")]),
+            hdrs("/api/x", &[("end-user", "jason")]),
+        ] {
+            let mut scratch = c.scratch();
+            let _ = c.plan(&mut scratch, &h);
+            let every = request(&c.configured.options, &h);
+            let chosen = c
+                .configured
+                .mesh
+                .decide(&scratch.request)
+                .map(|d| format!("{d:?}"));
+            let full = c.configured.mesh.decide(&every).map(|d| format!("{d:?}"));
+            assert_eq!(chosen, full, "{h:?}");
+            assert!(scratch.request.headers.len() < every.headers.len());
+        }
+    }
+
+    #[test]
     fn random_is_spread_and_salted() {
         assert_ne!(random("a", 0), random("a", 1));
         assert_ne!(random("a", 0), random("b", 0));

@@ -127,3 +127,118 @@ fn names_read(routes: &[RouteEntry<'_>]) -> BTreeSet<String> {
         .map(|h| h.name.name.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::configure;
+
+    const CONFIG: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: default}
+spec: {ports: [{port: 9080, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {end-user: {exact: jason}, ":method": {exact: POST}}}]
+    route: [{destination: {host: reviews}}]
+  - route: [{destination: {host: reviews}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{withoutHeaders: {x-canary: {exact: "1"}}}]
+    route: [{destination: {host: ratings}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: edge, namespace: default}
+spec:
+  hosts: ["*.example.com"]
+  gateways: [edge]
+  http:
+  - match: [{headers: {x-tenant: {prefix: a}}}]
+    route: [{destination: {host: reviews}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop, namespace: default}
+spec:
+  hosts: [shop.example.com]
+  gateways: [edge]
+  http:
+  - match: [{headers: {x-shop: {exact: "1"}}}]
+    route: [{destination: {host: ratings}}]
+"#;
+
+    fn selection(gateway: &str) -> HeaderSelection {
+        let opts = serde_json::json!({"config": CONFIG, "gateway": gateway}).to_string();
+        match configure(opts.as_bytes()) {
+            Ok(c) => HeaderSelection::of(&c.mesh, &c.options),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn only(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn each_host_reads_the_headers_of_its_own_routes() {
+        let s = selection("mesh");
+        let reviews = only(&["end-user"]);
+        assert_eq!(s.for_authority("reviews:9080"), Selected::Only(&reviews));
+        assert_eq!(
+            s.for_authority("Reviews.Default.svc.cluster.local:9080"),
+            Selected::Only(&reviews)
+        );
+        let ratings = only(&["x-canary"]);
+        assert_eq!(s.for_authority("ratings:9080"), Selected::Only(&ratings));
+        assert!(!s.for_authority("ratings").contains("end-user"));
+    }
+
+    #[test]
+    fn a_host_no_domain_names_reads_every_routes_headers() {
+        let s = selection("mesh");
+        let every = only(&["end-user", "x-canary"]);
+        assert_eq!(
+            s.for_authority("unknown.example.com"),
+            Selected::Only(&every)
+        );
+    }
+
+    #[test]
+    fn a_gateways_hosts_include_its_wildcard_domains_names() {
+        let s = selection("default/edge");
+        let shop = only(&["x-shop", "x-tenant"]);
+        assert_eq!(s.for_authority("shop.example.com"), Selected::Only(&shop));
+        assert_eq!(s.for_authority("a.example.com"), Selected::Only(&shop));
+    }
+
+    #[test]
+    fn an_unknown_gateway_copies_every_header() {
+        let s = selection("default/missing");
+        assert_eq!(s.for_authority("reviews"), Selected::All);
+        assert!(Selected::All.contains("anything"));
+    }
+}
