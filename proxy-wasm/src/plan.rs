@@ -3,7 +3,7 @@
 //! edits and local replies the proxy-wasm glue carries out.
 
 use crate::selection::HeaderSelection;
-use meshroute::decide::{HeaderOps, Outcome, Protocol, RequestFields};
+use meshroute::decide::{HeaderOps, Outcome, Protocol, RequestFields, Retries};
 use meshroute::load::load_str;
 use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
@@ -89,6 +89,56 @@ pub struct Scratch {
     request: Request,
     plan: Plan,
     spare: Vec<String>,
+    router: RouterHeaderCache,
+}
+
+/// The router headers of the retry policies seen last: a policy is the
+/// rule's, so the same few come back request after request.
+#[derive(Debug, Default)]
+struct RouterHeaderCache {
+    entries: Vec<(Retries, Vec<(&'static str, String)>)>,
+}
+
+/// Retry policies whose router headers are kept at most.
+const CACHED_RETRY_POLICIES: usize = 16;
+
+impl RouterHeaderCache {
+    /// The router headers for `r` (attempts > 0), worked out on first use.
+    fn headers(&mut self, r: &Retries) -> &[(&'static str, String)] {
+        let at = match self.entries.iter().position(|(seen, _)| seen == r) {
+            Some(at) => at,
+            None => {
+                if self.entries.len() == CACHED_RETRY_POLICIES {
+                    self.entries.remove(0);
+                }
+                self.entries.push((r.clone(), router_headers(r)));
+                self.entries.len() - 1
+            }
+        };
+        &self.entries[at].1
+    }
+}
+
+/// The router request headers that carry retry policy `r` (attempts > 0).
+fn router_headers(r: &Retries) -> Vec<(&'static str, String)> {
+    // An empty status-code list retries nothing, so Istio's default policy
+    // is sent as written.
+    let split = RetryOn::split(r, DefaultPolicy::AsWritten);
+    let mut out = vec![("x-envoy-max-retries", r.attempts.to_string())];
+    let mut spare = Vec::new();
+    if let Some(http) = joined(&mut spare, split.http_conditions()) {
+        out.push(("x-envoy-retry-on", http));
+    }
+    if let Some(grpc) = joined(&mut spare, split.grpc_conditions()) {
+        out.push(("x-envoy-retry-grpc-on", grpc));
+    }
+    if let Some(codes) = joined(&mut spare, split.status_codes()) {
+        out.push(("x-envoy-retriable-status-codes", codes));
+    }
+    if let Some(t) = r.per_try_timeout.map(as_millis) {
+        out.push(("x-envoy-upstream-rq-per-try-timeout-ms", t.to_string()));
+    }
+    out
 }
 
 /// Text buffers kept between plans at most (a plan uses a dozen).
@@ -126,12 +176,22 @@ fn text(spare: &mut Vec<String>, text: &str) -> String {
     s
 }
 
-/// [`text`] for a number.
-fn number(spare: &mut Vec<String>, n: impl std::fmt::Display) -> String {
-    use std::fmt::Write;
+/// [`text`] for a number, in decimal.
+fn number(spare: &mut Vec<String>, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
     let mut s = spare.pop().unwrap_or_default();
     s.clear();
-    let _ = write!(s, "{n}");
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
     s
 }
 
@@ -176,6 +236,7 @@ impl Filter {
             request,
             plan: Plan::default(),
             spare: Vec::new(),
+            router: RouterHeaderCache::default(),
         }
     }
 
@@ -191,7 +252,9 @@ impl Filter {
         let mut line = RequestLine::default();
         for (k, v) in headers {
             line.note(k, v);
-            let owned = CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c))
+            // The control headers all start with `x-envoy-`.
+            let owned = (starts_with_ignore_case(k, "x-envoy-")
+                && CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c)))
                 || k.eq_ignore_ascii_case(&options.cluster_header);
             if owned && !p.remove.iter().any(|r| r.eq_ignore_ascii_case(k)) {
                 let mut name = text(spare, k);
@@ -221,7 +284,14 @@ impl Filter {
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         let seed = line.request_id.unwrap_or_default();
-        decide_plan(&self.configured, request, &seed, &mut p, spare);
+        decide_plan(
+            &self.configured,
+            request,
+            &seed,
+            &mut p,
+            spare,
+            &mut scratch.router,
+        );
         p
     }
 }
@@ -239,11 +309,24 @@ struct RequestLine<'a> {
     request_id: Option<Cow<'a, str>>,
 }
 
+/// Whether `text` starts with `prefix` (lower-case), ASCII case ignored.
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
 impl<'a> RequestLine<'a> {
     fn note(&mut self, name: &str, value: &'a str) {
         let first = |slot: &mut Option<&'a str>| {
             slot.get_or_insert(value);
         };
+        // Most headers are none of these: one byte tells.
+        if !matches!(
+            name.as_bytes().first(),
+            Some(b':' | b'h' | b'H' | b'x' | b'X')
+        ) {
+            return;
+        }
         if name.eq_ignore_ascii_case(":authority") {
             first(&mut self.authority);
         } else if name.eq_ignore_ascii_case(":path") {
@@ -393,7 +476,14 @@ fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
 
 /// Decides `req` and adds to `p` the header edits and replies the decision
 /// makes; `seed` seeds the randomness, `spare` lends text buffers.
-fn decide_plan(c: &Configured, req: &Request, seed: &str, p: &mut Plan, spare: &mut Vec<String>) {
+fn decide_plan(
+    c: &Configured,
+    req: &Request,
+    seed: &str,
+    p: &mut Plan,
+    spare: &mut Vec<String>,
+    router: &mut RouterHeaderCache,
+) {
     let d = match c.mesh.decide(req) {
         Ok(d) => d,
         Err(e) => {
@@ -480,28 +570,8 @@ fn decide_plan(c: &Configured, req: &Request, seed: &str, p: &mut Plan, spare: &
         number(spare, timeout),
     ));
     if let Some(r) = d.retries().filter(|r| r.attempts > 0) {
-        // Router headers: an empty status-code list retries nothing, so
-        // Istio's default policy is sent as written.
-        let split = RetryOn::split(r, DefaultPolicy::AsWritten);
-        p.set.push((
-            text(spare, "x-envoy-max-retries"),
-            number(spare, r.attempts),
-        ));
-        if let Some(http) = joined(spare, split.http_conditions()) {
-            p.set.push((text(spare, "x-envoy-retry-on"), http));
-        }
-        if let Some(grpc) = joined(spare, split.grpc_conditions()) {
-            p.set.push((text(spare, "x-envoy-retry-grpc-on"), grpc));
-        }
-        if let Some(codes) = joined(spare, split.status_codes()) {
-            p.set
-                .push((text(spare, "x-envoy-retriable-status-codes"), codes));
-        }
-        if let Some(t) = r.per_try_timeout.map(as_millis) {
-            p.set.push((
-                text(spare, "x-envoy-upstream-rq-per-try-timeout-ms"),
-                number(spare, t),
-            ));
+        for (name, value) in router.headers(r) {
+            p.set.push((text(spare, name), text(spare, value)));
         }
     }
     if let Some(f) = d.fault() {

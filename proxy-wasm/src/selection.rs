@@ -86,8 +86,10 @@ impl HeaderSelection {
                 .extend(names);
         }
         HeaderSelection {
+            // A host whose routes read every name needs no entry of its own.
             by_host: by_host
                 .into_iter()
+                .filter(|(_, names)| *names != every)
                 .map(|(host, names)| (host, names.into_iter().collect()))
                 .collect(),
             otherwise: Some(every.into_iter().collect()),
@@ -104,7 +106,7 @@ impl HeaderSelection {
         let Some(otherwise) = &self.otherwise else {
             return Selected::All;
         };
-        if otherwise.is_empty() {
+        if self.by_host.is_empty() {
             return Selected::Only(otherwise);
         }
         let host = meshroute::hosts::split_authority(authority).host;
