@@ -3,9 +3,9 @@
 # (stable toolchain; the nightly lacks wasm32-wasip1), and beside it the floor
 # filter the benchmark compares with, examples/floor_filter.wasm. The crate is
 # a member of the main workspace, so its build settings are given here, for
-# this build only: opt-level 3 (measured: Envoy CPU per request ~6 us lower
-# than `s` with `test.sh --bench`, for a .wasm ~14% larger), whole-program
-# LTO, no unwinding, stripped.
+# this build only: opt-level 3 (in a side-by-side `test.sh --bench` run, ~6 us
+# less Envoy CPU per request than `s`, for a .wasm ~14% larger),
+# whole-program LTO, no unwinding, stripped.
 # MESHROUTE_FILTER_OPT_LEVEL and MESHROUTE_FILTER_LTO override the first two
 # (to measure others with `test.sh --bench`).
 # Run from anywhere; prints the filter's path.
