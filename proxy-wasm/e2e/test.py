@@ -5,7 +5,7 @@ answer with their own name, and meshroute's own decisions to compare with.
 
 Run by proxy-wasm/test.sh (which builds everything first). Everything listens
 on 127.0.0.1; every process started here is stopped on exit.
-Usage: test.py MESHROUTE WASM UPSTREAM DECIDE WORKDIR [--bench] [--agreement-only] [CORPUS_DIR...]
+Usage: test.py MESHROUTE WASM UPSTREAM DECIDE WORKDIR [--bench | --bench-only] [--agreement-only] [CORPUS_DIR...]
 """
 import http.client
 import json
@@ -20,7 +20,7 @@ import uuid
 import yaml
 
 MESHROUTE, WASM, UPSTREAM, DECIDE, WORK = sys.argv[1:6]
-BENCH = "--bench" in sys.argv[6:]
+BENCH = "--bench" in sys.argv[6:] or "--bench-only" in sys.argv[6:]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EXAMPLE = os.path.join(HERE, "..", "example")
@@ -667,11 +667,33 @@ def agrees(d, results):
 
 
 # ---------------------------------------------------------------------------
-# Load benchmark: filter vs native, wrk, 10 s, 64 connections
+# Load benchmark: native routes, the floor filter and the meshroute filter
 # ---------------------------------------------------------------------------
+#
+# Three Envoys (--concurrency 1, the same binary) in front of the same
+# upstream process: (a) the native routes of `meshroute envoy-config`, (b) the
+# floor filter (reads `:path`, sets the cluster header to a constant: what any
+# proxy-wasm routing filter costs), (c) the meshroute filter on the same Istio
+# config as (a). Rounds alternate a, b, c, so load from other processes falls
+# on all three alike. Envoy's own CPU per request (user+sys from /proc over
+# the run, divided by the requests wrk completed) does not depend on how
+# wrk and the upstream share the cores; p50/p99 and req/s do.
 
-def wrk(port, path):
-    out = subprocess.run(["timeout", "30", "wrk", "-t2", "-c64", "-d10s", "--latency",
+BENCH_ROUNDS = int(os.environ.get("MESHROUTE_BENCH_ROUNDS", "12"))
+BENCH_SECONDS = int(os.environ.get("MESHROUTE_BENCH_SECONDS", "3"))
+BENCH_PATH = "/split"
+# $MESHROUTE_BENCH_BASELINE_WASM adds a fourth Envoy, the meshroute filter
+# from that .wasm (another build of it, to compare before and after in one run).
+BASELINE_WASM = os.environ.get("MESHROUTE_BENCH_BASELINE_WASM")
+# $MESHROUTE_BENCH_FLOOR_HEADERS=1 adds the floor filter setting the router
+# headers the meshroute filter sets for /split too (Istio's default retries).
+FLOOR_HEADERS = os.environ.get("MESHROUTE_BENCH_FLOOR_HEADERS") == "1"
+BENCH_KINDS = (("native", "floor", "filter") + (("baseline",) if BASELINE_WASM else ())
+               + (("floor_headers",) if FLOOR_HEADERS else ()))
+
+
+def wrk(port, path, seconds):
+    out = subprocess.run(["timeout", str(seconds + 20), "wrk", "-t2", "-c64", f"-d{seconds}s", "--latency",
                           "-H", "Host: reviews:9080", f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True).stdout
 
@@ -682,9 +704,138 @@ def wrk(port, path):
         v = float(m.group(1))
         return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"(\d+) requests in", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
     return {"p50_ms": ms("50%"), "p99_ms": ms("99%"), "rps": float(rps.group(1)) if rps else float("nan"),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0}
+            "requests": int(done.group(1)) if done else 0, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(0) if errors else ""}
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_times(pid):
+    """(user, sys) seconds of a process (all its threads), from /proc/PID/stat."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid):
+    """user+sys of a process (all its threads)."""
+    return sum(process_cpu_times(pid))
+
+
+def machine_cpu_seconds():
+    """(busy, total) CPU seconds of the whole machine, from /proc/stat."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / CLOCK_TICKS, sum(values[:8]) / CLOCK_TICKS
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def bench(example, endpoints_file, upstream_ports, ports, upstream=None):
+    """The three Envoys, alternating rounds; prints one summary line per figure."""
+    floor_wasm = os.environ.get("MESHROUTE_FLOOR_WASM") or os.path.join(
+        os.path.dirname(WASM), "examples", "floor_filter.wasm")
+    listen = {k: ports.take(1) for k in BENCH_KINDS}
+    admin = {k: ports.take(1) for k in BENCH_KINDS}
+    paths = {k: os.path.join(WORK, f"bench-{k}.json") for k in BENCH_KINDS}
+    generate(example, paths["native"], listen["native"], admin["native"], endpoints_file)
+    generate(example, paths["filter"], listen["filter"], admin["filter"], endpoints_file, wasm=True)
+    floor = generate(example, paths["floor"], listen["floor"], admin["floor"], endpoints_file, wasm=True)
+    wasm_filter = floor["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"]["http_filters"][0]["typed_config"]["config"]
+    cluster_header = json.loads(wasm_filter["configuration"]["value"])["clusterHeader"]
+    wasm_filter["configuration"]["value"] = f"{cluster_header} outbound|9080|v1|reviews.default.svc.cluster.local"
+    wasm_filter["vm_config"]["code"]["local"]["filename"] = floor_wasm
+    wasm_filter["vm_config"]["vm_id"] = wasm_filter["root_id"] = wasm_filter["name"] = "floor"
+    json.dump(floor, open(paths["floor"], "w"))
+    if FLOOR_HEADERS:
+        wasm_filter["configuration"]["value"] += (" x-envoy-upstream-rq-timeout-ms=0 x-envoy-max-retries=2"
+                                                  " x-envoy-retry-on=connect-failure,refused-stream"
+                                                  " x-envoy-retry-grpc-on=unavailable,cancelled")
+        wasm_filter["vm_config"]["vm_id"] = wasm_filter["root_id"] = wasm_filter["name"] = "floor_headers"
+        for l in floor["static_resources"]["listeners"]:
+            l["address"]["socket_address"]["port_value"] = listen["floor_headers"]
+        floor["admin"]["address"]["socket_address"]["port_value"] = admin["floor_headers"]
+        json.dump(floor, open(paths["floor_headers"], "w"))
+    if BASELINE_WASM:
+        base = generate(example, paths["baseline"], listen["baseline"], admin["baseline"], endpoints_file, wasm=True)
+        base["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
+            "http_filters"][0]["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] = BASELINE_WASM
+        json.dump(base, open(paths["baseline"], "w"))
+
+    upstream = upstream or start_upstreams(list(upstream_ports.items()))
+    envoys = {k: start_envoy(paths[k], admin[k], os.path.join(WORK, f"bench-{k}.log")) for k in BENCH_KINDS}
+    results = {k: [] for k in BENCH_KINDS}
+    load_start = open("/proc/loadavg").read().split()[:3]
+    busy0, total0 = machine_cpu_seconds()
+    ours0 = sum(process_cpu_seconds(p.pid) for p in [upstream, *envoys.values()])
+    children0 = sum(os.times()[2:4])
+    for k in BENCH_KINDS:  # warm-up: connections, the wasm VM's tiers
+        wrk(listen[k], BENCH_PATH, 1)
+    for r in range(BENCH_ROUNDS):
+        for k in BENCH_KINDS:
+            user0, sys0 = process_cpu_times(envoys[k].pid)
+            res = wrk(listen[k], BENCH_PATH, BENCH_SECONDS)
+            user1, sys1 = process_cpu_times(envoys[k].pid)
+            n = max(res["requests"], 1)
+            res["cpu_us_per_request"] = (user1 - user0 + sys1 - sys0) * 1e6 / n
+            res["user_us_per_request"] = (user1 - user0) * 1e6 / n
+            results[k].append(res)
+            print(f"bench round {r + 1} {k}: " + " ".join(
+                f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
+                for key, value in res.items() if value != ""), flush=True)
+    busy1, total1 = machine_cpu_seconds()
+    ours1 = sum(process_cpu_seconds(p.pid) for p in [upstream, *envoys.values()])
+    children1 = sum(os.times()[2:4])
+    for p in envoys.values():
+        stop(p)
+
+    bad = {k: sum(x["non2xx"] for x in results[k]) for k in BENCH_KINDS}
+    check("bench: every benchmark request answered 2xx through all three Envoys", not any(bad.values()), str(bad))
+    cores = os.cpu_count() or 1
+    other = max(0.0, (busy1 - busy0) - (ours1 - ours0) - (children1 - children0))
+    print(f"bench_machine cores={cores} loadavg_start={'/'.join(load_start)} "
+          f"loadavg_end={'/'.join(open('/proc/loadavg').read().split()[:3])} "
+          f"busy={100 * (busy1 - busy0) / max(total1 - total0, 1e-9):.0f}% "
+          f"other_processes={100 * other / max(total1 - total0, 1e-9):.0f}% "
+          f"rounds={BENCH_ROUNDS} seconds={BENCH_SECONDS} wrk=-t2,-c64 path={BENCH_PATH}")
+    print(f"wasm_bytes filter={os.path.getsize(WASM)} floor={os.path.getsize(floor_wasm)}")
+    figures = {}
+    # (figure, wrk/proc key, which round is best)
+    for figure, key, best in (("cpu_us_per_request", "cpu_us_per_request", min),
+                              ("user_cpu_us_per_request", "user_us_per_request", min), ("p50_ms", "p50_ms", min),
+                              ("p99_ms", "p99_ms", min), ("requests_per_second", "rps", max)):
+        med = {k: median([x[key] for x in results[k]]) for k in BENCH_KINDS}
+        top = {k: best(x[key] for x in results[k]) for k in BENCH_KINDS}
+        figures[figure] = med
+        best_name = "min" if best is min else "max"
+        print(f"{figure} " + " ".join(f"{k}={med[k]:.3f}" for k in BENCH_KINDS)
+              + "".join(f" {best_name}_{k}={top[k]:.3f}" for k in BENCH_KINDS)
+              + "".join(f" ratio_{k}={med[k] / med['native']:.3f}" for k in BENCH_KINDS[1:])
+              + "".join(f" {best_name}_ratio_{k}={top[k] / top['native']:.3f}" for k in BENCH_KINDS[1:]))
+    # Paired by round (the kinds of one round ran back to back, under about
+    # the same outside load): the median of the per-round differences is
+    # steadier on a shared machine than the difference of the medians.
+    def paired(a, b):
+        return median([x["cpu_us_per_request"] - y["cpu_us_per_request"] for x, y in zip(results[a], results[b])])
+    added_floor = paired("floor", "native")
+    added_filter = paired("filter", "native")
+    over_floor = paired("filter", "floor")
+    ratio = added_filter / added_floor if added_floor > 0 else float("nan")
+    extra = "".join(f" {k}={paired(k, 'native'):.3f}" for k in BENCH_KINDS[3:])
+    print(f"added_cpu_us_per_request floor={added_floor:.3f} filter={added_filter:.3f}{extra} "
+          f"filter_over_floor={over_floor:.3f} ratio_filter_to_floor={ratio:.3f}")
+    print(f"bench_targets filter_minus_floor_us={over_floor:.3f} (target <= 5: "
+          f"{'met' if over_floor <= 5 else 'missed'}) "
+          f"added_ratio={ratio:.3f} (target <= 1.3: {'met' if ratio <= 1.3 else 'missed'})")
 
 
 def main():
@@ -692,6 +843,7 @@ def main():
     if "--agreement-only" in sys.argv[6:]:
         conformance()
         return
+    bench_only = "--bench-only" in sys.argv[6:]
     example = [os.path.join(EXAMPLE, "istio.yaml")]
     # The example's endpoints file, moved onto ports free on this machine
     # (runs side by side do not collide).
@@ -707,7 +859,10 @@ def main():
     json.dump(endpoints, open(ep, "w"))
     generate(example, os.path.join(WORK, "filter.json"), filter_port, filter_admin, ep, wasm=True)
     generate(example, os.path.join(WORK, "native.json"), native_port, native_admin, ep)
-    start_upstreams(list(upstream_ports.items()))
+    if bench_only:
+        bench(example, ep, upstream_ports, ports)
+        return
+    upstream = start_upstreams(list(upstream_ports.items()))
     ef = start_envoy(os.path.join(WORK, "filter.json"), filter_admin, os.path.join(WORK, "filter.log"))
     en = start_envoy(os.path.join(WORK, "native.json"), native_admin, os.path.join(WORK, "native.log"))
     features("filter", filter_port)
@@ -764,16 +919,10 @@ spec:
           res.returncode == 0 and "default/abort-700" in res.stderr and "default/zero-weights" in res.stderr
           and val.returncode == 0, res.stderr[-800:] + (val.stdout + val.stderr)[-800:])
 
-    if BENCH:
-        for path in ("/split",):
-            f = wrk(filter_port, path)
-            n = wrk(native_port, path)
-            print(f"bench {path}: filter {f}")
-            print(f"bench {path}: native {n}")
-            print(f"bench ratios filter/native: p50 {f['p50_ms'] / n['p50_ms']:.2f}x, "
-                  f"p99 {f['p99_ms'] / n['p99_ms']:.2f}x, req/s {f['rps'] / n['rps']:.2f}x")
     stop(ef)
     stop(en)
+    if BENCH:
+        bench(example, ep, upstream_ports, ports, upstream)
     conformance()
 
 

@@ -11,20 +11,34 @@
 #![warn(missing_docs)]
 
 pub mod plan;
+pub mod selection;
 
 #[cfg(target_arch = "wasm32")]
 mod glue {
-    use crate::plan::{self, Configured, LocalReply, Plan};
+    use crate::plan::{self, Filter, LocalReply, Plan, Scratch};
     use meshroute::decide::HeaderOps;
     use proxy_wasm::hostcalls;
     use proxy_wasm::traits::{Context, HttpContext, RootContext};
     use proxy_wasm::types::{Action, ContextType, LogLevel};
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
     use std::time::{Duration, SystemTime};
 
     /// Requests held by a fault delay: context id, when to go on, abort then.
-    type Pending = Rc<RefCell<Vec<(u32, SystemTime, Option<LocalReply>)>>>;
+    /// `ticking`: whether the root's timer runs (only while one is held).
+    #[derive(Default)]
+    struct Held {
+        requests: RefCell<Vec<(u32, SystemTime, Option<LocalReply>)>>,
+        ticking: Cell<bool>,
+    }
+
+    /// What every stream of one worker shares: the filter, the buffers it
+    /// decides with (one stream decides at a time), the held requests.
+    struct Shared {
+        filter: Filter,
+        scratch: RefCell<Scratch>,
+        held: Held,
+    }
 
     /// How often held requests are checked (delay precision).
     const TICK: Duration = Duration::from_millis(5);
@@ -32,13 +46,12 @@ mod glue {
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Info);
         proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-            Box::new(Root { configured: None, pending: Pending::default() })
+            Box::new(Root { shared: None })
         });
     }}
 
     struct Root {
-        configured: Option<Rc<Configured>>,
-        pending: Pending,
+        shared: Option<Rc<Shared>>,
     }
 
     impl Context for Root {}
@@ -61,8 +74,13 @@ mod glue {
                         c.options.gateway,
                         c.options.cluster_header
                     );
-                    self.configured = Some(Rc::new(c));
-                    let _ = hostcalls::set_tick_period(TICK);
+                    let filter = Filter::new(c);
+                    let scratch = RefCell::new(filter.scratch());
+                    self.shared = Some(Rc::new(Shared {
+                        filter,
+                        scratch,
+                        held: Held::default(),
+                    }));
                     true
                 }
                 Err(errors) => {
@@ -75,9 +93,13 @@ mod glue {
         }
 
         fn on_tick(&mut self) {
+            let Some(shared) = &self.shared else {
+                return;
+            };
+            let held = &shared.held;
             let now = hostcalls::get_current_time().unwrap_or(SystemTime::UNIX_EPOCH);
             let due: Vec<(u32, Option<LocalReply>)> = {
-                let mut list = self.pending.borrow_mut();
+                let mut list = held.requests.borrow_mut();
                 let mut due = Vec::new();
                 list.retain(|(id, at, abort)| {
                     if *at <= now {
@@ -87,6 +109,9 @@ mod glue {
                         true
                     }
                 });
+                if list.is_empty() && hostcalls::set_tick_period(Duration::ZERO).is_ok() {
+                    held.ticking.set(false);
+                }
                 due
             };
             for (id, abort) in due {
@@ -104,9 +129,8 @@ mod glue {
         fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
             Some(Box::new(Http {
                 id: context_id,
-                configured: self.configured.clone(),
-                pending: self.pending.clone(),
-                response: HeaderOps::default(),
+                shared: self.shared.clone(),
+                response: None,
             }))
         }
 
@@ -117,9 +141,9 @@ mod glue {
 
     struct Http {
         id: u32,
-        configured: Option<Rc<Configured>>,
-        pending: Pending,
-        response: HeaderOps,
+        shared: Option<Rc<Shared>>,
+        /// The route's response header operations, when it has any.
+        response: Option<HeaderOps>,
     }
 
     impl Context for Http {}
@@ -146,27 +170,29 @@ mod glue {
         }
     }
 
-    impl HttpContext for Http {
-        fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
-            let Some(c) = self.configured.clone() else {
-                return Action::Continue;
-            };
-            let headers = hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders)
-                .unwrap_or_default();
-            let p = plan::plan(&c, &headers);
+    impl Http {
+        /// Carries out a plan (what it holds that outlives the request
+        /// headers is taken out of it).
+        fn carry_out(&mut self, shared: &Shared, p: &mut Plan) -> Action {
             if let Some(r) = &p.reply {
                 let _ = send(r);
                 return Action::Pause;
             }
-            apply(&p);
-            self.response = p.response.clone();
+            apply(p);
+            if !p.response.is_empty() {
+                self.response = Some(std::mem::take(&mut p.response));
+            }
             if let Some(ms) = p.delay_ms {
                 let now = hostcalls::get_current_time().unwrap_or(SystemTime::UNIX_EPOCH);
-                self.pending.borrow_mut().push((
+                let held = &shared.held;
+                held.requests.borrow_mut().push((
                     self.id,
                     now + Duration::from_millis(ms),
-                    p.abort.clone(),
+                    p.abort.take(),
                 ));
+                if !held.ticking.get() && hostcalls::set_tick_period(TICK).is_ok() {
+                    held.ticking.set(true);
+                }
                 return Action::Pause;
             }
             if let Some(r) = &p.abort {
@@ -175,24 +201,47 @@ mod glue {
             }
             Action::Continue
         }
+    }
+
+    impl HttpContext for Http {
+        fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+            let Some(shared) = self.shared.clone() else {
+                return Action::Continue;
+            };
+            let headers = hostcalls::get_map(proxy_wasm::types::MapType::HttpRequestHeaders)
+                .unwrap_or_default();
+            let mut scratch = shared.scratch.borrow_mut();
+            let mut p = shared.filter.plan(&mut scratch, &headers);
+            let action = self.carry_out(&shared, &mut p);
+            scratch.recycle(p);
+            action
+        }
 
         fn on_http_response_headers(&mut self, _n: usize, _eos: bool) -> Action {
             use proxy_wasm::types::MapType::HttpResponseHeaders as Resp;
-            for h in &self.response.remove {
+            let Some(response) = &self.response else {
+                return Action::Continue;
+            };
+            for h in &response.remove {
                 let _ = hostcalls::set_map_value(Resp, h, None);
             }
-            for (k, v) in &self.response.set {
+            for (k, v) in &response.set {
                 let _ = hostcalls::set_map_value(Resp, k, Some(v));
             }
-            for (k, v) in &self.response.add {
+            for (k, v) in &response.add {
                 let _ = hostcalls::add_map_value(Resp, k, v);
             }
             Action::Continue
         }
 
         fn on_log(&mut self) {
-            let id = self.id;
-            self.pending.borrow_mut().retain(|(i, _, _)| *i != id);
+            if let Some(shared) = &self.shared {
+                let id = self.id;
+                let mut held = shared.held.requests.borrow_mut();
+                if !held.is_empty() {
+                    held.retain(|(i, _, _)| *i != id);
+                }
+            }
         }
     }
 }

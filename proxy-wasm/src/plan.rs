@@ -2,12 +2,14 @@
 //! options, the request built from the headers, and the [`Plan`] of header
 //! edits and local replies the proxy-wasm glue carries out.
 
-use meshroute::decide::{HeaderOps, Outcome};
+use crate::selection::HeaderSelection;
+use meshroute::decide::{HeaderOps, Outcome, Protocol, RequestFields, Retries};
 use meshroute::load::load_str;
 use meshroute::resilience::fault::FractionalPercent;
 use meshroute::{Mesh, Request};
 use meshroute_envoy::retry_on::{DefaultPolicy, RetryOn};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Header the filter sets for the route's `cluster_header` by default.
@@ -68,6 +70,280 @@ pub struct Configured {
     pub options: FilterOptions,
     /// Routing table.
     pub mesh: Mesh,
+}
+
+/// A configured filter with what it works out once for every request.
+#[derive(Debug)]
+pub struct Filter {
+    /// Options and routing table.
+    pub configured: Configured,
+    /// The request headers the table reads, per host.
+    pub selection: HeaderSelection,
+}
+
+/// The buffers one worker reuses for every decision (the request, the
+/// plan's lists and its text), so that deciding stops allocating once they
+/// are large enough. Give each plan back with [`Scratch::recycle`].
+#[derive(Debug)]
+pub struct Scratch {
+    request: Request,
+    plan: Plan,
+    spare: Vec<String>,
+    router: RouterHeaderCache,
+}
+
+/// The router headers of the retry policies seen last: a policy is the
+/// rule's, so the same few come back request after request.
+#[derive(Debug, Default)]
+struct RouterHeaderCache {
+    entries: Vec<(Retries, Vec<(&'static str, String)>)>,
+}
+
+/// Retry policies whose router headers are kept at most.
+const CACHED_RETRY_POLICIES: usize = 16;
+
+impl RouterHeaderCache {
+    /// The router headers for `r` (attempts > 0), worked out on first use.
+    fn headers(&mut self, r: &Retries) -> &[(&'static str, String)] {
+        let at = match self.entries.iter().position(|(seen, _)| seen == r) {
+            Some(at) => at,
+            None => {
+                if self.entries.len() == CACHED_RETRY_POLICIES {
+                    self.entries.remove(0);
+                }
+                self.entries.push((r.clone(), router_headers(r)));
+                self.entries.len() - 1
+            }
+        };
+        &self.entries[at].1
+    }
+}
+
+/// The router request headers that carry retry policy `r` (attempts > 0).
+fn router_headers(r: &Retries) -> Vec<(&'static str, String)> {
+    // An empty status-code list retries nothing, so Istio's default policy
+    // is sent as written.
+    let split = RetryOn::split(r, DefaultPolicy::AsWritten);
+    let mut out = vec![("x-envoy-max-retries", r.attempts.to_string())];
+    let mut spare = Vec::new();
+    if let Some(http) = joined(&mut spare, split.http_conditions()) {
+        out.push(("x-envoy-retry-on", http));
+    }
+    if let Some(grpc) = joined(&mut spare, split.grpc_conditions()) {
+        out.push(("x-envoy-retry-grpc-on", grpc));
+    }
+    if let Some(codes) = joined(&mut spare, split.status_codes()) {
+        out.push(("x-envoy-retriable-status-codes", codes));
+    }
+    if let Some(t) = r.per_try_timeout.map(as_millis) {
+        out.push(("x-envoy-upstream-rq-per-try-timeout-ms", t.to_string()));
+    }
+    out
+}
+
+/// Text buffers kept between plans at most (a plan uses a dozen).
+const SPARE_STRINGS: usize = 64;
+
+impl Scratch {
+    /// Takes back `plan`'s lists and text for the next plan.
+    pub fn recycle(&mut self, mut plan: Plan) {
+        let spare = &mut self.spare;
+        let room = SPARE_STRINGS.saturating_sub(spare.len());
+        spare.extend(
+            plan.remove
+                .drain(..)
+                .chain(
+                    plan.set
+                        .drain(..)
+                        .chain(plan.add.drain(..))
+                        .flat_map(|(k, v)| [k, v]),
+                )
+                .take(room),
+        );
+        plan.reply = None;
+        plan.abort = None;
+        plan.delay_ms = None;
+        plan.response = HeaderOps::default();
+        self.plan = plan;
+    }
+}
+
+/// A string holding `text`, from a spare buffer when there is one.
+fn text(spare: &mut Vec<String>, text: &str) -> String {
+    let mut s = spare.pop().unwrap_or_default();
+    s.clear();
+    s.push_str(text);
+    s
+}
+
+/// [`text`] for a number, in decimal.
+fn number(spare: &mut Vec<String>, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut s = spare.pop().unwrap_or_default();
+    s.clear();
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s
+}
+
+/// [`text`] for `items` joined with `,`; `None` when there are none.
+fn joined<T: std::fmt::Display>(
+    spare: &mut Vec<String>,
+    items: impl IntoIterator<Item = T>,
+) -> Option<String> {
+    use std::fmt::Write;
+    let mut s: Option<String> = None;
+    for item in items {
+        let out = match &mut s {
+            Some(out) => {
+                out.push(',');
+                out
+            }
+            None => s.insert({
+                let mut fresh = spare.pop().unwrap_or_default();
+                fresh.clear();
+                fresh
+            }),
+        };
+        let _ = write!(out, "{item}");
+    }
+    s
+}
+
+impl Filter {
+    /// The filter for a configuration; lists the headers its routes read.
+    pub fn new(configured: Configured) -> Filter {
+        Filter {
+            selection: HeaderSelection::of(&configured.mesh, &configured.options),
+            configured,
+        }
+    }
+
+    /// Buffers for [`Filter::plan`], the caller's constant fields filled.
+    pub fn scratch(&self) -> Scratch {
+        let mut request = Request::new("");
+        request.source.labels = self.configured.options.source_labels.clone();
+        Scratch {
+            request,
+            plan: Plan::default(),
+            spare: Vec::new(),
+            router: RouterHeaderCache::default(),
+        }
+    }
+
+    /// Decides for a request with `headers` (HTTP/2-style, as Envoy lists
+    /// them) and turns the decision into header edits and replies. Only
+    /// the headers the routes of the request's host read are copied into
+    /// the request decided on; client copies of the headers the filter
+    /// owns are removed when present.
+    pub fn plan(&self, scratch: &mut Scratch, headers: &[(String, String)]) -> Plan {
+        let options = &self.configured.options;
+        let mut p = std::mem::take(&mut scratch.plan);
+        let spare = &mut scratch.spare;
+        let mut line = RequestLine::default();
+        for (k, v) in headers {
+            line.note(k, v);
+            // The control headers all start with `x-envoy-`.
+            let owned = (starts_with_ignore_case(k, "x-envoy-")
+                && CONTROL_HEADERS.iter().any(|c| k.eq_ignore_ascii_case(c)))
+                || k.eq_ignore_ascii_case(&options.cluster_header);
+            if owned && !p.remove.iter().any(|r| r.eq_ignore_ascii_case(k)) {
+                let mut name = text(spare, k);
+                name.make_ascii_lowercase();
+                p.remove.push(name);
+            }
+        }
+        let request = &mut scratch.request;
+        let host = line.authority.or(line.host).unwrap_or("");
+        request.refill(&RequestFields {
+            host,
+            port: options.listener_port,
+            method: line.method,
+            path: line.path,
+            scheme: line.scheme,
+            gateway: Some(&options.gateway),
+            namespace: Some(&options.source_namespace),
+            protocol: Protocol::Http,
+            sni: None,
+            destination_ip: None,
+        });
+        let selected = self.selection.for_authority(host);
+        request.headers.refill(
+            headers
+                .iter()
+                .filter(|(k, _)| !k.starts_with(':') && selected.contains(k))
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let seed = line.request_id.unwrap_or_default();
+        decide_plan(
+            &self.configured,
+            request,
+            &seed,
+            &mut p,
+            spare,
+            &mut scratch.router,
+        );
+        p
+    }
+}
+
+/// What the filter reads from the headers besides the routes' own: the
+/// request line and the seed of its randomness.
+#[derive(Debug, Default)]
+struct RequestLine<'a> {
+    authority: Option<&'a str>,
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    scheme: Option<&'a str>,
+    /// Several `x-request-id` lines joined with `,`, as a matcher sees them.
+    request_id: Option<Cow<'a, str>>,
+}
+
+/// Whether `text` starts with `prefix` (lower-case), ASCII case ignored.
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+impl<'a> RequestLine<'a> {
+    fn note(&mut self, name: &str, value: &'a str) {
+        let first = |slot: &mut Option<&'a str>| {
+            slot.get_or_insert(value);
+        };
+        // Most headers are none of these: one byte tells.
+        if !matches!(
+            name.as_bytes().first(),
+            Some(b':' | b'h' | b'H' | b'x' | b'X')
+        ) {
+            return;
+        }
+        if name.eq_ignore_ascii_case(":authority") {
+            first(&mut self.authority);
+        } else if name.eq_ignore_ascii_case(":path") {
+            first(&mut self.path);
+        } else if name.eq_ignore_ascii_case(":method") {
+            first(&mut self.method);
+        } else if name.eq_ignore_ascii_case(":scheme") {
+            first(&mut self.scheme);
+        } else if name.eq_ignore_ascii_case("host") {
+            first(&mut self.host);
+        } else if name.eq_ignore_ascii_case("x-request-id") {
+            self.request_id = Some(match self.request_id.take() {
+                None => Cow::Borrowed(value),
+                Some(seen) => Cow::Owned(format!("{seen},{value}")),
+            });
+        }
+    }
 }
 
 /// Parses the plugin configuration: a JSON object with the options above, or
@@ -161,7 +437,8 @@ fn as_millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The meshroute request for a set of HTTP/2-style headers.
+/// The meshroute request for a set of HTTP/2-style headers, every header
+/// copied (what [`Filter::plan`] decides on when the routes read them all).
 pub fn request(options: &FilterOptions, headers: &[(String, String)]) -> Request {
     let get = |n: &str| {
         headers
@@ -197,20 +474,17 @@ fn ops_as_headers(ops: &HeaderOps) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decides and turns the decision into header edits and replies.
-pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
-    let req = request(&c.options, headers);
-    let seed = req
-        .headers
-        .get("x-request-id")
-        .unwrap_or_default()
-        .into_owned();
-    let mut p = Plan {
-        remove: CONTROL_HEADERS.iter().map(|h| h.to_string()).collect(),
-        ..Plan::default()
-    };
-    p.remove.push(c.options.cluster_header.clone());
-    let d = match c.mesh.decide(&req) {
+/// Decides `req` and adds to `p` the header edits and replies the decision
+/// makes; `seed` seeds the randomness, `spare` lends text buffers.
+fn decide_plan(
+    c: &Configured,
+    req: &Request,
+    seed: &str,
+    p: &mut Plan,
+    spare: &mut Vec<String>,
+    router: &mut RouterHeaderCache,
+) {
+    let d = match c.mesh.decide(req) {
         Ok(d) => d,
         Err(e) => {
             p.reply = Some(LocalReply {
@@ -218,10 +492,12 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                 headers: Vec::new(),
                 body: Some(e.to_string()),
             });
-            return p;
+            return;
         }
     };
-    p.response = d.response_headers().clone();
+    if !d.response_headers().is_empty() {
+        p.response = d.response_headers().clone();
+    }
     match d.outcome() {
         Outcome::Redirect => {
             if let Some(r) = d.redirect() {
@@ -233,7 +509,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                     body: None,
                 });
             }
-            return p;
+            return;
         }
         Outcome::DirectResponse => {
             if let Some(r) = d.direct_response() {
@@ -243,7 +519,7 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                     body: r.body.clone(),
                 });
             }
-            return p;
+            return;
         }
         Outcome::NotFound => {
             p.reply = Some(LocalReply {
@@ -251,18 +527,22 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
                 headers: Vec::new(),
                 body: None,
             });
-            return p;
+            return;
         }
         Outcome::Passthrough => {
-            p.set
-                .push((c.options.cluster_header.clone(), PASSTHROUGH_CLUSTER.into()));
-            return p;
+            p.set.push((
+                text(spare, &c.options.cluster_header),
+                text(spare, PASSTHROUGH_CLUSTER),
+            ));
+            return;
         }
         Outcome::Route | Outcome::DefaultRoute => {}
     }
-    if let Some(dest) = d.pick(random(&seed, 0)) {
-        p.set
-            .push((c.options.cluster_header.clone(), dest.cluster().to_string()));
+    if let Some(dest) = d.pick(random(seed, 0)) {
+        p.set.push((
+            text(spare, &c.options.cluster_header),
+            text(spare, dest.cluster()),
+        ));
     }
     if let Some(rw) = d.rewrite() {
         if let Some(path) = &rw.path {
@@ -274,51 +554,34 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
     }
     let plain = |k: &str| !k.starts_with(':') && !k.eq_ignore_ascii_case("host");
     let request_headers = d.request_headers();
-    p.remove.extend(request_headers.remove.iter().cloned());
+    for k in &request_headers.remove {
+        p.remove.push(text(spare, k));
+    }
     for (k, v) in request_headers.set.iter().filter(|(k, _)| plain(k)) {
-        p.set.push((k.clone(), v.clone()));
+        p.set.push((text(spare, k), text(spare, v)));
     }
     for (k, v) in request_headers.add.iter().filter(|(k, _)| plain(k)) {
-        p.add.push((k.clone(), v.clone()));
+        p.add.push((text(spare, k), text(spare, v)));
     }
     // Istio disables the route timeout unless the VirtualService sets one.
     let timeout = d.timeout().map(as_millis).unwrap_or(0);
-    p.set
-        .push(("x-envoy-upstream-rq-timeout-ms".into(), timeout.to_string()));
+    p.set.push((
+        text(spare, "x-envoy-upstream-rq-timeout-ms"),
+        number(spare, timeout),
+    ));
     if let Some(r) = d.retries().filter(|r| r.attempts > 0) {
-        // Router headers: an empty status-code list retries nothing, so
-        // Istio's default policy is sent as written.
-        let split = RetryOn::split(r, DefaultPolicy::AsWritten);
-        p.set
-            .push(("x-envoy-max-retries".into(), r.attempts.to_string()));
-        let http: Vec<&str> = split.http_conditions().collect();
-        if !http.is_empty() {
-            p.set.push(("x-envoy-retry-on".into(), http.join(",")));
-        }
-        let grpc: Vec<&str> = split.grpc_conditions().collect();
-        if !grpc.is_empty() {
-            p.set.push(("x-envoy-retry-grpc-on".into(), grpc.join(",")));
-        }
-        let codes: Vec<String> = split.status_codes().iter().map(u32::to_string).collect();
-        if !codes.is_empty() {
-            p.set
-                .push(("x-envoy-retriable-status-codes".into(), codes.join(",")));
-        }
-        if let Some(t) = r.per_try_timeout.map(as_millis) {
-            p.set.push((
-                "x-envoy-upstream-rq-per-try-timeout-ms".into(),
-                t.to_string(),
-            ));
+        for (name, value) in router.headers(r) {
+            p.set.push((text(spare, name), text(spare, value)));
         }
     }
     if let Some(f) = d.fault() {
         if let Some(delay) = &f.delay {
-            if fires(delay.percent, random(&seed, 1)) {
+            if fires(delay.percent, random(seed, 1)) {
                 p.delay_ms = Some(as_millis(delay.fixed_delay)).filter(|ms| *ms > 0);
             }
         }
         if let Some(a) = &f.abort {
-            if fires(a.percent, random(&seed, 2)) {
+            if fires(a.percent, random(seed, 2)) {
                 p.abort = Some(match (a.http_status, a.grpc_code()) {
                     (Some(s), _) => LocalReply {
                         status: u32::try_from(s).unwrap_or(500),
@@ -337,7 +600,6 @@ pub fn plan(c: &Configured, headers: &[(String, String)]) -> Plan {
             }
         }
     }
-    p
 }
 
 #[cfg(test)]
@@ -382,12 +644,17 @@ spec:
     - {destination: {host: reviews, subset: v2}, weight: 10}
 "#;
 
-    fn configured() -> Configured {
+    fn configured() -> Filter {
         let opts = serde_json::json!({"config": CONFIG}).to_string();
         match configure(opts.as_bytes()) {
-            Ok(c) => c,
+            Ok(c) => Filter::new(c),
             Err(e) => panic!("{e:?}"),
         }
+    }
+
+    /// One request's plan, with fresh buffers.
+    fn plan(f: &Filter, headers: &[(String, String)]) -> Plan {
+        f.plan(&mut f.scratch(), headers)
     }
 
     fn hdrs(path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -411,7 +678,10 @@ spec:
     #[test]
     fn header_match_sets_the_cluster_header() {
         let c = configured();
-        let p = plan(&c, &hdrs("/", &[("end-user", "jason")]));
+        let p = plan(
+            &c,
+            &hdrs("/", &[("end-user", "jason"), ("x-envoy-retry-on", "5xx")]),
+        );
         assert_eq!(
             set(&p, "x-meshroute-cluster"),
             Some("outbound|9080|v2|reviews.default.svc.cluster.local")
@@ -511,6 +781,78 @@ spec:
         let e = configure(br#"{"config": "", "gatewy": "mesh"}"#).unwrap_err();
         assert!(e[0].contains("gatewy"));
         assert!(configure(b"\xff").is_err());
+    }
+
+    #[test]
+    fn a_reused_scratch_plans_as_fresh_buffers_do() {
+        let c = configured();
+        let requests = [
+            hdrs("/api/users?q=1", &[]),
+            hdrs("/", &[("end-user", "jason"), ("x-envoy-max-retries", "9")]),
+            hdrs("/moved/x", &[]),
+            hdrs("/abort", &[]),
+            hdrs("/teapot", &[]),
+            hdrs("/", &[("x-meshroute-cluster", "client-pick")]),
+            hdrs("/api/again", &[]),
+        ];
+        let mut scratch = c.scratch();
+        for _ in 0..2 {
+            for h in &requests {
+                let reused = c.plan(&mut scratch, h);
+                assert_eq!(reused, plan(&c, h), "{h:?}");
+                scratch.recycle(reused);
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_control_headers_a_client_sent_are_removed() {
+        let c = configured();
+        assert!(plan(&c, &hdrs("/", &[])).remove.is_empty());
+        let p = plan(
+            &c,
+            &hdrs(
+                "/",
+                &[
+                    ("X-Envoy-Max-Retries", "9"),
+                    ("x-envoy-max-retries", "8"),
+                    ("x-meshroute-cluster", "client-pick"),
+                    ("x-envoy-upstream-rq-per-try-timeout-ms", "1"),
+                ],
+            ),
+        );
+        assert_eq!(
+            p.remove,
+            [
+                "x-envoy-max-retries",
+                "x-meshroute-cluster",
+                "x-envoy-upstream-rq-per-try-timeout-ms"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_decision_is_the_one_on_every_header() {
+        // The filter copies only the headers the routes read; deciding on
+        // every header gives the same decision.
+        let c = configured();
+        for h in [
+            hdrs("/", &[("end-user", "jason"), ("cookie", "a=b")]),
+            hdrs("/", &[("end-user", "mary"), ("x-other", "1")]),
+            hdrs("/api/x", &[("end-user", "jason")]),
+        ] {
+            let mut scratch = c.scratch();
+            let _ = c.plan(&mut scratch, &h);
+            let every = request(&c.configured.options, &h);
+            let chosen = c
+                .configured
+                .mesh
+                .decide(&scratch.request)
+                .map(|d| format!("{d:?}"));
+            let full = c.configured.mesh.decide(&every).map(|d| format!("{d:?}"));
+            assert_eq!(chosen, full, "{h:?}");
+            assert!(scratch.request.headers.len() < every.headers.len());
+        }
     }
 
     #[test]
