@@ -96,7 +96,7 @@ const fn widen(value: usize) -> u64 {
 }
 
 /// Every limit, raisable ones first, in the order of the constants above.
-pub const ALL: &[LimitInfo] = &[
+pub static ALL: &[LimitInfo] = &[
     LimitInfo {
         name: "max_input_bytes",
         constant: "MAX_INPUT_BYTES",
