@@ -87,8 +87,6 @@ pub struct LimitInfo {
     pub default: u64,
     /// `None` for a raisable limit; for a fixed one, why it is fixed.
     pub fixed: Option<&'static str>,
-    /// What the limit bounds, in a few words (for help texts).
-    pub bounds: &'static str,
 }
 
 const fn widen(value: usize) -> u64 {
@@ -103,7 +101,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Bytes,
         default: widen(MAX_INPUT_BYTES),
         fixed: None,
-        bounds: "bytes of text in one load, all files together",
     },
     LimitInfo {
         name: "max_documents",
@@ -111,7 +108,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_DOCUMENTS),
         fixed: None,
-        bounds: "YAML documents in one load",
     },
     LimitInfo {
         name: "max_aliases",
@@ -119,7 +115,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_ALIASES),
         fixed: None,
-        bounds: "YAML alias references in one document",
     },
     LimitInfo {
         name: "max_anchor_expansion_events",
@@ -127,7 +122,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_ANCHOR_EXPANSION_EVENTS),
         fixed: None,
-        bounds: "nodes YAML aliases replay in one document",
     },
     LimitInfo {
         name: "max_nodes",
@@ -135,7 +129,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_NODES),
         fixed: None,
-        bounds: "YAML nodes in one document, after alias expansion",
     },
     LimitInfo {
         name: "max_rules_per_host",
@@ -143,7 +136,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_RULES_PER_HOST),
         fixed: None,
-        bounds: "HTTP routes of one VirtualService's hosts",
     },
     LimitInfo {
         name: "max_request_headers",
@@ -151,7 +143,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_REQUEST_HEADERS),
         fixed: None,
-        bounds: "headers in one request",
     },
     LimitInfo {
         name: "max_request_header_bytes",
@@ -159,7 +150,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Bytes,
         default: widen(MAX_REQUEST_HEADER_BYTES),
         fixed: None,
-        bounds: "bytes of one request header, name and value",
     },
     LimitInfo {
         name: "max_request_path_bytes",
@@ -167,7 +157,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Bytes,
         default: widen(MAX_REQUEST_PATH_BYTES),
         fixed: None,
-        bounds: "bytes of a request's path with query",
     },
     LimitInfo {
         name: "max_scenario_hosts",
@@ -175,7 +164,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_SCENARIO_HOSTS),
         fixed: None,
-        bounds: "upstream hosts in one resilience scenario",
     },
     LimitInfo {
         name: "max_scenario_operations",
@@ -183,7 +171,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: MAX_SCENARIO_OPERATIONS,
         fixed: None,
-        bounds: "operations one scenario replays",
     },
     LimitInfo {
         name: "max_scenario_host_ticks",
@@ -191,7 +178,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: MAX_SCENARIO_HOST_TICKS,
         fixed: None,
-        bounds: "outlier interval ticks times hosts in one scenario",
     },
     LimitInfo {
         name: "max_nesting_depth",
@@ -199,7 +185,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_NESTING_DEPTH),
         fixed: Some("it bounds the YAML reader's stack; Istio resources nest about 12 deep"),
-        bounds: "nesting of mappings and sequences",
     },
     LimitInfo {
         name: "max_regex_len",
@@ -207,7 +192,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Count,
         default: widen(MAX_REGEX_LEN),
         fixed: Some("it is Istio's own limit: istiod refuses a longer regex"),
-        bounds: "characters of one regular expression",
     },
     LimitInfo {
         name: "max_regex_program_bytes",
@@ -215,7 +199,6 @@ pub static ALL: &[LimitInfo] = &[
         unit: LimitUnit::Bytes,
         default: widen(MAX_REGEX_PROGRAM_BYTES),
         fixed: Some("it is the compiled size Envoy's RE2 allows"),
-        bounds: "compiled size of one regular expression",
     },
 ];
 
@@ -470,7 +453,7 @@ fn parse_value(text: &str, unit: LimitUnit) -> Option<u64> {
 pub fn format_value(unit: &LimitUnit, value: u64) -> String {
     if *unit == LimitUnit::Bytes && value > 0 {
         for (shift, name) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-            if value % (1u64 << shift) == 0 {
+            if value.is_multiple_of(1u64 << shift) {
                 return format!("{} {name}", value >> shift);
             }
         }
