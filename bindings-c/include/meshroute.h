@@ -129,6 +129,11 @@ typedef struct meshroute_balancer meshroute_balancer;
 // `meshroute_decision_free`. Independent of the mesh it came from.
 typedef struct meshroute_decision meshroute_decision;
 
+// A set of limits, the defaults until set. Opaque; create with
+// `meshroute_limits_new`, release with `meshroute_limits_free`; pass to
+// `meshroute_mesh_new_with_limits`, which copies it.
+typedef struct meshroute_limits meshroute_limits;
+
 // A compiled configuration. Opaque; create with `meshroute_mesh_new`,
 // release with `meshroute_mesh_free`. Shareable by threads for deciding.
 typedef struct meshroute_mesh meshroute_mesh;
@@ -490,6 +495,46 @@ struct meshroute_str meshroute_last_error(void);
 // Prints the panic message to standard error, as any Rust panic does.
 enum meshroute_status meshroute_debug_panic(void);
 
+// New limits, every one at its default (the constants of
+// `meshroute::limits`). Free with `meshroute_limits_free`.
+//
+// # Safety
+// `out` must be writable.
+enum meshroute_status meshroute_limits_new(struct meshroute_limits **out);
+
+// Sets the limit `name` (lower case, as `max_input_bytes`) from `value` as
+// text: a whole number (`1_000_000`), or for a byte limit a size (`64MiB`,
+// `1GiB`, `500KB`). `MESHROUTE_STATUS_INVALID_ARGUMENT` for an unknown name
+// (the last error suggests the closest), a fixed limit or a bad value; the
+// limit then keeps its value. Not thread-safe for one handle.
+//
+// # Safety
+// `limits` a live limits handle (or NULL); the strings readable for their
+// lengths (or NULL with length 0).
+enum meshroute_status meshroute_limits_set(struct meshroute_limits *limits,
+                                           const char *name,
+                                           size_t name_len,
+                                           const char *value,
+                                           size_t value_len);
+
+// The value of the limit `name` (fixed ones included).
+// `MESHROUTE_STATUS_INVALID_ARGUMENT` for an unknown name. Thread-safe.
+//
+// # Safety
+// `limits` a live limits handle (or NULL); `name` readable for `name_len`
+// bytes; `out` writable.
+enum meshroute_status meshroute_limits_get(const struct meshroute_limits *limits,
+                                           const char *name,
+                                           size_t name_len,
+                                           uint64_t *out);
+
+// Frees limits. NULL is a no-op; a handle already freed is refused with
+// `MESHROUTE_STATUS_INVALID_HANDLE`. Meshes made with them keep their copy.
+//
+// # Safety
+// `limits` must be NULL or a pointer from `meshroute_limits_new`.
+enum meshroute_status meshroute_limits_free(struct meshroute_limits *limits);
+
 // Loads YAML (one or more documents) or JSON configuration text and
 // compiles it. Loading never fails on bad configuration: resources with
 // errors are left out and the problems are messages (see
@@ -525,6 +570,26 @@ enum meshroute_status meshroute_mesh_new_with_mesh_config(const char *text,
                                                           const char *mesh_config_name,
                                                           size_t mesh_config_name_len,
                                                           struct meshroute_mesh **out);
+
+// `meshroute_mesh_new_with_mesh_config` within `limits` (from
+// `meshroute_limits_new`, copied; NULL for the defaults): the text is
+// loaded, checked and compiled within them, and the mesh decides requests
+// within their request limits. A limit the text exceeds is an error
+// message (`MR0005`) naming it and how to raise it.
+//
+// # Safety
+// As `meshroute_mesh_new_with_mesh_config`; `limits` NULL or a live limits
+// handle.
+enum meshroute_status meshroute_mesh_new_with_limits(const char *text,
+                                                     size_t text_len,
+                                                     const char *name,
+                                                     size_t name_len,
+                                                     const char *mesh_config,
+                                                     size_t mesh_config_len,
+                                                     const char *mesh_config_name,
+                                                     size_t mesh_config_name_len,
+                                                     const struct meshroute_limits *limits,
+                                                     struct meshroute_mesh **out);
 
 // Frees a mesh. NULL is a no-op. Returns `MESHROUTE_STATUS_INVALID_HANDLE`
 // (and does nothing) for a mesh already freed. Decisions made from the

@@ -53,7 +53,8 @@ impl DecisionState {
     /// The strings and arrays of `request` are valid as the header documents.
     unsafe fn redecide(&mut self, mesh: &Arc<Mesh>, request: &meshroute_request) -> Outcome {
         // SAFETY: forwarded contract.
-        unsafe { fill_request(&mut self.request, request) }?;
+        let max_headers = mesh.options().limits.max_request_headers;
+        unsafe { fill_request(&mut self.request, request, max_headers) }?;
         if !Arc::ptr_eq(&self.mesh, mesh) {
             let decision = run(mesh, &self.request, false)?;
             // SAFETY: borrows `*mesh`; the state keeps that mesh from the next
@@ -132,8 +133,15 @@ unsafe fn decide_struct(
     if request.is_null() {
         return Err(Failure::null("request"));
     }
+    // The mesh's header limit bounds the copy; a mesh that is not live is
+    // reported by `decide_into`, after the request's own errors.
+    // SAFETY: the caller's contract for `mesh`.
+    let max_headers = unsafe { crate::mesh::mesh_ref(mesh) }
+        .map_or(meshroute_core::limits::MAX_REQUEST_HEADERS, |state| {
+            state.mesh.options().limits.max_request_headers
+        });
     // SAFETY: non-NULL; the caller guarantees a valid meshroute_request.
-    let request = unsafe { request_in(&*request) }?;
+    let request = unsafe { request_in(&*request, max_headers) }?;
     // SAFETY: forwarded.
     unsafe { decide_into(mesh, request, explain, out) }
 }

@@ -169,6 +169,66 @@ pub unsafe extern "C" fn meshroute_mesh_new_with_mesh_config(
     })
 }
 
+/// `meshroute_mesh_new_with_mesh_config` within `limits` (from
+/// `meshroute_limits_new`, copied; NULL for the defaults): the text is
+/// loaded, checked and compiled within them, and the mesh decides requests
+/// within their request limits. A limit the text exceeds is an error
+/// message (`MR0005`) naming it and how to raise it.
+///
+/// # Safety
+/// As `meshroute_mesh_new_with_mesh_config`; `limits` NULL or a live limits
+/// handle.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn meshroute_mesh_new_with_limits(
+    text: *const c_char,
+    text_len: usize,
+    name: *const c_char,
+    name_len: usize,
+    mesh_config: *const c_char,
+    mesh_config_len: usize,
+    mesh_config_name: *const c_char,
+    mesh_config_name_len: usize,
+    limits: *const crate::limits::meshroute_limits,
+    out: *mut *mut meshroute_mesh,
+) -> meshroute_status {
+    guard("meshroute_mesh_new_with_limits", || {
+        out_required("out", out)?;
+        // SAFETY: `out` checked non-NULL; the caller guarantees it is writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let limits = if limits.is_null() {
+            meshroute_core::limits::Limits::default()
+        } else {
+            // SAFETY: caller contract.
+            unsafe { crate::limits::limits_ref(limits) }?.clone()
+        };
+        // SAFETY: the caller's contract for every string.
+        let text = unsafe { str_in("text", text, text_len) }?;
+        let name = unsafe { str_in("name", name, name_len) }?;
+        let mesh_text = unsafe { str_in("mesh_config", mesh_config, mesh_config_len) }?;
+        let mesh_name =
+            unsafe { str_in("mesh_config_name", mesh_config_name, mesh_config_name_len) }?;
+        let name = if name.is_empty() { "<inline>" } else { name };
+        let mesh_name = if mesh_name.is_empty() {
+            "<mesh-config>"
+        } else {
+            mesh_name
+        };
+        let options = meshroute_core::load::LoadOptions {
+            limits,
+            ..meshroute_core::load::LoadOptions::default()
+        };
+        let input = meshroute_core::load::Input { name, text };
+        let mut config = meshroute_core::load::load(&[input], &options);
+        if !mesh_text.is_empty() {
+            config.add_mesh_config_file(mesh_text, mesh_name);
+        }
+        // SAFETY: checked above.
+        unsafe { out.write(compiled(&config).cast()) };
+        Ok(())
+    })
+}
+
 /// Frees a mesh. NULL is a no-op. Returns `MESHROUTE_STATUS_INVALID_HANDLE`
 /// (and does nothing) for a mesh already freed. Decisions made from the
 /// mesh stay valid. Must not race with other calls on the same mesh.

@@ -69,15 +69,20 @@ unsafe fn pair_field_in<'a>(
 ///
 /// # Safety
 /// Every pointer in `req` must satisfy the `meshroute_request` contract.
-pub(crate) unsafe fn request_in(req: &meshroute_request) -> Result<Request, Failure> {
+pub(crate) unsafe fn request_in(
+    req: &meshroute_request,
+    max_headers: usize,
+) -> Result<Request, Failure> {
     let mut request = Request::new(String::new());
     // SAFETY: forwarded contract.
-    unsafe { fill_request(&mut request, req) }?;
+    unsafe { fill_request(&mut request, req, max_headers) }?;
     Ok(request)
 }
 
-/// Writes the C request into `request`, every field, reusing its buffers.
-/// On failure `request` is partly written and must not be decided.
+/// Writes the C request into `request`, every field, reusing its buffers;
+/// more than `max_headers` headers (the mesh's `max_request_headers`) is an
+/// error before anything is copied. On failure `request` is partly written
+/// and must not be decided.
 ///
 /// # Safety
 /// The strings and arrays of `req` are valid as the header documents.
@@ -85,12 +90,13 @@ pub(crate) unsafe fn request_in(req: &meshroute_request) -> Result<Request, Fail
 pub(crate) unsafe fn fill_request(
     request: &mut Request,
     req: &meshroute_request,
+    max_headers: usize,
 ) -> Result<(), Failure> {
     // SAFETY (both): forwarded contract.
     if unsafe { fill_plain(request, req) }.is_some() {
         return Ok(());
     }
-    unsafe { fill_checked(request, req) }
+    unsafe { fill_checked(request, req, max_headers) }
 }
 
 /// [`fill_request`] with every check spelt out: the first string that is
@@ -103,6 +109,7 @@ pub(crate) unsafe fn fill_request(
 pub(crate) unsafe fn fill_checked(
     request: &mut Request,
     req: &meshroute_request,
+    max_headers: usize,
 ) -> Result<(), Failure> {
     // SAFETY (all blocks below): the caller's contract for the request's strings and arrays.
     let authority = unsafe { meshroute_str_in("request.authority", req.authority) }?;
@@ -113,13 +120,13 @@ pub(crate) unsafe fn fill_checked(
         ));
     }
     // Refuse an absurd count before copying anything; core checks the exact limit again.
-    if req.header_count > meshroute_core::limits::MAX_REQUEST_HEADERS {
+    if req.header_count > max_headers {
         return Err(Failure::new(
             MESHROUTE_STATUS_INVALID_REQUEST,
             format!(
-                "{} headers, more than {} (limits::MAX_REQUEST_HEADERS)",
+                "{} headers, more than {max_headers} ({})",
                 req.header_count,
-                meshroute_core::limits::MAX_REQUEST_HEADERS
+                meshroute_core::limits::hint("max_request_headers", max_headers as u64)
             ),
         ));
     }
@@ -177,6 +184,7 @@ fn c_fields<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    const MAX_HEADERS: usize = meshroute_core::limits::MAX_REQUEST_HEADERS;
 
     fn s(text: &str) -> meshroute_str {
         meshroute_str::borrow(text)
@@ -199,7 +207,7 @@ mod tests {
     #[test]
     fn empty_fields_take_the_spec_defaults() {
         // SAFETY: every string borrows a live &'static str; arrays are NULL with count 0.
-        let r = unsafe { request_in(&empty_request("reviews")) }.unwrap();
+        let r = unsafe { request_in(&empty_request("reviews"), MAX_HEADERS) }.unwrap();
         assert_eq!(r, Request::new("reviews"));
     }
 
@@ -223,7 +231,7 @@ mod tests {
         c.source_label_count = 1;
         c.gateway = s("istio-system/ingress");
         // SAFETY: all pointers borrow live locals for the call.
-        let r = unsafe { request_in(&c) }.unwrap();
+        let r = unsafe { request_in(&c, MAX_HEADERS) }.unwrap();
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/a?b"));
         assert_eq!(r.headers.get("end-user").as_deref(), Some("jason"));
         assert_eq!(r.source.namespace, "shop");
@@ -291,13 +299,13 @@ mod tests {
         varied_requests(|c, ascii| {
             let mut checked = Request::new(String::new());
             // SAFETY: every pointer in `c` borrows live locals for the call.
-            unsafe { fill_checked(&mut checked, c) }.unwrap();
+            unsafe { fill_checked(&mut checked, c, MAX_HEADERS) }.unwrap();
             // SAFETY: as above.
             let fast = unsafe { fill_plain(&mut kept, c) };
             assert_eq!(fast.is_some(), ascii, "the fast path reads ASCII: {c:?}");
             if fast.is_none() {
                 // SAFETY: as above.
-                unsafe { fill_checked(&mut kept, c) }.unwrap();
+                unsafe { fill_checked(&mut kept, c, MAX_HEADERS) }.unwrap();
             }
             assert_eq!(kept, checked, "{c:?}");
         });
@@ -306,7 +314,7 @@ mod tests {
     #[test]
     fn an_empty_authority_is_an_invalid_request() {
         // SAFETY: as above.
-        let err = unsafe { request_in(&empty_request("")) }.unwrap_err();
+        let err = unsafe { request_in(&empty_request(""), MAX_HEADERS) }.unwrap_err();
         assert_eq!(err.status, MESHROUTE_STATUS_INVALID_REQUEST);
     }
 }

@@ -864,6 +864,90 @@ static void test_mesh_config(const char *config) {
     CHECK(none == NULL && last_error_contains("mesh_config is NULL"));
 }
 
+/* Limits raised (or lowered) by name, as `meshroute --limit NAME=VALUE`. */
+static int has_message_containing(meshroute_mesh *mesh, const char *needle) {
+    size_t count = 0;
+    OK(meshroute_mesh_message_count(mesh, &count));
+    for (size_t i = 0; i < count; i++) {
+        meshroute_message m;
+        OK(meshroute_mesh_message(mesh, i, &m));
+        if (str_contains(m.text, needle)) return 1;
+    }
+    return 0;
+}
+
+static void test_limits(const char *config) {
+    meshroute_limits *limits = NULL;
+    OK(meshroute_limits_new(&limits));
+    uint64_t value = 0;
+    OK(meshroute_limits_get(limits, "max_input_bytes", 15, &value));
+    CHECK(value == 64u * 1024 * 1024);
+    OK(meshroute_limits_set(limits, "max_input_bytes", 15, "1GiB", 4));
+    OK(meshroute_limits_get(limits, "max_input_bytes", 15, &value));
+    CHECK(value == 1024u * 1024 * 1024);
+
+    STATUS(meshroute_limits_set(limits, "max_documnets", 13, "5", 1),
+           MESHROUTE_STATUS_INVALID_ARGUMENT);
+    CHECK(last_error_contains("did you mean max_documents?"));
+    STATUS(meshroute_limits_set(limits, "max_documents", 13, "five", 4),
+           MESHROUTE_STATUS_INVALID_ARGUMENT);
+    CHECK(last_error_contains("a whole number"));
+    STATUS(meshroute_limits_set(limits, "max_regex_len", 13, "4096", 4),
+           MESHROUTE_STATUS_INVALID_ARGUMENT);
+    CHECK(last_error_contains("fixed"));
+    STATUS(meshroute_limits_get(limits, "nope", 4, &value), MESHROUTE_STATUS_INVALID_ARGUMENT);
+
+    /* A lowered document limit: the second document is refused, and the
+       message says how to raise the limit. */
+    OK(meshroute_limits_set(limits, "max_documents", 13, "1", 1));
+    meshroute_mesh *mesh = NULL;
+    OK(meshroute_mesh_new_with_limits(config, strlen(config), "reviews.yaml", 12, NULL, 0, NULL,
+                                      0, limits, &mesh));
+    bool errors = false;
+    OK(meshroute_mesh_has_errors(mesh, &errors));
+    CHECK(errors);
+    CHECK(has_message_containing(mesh, "--limit max_documents=N"));
+    OK(meshroute_mesh_free(mesh));
+
+    /* A raised header limit: the mesh decides a request the default refuses. */
+    OK(meshroute_limits_set(limits, "max_documents", 13, "100_000", 7));
+    OK(meshroute_limits_set(limits, "max_request_headers", 19, "2_000", 5));
+    OK(meshroute_mesh_new_with_limits(config, strlen(config), "reviews.yaml", 12, NULL, 0, NULL,
+                                      0, limits, &mesh));
+    meshroute_mesh *defaults = NULL;
+    OK(meshroute_mesh_new_with_limits(config, strlen(config), "reviews.yaml", 12, NULL, 0, NULL,
+                                      0, NULL, &defaults));
+    OK(meshroute_limits_free(limits));
+    STATUS(meshroute_limits_free(limits), MESHROUTE_STATUS_INVALID_HANDLE);
+    OK(meshroute_mesh_has_errors(mesh, &errors));
+    CHECK(!errors);
+
+    enum { HEADERS = 1100 };
+    meshroute_header *headers = calloc(HEADERS, sizeof *headers);
+    CHECK(headers != NULL);
+    if (headers == NULL) return;
+    for (size_t i = 0; i < HEADERS; i++) {
+        headers[i].name = s("x-many");
+        headers[i].value = s("v");
+    }
+    meshroute_request r = request("reviews:9080", "/");
+    r.headers = headers;
+    r.header_count = HEADERS;
+    meshroute_decision *d = NULL;
+    OK(meshroute_mesh_decide(mesh, &r, &d));
+    OK(meshroute_decision_free(d));
+    d = NULL;
+    OK(meshroute_mesh_decide_into(mesh, &r, &d));
+    OK(meshroute_mesh_decide_into(mesh, &r, &d));
+    OK(meshroute_decision_free(d));
+    d = NULL;
+    STATUS(meshroute_mesh_decide(defaults, &r, &d), MESHROUTE_STATUS_INVALID_REQUEST);
+    CHECK(d == NULL && last_error_contains("--limit max_request_headers=N"));
+    free(headers);
+    OK(meshroute_mesh_free(mesh));
+    OK(meshroute_mesh_free(defaults));
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_capi reviews.yaml\n");
@@ -900,6 +984,7 @@ int main(int argc, char **argv) {
     test_decision_outlives_mesh(config);
     test_decide_into_reuses_a_handle(config);
     test_mesh_config(config);
+    test_limits(config);
     test_outlier_detector();
     test_pool();
     test_balancer();

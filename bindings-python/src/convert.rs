@@ -109,14 +109,22 @@ pub fn parse_duration(text: &str) -> PyResult<Duration> {
 }
 
 /// Parses one YAML (or JSON) document into plain Python objects, with the
-/// reader and limits the configuration loader uses. Raises `ValueError`
-/// naming the position (and the limit, when one is exceeded).
+/// reader and limits the configuration loader uses (`limits` as for
+/// `Mesh.from_yaml`). Raises `ValueError` naming the position (and the
+/// limit, when one is exceeded).
 #[pyfunction]
-#[pyo3(signature = (text, name = "<yaml>"))]
-pub fn parse_yaml<'py>(py: Python<'py>, text: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (text, name = "<yaml>", *, limits = None))]
+pub fn parse_yaml<'py>(
+    py: Python<'py>,
+    text: &str,
+    name: &str,
+    limits: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let limits = crate::limits::limits_from(limits)?;
     let (owned, name) = (text.to_owned(), name.to_owned());
     let value = py.detach(move || {
-        meshroute::load::read_document(&owned, &name).map_err(|message| message.to_string())
+        meshroute::load::read_document_within(&owned, &name, &limits)
+            .map_err(|message| message.to_string())
     });
     json_to_py(py, &value.map_err(PyValueError::new_err)?)
 }

@@ -5,6 +5,7 @@
 
 mod convert;
 mod decision;
+mod limits;
 mod mesh;
 mod message;
 mod resilience;

@@ -66,9 +66,11 @@ fn build(
     namespace: &str,
     strict: bool,
     mesh_config: Option<String>,
+    limits: meshroute::limits::Limits,
 ) -> PyResult<Mesh> {
     let options = LoadOptions {
         default_namespace: namespace.to_string(),
+        limits,
     };
     let (config, mesh) = py.detach(move || {
         let inputs: Vec<Input<'_>> = sources
@@ -116,9 +118,12 @@ impl Mesh {
     /// istiod's camelCase shape, e.g. `{"outboundTrafficPolicy": {"mode":
     /// "REGISTRY_ONLY"}}`); it replaces a ConfigMap `istio-system/istio`
     /// among the resources, and its problems are messages named
-    /// `<mesh_config>`.
+    /// `<mesh_config>`. `limits` raises (or lowers) input limits by name,
+    /// `{"max_input_bytes": "1GiB", "max_documents": 1_000_000}` (README
+    /// "Limits"); the mesh decides within its request limits. An unknown
+    /// name or bad value raises `ValueError` naming it.
     #[staticmethod]
-    #[pyo3(signature = (text, *, name="<string>", namespace="default", strict=false, mesh_config=None))]
+    #[pyo3(signature = (text, *, name="<string>", namespace="default", strict=false, mesh_config=None, limits=None))]
     fn from_yaml(
         py: Python<'_>,
         text: String,
@@ -126,30 +131,35 @@ impl Mesh {
         namespace: &str,
         strict: bool,
         mesh_config: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
         let mesh_config = mesh_config_text(mesh_config)?;
+        let limits = crate::limits::limits_from(limits)?;
         build(
             py,
             vec![(name.to_string(), text)],
             namespace,
             strict,
             mesh_config,
+            limits,
         )
     }
 
     /// Builds a mesh from YAML or JSON files, loaded in order. Raises
     /// `FileNotFoundError` (or another `OSError`) when a file cannot be read;
-    /// `strict`, `namespace` and `mesh_config` as for `from_yaml`.
+    /// `strict`, `namespace`, `mesh_config` and `limits` as for `from_yaml`.
     #[staticmethod]
-    #[pyo3(signature = (*paths, namespace="default", strict=false, mesh_config=None))]
+    #[pyo3(signature = (*paths, namespace="default", strict=false, mesh_config=None, limits=None))]
     fn from_files(
         py: Python<'_>,
         paths: &Bound<'_, PyTuple>,
         namespace: &str,
         strict: bool,
         mesh_config: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
         let mesh_config = mesh_config_text(mesh_config)?;
+        let limits = crate::limits::limits_from(limits)?;
         let paths: Vec<PathBuf> = paths
             .iter()
             .map(|p| p.extract::<PathBuf>())
@@ -164,22 +174,24 @@ impl Mesh {
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
-        build(py, read?, namespace, strict, mesh_config)
+        build(py, read?, namespace, strict, mesh_config, limits)
     }
 
     /// Builds a mesh from `(name, text)` pairs, loaded in order (several
-    /// files already in memory); `strict`, `namespace` and `mesh_config` as
-    /// for `from_yaml`.
+    /// files already in memory); `strict`, `namespace`, `mesh_config` and
+    /// `limits` as for `from_yaml`.
     #[staticmethod]
-    #[pyo3(signature = (sources, *, namespace="default", strict=false, mesh_config=None))]
+    #[pyo3(signature = (sources, *, namespace="default", strict=false, mesh_config=None, limits=None))]
     fn from_sources(
         py: Python<'_>,
         sources: &Bound<'_, PyAny>,
         namespace: &str,
         strict: bool,
         mesh_config: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Mesh> {
         let mesh_config = mesh_config_text(mesh_config)?;
+        let limits = crate::limits::limits_from(limits)?;
         let mut list = Vec::new();
         for item in sources.try_iter()? {
             let (name, text): (String, String) = item?
@@ -187,7 +199,7 @@ impl Mesh {
                 .map_err(|_| PyTypeError::new_err("sources must be (name, text) pairs of str"))?;
             list.push((name, text));
         }
-        build(py, list, namespace, strict, mesh_config)
+        build(py, list, namespace, strict, mesh_config, limits)
     }
 
     /// Every problem found in the configuration, as `Message` objects, in
@@ -241,7 +253,7 @@ impl Mesh {
             sni,
             destination_ip,
         };
-        let request = request_from(host, args)?;
+        let request = request_from(host, args, &self.mesh.options().limits)?;
         self.run(py, request, false)
     }
 
@@ -280,7 +292,7 @@ impl Mesh {
             sni,
             destination_ip,
         };
-        let request = request_from(host, args)?;
+        let request = request_from(host, args, &self.mesh.options().limits)?;
         self.run(py, request, true)
     }
 
@@ -359,9 +371,12 @@ impl RequestArgs<'_, '_> {
 }
 
 /// A request from a `Request` object or from a host and arguments.
+/// The request `host` is, or the one the arguments make, checked against
+/// `limits` (the mesh's).
 fn request_from(
     host: &Bound<'_, PyAny>,
     args: RequestArgs<'_, '_>,
+    limits: &meshroute::limits::Limits,
 ) -> PyResult<Arc<meshroute::Request>> {
     if let Ok(prepared) = host.cast::<Request>() {
         if args.any_given() {
@@ -376,10 +391,14 @@ fn request_from(
         .map_err(|_| PyTypeError::new_err("host must be a str or a meshroute.Request"))?
         .to_cow()?
         .into_owned();
-    Ok(Arc::new(build_request(host, args)?))
+    Ok(Arc::new(build_request(host, args, limits)?))
 }
 
-fn build_request(host: String, a: RequestArgs<'_, '_>) -> PyResult<meshroute::Request> {
+fn build_request(
+    host: String,
+    a: RequestArgs<'_, '_>,
+    limits: &meshroute::limits::Limits,
+) -> PyResult<meshroute::Request> {
     let mut r = meshroute::Request::new(host);
     if let Some(p) = a.path {
         r.path = p;
@@ -388,7 +407,7 @@ fn build_request(host: String, a: RequestArgs<'_, '_>) -> PyResult<meshroute::Re
         r.method = m;
     }
     if let Some(h) = a.headers {
-        r.headers = headers_from(h)?;
+        r.headers = headers_from(h, limits.max_request_headers)?;
     }
     if let Some(ns) = a.source_namespace {
         r.source.namespace = ns;
@@ -419,14 +438,14 @@ fn build_request(host: String, a: RequestArgs<'_, '_>) -> PyResult<meshroute::Re
     }
     r.sni = a.sni;
     r.destination_ip = a.destination_ip;
-    r.check_limits()
+    r.check_limits_within(limits)
         .map_err(|e| RequestError::new_err(e.to_string()))?;
     Ok(r)
 }
 
 /// Headers from a mapping of name to value or list of values, or from an
 /// iterable of `(name, value)` pairs.
-fn headers_from(obj: &Bound<'_, PyAny>) -> PyResult<Headers> {
+fn headers_from(obj: &Bound<'_, PyAny>, max_headers: usize) -> PyResult<Headers> {
     let mut headers = Headers::new();
     let mut add = |name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>| -> PyResult<()> {
         let name = name
@@ -444,10 +463,10 @@ fn headers_from(obj: &Bound<'_, PyAny>) -> PyResult<Headers> {
                 "header {name:?}: value must be a str or a list of str"
             )));
         }
-        if headers.len() > meshroute::limits::MAX_REQUEST_HEADERS {
+        if headers.len() > max_headers {
             return Err(RequestError::new_err(format!(
-                "more than {} headers (limits::MAX_REQUEST_HEADERS)",
-                meshroute::limits::MAX_REQUEST_HEADERS
+                "more than {max_headers} headers ({})",
+                meshroute::limits::hint("max_request_headers", max_headers as u64)
             )));
         }
         Ok(())
@@ -516,7 +535,11 @@ impl Request {
             destination_ip,
         };
         Ok(Request {
-            inner: Arc::new(build_request(host, args)?),
+            inner: Arc::new(build_request(
+                host,
+                args,
+                &meshroute::limits::Limits::default(),
+            )?),
         })
     }
 

@@ -62,6 +62,18 @@ struct MeshInit {
     outbound_traffic_policy: Option<String>,
     /// Throw when the configuration has an error message.
     strict: Option<bool>,
+    /// Input limits raised (or lowered) by lower-case name, applied by
+    /// [`MeshInit::load_options`].
+    limits: Option<std::collections::BTreeMap<String, LimitValue>>,
+}
+
+/// A limit's value as JavaScript gives it: a number, or text with a size
+/// unit or `_` separators (`"1GiB"`, `"1_000_000"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LimitValue {
+    Number(u64),
+    Text(String),
 }
 
 impl MeshInit {
@@ -77,12 +89,24 @@ impl MeshInit {
         }
     }
 
-    fn load_options(&self) -> LoadOptions {
+    /// The load's options; an unknown limit name or a bad value is an
+    /// error naming it.
+    fn load_options(&self) -> Result<LoadOptions, JsError> {
         let mut options = LoadOptions::default();
         if let Some(ns) = &self.default_namespace {
             options.default_namespace.clone_from(ns);
         }
-        options
+        for (name, value) in self.limits.iter().flatten() {
+            let text = match value {
+                LimitValue::Number(n) => n.to_string(),
+                LimitValue::Text(t) => t.clone(),
+            };
+            options
+                .limits
+                .set(name, &text)
+                .map_err(|e| JsError::new(&format!("invalid limits: {e}")))?;
+        }
+        Ok(options)
     }
 
     /// The mesh config text the core reads: `meshConfig` as given (YAML
@@ -224,7 +248,7 @@ fn locate_in<T>(resources: &[Resource<T>], key: &str, field_path: &str) -> Optio
 impl Mesh {
     fn build(inputs: &[Input<'_>], init: MeshInit) -> Result<Mesh, JsError> {
         let mesh_config = init.mesh_config_text()?;
-        let mut config = load(inputs, &init.load_options());
+        let mut config = load(inputs, &init.load_options()?);
         if let Some(text) = &mesh_config {
             config.add_mesh_config_file(text, MESH_CONFIG_NAME);
         }

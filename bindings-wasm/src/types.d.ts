@@ -21,7 +21,33 @@ export interface MeshOptions {
   outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
   /** Throw an `Error` listing the error messages instead of compiling what loaded. */
   strict?: boolean;
+  /**
+   * Input limits raised (or lowered) on purpose, by lower-case name (README
+   * "Limits"): `{max_input_bytes: "1GiB", max_documents: 1_000_000}`. A byte
+   * limit also takes a size (`"500KB"`, `"64MiB"`). The mesh decides within
+   * its request limits. An unknown name or a bad value throws an `Error`
+   * naming it.
+   */
+  limits?: Limits;
 }
+
+/** The raisable limits, by lower-case name. */
+export type LimitName =
+  | "max_input_bytes"
+  | "max_documents"
+  | "max_aliases"
+  | "max_anchor_expansion_events"
+  | "max_nodes"
+  | "max_rules_per_host"
+  | "max_request_headers"
+  | "max_request_header_bytes"
+  | "max_request_path_bytes"
+  | "max_scenario_hosts"
+  | "max_scenario_operations"
+  | "max_scenario_host_ticks";
+
+/** Limit values by name: a number, or text (`"1GiB"`, `"1_000_000"`). */
+export type Limits = Partial<Record<LimitName, number | string>>;
 
 /** The calling workload (`meshroute::decide::Caller`). */
 export interface Caller {

@@ -3,7 +3,7 @@
 import { Mesh, type Decision, type Message, type RouteRequest } from '../pkg/node/meshroute_wasm.js';
 
 const request: RouteRequest = { host: 'reviews', headers: { 'end-user': 'jason' }, source: { namespace: 'default' } };
-const mesh: Mesh = Mesh.fromYaml('', { fileName: 'x.yaml' });
+const mesh: Mesh = Mesh.fromYaml('', { fileName: 'x.yaml', limits: { max_input_bytes: '1GiB', max_documents: 1_000_000 } });
 const decision: Decision = mesh.route(request);
 const subsets: (string | undefined)[] = (decision.destinations ?? []).map((d) => d.subset);
 const weights: number[] = (decision.destinations ?? []).map((d) => d.weight);

@@ -13,9 +13,10 @@ test('typed use of the package compiles under --strict', () => {
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
-test('a misspelt request key and a wrong result type are type errors', () => {
+test('a misspelt request key, limit name and a wrong result type are type errors', () => {
   const r = check('./types-negative.ts');
   assert.notEqual(r.status, 0);
   assert.match(r.stdout, /hedaers/);
+  assert.match(r.stdout, /max_documnets/);
   assert.match(r.stdout, /Type '("route"|Outcome)[^']*' is not assignable to type 'number'|not assignable to type 'number'/);
 });

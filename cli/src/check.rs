@@ -3,9 +3,10 @@
 
 use crate::args::{scan, unknown, Arg};
 use crate::inputs;
+use crate::progress::Reporter;
 use crate::style::Style;
 use crate::Failure;
-use meshroute::load::{load, Input, LoadOptions};
+use meshroute::load::{load_with_progress, Input, LoadOptions};
 use meshroute::message::{codes, Suppression};
 use meshroute::{routetest, Message, Severity};
 
@@ -30,7 +31,7 @@ Options:
                                among the files (spec/mesh-config.md)
   -v, --verbose                also list documents of kinds Istio ignores for traffic
                                (ServiceAccounts, Secrets, ...), skipped quietly otherwise
-  -h, --help                   this text
+{LIMITS}  -h, --help                   this text
 
 Documents of kinds meshroute does not model (Gateway API routes, security
 policies, ...) are listed as Info messages [MR0007]: decisions leave out what
@@ -61,7 +62,9 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let mut options = LoadOptions::default();
     let mut paths = Vec::new();
     let mut mesh_config_path: Option<String> = None;
+    let mut show_progress = true;
     let flags = [
+        "--limit",
         "--mesh-config",
         "-o",
         "--output",
@@ -77,9 +80,11 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
             Arg::Positional(p) => paths.push(p),
             Arg::Flag(f, v) => match (f.as_str(), v.unwrap_or_default()) {
                 ("-h" | "--help", _) => {
-                    print!("{HELP}");
+                    print!("{}", HELP.replace("{LIMITS}", crate::limits::HELP));
                     return Ok(0);
                 }
+                ("--limit", v) => crate::limits::apply(&mut options.limits, &v)?,
+                ("--no-progress", _) => show_progress = false,
                 ("-o" | "--output", v) => {
                     json = match v.as_str() {
                         "json" => true,
@@ -109,8 +114,11 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     })?;
     let (test_files, config_files): (Vec<String>, Vec<String>) =
         names.into_iter().partition(|n| inputs::is_test_file(n));
-    let texts = inputs::read_all(&config_files)?;
-    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
+    let limits = &options.limits;
+    let texts = inputs::read_all(&config_files, limits)?;
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref(), limits)?;
+    let reporter = Reporter::for_stderr(show_progress);
+    let progress = reporter.progress();
     let input_list: Vec<Input<'_>> = texts
         .iter()
         .map(|t| Input {
@@ -121,23 +129,26 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
     let mut messages = Vec::new();
     let mut resources = 0usize;
     if !input_list.is_empty() || (mesh_config.is_some() && test_files.is_empty()) {
-        let mut config = load(&input_list, &options);
+        let mut config = load_with_progress(&input_list, &options, progress);
         if let Some(m) = &mesh_config {
             config.add_mesh_config_file(&m.text, &m.name);
         }
         resources += config.resource_count();
-        messages.extend(meshroute::check(&config));
+        messages.extend(meshroute::check_with_progress(&config, progress));
     }
     for test_file in &test_files {
-        let text = inputs::read(test_file).map_err(|e| Failure(format!("{test_file}: {e}")))?;
-        let file = routetest::parse(&text, test_file)?;
-        let config = file.load_config_with(
-            inputs::resolver(test_file),
+        let text =
+            inputs::read(test_file, limits).map_err(|e| Failure(format!("{test_file}: {e}")))?;
+        let file = routetest::parse_within(&text, test_file, limits)?;
+        let config = file.load_config_with_progress(
+            inputs::resolver(test_file, limits),
             mesh_config.as_ref().map(inputs::Text::pair),
+            progress,
         )?;
         resources += config.resource_count();
-        messages.extend(meshroute::check(&config));
+        messages.extend(meshroute::check_with_progress(&config, progress));
     }
+    drop(reporter);
     messages.retain(|m| !suppressions.iter().any(|s| s.matches(m)));
     let shown: Vec<&Message> = messages
         .iter()

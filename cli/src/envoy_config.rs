@@ -8,12 +8,14 @@
 //! Istio's admission webhook refuses are left out (as they never reach a
 //! proxy), and so are routes Envoy would refuse; both are named on stderr.
 
-use meshroute::load::{load, Input, LoadOptions};
+use meshroute::load::{load_with_progress, Input, LoadOptions};
 use meshroute::Mesh;
 use meshroute_envoy::{bootstrap, Endpoints, Options, ProxyKind, WasmFilter};
 use std::collections::BTreeMap;
 
-const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--labels k=v,...] [--gateway NS/NAME|NS/k=v,...[@IP]] [--mesh-config FILE] [--wasm FILTER.wasm]";
+const USAGE: &str = "usage: meshroute envoy-config FILES... [--endpoints FILE] [--listen PORT] [--admin PORT] [--namespace NS] [--labels k=v,...] [--gateway NS/NAME|NS/k=v,...[@IP]] [--mesh-config FILE] [--wasm FILTER.wasm] [--limit NAME=VALUE]... [--no-progress]
+  --limit NAME=VALUE raises (or lowers) an input limit, repeatable: --limit max_input_bytes=1GiB
+  (names and defaults: README \"Limits\")";
 
 /// Runs the command; returns the exit code (0 ok, 1 configuration errors, 2 usage).
 pub fn run(args: &[String]) -> i32 {
@@ -40,6 +42,8 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     let mut endpoints_file = None;
     let mut wasm = None;
     let mut mesh_config = None;
+    let mut load_options = LoadOptions::default();
+    let mut show_progress = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -65,6 +69,15 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
                 options.proxy = ProxyKind::Gateway(key.clone());
             }
             "--wasm" => wasm = Some(it.next().ok_or((2, USAGE.to_string()))?.clone()),
+            "--limit" => {
+                let pair = it.next().ok_or((2, USAGE.to_string()))?;
+                crate::limits::apply(&mut load_options.limits, pair).map_err(|e| (2, e.0))?;
+            }
+            "--no-progress" => show_progress = false,
+            a if a.starts_with("--limit=") => {
+                crate::limits::apply(&mut load_options.limits, &a["--limit=".len()..])
+                    .map_err(|e| (2, e.0))?;
+            }
             "-h" | "--help" => return Err((2, USAGE.to_string())),
             f if f.starts_with("--") => return Err((2, format!("unknown option {f}\n{USAGE}"))),
             f => files.push(f.to_string()),
@@ -75,14 +88,16 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
     }
     let mut texts = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| (1, format!("{f}: {e}")))?;
+        let text =
+            crate::inputs::read(f, &load_options.limits).map_err(|e| (1, format!("{f}: {e}")))?;
         texts.push((f.clone(), text));
     }
+    let reporter = crate::progress::Reporter::for_stderr(show_progress);
     let inputs: Vec<Input<'_>> = texts
         .iter()
         .map(|(name, text)| Input { name, text })
         .collect();
-    let mut config = load(&inputs, &LoadOptions::default());
+    let mut config = load_with_progress(&inputs, &load_options, reporter.progress());
     let mut mesh_config_text = None;
     if let Some(path) = &mesh_config {
         let text = std::fs::read_to_string(path).map_err(|e| (1, format!("{path}: {e}")))?;
@@ -129,7 +144,8 @@ fn run_inner(args: &[String]) -> Result<String, (i32, String)> {
             cluster_header: "x-meshroute-cluster".into(),
         });
     }
-    let mesh = Mesh::compile(&admission.config);
+    let mesh = reporter.timed("compile", || Mesh::compile(&admission.config));
+    drop(reporter);
     if let ProxyKind::Gateway(key) = &options.proxy {
         if mesh.gateway_view(key).is_none() {
             return Err((

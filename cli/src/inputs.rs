@@ -1,7 +1,7 @@
 //! Reading input files: paths, directories (recursively) and `-` (stdin).
 
 use crate::Failure;
-use meshroute::limits;
+use meshroute::limits::{self, Limits};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -82,9 +82,10 @@ fn walk(
     Ok(())
 }
 
-/// Reads one file (or stdin for `-`), refusing files over the input limit.
-pub fn read(name: &str) -> Result<String, String> {
-    let limit = u64::try_from(limits::MAX_INPUT_BYTES).unwrap_or(u64::MAX);
+/// Reads one file (or stdin for `-`), refusing files over the input limit
+/// (`limits.max_input_bytes`).
+pub fn read(name: &str, limits: &Limits) -> Result<String, String> {
+    let limit = u64::try_from(limits.max_input_bytes).unwrap_or(u64::MAX);
     let mut text = String::new();
     if name == "-" {
         std::io::stdin()
@@ -99,8 +100,9 @@ pub fn read(name: &str) -> Result<String, String> {
     }
     if text.len() as u64 > limit {
         return Err(format!(
-            "larger than {} bytes (meshroute::limits::MAX_INPUT_BYTES)",
-            limits::MAX_INPUT_BYTES
+            "larger than {} bytes ({})",
+            limits.max_input_bytes,
+            limits::hint("max_input_bytes", limit)
         ));
     }
     Ok(text)
@@ -114,9 +116,9 @@ impl Text {
 }
 
 /// Reads the `--mesh-config` file when one was given.
-pub fn read_mesh_config(path: Option<&str>) -> Result<Option<Text>, Failure> {
+pub fn read_mesh_config(path: Option<&str>, limits: &Limits) -> Result<Option<Text>, Failure> {
     path.map(|p| {
-        read(p)
+        read(p, limits)
             .map(|text| Text {
                 name: p.to_string(),
                 text,
@@ -127,11 +129,11 @@ pub fn read_mesh_config(path: Option<&str>) -> Result<Option<Text>, Failure> {
 }
 
 /// Reads every name; the first unreadable one is the error.
-pub fn read_all(names: &[String]) -> Result<Vec<Text>, Failure> {
+pub fn read_all(names: &[String], limits: &Limits) -> Result<Vec<Text>, Failure> {
     names
         .iter()
         .map(|n| {
-            read(n)
+            read(n, limits)
                 .map(|text| Text {
                     name: n.clone(),
                     text,
@@ -143,10 +145,11 @@ pub fn read_all(names: &[String]) -> Result<Vec<Text>, Failure> {
 
 /// A resolver for a route-test file's `config.files`: relative to the test
 /// file's directory.
-pub fn resolver(test_file: &str) -> impl FnMut(&str) -> Result<String, String> {
+pub fn resolver(test_file: &str, limits: &Limits) -> impl FnMut(&str) -> Result<String, String> {
     let dir = Path::new(test_file)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    move |f: &str| read(&dir.join(f).to_string_lossy())
+    let limits = limits.clone();
+    move |f: &str| read(&dir.join(f).to_string_lossy(), &limits)
 }

@@ -26,6 +26,8 @@ mod args;
 mod check;
 mod envoy_config;
 mod inputs;
+mod limits;
+mod progress;
 mod route;
 mod simulate;
 mod style;
@@ -70,7 +72,11 @@ Commands:
   envoy-config FILES... [--endpoints F] [--listen PORT] [--wasm FILTER.wasm]
                                      print an Envoy bootstrap that routes as meshroute decides
 
-Run `meshroute <command> --help` for a command's options.
+Run `meshroute <command> --help` for a command's options. Every command
+that loads configuration takes `--limit NAME=VALUE` (repeatable) to raise an
+input limit on purpose, e.g. `--limit max_input_bytes=1GiB`, and shows
+progress on a terminal for a phase that runs over a second (`--no-progress`:
+never).
 ";
 
 /// What went wrong before a command could do its job (bad arguments,

@@ -3,11 +3,13 @@
 
 use crate::args::{scan, unknown, Arg};
 use crate::inputs;
+use crate::progress::Reporter;
 use crate::style::Style;
 use crate::Failure;
 use meshroute::decide::Protocol;
 use meshroute::explain;
-use meshroute::load::{load, Input, LoadOptions};
+use meshroute::limits::Limits;
+use meshroute::load::{load_with_progress, Input, LoadOptions};
 use meshroute::routetest::{self, CaseReport, CaseStatus};
 use meshroute::{Decision, Mesh, Request};
 use serde_json::Value;
@@ -39,7 +41,7 @@ Configuration:
       --mesh-config FILE       Istio MeshConfig YAML (what istiod reads from its
                                --meshConfig file); replaces a ConfigMap istio-system/istio
                                among the files (spec/mesh-config.md)
-
+{LIMITS}
 Request options:
   METHOD                       HTTP method (default GET)
   URL                          [http|https://]host[:port][/path?query]
@@ -59,6 +61,7 @@ Request options:
 pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     let command = if explain { "explain" } else { "route" };
     let flags = [
+        "--limit",
         "--mesh-config",
         "-f",
         "--filename",
@@ -83,17 +86,21 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     let mut json_request: Option<String> = None;
     let mut edits: Vec<(String, String)> = Vec::new();
     let mut mesh_config_path: Option<String> = None;
+    let mut show_progress = true;
     for arg in scan(argv, &flags)? {
         match arg {
             Arg::Positional(p) => positionals.push(p),
             Arg::Flag(f, v) => match (f.as_str(), v.unwrap_or_default()) {
                 ("-h" | "--help", _) => {
                     print!(
-                        "{}{REQUEST_OPTIONS}",
-                        if explain { EXPLAIN_HELP } else { ROUTE_HELP }
+                        "{}{}",
+                        if explain { EXPLAIN_HELP } else { ROUTE_HELP },
+                        REQUEST_OPTIONS.replace("{LIMITS}", crate::limits::HELP)
                     );
                     return Ok(0);
                 }
+                ("--limit", v) => crate::limits::apply(&mut options.limits, &v)?,
+                ("--no-progress", _) => show_progress = false,
                 ("-f" | "--filename", v) => {
                     files.extend(v.split(',').filter(|s| !s.is_empty()).map(str::to_string))
                 }
@@ -110,14 +117,16 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             },
         }
     }
-    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref())?;
+    let limits = &options.limits;
+    let mesh_config = inputs::read_mesh_config(mesh_config_path.as_deref(), limits)?;
+    let reporter = Reporter::for_stderr(show_progress);
     if files.is_empty() {
         let all_tests = !positionals.is_empty()
             && positionals
                 .iter()
                 .all(|p| inputs::is_test_file(p) || std::path::Path::new(p).is_dir());
         if explain && all_tests && headers.is_empty() && edits.is_empty() {
-            return explain_tests(&positionals, mesh_config.as_ref());
+            return explain_tests(&positionals, mesh_config.as_ref(), limits, &reporter);
         }
         return Err(Failure(format!(
             "no configuration given: use -f FILES (run `meshroute {command} --help`)"
@@ -142,7 +151,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     let names = inputs::expand(&files, |p| {
         inputs::is_config_file(p) && !inputs::is_test_file(p)
     })?;
-    let texts = inputs::read_all(&names)?;
+    let texts = inputs::read_all(&names, limits)?;
     let input_list: Vec<Input<'_>> = texts
         .iter()
         .map(|t| Input {
@@ -150,7 +159,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             text: &t.text,
         })
         .collect();
-    let mut config = load(&input_list, &options);
+    let mut config = load_with_progress(&input_list, &options, reporter.progress());
     if let Some(m) = &mesh_config {
         config.add_mesh_config_file(&m.text, &m.name);
     }
@@ -164,7 +173,8 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             eprintln!("{e}");
         }
     }
-    let mesh = Mesh::compile(&config);
+    let mesh = reporter.timed("compile", || Mesh::compile(&config));
+    drop(reporter);
     let style = Style::for_stdout();
     if explain {
         println!("{}", request_line(&serde_json::to_value(&request)?, style));
@@ -282,16 +292,24 @@ fn print_explanation(d: &Decision, style: Style) {
 }
 
 /// `explain FILE.routetest.yaml...`: every case, its trace and its verdict.
-fn explain_tests(paths: &[String], mesh_config: Option<&inputs::Text>) -> Result<u8, Failure> {
+fn explain_tests(
+    paths: &[String],
+    mesh_config: Option<&inputs::Text>,
+    limits: &Limits,
+    reporter: &Reporter,
+) -> Result<u8, Failure> {
     let style = Style::for_stdout();
     let names = inputs::expand(paths, inputs::is_test_file)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for name in &names {
-        let text = inputs::read(name).map_err(|e| Failure(format!("{name}: {e}")))?;
-        let file = routetest::parse(&text, name)?;
-        let config =
-            file.load_config_with(inputs::resolver(name), mesh_config.map(inputs::Text::pair))?;
-        let messages = meshroute::check(&config);
+        let text = inputs::read(name, limits).map_err(|e| Failure(format!("{name}: {e}")))?;
+        let file = routetest::parse_within(&text, name, limits)?;
+        let config = file.load_config_with_progress(
+            inputs::resolver(name, limits),
+            mesh_config.map(inputs::Text::pair),
+            reporter.progress(),
+        )?;
+        let messages = meshroute::check_with_progress(&config, reporter.progress());
         for m in messages.iter().filter(|m| m.is_error()) {
             println!("{}", style.red(&m.to_string()));
         }
@@ -301,7 +319,7 @@ fn explain_tests(paths: &[String], mesh_config: Option<&inputs::Text>) -> Result
             failed += f;
             continue;
         }
-        let mesh = Mesh::compile(&config);
+        let mesh = reporter.timed("compile", || Mesh::compile(&config));
         for case in &file.cases {
             println!(
                 "\n{} {}",

@@ -110,6 +110,7 @@ pub mod mesh_config;
 pub mod message;
 pub mod model;
 pub mod names;
+pub mod progress;
 pub mod registry;
 pub mod resilience;
 pub mod routetest;
@@ -128,12 +129,26 @@ pub use decide::{Decision, Mesh, MeshOptions, Outcome, Request, RequestError};
 /// Messages a resource suppresses with the annotation
 /// `galley.istio.io/analyze-suppress` are left out, as istioctl leaves them.
 pub fn check(config: &model::Config) -> Vec<Message> {
+    check_with_progress(config, &progress::NoProgress)
+}
+
+/// [`check`], reporting its stages (phase `check`) to `progress`.
+pub fn check_with_progress(
+    config: &model::Config,
+    progress: &dyn progress::Progress,
+) -> Vec<Message> {
+    progress.phase("check", 4, progress::ProgressUnit::Steps);
     let mut messages = config.messages.clone();
     validate::validate_into(config, &mut messages);
+    progress.advance(1);
     analyze::analyze_into(config, &mut messages);
+    progress.advance(1);
     mesh_config::check_into(config, &mut messages);
+    progress.advance(1);
     messages.extend(limits::check(config));
     analyze::suppress_annotated(config, &mut messages);
+    progress.advance(1);
+    progress.finish();
     messages
 }
 pub use message::{Message, Severity};

@@ -14,13 +14,14 @@
 
 use crate::decide::{Decision, Mesh, Request};
 use crate::duration::parse_duration;
-use crate::limits;
+use crate::limits::{self, Limits};
 use crate::load::fields::{block_scalar_origin, Fields};
 use crate::load::node::{self, Node, Value as NodeValue};
 use crate::load::{self, Input, LoadOptions};
 use crate::mesh_config::{MeshConfigOrigin, MeshConfigSource};
 use crate::message::Message;
 use crate::model::Config;
+use crate::progress::{NoProgress, Progress};
 use crate::scenario::{self, Scenario, ScenarioReport};
 use crate::source::Location;
 use serde::Serialize;
@@ -97,6 +98,33 @@ pub struct TestFile {
     pub cases: Vec<CaseSpec>,
     /// What a scenario file replays (scenarios only).
     pub scenario: Option<Scenario>,
+    /// The limits the file was read within; its configuration is loaded,
+    /// checked and decided within them too.
+    pub limits: Limits,
+}
+
+/// How [`run_with_options`] runs a file.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// A mesh config file given from outside (`(name, text)`), as
+    /// [`run_with`] takes it.
+    pub mesh_config_file: Option<(&'a str, &'a str)>,
+    /// The limits the file, its configuration and its requests are read within.
+    pub limits: &'a Limits,
+    /// Where loading and checking report their progress.
+    pub progress: &'a dyn Progress,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field(
+                "mesh_config_file",
+                &self.mesh_config_file.map(|(name, _)| name),
+            )
+            .field("limits", self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How one case came out.
@@ -191,8 +219,28 @@ pub fn run(
 pub fn run_with(
     text: &str,
     name: &str,
-    mut resolve: impl FnMut(&str) -> Result<String, String>,
+    resolve: impl FnMut(&str) -> Result<String, String>,
     mesh_config_file: Option<(&str, &str)>,
+) -> TestReport {
+    run_with_options(
+        text,
+        name,
+        resolve,
+        &RunOptions {
+            mesh_config_file,
+            limits: &Limits::default(),
+            progress: &NoProgress,
+        },
+    )
+}
+
+/// [`run`] with a mesh config file, limits and a progress report (see
+/// [`RunOptions`]).
+pub fn run_with_options(
+    text: &str,
+    name: &str,
+    mut resolve: impl FnMut(&str) -> Result<String, String>,
+    options: &RunOptions<'_>,
 ) -> TestReport {
     let mut report = TestReport {
         file: name.to_string(),
@@ -201,7 +249,7 @@ pub fn run_with(
         messages: Vec::new(),
         cases: Vec::new(),
     };
-    let file = match parse(text, name) {
+    let file = match parse_within(text, name, options.limits) {
         Ok(f) => f,
         Err(e) => {
             report.error = Some(e);
@@ -209,14 +257,18 @@ pub fn run_with(
         }
     };
     report.kind = Some(file.kind);
-    let config = match file.load_config_with(&mut resolve, mesh_config_file) {
+    let config = match file.load_config_with_progress(
+        &mut resolve,
+        options.mesh_config_file,
+        options.progress,
+    ) {
         Ok(c) => c,
         Err(e) => {
             report.error = Some(e);
             return report;
         }
     };
-    report.messages = crate::check(&config);
+    report.messages = crate::check_with_progress(&config, options.progress);
     if let Some(s) = &file.scenario {
         match scenario::replay(s, &config) {
             Ok(run) => report.cases = scenario_cases(s, &run),
@@ -224,7 +276,11 @@ pub fn run_with(
         }
         return report;
     }
+    options
+        .progress
+        .phase("compile", 0, crate::progress::ProgressUnit::Steps);
     let mesh = Mesh::compile(&config);
+    options.progress.finish();
     for case in &file.cases {
         let (request, outcome) = decide_case(case, &file.defaults, &mesh, false);
         report
@@ -512,8 +568,18 @@ impl TestFile {
     /// `config.meshConfig`, which is the more specific of the two.
     pub fn load_config_with(
         &self,
+        resolve: impl FnMut(&str) -> Result<String, String>,
+        mesh_config_file: Option<(&str, &str)>,
+    ) -> Result<Config, String> {
+        self.load_config_with_progress(resolve, mesh_config_file, &NoProgress)
+    }
+
+    /// [`TestFile::load_config_with`], reporting the load to `progress`.
+    pub fn load_config_with_progress(
+        &self,
         mut resolve: impl FnMut(&str) -> Result<String, String>,
         mesh_config_file: Option<(&str, &str)>,
+        progress: &dyn Progress,
     ) -> Result<Config, String> {
         let dir = match self.name.rfind('/') {
             Some(i) => self.name.get(..=i).unwrap_or(""),
@@ -537,7 +603,11 @@ impl TestFile {
             .iter()
             .map(|(name, text)| Input { name, text })
             .collect();
-        let mut config = load::load(&inputs, &LoadOptions::default());
+        let options = LoadOptions {
+            limits: self.limits.clone(),
+            ..LoadOptions::default()
+        };
+        let mut config = load::load_with_progress(&inputs, &options, progress);
         if let Some((first_line, indent)) = self.config.inline_origin {
             let sources = config.messages.iter_mut().map(|m| &mut m.source).chain(
                 config
@@ -586,7 +656,21 @@ pub fn run_scenario_with<F>(
 where
     F: FnMut(&str) -> Result<String, String>,
 {
-    let file = parse(text, name)?;
+    run_scenario_within(text, name, resolve, mesh_config_file, &Limits::default())
+}
+
+/// [`run_scenario_with`] within `limits`.
+pub fn run_scenario_within<F>(
+    text: &str,
+    name: &str,
+    resolve: F,
+    mesh_config_file: Option<(&str, &str)>,
+    limits: &Limits,
+) -> Result<ScenarioReport, String>
+where
+    F: FnMut(&str) -> Result<String, String>,
+{
+    let file = parse_within(text, name, limits)?;
     let scenario = file.scenario.as_ref().ok_or_else(|| {
         format!("{name}: not a scenario: a scenario file has `events` (this one has `cases`)")
     })?;
@@ -597,16 +681,24 @@ where
 /// Parses a route-test or scenario file. `Err` says what is wrong, with the
 /// file, line and column where it can.
 pub fn parse(text: &str, name: &str) -> Result<TestFile, String> {
-    if text.len() > limits::MAX_INPUT_BYTES {
+    parse_within(text, name, &Limits::default())
+}
+
+/// [`parse`] within `limits` (the file's size and YAML, a scenario's hosts
+/// and operations); the file keeps them for its configuration.
+pub fn parse_within(text: &str, name: &str, limits: &Limits) -> Result<TestFile, String> {
+    if text.len() > limits.max_input_bytes {
         return Err(format!(
-            "{name}: the file is larger than {} bytes",
-            limits::MAX_INPUT_BYTES
+            "{name}: the file is larger than {} bytes ({})",
+            limits.max_input_bytes,
+            limits::hint("max_input_bytes", limits.max_input_bytes as u64)
         ));
     }
     let fields = Fields::new(name);
     let mut docs = Vec::new();
+    let mut scratch = load::events::Scratch::default();
     for doc in node::split_documents(text) {
-        match load::events::parse_document(&doc) {
+        match load::events::parse_document_with(&doc, &mut scratch, limits) {
             Ok(Some(n)) => docs.push(n),
             Ok(None) => {}
             Err(e) => return Err(format!("{}: invalid YAML: {}", fields.at(e.loc), e.text)),
@@ -641,9 +733,10 @@ pub fn parse(text: &str, name: &str) -> Result<TestFile, String> {
         defaults: Value::Null,
         cases: Vec::new(),
         scenario: None,
+        limits: limits.clone(),
     };
     if kind == FileKind::Scenario {
-        file.scenario = Some(scenario::format::parse(&fields, root)?);
+        file.scenario = Some(scenario::format::parse(&fields, root, limits)?);
         return Ok(file);
     }
     fields.entries(root, &FILE_KEYS, "a route-test file")?;

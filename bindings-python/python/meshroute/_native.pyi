@@ -54,15 +54,33 @@ _Headers = Union[Mapping[str, _HeaderValues], Iterable[Tuple[str, str]]]
 _StrPath = Union[str, "os.PathLike[str]"]
 # Istio's MeshConfig: YAML text, or a mapping in istiod's camelCase shape.
 _MeshConfig = Union[str, Mapping[str, Any]]
+# The limits a load raises (or lowers), by lower-case name (README "Limits"):
+# {"max_input_bytes": "1GiB", "max_documents": 1_000_000}.
+_LimitName = Literal[
+    "max_input_bytes",
+    "max_documents",
+    "max_aliases",
+    "max_anchor_expansion_events",
+    "max_nodes",
+    "max_rules_per_host",
+    "max_request_headers",
+    "max_request_header_bytes",
+    "max_request_path_bytes",
+    "max_scenario_hosts",
+    "max_scenario_operations",
+    "max_scenario_host_ticks",
+]
+_Limits = Mapping[Union[_LimitName, str], Union[int, str]]
 
 def parse_duration(text: str) -> timedelta:
     """Parses a duration as Istio reads it (``5s``, ``0.5s``, ``1m30s``);
     raises ``ValueError`` when the text is not one."""
 
-def parse_yaml(text: str, name: str = "<yaml>") -> Any:
+def parse_yaml(text: str, name: str = "<yaml>", *, limits: Optional[_Limits] = None) -> Any:
     """Parses one YAML (or JSON) document into plain Python objects, with the
-    configuration loader's reader and limits; raises ``ValueError`` naming
-    ``name``, the position and, for a limit, the limit."""
+    configuration loader's reader and limits (``limits`` as for
+    ``Mesh.from_yaml``); raises ``ValueError`` naming ``name``, the position
+    and, for a limit, the limit."""
 
 def run_route_test(text: str, name: str, base_dir: _StrPath) -> Dict[str, Any]:
     """Runs one route-test file with the core's runner; ``config.files`` are
@@ -408,17 +426,22 @@ class Mesh:
         namespace: str = "default",
         strict: bool = False,
         mesh_config: Optional[_MeshConfig] = None,
+        limits: Optional[_Limits] = None,
     ) -> Mesh:
         """Builds a mesh from YAML (one or more documents) or JSON text.
         With ``strict=True`` any error raises ``ConfigError``. ``mesh_config``
         is Istio's MeshConfig (YAML text or a camelCase mapping); it replaces a
-        ConfigMap ``istio-system/istio`` among the resources."""
+        ConfigMap ``istio-system/istio`` among the resources. ``limits`` raises
+        (or lowers) input limits by name, ``{"max_input_bytes": "1GiB"}``; the
+        mesh decides within its request limits. ``ValueError`` names an
+        unknown limit or a bad value."""
     @staticmethod
     def from_files(
         *paths: _StrPath,
         namespace: str = "default",
         strict: bool = False,
         mesh_config: Optional[_MeshConfig] = None,
+        limits: Optional[_Limits] = None,
     ) -> Mesh:
         """Builds a mesh from files, loaded in order; ``OSError`` when one cannot be read."""
     @staticmethod
@@ -428,6 +451,7 @@ class Mesh:
         namespace: str = "default",
         strict: bool = False,
         mesh_config: Optional[_MeshConfig] = None,
+        limits: Optional[_Limits] = None,
     ) -> Mesh:
         """Builds a mesh from ``(name, text)`` pairs, loaded in order."""
     def check(self) -> List[Message]:

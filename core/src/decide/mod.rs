@@ -38,7 +38,7 @@ use std::sync::Arc;
 pub enum RequestError {
     /// The path (with query) is longer than
     /// [`crate::limits::MAX_REQUEST_PATH_BYTES`].
-    #[error("invalid request: path is {bytes} bytes, more than {limit} (limits::MAX_REQUEST_PATH_BYTES)")]
+    #[error("invalid request: path is {bytes} bytes, more than {limit} ({})", crate::limits::hint("max_request_path_bytes", *.limit as u64))]
     PathTooLong {
         /// The path's length in bytes.
         bytes: usize,
@@ -46,7 +46,7 @@ pub enum RequestError {
         limit: usize,
     },
     /// More headers than [`crate::limits::MAX_REQUEST_HEADERS`].
-    #[error("invalid request: {count} headers, more than {limit} (limits::MAX_REQUEST_HEADERS)")]
+    #[error("invalid request: {count} headers, more than {limit} ({})", crate::limits::hint("max_request_headers", *.limit as u64))]
     TooManyHeaders {
         /// How many headers the request has.
         count: usize,
@@ -55,7 +55,7 @@ pub enum RequestError {
     },
     /// A header whose name and value together are longer than
     /// [`crate::limits::MAX_REQUEST_HEADER_BYTES`].
-    #[error("invalid request: header {name:?} is {bytes} bytes, more than {limit} (limits::MAX_REQUEST_HEADER_BYTES)")]
+    #[error("invalid request: header {name:?} is {bytes} bytes, more than {limit} ({})", crate::limits::hint("max_request_header_bytes", *.limit as u64))]
     HeaderTooLong {
         /// The header's name (lower case).
         name: String,
@@ -99,6 +99,8 @@ pub struct MeshOptions {
     /// `mesh config file mesh.yaml`); `None` for Istio's defaults. Explain
     /// names it where a mesh setting decides.
     pub origin: Option<String>,
+    /// The request limits decisions apply (the configuration's, by [`MeshOptions::from_config`]).
+    pub limits: crate::limits::Limits,
 }
 
 impl Default for MeshOptions {
@@ -113,6 +115,7 @@ impl Default for MeshOptions {
             default_destination_rule_export_to: vec!["*".into()],
             default_retry_policy: None,
             origin: None,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -123,6 +126,7 @@ impl MeshOptions {
     /// Istio's defaults for what it leaves out. [`Mesh::compile`] uses them.
     pub fn from_config(config: &Config) -> MeshOptions {
         let mut options = MeshOptions::default();
+        options.limits.clone_from(&config.limits);
         if let Some(source) = config.mesh_config() {
             options.apply(&source.config);
             options.origin = Some(source.origin.to_string());
@@ -666,7 +670,7 @@ impl Mesh {
     /// Decides where `request` goes (no trace).
     #[inline]
     pub fn decide(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
-        request.check_limits()?;
+        request.check_limits_within(&self.options.limits)?;
         Ok(self.run_inner(request, false))
     }
 
@@ -680,14 +684,14 @@ impl Mesh {
         request: &Request,
         out: &mut Decision<'m>,
     ) -> Result<(), RequestError> {
-        request.check_limits()?;
+        request.check_limits_within(&self.options.limits)?;
         *out = self.run_inner(request, false);
         Ok(())
     }
 
     /// Decides where `request` goes, with the trace that says why.
     pub fn explain(&self, request: &Request) -> Result<Decision<'_>, RequestError> {
-        request.check_limits()?;
+        request.check_limits_within(&self.options.limits)?;
         Ok(self.run_inner(request, true))
     }
 }

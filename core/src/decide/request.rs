@@ -1,7 +1,7 @@
 //! The request a proxy knows when it must pick a route (spec: route-tests.md).
 
 use crate::limits;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -299,12 +299,6 @@ impl<'de> Deserialize<'de> for Headers {
                         OneOrMany::One(s) => h.append(&k, &s),
                         OneOrMany::Many(list) => list.iter().for_each(|s| h.append(&k, s)),
                     }
-                    if h.len() > limits::MAX_REQUEST_HEADERS {
-                        return Err(de::Error::custom(format!(
-                            "more than {} headers (limits::MAX_REQUEST_HEADERS)",
-                            limits::MAX_REQUEST_HEADERS
-                        )));
-                    }
                 }
                 Ok(h)
             }
@@ -468,19 +462,26 @@ impl Request {
         self.scheme.as_deref().unwrap_or("http")
     }
 
-    /// Checks the request against the limits; the error says which.
+    /// Checks the request against the default limits; the error says which.
     pub fn check_limits(&self) -> Result<(), super::RequestError> {
-        let within = self.path.len() <= limits::MAX_REQUEST_PATH_BYTES
-            && self.headers.len() <= limits::MAX_REQUEST_HEADERS
+        self.check_limits_within(&limits::Limits::default())
+    }
+
+    /// Checks the request against `limits` (a mesh checks it against its
+    /// [`crate::MeshOptions::limits`]); the error says which.
+    #[inline]
+    pub fn check_limits_within(&self, limits: &limits::Limits) -> Result<(), super::RequestError> {
+        let within = self.path.len() <= limits.max_request_path_bytes
+            && self.headers.len() <= limits.max_request_headers
             && self
                 .headers
                 .iter()
-                .all(|(n, v)| n.len() + v.len() <= limits::MAX_REQUEST_HEADER_BYTES)
+                .all(|(n, v)| n.len() + v.len() <= limits.max_request_header_bytes)
             && !self.host.is_empty();
         if within {
             Ok(())
         } else {
-            Err(self.limit_error())
+            Err(self.limit_error(limits))
         }
     }
 
@@ -488,29 +489,29 @@ impl Request {
     /// out of line so the common, valid request pays only for the checks.
     #[cold]
     #[inline(never)]
-    fn limit_error(&self) -> super::RequestError {
+    fn limit_error(&self, limits: &limits::Limits) -> super::RequestError {
         use super::RequestError;
-        if self.path.len() > limits::MAX_REQUEST_PATH_BYTES {
+        if self.path.len() > limits.max_request_path_bytes {
             return RequestError::PathTooLong {
                 bytes: self.path.len(),
-                limit: limits::MAX_REQUEST_PATH_BYTES,
+                limit: limits.max_request_path_bytes,
             };
         }
-        if self.headers.len() > limits::MAX_REQUEST_HEADERS {
+        if self.headers.len() > limits.max_request_headers {
             return RequestError::TooManyHeaders {
                 count: self.headers.len(),
-                limit: limits::MAX_REQUEST_HEADERS,
+                limit: limits.max_request_headers,
             };
         }
         if let Some((n, v)) = self
             .headers
             .iter()
-            .find(|(n, v)| n.len() + v.len() > limits::MAX_REQUEST_HEADER_BYTES)
+            .find(|(n, v)| n.len() + v.len() > limits.max_request_header_bytes)
         {
             return RequestError::HeaderTooLong {
                 name: n.to_string(),
                 bytes: n.len() + v.len(),
-                limit: limits::MAX_REQUEST_HEADER_BYTES,
+                limit: limits.max_request_header_bytes,
             };
         }
         RequestError::EmptyHost
@@ -534,9 +535,12 @@ mod tests {
                 limit: limits::MAX_REQUEST_PATH_BYTES
             }
         );
+        let text = err.to_string();
         assert!(
-            err.to_string().contains("(limits::MAX_REQUEST_PATH_BYTES)"),
-            "{err}"
+            text.contains("limits::MAX_REQUEST_PATH_BYTES")
+                && text.contains("limit max_request_path_bytes = 64 KiB")
+                && text.contains("--limit max_request_path_bytes=SIZE"),
+            "{text}"
         );
         let big_header =
             Request::new("reviews").header("x-big", &"v".repeat(limits::MAX_REQUEST_HEADER_BYTES));

@@ -8,7 +8,7 @@
 
 use super::node::{plain, DocumentText, Node, ParseError, Value};
 use crate::fasthash::FastMap;
-use crate::limits;
+use crate::limits::{self, Limits};
 use crate::source::Location;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 
@@ -58,11 +58,13 @@ pub(crate) struct Scratch<'a> {
     pub(super) pending: Vec<Node<'a>>,
 }
 
-/// Parses one document's text into a tree. `Ok(None)` for an empty document.
+/// Parses one document's text into a tree, within `limits`. `Ok(None)` for
+/// an empty document.
 pub(crate) fn parse<'a>(
     text: &'a str,
     first_line: u32,
     scratch: &mut Scratch<'a>,
+    limits: &Limits,
 ) -> Result<Option<Node<'a>>, ParseError> {
     let mut parser = Parser::new_from_str(text);
     let stack = &mut scratch.stack;
@@ -74,6 +76,7 @@ pub(crate) fn parse<'a>(
     let mut root: Option<Node<'_>> = None;
     let mut nodes = 0usize;
     let mut aliases = 0usize;
+    let mut replayed = 0usize;
     while let Some(item) = parser.next_event() {
         let (event, span) = item.map_err(|e| {
             let text = e.info();
@@ -111,7 +114,7 @@ pub(crate) fn parse<'a>(
                     return Err(limit(
                         at,
                         format!(
-                            "nesting deeper than {} levels (limits::MAX_NESTING_DEPTH)",
+                            "nesting deeper than {} levels (limits::MAX_NESTING_DEPTH, a fixed limit)",
                             limits::MAX_NESTING_DEPTH
                         ),
                     ));
@@ -180,12 +183,13 @@ pub(crate) fn parse<'a>(
             },
             Event::Alias(id) => {
                 aliases += 1;
-                if aliases > limits::MAX_ALIASES {
+                if aliases > limits.max_aliases {
                     return Err(limit(
                         at,
                         format!(
-                            "more than {} aliases (limits::MAX_ALIASES)",
-                            limits::MAX_ALIASES
+                            "more than {} aliases ({})",
+                            limits.max_aliases,
+                            limits::hint("max_aliases", limits.max_aliases as u64)
                         ),
                     ));
                 }
@@ -196,14 +200,29 @@ pub(crate) fn parse<'a>(
                         limit: false,
                     });
                 };
-                nodes += size;
-                if nodes > limits::MAX_NODES {
+                replayed = replayed.saturating_add(*size);
+                if replayed > limits.max_anchor_expansion_events {
                     return Err(limit(
                         at,
                         format!(
-                        "aliases expand to more than {} nodes (limits::MAX_NODES): an alias bomb?",
-                        limits::MAX_NODES
-                    ),
+                            "aliases replay more than {} nodes ({}): an alias bomb?",
+                            limits.max_anchor_expansion_events,
+                            limits::hint(
+                                "max_anchor_expansion_events",
+                                limits.max_anchor_expansion_events as u64
+                            )
+                        ),
+                    ));
+                }
+                nodes = nodes.saturating_add(*size);
+                if nodes > limits.max_nodes {
+                    return Err(limit(
+                        at,
+                        format!(
+                            "aliases expand to more than {} nodes ({}): an alias bomb?",
+                            limits.max_nodes,
+                            limits::hint("max_nodes", limits.max_nodes as u64)
+                        ),
                     ));
                 }
                 let mut copy = target.clone();
@@ -216,10 +235,14 @@ pub(crate) fn parse<'a>(
             continue;
         };
         nodes += 1;
-        if nodes > limits::MAX_NODES {
+        if nodes > limits.max_nodes {
             return Err(limit(
                 at,
-                format!("more than {} nodes (limits::MAX_NODES)", limits::MAX_NODES),
+                format!(
+                    "more than {} nodes ({})",
+                    limits.max_nodes,
+                    limits::hint("max_nodes", limits.max_nodes as u64)
+                ),
             ));
         }
         if anchor != 0 {
@@ -302,18 +325,26 @@ fn merge_keys<'a>(entries: Vec<(Node<'a>, Node<'a>)>) -> Vec<(Node<'a>, Node<'a>
     own
 }
 
-/// Parses one document. `Ok(None)` for an empty document (only comments).
+/// Parses one document within the default limits. `Ok(None)` for an empty
+/// document (only comments).
 pub(crate) fn parse_document<'a>(doc: &DocumentText<'a>) -> Result<Option<Node<'a>>, ParseError> {
-    parse_document_with(doc, &mut Scratch::default())
+    parse_document_with(doc, &mut Scratch::default(), &Limits::default())
 }
 
-/// [`parse_document`] with working space reused from document to document.
+/// [`parse_document`] within `limits`, with working space reused from
+/// document to document.
 pub(crate) fn parse_document_with<'a>(
     doc: &DocumentText<'a>,
     scratch: &mut Scratch<'a>,
+    limits: &Limits,
 ) -> Result<Option<Node<'a>>, ParseError> {
     #[cfg(feature = "fast-yaml")]
-    if let Some(root) = super::subset::parse(doc.text, doc.first_line, &mut scratch.pending) {
+    if let Some(root) = super::subset::parse(
+        doc.text,
+        doc.first_line,
+        &mut scratch.pending,
+        limits.max_nodes,
+    ) {
         return Ok(root);
     }
     if doc
@@ -323,7 +354,7 @@ pub(crate) fn parse_document_with<'a>(
     {
         return Ok(None);
     }
-    parse(doc.text, doc.first_line, scratch)
+    parse(doc.text, doc.first_line, scratch, limits)
 }
 
 /// Both readers on one document, for the differential tests and the fuzz
@@ -332,8 +363,9 @@ pub(crate) fn parse_document_with<'a>(
 /// borrowed and owned strings print alike).
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn both_readers(text: &str, first_line: u32) -> Option<(String, String)> {
-    let tree = super::subset::parse(text, first_line, &mut Vec::new())?;
-    let full = parse(text, first_line, &mut Scratch::default())
+    let limits = Limits::default();
+    let tree = super::subset::parse(text, first_line, &mut Vec::new(), limits.max_nodes)?;
+    let full = parse(text, first_line, &mut Scratch::default(), &limits)
         .map(|root| root.filter(|n| n.value != Value::Null));
     Some((
         format!("{:?}", Ok::<_, ()>(tree)),

@@ -15,9 +15,10 @@ mod subset;
 mod suggest;
 
 use crate::fasthash::FastMap;
-use crate::limits;
+use crate::limits::{self, Limits};
 use crate::message::{codes, Message, Severity};
 use crate::model::{self, kube, Config, ObjectMeta, Resource};
+use crate::progress::{NoProgress, Progress, ProgressUnit};
 use crate::source::{Location, Source};
 use node::{Node, Value};
 use serde::de::DeserializeOwned;
@@ -30,12 +31,16 @@ pub(crate) use suggest::did_you_mean;
 pub struct LoadOptions {
     /// Namespace of resources that name none (`kubectl apply` without `-n`).
     pub default_namespace: String,
+    /// The limits the load applies; the configuration keeps them for
+    /// `check`, `Mesh::compile` and decisions ([`crate::limits`]).
+    pub limits: Limits,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_namespace: "default".to_string(),
+            limits: Limits::default(),
         }
     }
 }
@@ -57,9 +62,27 @@ pub fn load_str(text: &str, name: &str) -> Config {
 
 /// Loads several texts into one configuration, in order.
 pub fn load(inputs: &[Input<'_>], options: &LoadOptions) -> Config {
+    load_with_progress(inputs, options, &NoProgress)
+}
+
+/// [`load`], reporting the bytes read (phase `load`) to `progress`.
+pub fn load_with_progress(
+    inputs: &[Input<'_>],
+    options: &LoadOptions,
+    progress: &dyn Progress,
+) -> Config {
+    let total = inputs
+        .iter()
+        .map(|i| i.text.len() as u64)
+        .fold(0, u64::saturating_add);
+    progress.phase("load", total, ProgressUnit::Bytes);
     let mut loader = Loader {
-        config: Config::default(),
+        config: Config {
+            limits: options.limits.clone(),
+            ..Config::default()
+        },
         options,
+        progress,
         order: 0,
         documents: 0,
         bytes: 0,
@@ -67,7 +90,9 @@ pub fn load(inputs: &[Input<'_>], options: &LoadOptions) -> Config {
     for input in inputs {
         loader.load_input(input);
     }
-    loader.finish()
+    let config = loader.finish();
+    progress.finish();
+    config
 }
 
 /// Reads one YAML or JSON document into plain JSON values, with the reader
@@ -75,6 +100,15 @@ pub fn load(inputs: &[Input<'_>], options: &LoadOptions) -> Config {
 /// bindings that hand a document to their language. An empty text is `null`.
 /// `Err` is an error message with the position and, for a limit, its name.
 pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Message>> {
+    read_document_within(text, name, &Limits::default())
+}
+
+/// [`read_document`] within the given limits.
+pub fn read_document_within(
+    text: &str,
+    name: &str,
+    limits: &Limits,
+) -> Result<serde_json::Value, Box<Message>> {
     let file: Arc<str> = Arc::from(name);
     let error = |code: &str, loc: Location, text: String, fix: &str| {
         Box::new(Message::new(
@@ -87,21 +121,23 @@ pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Me
             fix,
         ))
     };
-    if text.len() > limits::MAX_INPUT_BYTES {
+    if text.len() > limits.max_input_bytes {
         return Err(error(
             codes::LIMIT_EXCEEDED,
             Location::new(1, 1),
             format!(
-                "input is {} bytes, more than the limit of {} bytes (limits::MAX_INPUT_BYTES)",
+                "input is {} bytes, more than the limit of {} bytes ({})",
                 text.len(),
-                limits::MAX_INPUT_BYTES
+                limits.max_input_bytes,
+                limits::hint("max_input_bytes", limits.max_input_bytes as u64)
             ),
-            "read a smaller document",
+            "read a smaller document, or raise the limit",
         ));
     }
     let mut root = None;
+    let mut scratch = events::Scratch::default();
     for doc in node::documents(text) {
-        match events::parse_document(&doc) {
+        match events::parse_document_with(&doc, &mut scratch, limits) {
             Ok(None) => {}
             Ok(Some(node)) if root.is_none() => root = Some(node),
             Ok(Some(node)) => {
@@ -117,7 +153,7 @@ pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Me
                     codes::LIMIT_EXCEEDED,
                     e.loc,
                     format!("invalid YAML: {}", e.text),
-                    "simplify the document: see meshroute::limits for the limits",
+                    "simplify the document, or raise the limit the error names",
                 ))
             }
             Err(e) => {
@@ -141,6 +177,7 @@ pub fn read_document(text: &str, name: &str) -> Result<serde_json::Value, Box<Me
 struct Loader<'o> {
     config: Config,
     options: &'o LoadOptions,
+    progress: &'o dyn Progress,
     order: usize,
     documents: usize,
     bytes: usize,
@@ -157,7 +194,8 @@ impl Loader<'_> {
         let file: Arc<str> = Arc::from(input.name);
         let start = Source::new(file.clone(), Location::new(1, 1));
         self.bytes = self.bytes.saturating_add(input.text.len());
-        if self.bytes > limits::MAX_INPUT_BYTES {
+        let limits = &self.options.limits;
+        if self.bytes > limits.max_input_bytes {
             self.message(Message::new(
                 codes::LIMIT_EXCEEDED,
                 Severity::Error,
@@ -165,21 +203,30 @@ impl Loader<'_> {
                 String::new(),
                 start,
                 format!(
-                    "input is {} bytes, more than the limit of {} bytes (limits::MAX_INPUT_BYTES); the file was not read",
+                    "input is {} bytes, more than the limit of {} bytes ({}); the file was not read",
                     input.text.len(),
-                    limits::MAX_INPUT_BYTES
+                    limits.max_input_bytes,
+                    limits::hint("max_input_bytes", limits.max_input_bytes as u64)
                 ),
-                "split the configuration into smaller loads",
+                "split the configuration into smaller loads, or raise the limit",
             ));
+            self.progress.advance(input.text.len() as u64);
             return;
         }
         let mut scratch = events::Scratch::default();
+        let mut reported = 0usize;
         for doc in node::documents(input.text) {
-            match events::parse_document_with(&doc, &mut scratch) {
+            // Bytes up to this document's end: the start of the next one.
+            let read = (doc.text.as_ptr() as usize + doc.text.len())
+                .saturating_sub(input.text.as_ptr() as usize)
+                .min(input.text.len());
+            self.progress.advance(read.saturating_sub(reported) as u64);
+            reported = reported.max(read);
+            match events::parse_document_with(&doc, &mut scratch, limits) {
                 Ok(None) => {}
                 Ok(Some(root)) => {
                     self.documents += 1;
-                    if self.documents > limits::MAX_DOCUMENTS {
+                    if self.documents > limits.max_documents {
                         self.message(Message::new(
                             codes::LIMIT_EXCEEDED,
                             Severity::Error,
@@ -187,11 +234,14 @@ impl Loader<'_> {
                             String::new(),
                             Source::new(file.clone(), Location::new(doc.first_line, 1)),
                             format!(
-                                "more than {} documents (limits::MAX_DOCUMENTS); the rest was not read",
-                                limits::MAX_DOCUMENTS
+                                "more than {} documents ({}); the rest was not read",
+                                limits.max_documents,
+                                limits::hint("max_documents", limits.max_documents as u64)
                             ),
-                            "split the configuration into smaller loads",
+                            "split the configuration into smaller loads, or raise the limit",
                         ));
+                        self.progress
+                            .advance(input.text.len().saturating_sub(reported) as u64);
                         return;
                     }
                     self.object(&root, &file, input.text, 0);
@@ -200,7 +250,7 @@ impl Loader<'_> {
                     let (code, fix) = if e.limit {
                         (
                             codes::LIMIT_EXCEEDED,
-                            "simplify the document: see meshroute::limits for the limits",
+                            "simplify the document, or raise the limit the error names",
                         )
                     } else {
                         (codes::PARSE_ERROR, "fix the YAML syntax at this position")
@@ -217,6 +267,8 @@ impl Loader<'_> {
                 }
             }
         }
+        self.progress
+            .advance(input.text.len().saturating_sub(reported) as u64);
     }
 
     /// One object: a resource, or a `List` of them.
@@ -817,6 +869,7 @@ mod tests {
         let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: infra}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny}\n---\napiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: lua}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\n";
         let options = LoadOptions {
             default_namespace: "shop".into(),
+            ..LoadOptions::default()
         };
         let config = load(
             &[Input {

@@ -25,11 +25,13 @@ const MAX_KEY_LEN: usize = 1024;
 
 /// Reads one document's text (after the split at `---` lines): `Some(tree)`
 /// (`Some(None)` for a document with no content) when the document is in
-/// the subset, `None` when the full parser must read it.
+/// the subset, `None` when the full parser must read it (which it also must
+/// past `max_nodes` nodes, to report the limit).
 pub(crate) fn parse<'a>(
     text: &'a str,
     first_line: u32,
     pending: &mut Vec<Node<'a>>,
+    max_nodes: usize,
 ) -> Option<Option<Node<'a>>> {
     if !in_alphabet(text.as_bytes()) {
         return None;
@@ -43,6 +45,7 @@ pub(crate) fn parse<'a>(
         line_start: 0,
         first_line,
         nodes: 0,
+        max_nodes,
         pending,
     };
     let root = match reader.content_line()? {
@@ -78,6 +81,7 @@ struct Reader<'a, 's> {
     line_start: usize,
     first_line: u32,
     nodes: usize,
+    max_nodes: usize,
     /// Children of the open collections (keys and values alternate for a
     /// mapping), moved into exactly sized vectors when a collection ends.
     pending: &'s mut Vec<Node<'a>>,
@@ -108,7 +112,7 @@ impl<'a> Reader<'a, '_> {
 
     fn node(&mut self, value: Value<'a>, loc: Location) -> Option<Node<'a>> {
         self.nodes += 1;
-        if self.nodes > limits::MAX_NODES {
+        if self.nodes > self.max_nodes {
             return None;
         }
         Some(Node { value, loc })
@@ -796,7 +800,10 @@ mod tests {
     fn empty_documents_have_no_tree() {
         for text in ["", "\n", "# only\n", "  \n# a\n", "null\n", "~"] {
             assert!(
-                matches!(parse(text, 1, &mut Vec::new()), Some(None)),
+                matches!(
+                    parse(text, 1, &mut Vec::new(), limits::MAX_NODES),
+                    Some(None)
+                ),
                 "{text:?}"
             );
         }
@@ -805,7 +812,7 @@ mod tests {
     #[test]
     fn nesting_near_the_limit_goes_to_the_full_parser() {
         let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
-        assert!(parse(&deep, 1, &mut Vec::new()).is_none());
+        assert!(parse(&deep, 1, &mut Vec::new(), limits::MAX_NODES).is_none());
         let shallow = "[".repeat(5) + &"]".repeat(5);
         assert!(agree(&shallow));
     }

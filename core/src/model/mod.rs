@@ -268,6 +268,8 @@ pub struct Config {
     pub mesh_configs: Vec<crate::mesh_config::MeshConfigSource>,
     /// Messages produced while loading.
     pub messages: Vec<Message>,
+    /// The limits it was loaded with; `check` and `Mesh::compile` apply them.
+    pub limits: crate::limits::Limits,
 }
 
 impl Config {

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub(super) hosts: Option<Vec<HostSpec>>,
     pub(super) events: Vec<Event>,
     pub(super) expects: Vec<Expect>,
+    /// The limits it was read within; the replay applies them too.
+    pub(super) limits: limits::Limits,
 }
 
 impl Scenario {
@@ -144,7 +146,7 @@ fn field<'a>(doc: &'a Node<'a>, key: &str) -> Option<&'a Node<'a>> {
 
 /// Reads a scenario from the file's root mapping (its `config` is read by
 /// the caller).
-pub(crate) fn parse(f: &Fields, doc: &Node) -> Result<Scenario, String> {
+pub(crate) fn parse(f: &Fields, doc: &Node, limits: &limits::Limits) -> Result<Scenario, String> {
     if let Some(d) = doc.get("defaults") {
         return Err(f.error(
             d,
@@ -162,6 +164,7 @@ pub(crate) fn parse(f: &Fields, doc: &Node) -> Result<Scenario, String> {
         hosts: None,
         events: Vec::new(),
         expects: Vec::new(),
+        limits: limits.clone(),
     };
     let dest = field(doc, "destination")
         .ok_or_else(|| f.error(doc, "the scenario needs `destination`"))?;
@@ -196,7 +199,7 @@ pub(crate) fn parse(f: &Fields, doc: &Node) -> Result<Scenario, String> {
         }
     }
     if let Some(hosts) = field(doc, "hosts") {
-        s.hosts = Some(parse_hosts(f, hosts)?);
+        s.hosts = Some(parse_hosts(f, hosts, limits)?);
     }
     let events = field(doc, "events").ok_or_else(|| f.error(doc, "the scenario needs `events`"))?;
     let mut operations: u64 = 0;
@@ -218,12 +221,13 @@ pub(crate) fn parse(f: &Fields, doc: &Node) -> Result<Scenario, String> {
             EventKind::Result { repeat, .. } => repeat,
             EventKind::Start(n) | EventKind::Finish(n) | EventKind::Pick(n) => n,
         });
-        if operations > limits::MAX_SCENARIO_OPERATIONS {
+        if operations > limits.max_scenario_operations {
             return Err(f.error(
                 e,
                 format!(
-                    "the scenario replays more than {} operations",
-                    limits::MAX_SCENARIO_OPERATIONS
+                    "the scenario replays more than {} operations ({})",
+                    limits.max_scenario_operations,
+                    limits::hint("max_scenario_operations", limits.max_scenario_operations)
                 ),
             ));
         }
@@ -237,7 +241,7 @@ pub(crate) fn parse(f: &Fields, doc: &Node) -> Result<Scenario, String> {
     Ok(s)
 }
 
-fn parse_hosts(f: &Fields, hosts: &Node) -> Result<Vec<HostSpec>, String> {
+fn parse_hosts(f: &Fields, hosts: &Node, limits: &limits::Limits) -> Result<Vec<HostSpec>, String> {
     let mut out: Vec<HostSpec> = Vec::new();
     for h in f.list(hosts, "hosts")? {
         let spec = match &h.value {
@@ -267,10 +271,14 @@ fn parse_hosts(f: &Fields, hosts: &Node) -> Result<Vec<HostSpec>, String> {
         }
         out.push(spec);
     }
-    if out.len() > limits::MAX_SCENARIO_HOSTS {
+    if out.len() > limits.max_scenario_hosts {
         return Err(f.error(
             hosts,
-            format!("more than {} hosts", limits::MAX_SCENARIO_HOSTS),
+            format!(
+                "more than {} hosts ({})",
+                limits.max_scenario_hosts,
+                limits::hint("max_scenario_hosts", limits.max_scenario_hosts as u64)
+            ),
         ));
     }
     Ok(out)

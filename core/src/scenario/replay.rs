@@ -81,11 +81,12 @@ impl Runner {
                 .unwrap_or_default();
             let ticks = duration_nanos(horizon) / duration_nanos(c.interval).max(1);
             let work = ticks.saturating_mul(u64::try_from(n.max(1)).unwrap_or(u64::MAX));
-            if work > limits::MAX_SCENARIO_HOST_TICKS {
+            let max_work = s.limits.max_scenario_host_ticks;
+            if work > max_work {
                 return Err(format!(
-                    "{}: the scenario spans {ticks} outlier-detection intervals over {n} hosts; at most {} interval-hosts are replayed",
+                    "{}: the scenario spans {ticks} outlier-detection intervals over {n} hosts; at most {max_work} interval-hosts are replayed ({})",
                     s.file,
-                    limits::MAX_SCENARIO_HOST_TICKS
+                    limits::hint("max_scenario_host_ticks", max_work)
                 ));
             }
         }

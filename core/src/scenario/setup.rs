@@ -122,10 +122,11 @@ impl Setup {
                         "{cluster} has no endpoints in the registry (503 UH); give `hosts:` in the scenario"
                     ));
                 }
-                if selected.len() > limits::MAX_SCENARIO_HOSTS {
+                let max_hosts = s.limits.max_scenario_hosts;
+                if selected.len() > max_hosts {
                     return Err(format!(
-                        "{cluster} has more than {} endpoints",
-                        limits::MAX_SCENARIO_HOSTS
+                        "{cluster} has more than {max_hosts} endpoints ({})",
+                        limits::hint("max_scenario_hosts", max_hosts as u64)
                     ));
                 }
                 lines.push(format!(
