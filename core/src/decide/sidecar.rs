@@ -457,7 +457,7 @@ impl Mesh {
             );
         }
         let ns_cache = if cacheable {
-            self.host_cache.get(ns)
+            self.namespace_cache(ns)
         } else {
             None
         };
@@ -845,7 +845,7 @@ spec:
         );
         let cached = Mesh::compile(&config);
         let mut uncached = Mesh::compile(&config);
-        uncached.host_cache.clear();
+        uncached.namespace_caches.clear();
         let hosts = [
             "known",
             "known.default",
