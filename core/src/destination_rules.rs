@@ -220,6 +220,10 @@ impl RuleIndex {
             sb.cmp(&sa).then_with(|| resource_order(a, b))
         });
         let mut rules: Vec<MergedRule> = Vec::new();
+        // Rules by (namespace, host): the candidates a DestinationRule may
+        // merge into, found without scanning every rule.
+        let mut by_target: crate::fasthash::FastMap<(String, String), Vec<usize>> =
+            Default::default();
         for dr in drs {
             let ns = dr.namespace();
             let Some(host) = dr.spec.host.as_deref() else {
@@ -233,14 +237,14 @@ impl RuleIndex {
                 .workload_selector
                 .as_ref()
                 .map(|s| s.match_labels.clone());
-            let existing = rules.iter_mut().find(|r| {
-                r.namespace == ns
-                    && r.host == host
-                    && r.visibility == visibility
-                    && r.selector == selector
-            });
+            let candidates = by_target.entry((ns.to_string(), host.clone())).or_default();
+            let existing = candidates
+                .iter()
+                .copied()
+                .find(|&i| rules[i].visibility == visibility && rules[i].selector == selector);
             match existing {
-                Some(r) => {
+                Some(i) => {
+                    let r = &mut rules[i];
                     r.names.push(dr.key());
                     if r.traffic_policy.is_none() {
                         r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned();
@@ -251,17 +255,20 @@ impl RuleIndex {
                         }
                     }
                 }
-                None => rules.push(MergedRule {
-                    names: vec![dr.key()],
-                    namespace: ns.to_string(),
-                    host,
-                    visibility,
-                    selector,
-                    traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
-                    subsets: dr.spec.subsets.clone(),
-                    policies: Vec::new(),
-                    policy_ports: Vec::new(),
-                }),
+                None => {
+                    candidates.push(rules.len());
+                    rules.push(MergedRule {
+                        names: vec![dr.key()],
+                        namespace: ns.to_string(),
+                        host,
+                        visibility,
+                        selector,
+                        traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
+                        subsets: dr.spec.subsets.clone(),
+                        policies: Vec::new(),
+                        policy_ports: Vec::new(),
+                    });
+                }
             }
         }
         let mut by_namespace: crate::fasthash::FastMap<String, NamespaceRules> = Default::default();
