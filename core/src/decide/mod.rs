@@ -31,7 +31,7 @@ use crate::model::Config;
 use crate::registry::Registry;
 use std::sync::Arc;
 
-pub(crate) use namespace_cache::ResolvedDest;
+pub(crate) use namespace_cache::NamespaceCache;
 
 /// Why a request could not be decided (the configuration is fine; the
 /// request itself is malformed or over a limit). Each limit is a constant

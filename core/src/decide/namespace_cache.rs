@@ -26,26 +26,31 @@ use std::sync::{Arc, OnceLock};
 const MAX_HOST_CACHE_ENTRIES: usize = 2_000_000;
 
 /// Most (destination, namespace) pairs resolved in all namespaces' caches
-/// together.
+/// together; destinations first used after that resolve per request.
 const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 
 /// Most (route, namespace) destination lists built in all namespaces'
 /// caches together (each about 250 bytes: this bounds them near 125 MB).
 const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
 
-/// What sidecars in one namespace resolve ahead of time.
+/// What sidecars in one namespace resolve once and keep: the names of
+/// known hosts when the cache is built, each route destination and route
+/// destination list on its first use (a large mesh's routes are mostly
+/// never asked for from a given namespace).
 #[derive(Debug, Default)]
 pub(crate) struct NamespaceCache {
+    namespace: Box<str>,
     /// The names a caller may use for a known host.
     pub hosts: HashMap<Box<str>, CachedHost>,
     /// By `PreparedDest::key`: the destination resolved for this
     /// namespace, when that does not depend on the caller's labels or
-    /// listener port (`None` then, and the decision resolves it).
-    pub dests: Vec<Option<ResolvedDest>>,
+    /// listener port (`None` then, and the decision resolves it). Empty
+    /// when a DestinationRule in the namespace selects workloads.
+    dests: Box<[OnceLock<Option<ResolvedDest>>]>,
     /// By `CompiledHttpRoute::id`: the route's whole destination list as a
     /// decision carries it, when every destination is in `dests` (a
     /// decision then borrows it instead of building one).
-    pub routes: Vec<Option<Box<[Destination<'static>]>>>,
+    routes: Box<[OnceLock<Option<Box<[Destination<'static>]>>>]>,
 }
 
 /// A route destination resolved for callers in one namespace.
@@ -160,34 +165,77 @@ impl Mesh {
     }
 
     fn build_namespace_cache(&self, ns: &str) -> NamespaceCache {
-        let caches = &self.namespace_caches;
         let mut hosts = self.resolve_host_names(ns);
-        if !NamespaceCaches::reserve(&caches.hosts_built, hosts.len(), MAX_HOST_CACHE_ENTRIES) {
+        if !NamespaceCaches::reserve(
+            &self.namespace_caches.hosts_built,
+            hosts.len(),
+            MAX_HOST_CACHE_ENTRIES,
+        ) {
             hosts = HashMap::default();
         }
-        let dests = if !self.rules.has_workload_selectors_in(ns)
-            && NamespaceCaches::reserve(
-                &caches.dests_built,
-                self.dest_keys.len(),
-                MAX_DEST_CACHE_ENTRIES,
-            ) {
-            self.resolve_dests(ns)
+        let (dests, routes) = if self.rules.has_workload_selectors_in(ns) {
+            (Box::default(), Box::default())
         } else {
-            Vec::new()
-        };
-        let route_count = self.vs.iter().map(|v| v.http.len()).sum::<usize>();
-        let routes = if !dests.is_empty()
-            && NamespaceCaches::reserve(&caches.routes_built, route_count, MAX_ROUTE_CACHE_ENTRIES)
-        {
-            self.resolve_route_destinations(&dests)
-        } else {
-            Vec::new()
+            let route_count = self.vs.iter().map(|v| v.http.len()).sum::<usize>();
+            (
+                (0..self.dest_keys.len()).map(|_| OnceLock::new()).collect(),
+                (0..route_count).map(|_| OnceLock::new()).collect(),
+            )
         };
         NamespaceCache {
+            namespace: ns.into(),
             hosts,
             dests,
             routes,
         }
+    }
+
+    /// Route destination `key` resolved for `cache`'s namespace, on its
+    /// first use there; `None` when that depends on more than the
+    /// namespace, or the cache bound is reached.
+    #[inline]
+    pub(super) fn cached_destination<'c>(
+        &self,
+        cache: &'c NamespaceCache,
+        key: usize,
+    ) -> Option<&'c ResolvedDest> {
+        cache
+            .dests
+            .get(key)?
+            .get_or_init(|| {
+                NamespaceCaches::reserve(
+                    &self.namespace_caches.dests_built,
+                    1,
+                    MAX_DEST_CACHE_ENTRIES,
+                )
+                .then(|| self.resolve_dest(key, &cache.namespace))
+                .flatten()
+            })
+            .as_ref()
+    }
+
+    /// The destination list of route `route` (a `CompiledHttpRoute::id`)
+    /// for `cache`'s namespace, built on its first use there; `None` when
+    /// a destination is not cached or the cache bound is reached.
+    #[inline]
+    pub(super) fn cached_route_destinations<'c>(
+        &self,
+        cache: &'c NamespaceCache,
+        route: &super::compile::CompiledHttpRoute,
+    ) -> Option<&'c [Destination<'static>]> {
+        cache
+            .routes
+            .get(route.id)?
+            .get_or_init(|| {
+                NamespaceCaches::reserve(
+                    &self.namespace_caches.routes_built,
+                    1,
+                    MAX_ROUTE_CACHE_ENTRIES,
+                )
+                .then(|| self.route_destinations(cache, route))
+                .flatten()
+            })
+            .as_deref()
     }
 
     /// Every name a caller in `ns` may use for a registry service (its
@@ -251,68 +299,57 @@ impl Mesh {
         map
     }
 
-    /// Every route destination resolved for sidecars in `ns`, where the
+    /// Route destination `key` resolved for sidecars in `ns`, where the
     /// answer depends only on the namespace: the port is written or the
     /// service has one (and no DestinationRule in `ns` selects workloads:
-    /// the caller checks).
-    fn resolve_dests(&self, ns: &str) -> Vec<Option<ResolvedDest>> {
+    /// the namespace's cache holds no destinations then).
+    fn resolve_dest(&self, key: usize, ns: &str) -> Option<ResolvedDest> {
+        let (host, subset, port) = self.dest_keys.get(key)?;
         let no_labels = std::collections::BTreeMap::new();
-        self.dest_keys
-            .iter()
-            .map(|(host, subset, port)| {
-                let service = self.registry.lookup(host, ns);
-                let port = port.or_else(|| service.and_then(|s| s.only_port()))?;
-                let subset = subset.as_deref();
-                let facts =
-                    self.destination_facts(host, service, subset, Some(port), ns, Some(&no_labels));
-                let policy = facts.rule.and_then(|r| r.policy(Some(port), subset));
-                Some(ResolvedDest {
-                    port: Some(port),
-                    cluster: self.shared_cluster_name(host, Some(port), subset),
-                    policy,
-                    problem: facts.problem.map(String::into_boxed_str),
-                })
-            })
-            .collect()
+        let service = self.registry.lookup(host, ns);
+        let port = port.or_else(|| service.and_then(|s| s.only_port()))?;
+        let subset = subset.as_deref();
+        let facts = self.destination_facts(host, service, subset, Some(port), ns, Some(&no_labels));
+        let policy = facts.rule.and_then(|r| r.policy(Some(port), subset));
+        Some(ResolvedDest {
+            port: Some(port),
+            cluster: self.shared_cluster_name(host, Some(port), subset),
+            policy,
+            problem: facts.problem.map(String::into_boxed_str),
+        })
     }
 
-    /// Every route's destination list built from a namespace's resolved
+    /// A route's destination list built from `cache`'s resolved
     /// destinations, exactly as `http_decision` builds it per request
     /// (zero-weight entries dropped when there are several, a lone one
     /// weighted 100); `None` for a route with a destination not resolved
     /// ahead of time, or none at all.
-    fn resolve_route_destinations(
+    fn route_destinations(
         &self,
-        dests: &[Option<ResolvedDest>],
-    ) -> Vec<Option<Box<[Destination<'static>]>>> {
+        cache: &NamespaceCache,
+        route: &super::compile::CompiledHttpRoute,
+    ) -> Option<Box<[Destination<'static>]>> {
         let owned = |s: &str| std::borrow::Cow::Owned(s.to_string());
-        self.vs
-            .iter()
-            .flat_map(|v| v.http.iter())
-            .map(|route| {
-                let many = route.dests.len() > 1;
-                let mut list = Vec::with_capacity(route.dests.len());
-                for pd in &route.dests {
-                    if many && pd.weight == 0 {
-                        continue;
-                    }
-                    let r = dests.get(pd.key)?.as_ref()?;
-                    list.push(Destination {
-                        host: owned(&pd.host),
-                        subset: pd.subset.as_deref().map(owned),
-                        port: r.port,
-                        weight: if many { pd.weight } else { 100 },
-                        cluster: owned(&r.cluster),
-                        policy: r.policy.clone().map(decision::Shared::Owned),
-                        problem: r.problem.as_deref().map(owned),
-                    });
-                }
-                (!list.is_empty()).then(|| list.into_boxed_slice())
-            })
-            .collect()
+        let many = route.dests.len() > 1;
+        let mut list = Vec::with_capacity(route.dests.len());
+        for pd in &route.dests {
+            if many && pd.weight == 0 {
+                continue;
+            }
+            let r = self.cached_destination(cache, pd.key)?;
+            list.push(Destination {
+                host: owned(&pd.host),
+                subset: pd.subset.as_deref().map(owned),
+                port: r.port,
+                weight: if many { pd.weight } else { 100 },
+                cluster: owned(&r.cluster),
+                policy: r.policy.clone().map(decision::Shared::Owned),
+                problem: r.problem.as_deref().map(owned),
+            });
+        }
+        (!list.is_empty()).then(|| list.into_boxed_slice())
     }
 }
-
 #[cfg(test)]
 mod tests {
     use crate::decide::{Mesh, Request};

@@ -550,8 +550,7 @@ impl Mesh {
             namespace: ns,
             labels: Some(&req.source.labels),
             listener_port: view.port,
-            resolved: ns_cache.map_or(&[], |c| c.dests.as_slice()),
-            resolved_routes: ns_cache.map_or(&[], |c| c.routes.as_slice()),
+            cache: ns_cache,
         };
         let vs = vs.map(|i| &self.vs[i]);
         // TLS and TCP: a VirtualService host outside the registry takes

@@ -235,6 +235,7 @@ impl Re2Regex {
 
     /// Whether `self` and `other` are one compiled program (clones, or
     /// handed out for one pattern by a [`RegexCache`]).
+    #[cfg(test)]
     pub(crate) fn shares_program_with(&self, other: &Re2Regex) -> bool {
         Arc::ptr_eq(&self.program, &other.program)
     }
@@ -277,11 +278,13 @@ impl RegexCache {
     }
 
     /// How many regexes were asked for.
+    #[cfg(test)]
     pub fn requested(&self) -> usize {
         self.requested
     }
 
     /// How many distinct patterns were compiled.
+    #[cfg(test)]
     pub fn distinct(&self) -> usize {
         self.full.len() + self.search.len()
     }
