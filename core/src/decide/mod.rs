@@ -196,8 +196,25 @@ pub enum OutboundPolicy {
     RegistryOnly,
 }
 
-/// The compiled, immutable routing table. Cheap to share (`Arc<Mesh>`),
-/// `Send + Sync`, rebuilt when the configuration changes.
+/// The compiled routing table. Cheap to share (`Arc<Mesh>`), `Send +
+/// Sync`, rebuilt when the configuration changes.
+///
+/// [`Mesh::compile`] builds what every caller shares, in time and memory
+/// linear in the configuration: the registry, the merged DestinationRules
+/// (indexed by namespace and host), the VirtualServices in Istio's order
+/// with their matchers and first-match indexes (textually equal regexes
+/// compiled once), the Sidecar and Gateway tables, which services each
+/// VirtualService host covers, and the Envoy cluster names.
+///
+/// What depends on the caller's namespace (the names a pod there may use
+/// for each host, and each route destination and destination list as
+/// that namespace sees it through exportTo, its Sidecar and the
+/// DestinationRule lookup path) is built by the first decision from that
+/// namespace and kept: a process pays for the namespaces it decides for,
+/// not namespaces x hosts. Later decisions read it without a lock. The
+/// answers never depend on which namespace decided first: the caches only
+/// remember what deciding per request gives, which is also the path for a
+/// caller from a namespace the configuration never names.
 #[derive(Debug)]
 pub struct Mesh {
     options: MeshOptions,

@@ -33,6 +33,9 @@ const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
 /// caches together (each about 250 bytes: this bounds them near 125 MB).
 const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
 
+/// A route's destinations as decisions from one namespace carry them.
+type RouteDestinations = Box<[Destination<'static>]>;
+
 /// What sidecars in one namespace resolve once and keep: the names of
 /// known hosts when the cache is built, each route destination and route
 /// destination list on its first use (a large mesh's routes are mostly
@@ -50,7 +53,7 @@ pub(crate) struct NamespaceCache {
     /// By `CompiledHttpRoute::id`: the route's whole destination list as a
     /// decision carries it, when every destination is in `dests` (a
     /// decision then borrows it instead of building one).
-    routes: Box<[OnceLock<Option<Box<[Destination<'static>]>>>]>,
+    routes: Box<[OnceLock<Option<RouteDestinations>>]>,
 }
 
 /// A route destination resolved for callers in one namespace.
@@ -328,7 +331,7 @@ impl Mesh {
         &self,
         cache: &NamespaceCache,
         route: &super::compile::CompiledHttpRoute,
-    ) -> Option<Box<[Destination<'static>]>> {
+    ) -> Option<RouteDestinations> {
         let owned = |s: &str| std::borrow::Cow::Owned(s.to_string());
         let many = route.dests.len() > 1;
         let mut list = Vec::with_capacity(route.dests.len());
