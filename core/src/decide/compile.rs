@@ -15,6 +15,25 @@ use crate::model::{Config, Resource};
 use crate::registry::Visibility;
 use std::sync::Arc;
 
+/// What the routes of one configuration share while they compile:
+/// regexes by pattern text, and the header operations of every route that
+/// has none (most), so a large mesh holds one copy of each.
+#[derive(Debug, Default)]
+pub(crate) struct SharedParts {
+    regexes: RegexCache,
+    no_header_ops: Arc<HeaderOps>,
+}
+
+impl SharedParts {
+    fn header_ops(&self, ops: HeaderOps) -> Arc<HeaderOps> {
+        if ops == HeaderOps::default() {
+            self.no_header_ops.clone()
+        } else {
+            Arc::new(ops)
+        }
+    }
+}
+
 /// A route destination with its names resolved once.
 #[derive(Debug)]
 pub(crate) struct PreparedDest {
@@ -82,7 +101,7 @@ pub(crate) struct RewritePlan {
 }
 
 impl RewritePlan {
-    fn compile(route: &HttpRoute, regexes: &mut RegexCache) -> Option<RewritePlan> {
+    fn compile(route: &HttpRoute, shared: &mut SharedParts) -> Option<RewritePlan> {
         let rw = route.rewrite.as_ref();
         let mut authority = rw.and_then(|r| r.authority.clone());
         if authority.is_none() {
@@ -101,7 +120,7 @@ impl RewritePlan {
             .filter(|r| r.uri.is_none())
             .and_then(|r| r.uri_regex_rewrite.as_ref())
             .and_then(|rr| {
-                let re = regexes.search(rr.r#match.as_deref()?).ok()?;
+                let re = shared.regexes.search(rr.r#match.as_deref()?).ok()?;
                 Some((re, go_style_groups(rr.rewrite.as_deref().unwrap_or(""))))
             });
         if authority.is_none() && uri.is_none() && uri_regex.is_none() {
@@ -146,7 +165,7 @@ impl CompiledHttpRoute {
         matches: Vec<HttpRouteMatch>,
         route: HttpRoute,
         domain: &str,
-        regexes: &mut RegexCache,
+        shared: &mut SharedParts,
     ) -> Self {
         let dests: Vec<PreparedDest> = route
             .route
@@ -182,8 +201,14 @@ impl CompiledHttpRoute {
         CompiledHttpRoute {
             fault: route.fault.as_ref().and_then(compile_fault).map(Arc::new),
             cors: route.cors_policy.clone().map(Arc::new),
-            route_headers: (Arc::new(route_headers.0), Arc::new(route_headers.1)),
-            forward_headers: (Arc::new(forward_headers.0), Arc::new(forward_headers.1)),
+            route_headers: (
+                shared.header_ops(route_headers.0),
+                shared.header_ops(route_headers.1),
+            ),
+            forward_headers: (
+                shared.header_ops(forward_headers.0),
+                shared.header_ops(forward_headers.1),
+            ),
             index,
             id: 0,
             vs,
@@ -193,7 +218,7 @@ impl CompiledHttpRoute {
             matches,
             timeout: (route.timeout.as_deref())
                 .and_then(|text| crate::duration::parse_duration(text).ok()),
-            rewrite: RewritePlan::compile(&route, regexes),
+            rewrite: RewritePlan::compile(&route, shared),
             route: Arc::new(route),
             dests,
             retries: Arc::new(retries),
@@ -279,11 +304,11 @@ pub(crate) fn compile_virtual_services(
 ) -> Vec<CompiledVs> {
     let mut list: Vec<&Resource<VirtualService>> = config.virtual_services.iter().collect();
     list.sort_by(|a, b| resource_order(a, b));
-    let mut regexes = RegexCache::default();
+    let mut shared = SharedParts::default();
     list.iter()
         .filter(|vs| !vs.spec.hosts.is_empty())
         .filter(|vs| !crate::limits::exceeds_rules_per_host(vs, config))
-        .map(|vs| compile_one(vs, config, domain, default_export_to, &mut regexes))
+        .map(|vs| compile_one(vs, config, domain, default_export_to, &mut shared))
         .collect()
 }
 
@@ -292,7 +317,7 @@ fn compile_one(
     config: &Config,
     domain: &str,
     default_export_to: &[String],
-    regexes: &mut RegexCache,
+    shared: &mut SharedParts,
 ) -> CompiledVs {
     let ns = vs.namespace();
     let key: Arc<str> = Arc::from(vs.key());
@@ -318,11 +343,11 @@ fn compile_one(
                     .r#match
                     .iter()
                     .enumerate()
-                    .map(|(j, m)| HttpRouteMatch::compile_in(j, m, ns, regexes))
+                    .map(|(j, m)| HttpRouteMatch::compile_in(j, m, ns, &mut shared.regexes))
                     .collect(),
                 route.clone(),
                 domain,
-                regexes,
+                shared,
             )),
             Some(d) => {
                 let dname = d.name.as_deref().unwrap_or("");
@@ -359,11 +384,13 @@ fn compile_one(
                         matches
                             .iter()
                             .enumerate()
-                            .map(|(k, m)| HttpRouteMatch::compile_in(k, m, dns, regexes))
+                            .map(|(k, m)| {
+                                HttpRouteMatch::compile_in(k, m, dns, &mut shared.regexes)
+                            })
                             .collect(),
                         merged,
                         domain,
-                        regexes,
+                        shared,
                     ));
                 }
             }
