@@ -1,6 +1,9 @@
 //! Routing benchmarks: (a) a bookinfo decision, (b) 10,000 hosts x 10 rules,
 //! (c) one host with 1 to 10,000 rules mixing prefix, exact and regex
-//! matches, and the compile of 10,000 VirtualServices.
+//! matches, (d) a decision in a mesh of 1,000 services over 200 namespaces
+//! after the first from that namespace, the compile of 10,000
+//! VirtualServices, and compile plus first decision of that 200-namespace
+//! mesh (what `meshroute route` pays before it answers).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use meshroute::load::load_str;
@@ -86,6 +89,25 @@ fn one_host(rules: usize) -> String {
     s
 }
 
+/// `services` Kubernetes Services over `namespaces` namespaces, each with a
+/// DestinationRule of two subsets and a VirtualService (header match, a
+/// regex path on every 4th, a 90/10 split), as `genmesh.py` writes them.
+fn namespaced_mesh(services: usize, namespaces: usize) -> String {
+    let mut s = String::new();
+    for i in 0..services {
+        let ns = format!("ns-{}", i % namespaces);
+        let regex = if i % 4 == 0 {
+            format!("\n    - uri: {{regex: \"/api/v[0-9]+/items/[a-z0-9-]+/{i}\"}}")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}, namespace: {ns}}}\nspec:\n  selector: {{app: svc-{i}}}\n  ports: [{{name: http, port: 8080}}]\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: svc-{i}, namespace: {ns}}}\nspec:\n  host: svc-{i}\n  subsets:\n  - {{name: v1, labels: {{version: v1}}}}\n  - {{name: v2, labels: {{version: v2}}}}\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: svc-{i}, namespace: {ns}}}\nspec:\n  hosts: [svc-{i}]\n  http:\n  - match:\n    - headers: {{end-user: {{exact: jason}}}}{regex}\n    route: [{{destination: {{host: svc-{i}, subset: v2}}}}]\n  - route:\n    - {{destination: {{host: svc-{i}, subset: v1}}, weight: 90}}\n    - {{destination: {{host: svc-{i}, subset: v2}}, weight: 10}}\n"
+        ));
+    }
+    s
+}
+
 fn compile(text: &str) -> Mesh {
     let config = load_str(text, "bench");
     assert!(!config.has_errors(), "{:?}", config.messages.first());
@@ -119,12 +141,32 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
+    let namespaced = namespaced_mesh(1_000, 200);
+    let spread = compile(&namespaced);
+    let from_ns_1 = |host: &str| {
+        let mut r = Request::new(host).port(8080);
+        r.source.namespace = "ns-1".into();
+        r
+    };
+    let to_svc_1 = from_ns_1("svc-1");
+    c.bench_function("d_1000_services_200_namespaces", |b| {
+        b.iter(|| spread.decide(black_box(&to_svc_1)))
+    });
+
     let text = many_hosts(10_000, 1);
     let config = load_str(&text, "bench");
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
     group.bench_function("10000_virtual_services", |b| {
         b.iter(|| Mesh::compile(black_box(&config)))
+    });
+    let config = load_str(&namespaced, "bench");
+    let to_svc_201 = from_ns_1("svc-201.ns-1");
+    group.bench_function("1000_services_200_namespaces_and_first_decision", |b| {
+        b.iter(|| {
+            let mesh = Mesh::compile(black_box(&config));
+            mesh.decide(&to_svc_201).map(|d| d.destinations().len())
+        })
     });
     group.finish();
 }

@@ -63,8 +63,21 @@ impl MergedRule {
             .chain(self.subsets.iter().filter_map(|s| s.name.clone()).map(Some))
             .collect();
         for port in std::iter::once(None).chain(ports.iter().copied().map(Some)) {
+            // A subset without a policy of its own has the rule's policy
+            // for the port: one shared copy (most subsets set none).
+            let mut without_subset: Option<Arc<TrafficPolicy>> = None;
             for sub in &subsets {
-                let p = self.compute_policy(port, sub.as_deref()).map(Arc::new);
+                let own = sub
+                    .as_deref()
+                    .and_then(|name| self.subset(name))
+                    .is_some_and(|s| s.traffic_policy.is_some());
+                let p = match sub {
+                    Some(_) if !own => without_subset.clone(),
+                    _ => self.compute_policy(port, sub.as_deref()).map(Arc::new),
+                };
+                if sub.is_none() {
+                    without_subset.clone_from(&p);
+                }
                 table.push((port, sub.clone(), p));
             }
         }
@@ -220,6 +233,10 @@ impl RuleIndex {
             sb.cmp(&sa).then_with(|| resource_order(a, b))
         });
         let mut rules: Vec<MergedRule> = Vec::new();
+        // Rules by (namespace, host): the candidates a DestinationRule may
+        // merge into, found without scanning every rule.
+        let mut by_target: crate::fasthash::FastMap<(String, String), Vec<usize>> =
+            Default::default();
         for dr in drs {
             let ns = dr.namespace();
             let Some(host) = dr.spec.host.as_deref() else {
@@ -233,14 +250,14 @@ impl RuleIndex {
                 .workload_selector
                 .as_ref()
                 .map(|s| s.match_labels.clone());
-            let existing = rules.iter_mut().find(|r| {
-                r.namespace == ns
-                    && r.host == host
-                    && r.visibility == visibility
-                    && r.selector == selector
-            });
+            let candidates = by_target.entry((ns.to_string(), host.clone())).or_default();
+            let existing = candidates
+                .iter()
+                .copied()
+                .find(|&i| rules[i].visibility == visibility && rules[i].selector == selector);
             match existing {
-                Some(r) => {
+                Some(i) => {
+                    let r = &mut rules[i];
                     r.names.push(dr.key());
                     if r.traffic_policy.is_none() {
                         r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned();
@@ -251,17 +268,20 @@ impl RuleIndex {
                         }
                     }
                 }
-                None => rules.push(MergedRule {
-                    names: vec![dr.key()],
-                    namespace: ns.to_string(),
-                    host,
-                    visibility,
-                    selector,
-                    traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
-                    subsets: dr.spec.subsets.clone(),
-                    policies: Vec::new(),
-                    policy_ports: Vec::new(),
-                }),
+                None => {
+                    candidates.push(rules.len());
+                    rules.push(MergedRule {
+                        names: vec![dr.key()],
+                        namespace: ns.to_string(),
+                        host,
+                        visibility,
+                        selector,
+                        traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
+                        subsets: dr.spec.subsets.clone(),
+                        policies: Vec::new(),
+                        policy_ports: Vec::new(),
+                    });
+                }
             }
         }
         let mut by_namespace: crate::fasthash::FastMap<String, NamespaceRules> = Default::default();
@@ -361,5 +381,58 @@ impl RuleIndex {
     /// Every merged rule.
     pub fn rules(&self) -> &[Arc<MergedRule>] {
         &self.rules
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: shop}
+spec:
+  host: api
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 7}}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy: {connectionPool: {tcp: {maxConnections: 9}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api-more, namespace: shop}
+spec:
+  host: api.shop.svc.cluster.local
+  subsets:
+  - {name: v3, labels: {version: v3}}
+"#;
+
+    #[test]
+    fn rules_for_one_host_merge_and_subsets_without_a_policy_share_the_rules() {
+        let config = crate::load::load_str(RULES, "dr.yaml");
+        let index = RuleIndex::build(&config, "cluster.local");
+        assert_eq!(index.rules().len(), 1);
+        let rule = &index.rules()[0];
+        assert_eq!(rule.names, ["shop/api", "shop/api-more"]);
+        let max = |subset: Option<&str>| {
+            rule.policy_ref(None, subset)
+                .and_then(|p| p.connection_pool.as_ref())
+                .and_then(|c| c.tcp.as_ref())
+                .and_then(|t| t.max_connections)
+        };
+        assert_eq!(max(None), Some(7));
+        assert_eq!(max(Some("v1")), Some(7));
+        assert_eq!(max(Some("v2")), Some(9));
+        assert_eq!(max(Some("v3")), Some(7));
+        let top = rule.policy_ref(None, None).unwrap();
+        assert!(Arc::ptr_eq(top, rule.policy_ref(None, Some("v1")).unwrap()));
+        assert!(Arc::ptr_eq(top, rule.policy_ref(None, Some("v3")).unwrap()));
+        assert!(!Arc::ptr_eq(
+            top,
+            rule.policy_ref(None, Some("v2")).unwrap()
+        ));
     }
 }

@@ -82,9 +82,8 @@ impl Mesh {
         let built_ahead = match t.on {
             true => None,
             false => proxy
-                .resolved_routes
-                .get(route.id)
-                .and_then(Option::as_deref),
+                .cache
+                .and_then(|c| self.cached_route_destinations(c, route)),
         };
         let destinations = match built_ahead {
             Some(list) => Cow::Borrowed(list),

@@ -7,13 +7,32 @@ use super::index::RouteIndex;
 use super::retries::effective_retries;
 use crate::destination_rules::resource_order;
 use crate::hosts::{self, GatewayRef};
-use crate::matching::regex::Re2Regex;
+use crate::matching::regex::{Re2Regex, RegexCache};
 use crate::matching::{HttpRouteMatch, L4RouteMatch};
 use crate::model::common::StringMatch;
 use crate::model::virtual_service::{HttpMatchRequest, HttpRoute, VirtualService};
 use crate::model::{Config, Resource};
 use crate::registry::Visibility;
 use std::sync::Arc;
+
+/// What the routes of one configuration share while they compile:
+/// regexes by pattern text, and the header operations of every route that
+/// has none (most), so a large mesh holds one copy of each.
+#[derive(Debug, Default)]
+pub(crate) struct SharedParts {
+    regexes: RegexCache,
+    no_header_ops: Arc<HeaderOps>,
+}
+
+impl SharedParts {
+    fn header_ops(&self, ops: HeaderOps) -> Arc<HeaderOps> {
+        if ops == HeaderOps::default() {
+            self.no_header_ops.clone()
+        } else {
+            Arc::new(ops)
+        }
+    }
+}
 
 /// A route destination with its names resolved once.
 #[derive(Debug)]
@@ -82,7 +101,7 @@ pub(crate) struct RewritePlan {
 }
 
 impl RewritePlan {
-    fn compile(route: &HttpRoute) -> Option<RewritePlan> {
+    fn compile(route: &HttpRoute, shared: &mut SharedParts) -> Option<RewritePlan> {
         let rw = route.rewrite.as_ref();
         let mut authority = rw.and_then(|r| r.authority.clone());
         if authority.is_none() {
@@ -101,7 +120,7 @@ impl RewritePlan {
             .filter(|r| r.uri.is_none())
             .and_then(|r| r.uri_regex_rewrite.as_ref())
             .and_then(|rr| {
-                let re = Re2Regex::new_search(rr.r#match.as_deref()?).ok()?;
+                let re = shared.regexes.search(rr.r#match.as_deref()?).ok()?;
                 Some((re, go_style_groups(rr.rewrite.as_deref().unwrap_or(""))))
             });
         if authority.is_none() && uri.is_none() && uri_regex.is_none() {
@@ -146,6 +165,7 @@ impl CompiledHttpRoute {
         matches: Vec<HttpRouteMatch>,
         route: HttpRoute,
         domain: &str,
+        shared: &mut SharedParts,
     ) -> Self {
         let dests: Vec<PreparedDest> = route
             .route
@@ -181,8 +201,14 @@ impl CompiledHttpRoute {
         CompiledHttpRoute {
             fault: route.fault.as_ref().and_then(compile_fault).map(Arc::new),
             cors: route.cors_policy.clone().map(Arc::new),
-            route_headers: (Arc::new(route_headers.0), Arc::new(route_headers.1)),
-            forward_headers: (Arc::new(forward_headers.0), Arc::new(forward_headers.1)),
+            route_headers: (
+                shared.header_ops(route_headers.0),
+                shared.header_ops(route_headers.1),
+            ),
+            forward_headers: (
+                shared.header_ops(forward_headers.0),
+                shared.header_ops(forward_headers.1),
+            ),
             index,
             id: 0,
             vs,
@@ -192,7 +218,7 @@ impl CompiledHttpRoute {
             matches,
             timeout: (route.timeout.as_deref())
                 .and_then(|text| crate::duration::parse_duration(text).ok()),
-            rewrite: RewritePlan::compile(&route),
+            rewrite: RewritePlan::compile(&route, shared),
             route: Arc::new(route),
             dests,
             retries: Arc::new(retries),
@@ -278,10 +304,11 @@ pub(crate) fn compile_virtual_services(
 ) -> Vec<CompiledVs> {
     let mut list: Vec<&Resource<VirtualService>> = config.virtual_services.iter().collect();
     list.sort_by(|a, b| resource_order(a, b));
+    let mut shared = SharedParts::default();
     list.iter()
         .filter(|vs| !vs.spec.hosts.is_empty())
         .filter(|vs| !crate::limits::exceeds_rules_per_host(vs, config))
-        .map(|vs| compile_one(vs, config, domain, default_export_to))
+        .map(|vs| compile_one(vs, config, domain, default_export_to, &mut shared))
         .collect()
 }
 
@@ -290,6 +317,7 @@ fn compile_one(
     config: &Config,
     domain: &str,
     default_export_to: &[String],
+    shared: &mut SharedParts,
 ) -> CompiledVs {
     let ns = vs.namespace();
     let key: Arc<str> = Arc::from(vs.key());
@@ -315,10 +343,11 @@ fn compile_one(
                     .r#match
                     .iter()
                     .enumerate()
-                    .map(|(j, m)| HttpRouteMatch::compile(j, m, ns))
+                    .map(|(j, m)| HttpRouteMatch::compile_in(j, m, ns, &mut shared.regexes))
                     .collect(),
                 route.clone(),
                 domain,
+                shared,
             )),
             Some(d) => {
                 let dname = d.name.as_deref().unwrap_or("");
@@ -355,10 +384,13 @@ fn compile_one(
                         matches
                             .iter()
                             .enumerate()
-                            .map(|(k, m)| HttpRouteMatch::compile(k, m, dns))
+                            .map(|(k, m)| {
+                                HttpRouteMatch::compile_in(k, m, dns, &mut shared.regexes)
+                            })
                             .collect(),
                         merged,
                         domain,
+                        shared,
                     ));
                 }
             }
@@ -603,4 +635,71 @@ fn compile_fault(f: &crate::model::virtual_service::HttpFaultInjection) -> Optio
         })
     });
     (delay.is_some() || abort.is_some()).then_some(Fault { delay, abort })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decide::Mesh;
+    use crate::load::load_str;
+    use crate::matching::regex::Re2Regex;
+    use crate::matching::StringMatcher;
+
+    fn vs(name: &str, namespace: &str, regex: &str) -> String {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  hosts: [{name}]\n  http:\n  - match:\n    - uri: {{regex: \"{regex}\"}}\n      headers: {{x-user: {{regex: \"{regex}\"}}}}\n    route: [{{destination: {{host: {name}}}}}]\n"
+        )
+    }
+
+    fn regexes(mesh: &Mesh) -> Vec<&Re2Regex> {
+        let mut out = Vec::new();
+        for route in mesh.vs.iter().flat_map(|v| &v.http) {
+            for m in &route.matches {
+                let header = m.headers.iter().map(|h| &h.matcher);
+                for matcher in m.uri.iter().chain(header) {
+                    if let StringMatcher::Regex(re) = matcher {
+                        out.push(re);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn textually_equal_regexes_share_one_compiled_program() {
+        let yaml = [
+            vs("a", "one", "/items/[0-9]+"),
+            vs("b", "two", "/items/[0-9]+"),
+            vs("c", "two", "/other/[0-9]+"),
+            "apiVersion: v1\nkind: Service\nmetadata: {name: b, namespace: two}\nspec:\n  ports: [{name: http, port: 80}]\n".to_string(),
+        ]
+        .join("---\n");
+        let config = load_str(&yaml, "regex.yaml");
+        assert!(
+            config.messages.iter().all(|m| !m.is_error()),
+            "{:?}",
+            config.messages
+        );
+        let mesh = Mesh::compile(&config);
+        let found = regexes(&mesh);
+        assert_eq!(found.len(), 6);
+        let same: Vec<&Re2Regex> = found
+            .iter()
+            .copied()
+            .filter(|r| r.as_str() == "/items/[0-9]+")
+            .collect();
+        assert_eq!(same.len(), 4);
+        assert!(same.iter().all(|r| r.shares_program_with(same[0])));
+        let other = found
+            .iter()
+            .find(|r| r.as_str() == "/other/[0-9]+")
+            .unwrap();
+        assert!(!other.shares_program_with(same[0]));
+        // Shared programs still decide per route.
+        let mut request = crate::decide::Request::new("b.two.svc.cluster.local");
+        request.path = "/items/42".into();
+        request.headers.append("x-user", "/items/7");
+        let d = mesh.decide(&request).unwrap();
+        assert_eq!(d.outcome(), crate::decide::Outcome::Route);
+    }
 }

@@ -58,7 +58,7 @@ impl Mesh {
         t: &mut Tracer,
     ) -> Destination<'m> {
         if !t.on {
-            if let Some(Some(r)) = proxy.resolved.get(pd.key) {
+            if let Some(r) = proxy.cache.and_then(|c| self.cached_destination(c, pd.key)) {
                 return Destination {
                     host: Cow::Borrowed(&pd.host),
                     subset: pd.subset.as_deref().map(Cow::Borrowed),

@@ -19,12 +19,9 @@ pub(crate) struct Proxy<'a, 'm> {
     pub(super) labels: Option<&'a std::collections::BTreeMap<String, String>>,
     /// Listener port (service port at a sidecar, server port at a gateway).
     pub(super) listener_port: u32,
-    /// Route destinations resolved ahead of time for this proxy's
-    /// namespace (empty when not cached); see `NamespaceCache::dests`.
-    pub(super) resolved: &'m [Option<super::ResolvedDest>],
-    /// Route destination lists built ahead of time for this proxy's
-    /// namespace (empty when not cached); see `NamespaceCache::routes`.
-    pub(super) resolved_routes: &'m [Option<Box<[Destination<'static>]>>],
+    /// What the proxy's namespace resolves once and keeps (a sidecar's
+    /// default scope; `None` otherwise).
+    pub(super) cache: Option<&'m super::NamespaceCache>,
 }
 
 impl Proxy<'_, '_> {

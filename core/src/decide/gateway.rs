@@ -994,8 +994,7 @@ impl Mesh {
                     namespace: &proxy_ns,
                     labels: None,
                     listener_port: port_of(s).unwrap_or(view.port),
-                    resolved: &[],
-                    resolved_routes: &[],
+                    cache: None,
                 };
                 self.l4_route_decision(vs, &routes[*route], &proxy, t)
             }
@@ -1020,8 +1019,7 @@ impl Mesh {
                     namespace: &proxy_ns,
                     labels: None,
                     listener_port: port_of(s).unwrap_or(view.port),
-                    resolved: &[],
-                    resolved_routes: &[],
+                    cache: None,
                 };
                 let spec = crate::model::common::Destination {
                     host: Some(cluster.host.clone()),
@@ -1177,8 +1175,7 @@ impl Mesh {
             namespace: proxy_ns,
             labels: None,
             listener_port: vh.port,
-            resolved: &[],
-            resolved_routes: &[],
+            cache: None,
         };
         self.eval_http(&specific, view, &proxy, t)
     }

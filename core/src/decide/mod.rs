@@ -7,6 +7,7 @@ mod destinations;
 mod evaluate;
 pub(crate) mod gateway;
 mod index;
+mod namespace_cache;
 pub mod request;
 mod request_view;
 pub mod retries;
@@ -29,6 +30,8 @@ use crate::fasthash::FastMap as HashMap;
 use crate::model::Config;
 use crate::registry::Registry;
 use std::sync::Arc;
+
+pub(crate) use namespace_cache::NamespaceCache;
 
 /// Why a request could not be decided (the configuration is fine; the
 /// request itself is malformed or over a limit). Each limit is a constant
@@ -197,8 +200,25 @@ pub enum OutboundPolicy {
     RegistryOnly,
 }
 
-/// The compiled, immutable routing table. Cheap to share (`Arc<Mesh>`),
-/// `Send + Sync`, rebuilt when the configuration changes.
+/// The compiled routing table. Cheap to share (`Arc<Mesh>`), `Send +
+/// Sync`, rebuilt when the configuration changes.
+///
+/// [`Mesh::compile`] builds what every caller shares, in time and memory
+/// linear in the configuration: the registry, the merged DestinationRules
+/// (indexed by namespace and host), the VirtualServices in Istio's order
+/// with their matchers and first-match indexes (textually equal regexes
+/// compiled once), the Sidecar and Gateway tables, which services each
+/// VirtualService host covers, and the Envoy cluster names.
+///
+/// What depends on the caller's namespace (the names a pod there may use
+/// for each host, and each route destination and destination list as
+/// that namespace sees it through exportTo, its Sidecar and the
+/// DestinationRule lookup path) is built by the first decision from that
+/// namespace and kept: a process pays for the namespaces it decides for,
+/// not namespaces x hosts. Later decisions read it without a lock. The
+/// answers never depend on which namespace decided first: the caches only
+/// remember what deciding per request gives, which is also the path for a
+/// caller from a namespace the configuration never names.
 #[derive(Debug)]
 pub struct Mesh {
     options: MeshOptions,
@@ -218,10 +238,9 @@ pub struct Mesh {
     /// The Sidecars, indexed by namespace.
     sidecars: scope::SidecarScopes,
     gateways: gateway::GatewayTable,
-    /// Per caller namespace: the names a caller may use for a known host
-    /// (`reviews`, `reviews.default`, ...) resolved once, with the
-    /// VirtualService a sidecar there uses. A miss takes the slow path.
-    host_cache: HashMap<String, NamespaceCache>,
+    /// Per caller namespace the configuration names: what its sidecars
+    /// resolve ahead of time, built by the first decision from it.
+    namespace_caches: namespace_cache::NamespaceCaches,
     /// The distinct route destinations, indexed by `PreparedDest::key`.
     dest_keys: Vec<DestKey>,
     /// Envoy cluster names built once: host -> (port, subset, name).
@@ -235,43 +254,6 @@ type ClusterNames = HashMap<Arc<str>, Vec<(u32, Option<Arc<str>>, Arc<str>)>>;
 
 /// A route destination as written: host, subset, port.
 type DestKey = (Arc<str>, Option<Arc<str>>, Option<u32>);
-
-/// What sidecars in one namespace resolve ahead of time.
-#[derive(Debug, Default)]
-pub(crate) struct NamespaceCache {
-    /// The names a caller may use for a known host.
-    pub hosts: HashMap<Box<str>, CachedHost>,
-    /// By `PreparedDest::key`: the destination resolved for this
-    /// namespace, when that does not depend on the caller's labels or
-    /// listener port (`None` then, and the decision resolves it).
-    pub dests: Vec<Option<ResolvedDest>>,
-    /// By `CompiledHttpRoute::id`: the route's whole destination list as a
-    /// decision carries it, when every destination is in `dests` (a
-    /// decision then borrows it instead of building one).
-    pub routes: Vec<Option<Box<[Destination<'static>]>>>,
-}
-
-/// A route destination resolved for callers in one namespace.
-#[derive(Debug)]
-pub(crate) struct ResolvedDest {
-    pub port: Option<u32>,
-    pub cluster: Arc<str>,
-    pub policy: Option<Arc<crate::model::destination_rule::TrafficPolicy>>,
-    pub problem: Option<Box<str>>,
-}
-
-/// A host name resolved for one caller namespace.
-#[derive(Debug, Clone)]
-pub(crate) struct CachedHost {
-    pub fqdn: Arc<str>,
-    pub vs: Option<usize>,
-    /// The registry service for `fqdn` seen from the namespace.
-    pub service: Option<usize>,
-    /// The name is also an exact VirtualService host: on HTTP it belongs
-    /// to that VirtualService's own virtual host unless it is `fqdn` itself
-    /// on a port of the service (see `Mesh::resolve_http`).
-    pub exact_vs_host: bool,
-}
 
 /// Which registry services the mesh's VirtualService hosts cover, and
 /// which services listen on each port, computed once.
@@ -327,16 +309,6 @@ impl HostCoverage {
         }
     }
 }
-
-/// Most (alias, namespace) pairs resolved ahead of time.
-const MAX_HOST_CACHE_ENTRIES: usize = 2_000_000;
-
-/// Most (destination, namespace) pairs resolved ahead of time.
-const MAX_DEST_CACHE_ENTRIES: usize = 1_000_000;
-
-/// Most (route, namespace) destination lists built ahead of time (each
-/// about 250 bytes: this bounds the cache near 125 MB).
-const MAX_ROUTE_CACHE_ENTRIES: usize = 500_000;
 
 impl Mesh {
     /// Compiles a configuration with the mesh settings of its mesh config
@@ -404,6 +376,8 @@ impl Mesh {
         let gateways = gateway::GatewayTable::build(config, &domain);
         let registry = Registry::build_with(config, &domain, &options.default_service_export_to);
         let coverage = HostCoverage::build(&registry, &vs, &mesh_wildcard);
+        let namespace_caches =
+            namespace_cache::NamespaceCaches::for_config(config, &options.root_namespace);
         let mut mesh = Mesh {
             rules: RuleIndex::build_with(
                 config,
@@ -420,26 +394,50 @@ impl Mesh {
             port_services: coverage.port_services,
             gateways,
             options,
-            host_cache: HashMap::default(),
+            namespace_caches,
             dest_keys,
             clusters: HashMap::default(),
             default_retries,
         };
         mesh.clusters = mesh.build_cluster_names();
-        mesh.host_cache = mesh.build_host_cache(config);
         mesh
     }
 
+    /// Every registry service's cluster names: each port, without a
+    /// subset and with each subset of the DestinationRules whose host
+    /// covers the service. Rules are found by exact host, then in the
+    /// (short) list of wildcard hosts, so this costs services + rules.
     fn build_cluster_names(&self) -> ClusterNames {
+        let rules = self.rules.rules();
+        let mut exact: HashMap<&str, Vec<usize>> = HashMap::default();
+        let mut wildcard: Vec<usize> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if crate::hosts::is_wildcard(&r.host) {
+                wildcard.push(i);
+            } else {
+                exact.entry(&r.host).or_default().push(i);
+            }
+        }
         let mut out = ClusterNames::default();
+        let mut covering: Vec<usize> = Vec::new();
         for s in self.registry.services() {
+            covering.clear();
+            if let Some(list) = exact.get(&*s.hostname) {
+                covering.extend_from_slice(list);
+            }
+            covering.extend(
+                wildcard
+                    .iter()
+                    .copied()
+                    .filter(|&i| crate::hosts::subset_of(&s.hostname, &rules[i].host)),
+            );
+            // Subsets in the order of the rules, as Istio lists them.
+            covering.sort_unstable();
             let mut subsets: Vec<Arc<str>> = Vec::new();
-            for r in self.rules.rules() {
-                if crate::hosts::subset_of(&s.hostname, &r.host) {
-                    for sub in r.subsets.iter().filter_map(|x| x.name.as_deref()) {
-                        if !subsets.iter().any(|x| &**x == sub) {
-                            subsets.push(Arc::from(sub));
-                        }
+            for &i in &covering {
+                for sub in rules[i].subsets.iter().filter_map(|x| x.name.as_deref()) {
+                    if !subsets.iter().any(|x| &**x == sub) {
+                        subsets.push(Arc::from(sub));
                     }
                 }
             }
@@ -457,6 +455,25 @@ impl Mesh {
             }
         }
         out
+    }
+
+    /// [`Mesh::cluster_name`] as a shared string (the table's own for the
+    /// registry's clusters).
+    pub(crate) fn shared_cluster_name(
+        &self,
+        host: &str,
+        port: Option<u32>,
+        subset: Option<&str>,
+    ) -> Arc<str> {
+        if let Some(p) = port {
+            if let Some((_, _, name)) = self.clusters.get(host).and_then(|list| {
+                list.iter()
+                    .find(|(lp, ls, _)| *lp == p && ls.as_deref() == subset)
+            }) {
+                return name.clone();
+            }
+        }
+        Arc::from(self.cluster_name(host, port, subset).as_ref())
     }
 
     /// The Envoy cluster name Istio gives `host` on `port` with `subset`:
@@ -485,171 +502,6 @@ impl Mesh {
             subset.unwrap_or(""),
             host
         ))
-    }
-
-    fn build_host_cache(&self, config: &Config) -> HashMap<String, NamespaceCache> {
-        let suffix = format!(".svc.{}", self.options.domain_suffix);
-        let mut aliases: Vec<String> = Vec::new();
-        let mut add = |h: &str| {
-            if h.starts_with('*') {
-                return;
-            }
-            aliases.push(h.to_string());
-            if let Some(short) = h.strip_suffix(&suffix) {
-                if let Some((name, _ns)) = short.split_once('.') {
-                    aliases.push(name.to_string());
-                    aliases.push(short.to_string());
-                    aliases.push(format!("{short}.svc"));
-                }
-            }
-        };
-        for s in self.registry.services() {
-            add(&s.hostname);
-        }
-        for h in self.mesh_exact.keys() {
-            add(h);
-        }
-        aliases.sort_unstable();
-        aliases.dedup();
-        let mut namespaces: Vec<String> = config
-            .virtual_services
-            .iter()
-            .map(|r| r.namespace().to_string())
-            .chain(
-                config
-                    .destination_rules
-                    .iter()
-                    .map(|r| r.namespace().to_string()),
-            )
-            .chain(config.services.iter().map(|r| r.namespace().to_string()))
-            .chain(
-                config
-                    .service_entries
-                    .iter()
-                    .map(|r| r.namespace().to_string()),
-            )
-            .chain(config.workloads.iter().map(|r| r.namespace().to_string()))
-            .chain(std::iter::once("default".to_string()))
-            .collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
-        if aliases.len().saturating_mul(namespaces.len()) > MAX_HOST_CACHE_ENTRIES {
-            return HashMap::default();
-        }
-        let mut cache = HashMap::default();
-        for ns in namespaces {
-            let mut map: HashMap<Box<str>, CachedHost> = HashMap::default();
-            // Names are resolved for the namespace's default Sidecar; one
-            // that imports per port is left to the per-request path.
-            let sidecar = self.sidecars.namespace_default(&ns);
-            if sidecar.is_none_or(|s| s.is_port_independent()) {
-                let scope = scope::Scope::of(&ns, sidecar, 0);
-                map.reserve(aliases.len());
-                for a in &aliases {
-                    let Some(r) = self.resolve_any_port(a, &scope) else {
-                        continue;
-                    };
-                    let Some(service) = r.service else {
-                        continue;
-                    };
-                    map.insert(
-                        a.as_str().into(),
-                        CachedHost {
-                            exact_vs_host: self.mesh_exact.contains_key(a.as_str()),
-                            fqdn: Arc::from(r.fqdn.as_str()),
-                            vs: r.vs,
-                            service: Some(service),
-                        },
-                    );
-                }
-            }
-            let dests =
-                if self.dest_keys.len().saturating_mul(cache.len() + 1) <= MAX_DEST_CACHE_ENTRIES {
-                    self.resolve_dests(&ns)
-                } else {
-                    Vec::new()
-                };
-            let route_count = self.vs.iter().map(|v| v.http.len()).sum::<usize>();
-            let routes = if !dests.is_empty()
-                && route_count.saturating_mul(cache.len() + 1) <= MAX_ROUTE_CACHE_ENTRIES
-            {
-                self.resolve_route_destinations(&dests)
-            } else {
-                Vec::new()
-            };
-            cache.insert(
-                ns,
-                NamespaceCache {
-                    hosts: map,
-                    dests,
-                    routes,
-                },
-            );
-        }
-        cache
-    }
-
-    /// Every route destination resolved for sidecars in `ns`, where the
-    /// answer depends only on the namespace: the port is written or the
-    /// service has one, and no DestinationRule there selects workloads.
-    fn resolve_dests(&self, ns: &str) -> Vec<Option<ResolvedDest>> {
-        if self.rules.has_workload_selectors_in(ns) {
-            return Vec::new();
-        }
-        let no_labels = std::collections::BTreeMap::new();
-        self.dest_keys
-            .iter()
-            .map(|(host, subset, port)| {
-                let service = self.registry.lookup(host, ns);
-                let port = port.or_else(|| service.and_then(|s| s.only_port()))?;
-                let subset = subset.as_deref();
-                let facts =
-                    self.destination_facts(host, service, subset, Some(port), ns, Some(&no_labels));
-                let policy = facts.rule.and_then(|r| r.policy(Some(port), subset));
-                Some(ResolvedDest {
-                    port: Some(port),
-                    cluster: Arc::from(self.cluster_name(host, Some(port), subset).as_ref()),
-                    policy,
-                    problem: facts.problem.map(String::into_boxed_str),
-                })
-            })
-            .collect()
-    }
-
-    /// Every route's destination list built from a namespace's resolved
-    /// destinations, exactly as `http_decision` builds it per request
-    /// (zero-weight entries dropped when there are several, a lone one
-    /// weighted 100); `None` for a route with a destination not resolved
-    /// ahead of time, or none at all.
-    fn resolve_route_destinations(
-        &self,
-        dests: &[Option<ResolvedDest>],
-    ) -> Vec<Option<Box<[Destination<'static>]>>> {
-        let owned = |s: &str| std::borrow::Cow::Owned(s.to_string());
-        self.vs
-            .iter()
-            .flat_map(|v| v.http.iter())
-            .map(|route| {
-                let many = route.dests.len() > 1;
-                let mut list = Vec::with_capacity(route.dests.len());
-                for pd in &route.dests {
-                    if many && pd.weight == 0 {
-                        continue;
-                    }
-                    let r = dests.get(pd.key)?.as_ref()?;
-                    list.push(Destination {
-                        host: owned(&pd.host),
-                        subset: pd.subset.as_deref().map(owned),
-                        port: r.port,
-                        weight: if many { pd.weight } else { 100 },
-                        cluster: owned(&r.cluster),
-                        policy: r.policy.clone().map(decision::Shared::Owned),
-                        problem: r.problem.as_deref().map(owned),
-                    });
-                }
-                (!list.is_empty()).then(|| list.into_boxed_slice())
-            })
-            .collect()
     }
 
     /// The mesh settings.

@@ -457,7 +457,7 @@ impl Mesh {
             );
         }
         let ns_cache = if cacheable {
-            self.host_cache.get(ns)
+            self.namespace_cache(ns)
         } else {
             None
         };
@@ -550,8 +550,7 @@ impl Mesh {
             namespace: ns,
             labels: Some(&req.source.labels),
             listener_port: view.port,
-            resolved: ns_cache.map_or(&[], |c| c.dests.as_slice()),
-            resolved_routes: ns_cache.map_or(&[], |c| c.routes.as_slice()),
+            cache: ns_cache,
         };
         let vs = vs.map(|i| &self.vs[i]);
         // TLS and TCP: a VirtualService host outside the registry takes
@@ -845,7 +844,7 @@ spec:
         );
         let cached = Mesh::compile(&config);
         let mut uncached = Mesh::compile(&config);
-        uncached.host_cache.clear();
+        uncached.namespace_caches.clear();
         let hosts = [
             "known",
             "known.default",

@@ -454,8 +454,7 @@ impl<'m> RouteEntry<'m> {
                     namespace: ns,
                     labels: Some(labels),
                     listener_port: self.port,
-                    resolved: &[],
-                    resolved_routes: &[],
+                    cache: None,
                 };
                 match self.rule {
                     Some(rule) => mesh.http_decision(rule, None, &request_view, &proxy, &mut t),
@@ -477,8 +476,7 @@ impl<'m> RouteEntry<'m> {
                     namespace: proxy_ns,
                     labels: None,
                     listener_port: self.port,
-                    resolved: &[],
-                    resolved_routes: &[],
+                    cache: None,
                 };
                 match self.rule {
                     Some(rule) => mesh.http_decision(rule, None, &request_view, &proxy, &mut t),

@@ -79,9 +79,19 @@ impl HeaderMatcher {
     /// entry; `regex: "*"` means presence only in `withoutHeaders`, as Istio
     /// reads it.
     pub fn new(name: &str, m: &crate::model::common::StringMatch, invert: bool) -> Self {
+        HeaderMatcher::new_in(name, m, invert, &mut super::regex::RegexCache::default())
+    }
+
+    /// [`HeaderMatcher::new`], a regex taken from `regexes`.
+    pub(crate) fn new_in(
+        name: &str,
+        m: &crate::model::common::StringMatch,
+        invert: bool,
+        regexes: &mut super::regex::RegexCache,
+    ) -> Self {
         HeaderMatcher {
             name: HeaderName::new(name),
-            matcher: StringMatcher::from_istio(m, invert),
+            matcher: StringMatcher::from_istio_in(m, invert, regexes),
             invert,
         }
     }

@@ -7,6 +7,7 @@ use super::gateway::GatewayMatcher;
 use super::header::HeaderMatcher;
 use super::port::PortMatcher;
 use super::query::{query_param, QueryParamMatcher};
+use super::regex::RegexCache;
 use super::source::SourceMatcher;
 use super::string_match::StringMatcher;
 use crate::decide::request::Request;
@@ -62,27 +63,43 @@ impl HttpRouteMatch {
     /// Compiles match block `index` of a rule in a VirtualService in
     /// `vs_namespace` (gateway names resolve from it).
     pub fn compile(index: usize, m: &HttpMatchRequest, vs_namespace: &str) -> HttpRouteMatch {
+        HttpRouteMatch::compile_in(index, m, vs_namespace, &mut RegexCache::default())
+    }
+
+    /// [`HttpRouteMatch::compile`], regexes taken from `regexes` (one
+    /// program per distinct pattern across a configuration).
+    pub(crate) fn compile_in(
+        index: usize,
+        m: &HttpMatchRequest,
+        vs_namespace: &str,
+        regexes: &mut RegexCache,
+    ) -> HttpRouteMatch {
         let ignore_uri_case = m.ignore_uri_case.unwrap_or(false);
-        let plain = |s: &Option<crate::model::common::StringMatch>| {
-            s.as_ref().map(|s| StringMatcher::from_istio(s, false))
+        let mut plain = |s: &Option<crate::model::common::StringMatch>| {
+            s.as_ref()
+                .map(|s| StringMatcher::from_istio_in(s, false, regexes))
         };
+        let uri = plain(&m.uri).map(|u| u.ignoring_case(ignore_uri_case));
+        let scheme = plain(&m.scheme);
+        let method = plain(&m.method);
+        let authority = plain(&m.authority);
         HttpRouteMatch {
             index,
-            uri: plain(&m.uri).map(|u| u.ignoring_case(ignore_uri_case)),
+            uri,
             ignore_uri_case,
-            scheme: plain(&m.scheme),
-            method: plain(&m.method),
-            authority: plain(&m.authority),
+            scheme,
+            method,
+            authority,
             headers: (m.headers.iter())
-                .map(|(k, v)| HeaderMatcher::new(k, v, false))
+                .map(|(k, v)| HeaderMatcher::new_in(k, v, false, regexes))
                 .collect(),
             without_headers: (m.without_headers.iter())
-                .map(|(k, v)| HeaderMatcher::new(k, v, true))
+                .map(|(k, v)| HeaderMatcher::new_in(k, v, true, regexes))
                 .collect(),
             query_params: (m.query_params.iter())
                 .map(|(k, v)| QueryParamMatcher {
                     name: k.clone(),
-                    matcher: StringMatcher::from_istio(v, true),
+                    matcher: StringMatcher::from_istio_in(v, true, regexes),
                 })
                 .collect(),
             port: PortMatcher::new(m.port),

@@ -34,9 +34,11 @@
 //! inside a class is refused here (RE2's reading depends on position);
 //! `\pN` for one-letter categories, `[[:word:]]` and the `U` flag behave alike.
 
+use crate::fasthash::FastMap;
 use crate::limits::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM_BYTES};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// Suffix Istio appends to every regex compile error.
 const RE2_HINT: &str =
@@ -65,8 +67,14 @@ fn syntax<T>(msg: impl Into<String>) -> Result<T, RegexError> {
 
 /// A compiled RE2-compatible regular expression that matches only whole
 /// strings. Compile once, match many times; matching does not allocate.
+/// Clones share one compiled program.
 #[derive(Clone)]
 pub struct Re2Regex {
+    program: Arc<Program>,
+}
+
+/// What a [`Re2Regex`] shares between its clones.
+struct Program {
     pattern: String,
     compiled: regex::Regex,
     /// Bytes every full match starts with (often empty): checked before the
@@ -108,13 +116,15 @@ impl ClassTail {
 
 impl fmt::Debug for Re2Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Re2Regex").field(&self.pattern).finish()
+        f.debug_tuple("Re2Regex")
+            .field(&self.program.pattern)
+            .finish()
     }
 }
 
 impl PartialEq for Re2Regex {
     fn eq(&self, other: &Self) -> bool {
-        self.pattern == other.pattern
+        self.program.pattern == other.program.pattern
     }
 }
 
@@ -135,16 +145,18 @@ impl Re2Regex {
             return syntax(why);
         }
         let translated = translate(pattern)?;
-        let mut re = Re2Regex::build(pattern, &format!(r"\A(?:{translated})\z"))?;
+        let mut program = Program::build(pattern, &format!(r"\A(?:{translated})\z"))?;
         // One parse of the pattern serves both shortcuts.
         if let Ok(hir) = regex_syntax::ParserBuilder::new()
             .build()
             .parse(&translated)
         {
-            re.required_prefix = required_prefix(&hir);
-            re.prefix_then_class = prefix_then_class(&hir);
+            program.required_prefix = required_prefix(&hir);
+            program.prefix_then_class = prefix_then_class(&hir);
         }
-        Ok(re)
+        Ok(Re2Regex {
+            program: Arc::new(program),
+        })
     }
 
     /// Compiles `pattern` (RE2 syntax) for searching: [`Re2Regex::replace_all`]
@@ -157,10 +169,14 @@ impl Re2Regex {
             return syntax(why);
         }
         let translated = translate(pattern)?;
-        Re2Regex::build(pattern, &translated)
+        Ok(Re2Regex {
+            program: Arc::new(Program::build(pattern, &translated)?),
+        })
     }
+}
 
-    fn build(pattern: &str, program: &str) -> Result<Re2Regex, RegexError> {
+impl Program {
+    fn build(pattern: &str, program: &str) -> Result<Program, RegexError> {
         let compiled = regex::RegexBuilder::new(program)
             .size_limit(MAX_REGEX_PROGRAM_BYTES)
             .dfa_size_limit(MAX_REGEX_PROGRAM_BYTES * 2)
@@ -171,20 +187,23 @@ impl Re2Regex {
                 regex::Error::Syntax(msg) => RegexError::Syntax(first_error_line(&msg)),
                 other => RegexError::Syntax(other.to_string()),
             })?;
-        Ok(Re2Regex {
+        Ok(Program {
             pattern: pattern.to_string(),
             compiled,
             required_prefix: Box::default(),
             prefix_then_class: None,
         })
     }
+}
 
+impl Re2Regex {
     /// True when the whole of `subject` matches.
     pub fn is_match(&self, subject: &str) -> bool {
-        if !subject.as_bytes().starts_with(&self.required_prefix) {
+        let program = &*self.program;
+        if !subject.as_bytes().starts_with(&program.required_prefix) {
             return false;
         }
-        match &self.prefix_then_class {
+        match &program.prefix_then_class {
             Some(tail) => {
                 let rest = subject
                     .as_bytes()
@@ -193,25 +212,81 @@ impl Re2Regex {
                     .flatten();
                 rest.is_some_and(|rest| tail.matches(rest))
             }
-            None => self.compiled.is_match(subject),
+            None => program.compiled.is_match(subject),
         }
     }
 
     /// `subject` with every non-overlapping match replaced by `replacement`
     /// (the regex crate's syntax: `${1}` for a group).
     pub fn replace_all<'s>(&self, subject: &'s str, replacement: &str) -> Cow<'s, str> {
-        self.compiled.replace_all(subject, replacement)
+        self.program.compiled.replace_all(subject, replacement)
     }
 
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
-        &self.pattern
+        &self.program.pattern
     }
 
     /// The anchored pattern in the `regex` crate's syntax, for building a
     /// `regex::RegexSet` that matches exactly as this regex does.
     pub fn compiled_pattern(&self) -> &str {
-        self.compiled.as_str()
+        self.program.compiled.as_str()
+    }
+
+    /// Whether `self` and `other` are one compiled program (clones, or
+    /// handed out for one pattern by a [`RegexCache`]).
+    #[cfg(test)]
+    pub(crate) fn shares_program_with(&self, other: &Re2Regex) -> bool {
+        Arc::ptr_eq(&self.program, &other.program)
+    }
+}
+
+/// Compiled regexes by pattern text while a configuration compiles, so that
+/// textually equal patterns (a path regex repeated across VirtualServices)
+/// are compiled once and share one program.
+#[derive(Debug, Default)]
+pub(crate) struct RegexCache {
+    full: FastMap<Box<str>, Result<Re2Regex, RegexError>>,
+    search: FastMap<Box<str>, Result<Re2Regex, RegexError>>,
+    requested: usize,
+}
+
+impl RegexCache {
+    /// [`Re2Regex::new`], compiled once per distinct pattern.
+    pub fn full_match(&mut self, pattern: &str) -> Result<Re2Regex, RegexError> {
+        self.requested += 1;
+        Self::get_or_compile(&mut self.full, pattern, Re2Regex::new)
+    }
+
+    /// [`Re2Regex::new_search`], compiled once per distinct pattern.
+    pub fn search(&mut self, pattern: &str) -> Result<Re2Regex, RegexError> {
+        self.requested += 1;
+        Self::get_or_compile(&mut self.search, pattern, Re2Regex::new_search)
+    }
+
+    fn get_or_compile(
+        map: &mut FastMap<Box<str>, Result<Re2Regex, RegexError>>,
+        pattern: &str,
+        compile: fn(&str) -> Result<Re2Regex, RegexError>,
+    ) -> Result<Re2Regex, RegexError> {
+        if let Some(done) = map.get(pattern) {
+            return done.clone();
+        }
+        let done = compile(pattern);
+        map.insert(pattern.into(), done.clone());
+        done
+    }
+
+    /// How many regexes were asked for.
+    #[cfg(test)]
+    pub fn requested(&self) -> usize {
+        self.requested
+    }
+
+    /// How many distinct patterns were compiled.
+    #[cfg(test)]
+    pub fn distinct(&self) -> usize {
+        self.full.len() + self.search.len()
     }
 }
 
@@ -802,8 +877,26 @@ mod tests {
     }
 
     #[test]
+    fn a_regex_cache_compiles_each_distinct_pattern_once() {
+        let mut cache = RegexCache::default();
+        let a = cache.full_match("/api/v[0-9]+").unwrap();
+        let b = cache.full_match("/api/v[0-9]+").unwrap();
+        let other = cache.full_match("/api/x[0-9]+").unwrap();
+        let search = cache.search("/api/v[0-9]+").unwrap();
+        assert!(a.shares_program_with(&b));
+        assert!(!a.shares_program_with(&other));
+        // A search program is not anchored: never shared with a full match.
+        assert!(!a.shares_program_with(&search));
+        assert!(search.replace_all("/api/v1/api/v2", "x") == "xx");
+        assert!(a.is_match("/api/v12") && !a.is_match("/api/v12/x"));
+        // An invalid pattern is refused each time it is asked for, alike.
+        assert_eq!(cache.full_match("(?=x)"), cache.full_match("(?=x)"));
+        assert_eq!((cache.requested(), cache.distinct()), (6, 4));
+    }
+
+    #[test]
     fn a_literal_start_is_required_before_the_engine_runs() {
-        let prefix = |p: &str| Re2Regex::new(p).unwrap().required_prefix.to_vec();
+        let prefix = |p: &str| Re2Regex::new(p).unwrap().program.required_prefix.to_vec();
         assert_eq!(prefix("/users/5/[0-9]+"), b"/users/5/");
         assert_eq!(prefix("/api/(v1|v2)/x"), b"/api/v");
         assert_eq!(prefix("/a.*"), b"/a");
@@ -852,17 +945,26 @@ mod tests {
         ];
         for p in patterns {
             let r = Re2Regex::new(p).unwrap();
-            assert!(r.prefix_then_class.is_some(), "{p} takes the direct path");
+            assert!(
+                r.program.prefix_then_class.is_some(),
+                "{p} takes the direct path"
+            );
             for s in subjects {
-                assert_eq!(r.is_match(s), r.compiled.is_match(s), "{p} on {s:?}");
+                assert_eq!(
+                    r.is_match(s),
+                    r.program.compiled.is_match(s),
+                    "{p} on {s:?}"
+                );
             }
         }
         assert!(Re2Regex::new("/a(bc)+")
             .unwrap()
+            .program
             .prefix_then_class
             .is_none());
         assert!(Re2Regex::new("(?i)/a[0-9]+")
             .unwrap()
+            .program
             .prefix_then_class
             .is_none());
     }
@@ -1110,7 +1212,7 @@ mod tests {
             subject in "[a-c/]{0,8}",
         ) {
             if let Ok(r) = Re2Regex::new(&pattern) {
-                prop_assert_eq!(r.is_match(&subject), r.compiled.is_match(&subject), "pattern {}", pattern);
+                prop_assert_eq!(r.is_match(&subject), r.program.compiled.is_match(&subject), "pattern {}", pattern);
             }
         }
 

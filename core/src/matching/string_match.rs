@@ -1,7 +1,7 @@
 //! Istio `StringMatch` and the Envoy header / query-parameter semantics built
 //! on it (istio-api §3.2, §3.7; envoy-semantics §1.3, §1.4).
 
-use super::regex::{Re2Regex, RegexError};
+use super::regex::{Re2Regex, RegexCache, RegexError};
 use crate::model::common::StringMatch;
 use std::borrow::Cow;
 
@@ -38,6 +38,16 @@ impl StringMatcher {
     /// `regex: "*"` means "present" (Istio reads it so for `withoutHeaders`
     /// and `queryParams`); an empty `StringMatch` (`{}`) is presence too.
     pub fn from_istio(m: &StringMatch, star_is_presence: bool) -> Self {
+        StringMatcher::from_istio_in(m, star_is_presence, &mut RegexCache::default())
+    }
+
+    /// [`StringMatcher::from_istio`], a regex taken from `regexes` (one
+    /// program per distinct pattern).
+    pub(crate) fn from_istio_in(
+        m: &StringMatch,
+        star_is_presence: bool,
+        regexes: &mut RegexCache,
+    ) -> Self {
         if let Some(e) = &m.exact {
             StringMatcher::exact(e.as_str())
         } else if let Some(p) = &m.prefix {
@@ -46,7 +56,7 @@ impl StringMatcher {
             if star_is_presence && r == "*" {
                 return StringMatcher::Present;
             }
-            match Re2Regex::new(r) {
+            match regexes.full_match(r) {
                 Ok(re) => StringMatcher::Regex(re),
                 Err(e) => StringMatcher::Invalid(e.to_string()),
             }
