@@ -135,6 +135,9 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         }
         resources += config.resource_count();
         messages.extend(meshroute::check_with_progress(&config, progress));
+        // Freeing a big configuration piece by piece costs a tenth of the
+        // run at 100,000 services; the process exits soon after.
+        std::mem::forget(config);
     }
     for test_file in &test_files {
         let text =
@@ -147,6 +150,9 @@ pub fn main(argv: &[String]) -> Result<u8, Failure> {
         )?;
         resources += config.resource_count();
         messages.extend(meshroute::check_with_progress(&config, progress));
+        // Freeing a big configuration piece by piece costs a tenth of the
+        // run at 100,000 services; the process exits soon after.
+        std::mem::forget(config);
     }
     drop(reporter);
     messages.retain(|m| !suppressions.iter().any(|s| s.matches(m)));

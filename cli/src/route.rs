@@ -160,6 +160,10 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
         })
         .collect();
     let mut config = load_with_progress(&input_list, &options, reporter.progress());
+    // The loaded resources own their text: the files need not stay in
+    // memory while the table compiles (150 MB at 100,000 services).
+    drop(input_list);
+    drop(texts);
     if let Some(m) = &mesh_config {
         config.add_mesh_config_file(&m.text, &m.name);
     }
@@ -175,10 +179,20 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
     }
     let mesh = reporter.timed("compile", || Mesh::compile(&config));
     drop(reporter);
+    let outcome = print_decision(&mesh, &request, explain);
+    // The process exits next: freeing a big mesh piece by piece would cost
+    // a fifth of the run (measured at 100,000 services) for nothing.
+    std::mem::forget(mesh);
+    std::mem::forget(config);
+    outcome
+}
+
+/// Prints the decision (or its explanation) for `request`; the exit status.
+fn print_decision(mesh: &Mesh, request: &Request, explain: bool) -> Result<u8, Failure> {
     let style = Style::for_stdout();
     if explain {
-        println!("{}", request_line(&serde_json::to_value(&request)?, style));
-        match mesh.explain(&request) {
+        println!("{}", request_line(&serde_json::to_value(request)?, style));
+        match mesh.explain(request) {
             Ok(d) => {
                 print_explanation(&d, style);
                 Ok(0)
@@ -189,7 +203,7 @@ pub fn main(argv: &[String], explain: bool) -> Result<u8, Failure> {
             }
         }
     } else {
-        match mesh.decide(&request) {
+        match mesh.decide(request) {
             Ok(d) => {
                 println!("{}", serde_json::to_string_pretty(&d)?);
                 Ok(0)

@@ -232,7 +232,9 @@ impl RuleIndex {
             let sb = b.spec.workload_selector.is_some();
             sb.cmp(&sa).then_with(|| resource_order(a, b))
         });
-        let mut rules: Vec<MergedRule> = Vec::new();
+        // Built in place behind `Arc` (each one unique until the index is
+        // done, so `make_mut` never copies): no second copy of every rule.
+        let mut rules: Vec<Arc<MergedRule>> = Vec::with_capacity(config.destination_rules.len());
         // Rules by (namespace, host): the candidates a DestinationRule may
         // merge into, found without scanning every rule.
         let mut by_target: crate::fasthash::FastMap<(String, String), Vec<usize>> =
@@ -257,7 +259,7 @@ impl RuleIndex {
                 .find(|&i| rules[i].visibility == visibility && rules[i].selector == selector);
             match existing {
                 Some(i) => {
-                    let r = &mut rules[i];
+                    let r = Arc::make_mut(&mut rules[i]);
                     r.names.push(dr.key());
                     if r.traffic_policy.is_none() {
                         r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned();
@@ -270,7 +272,7 @@ impl RuleIndex {
                 }
                 None => {
                     candidates.push(rules.len());
-                    rules.push(MergedRule {
+                    rules.push(Arc::new(MergedRule {
                         names: vec![dr.key()],
                         namespace: ns.to_string(),
                         host,
@@ -280,12 +282,13 @@ impl RuleIndex {
                         subsets: dr.spec.subsets.clone(),
                         policies: Vec::new(),
                         policy_ports: Vec::new(),
-                    });
+                    }));
                 }
             }
         }
         let mut by_namespace: crate::fasthash::FastMap<String, NamespaceRules> = Default::default();
         for (i, r) in rules.iter_mut().enumerate() {
+            let r = Arc::make_mut(r);
             r.precompute();
             let entry = by_namespace.entry(r.namespace.clone()).or_default();
             if r.host.starts_with('*') {
@@ -295,7 +298,7 @@ impl RuleIndex {
             }
         }
         RuleIndex {
-            rules: rules.into_iter().map(Arc::new).collect(),
+            rules,
             by_namespace,
         }
     }

@@ -331,7 +331,7 @@ fn compile_one(
             .map(|g| hosts::resolve_gateway_ref(g, ns).gateway)
             .collect()
     };
-    let mut http = Vec::new();
+    let mut http = Vec::with_capacity(vs.spec.http.len());
     for (i, route) in vs.spec.http.iter().enumerate() {
         match &route.delegate {
             None => http.push(CompiledHttpRoute::new(
