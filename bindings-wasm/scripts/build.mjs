@@ -66,8 +66,10 @@ if (only !== 'playground') {
   // Istio's analyzers, gateway merging, Ingress and mesh config in the core
   // it is 742 KB gzipped (over the limit); at `z` 683 KB for ~+10% on
   // route() (1.36-1.42 -> 1.51-1.56 us in Node). This crate (the conversions
-  // on every route() call) at 2 is as fast as at 3 for ~3 KB less.
-  const optLevels = { meshroute: 'z', 'meshroute-wasm': '2' };
+  // on every route() call) at `s`: with the limits and the per-namespace
+  // caches the build at `2` is 702.8 KB gzipped; `s` is 688.2 KB for
+  // route() 1.46-1.50 -> 1.68-1.75 us in Node (README, "Size and speed").
+  const optLevels = { meshroute: 'z', 'meshroute-wasm': 's' };
   const perPackage = Object.entries(optLevels)
     .flatMap(([pkg, level]) => ['--config', `profile.release.package.${pkg}.opt-level=${/^\d$/.test(level) ? level : `"${level}"`}`]);
   // MESHROUTE_WASM_FEATURES=bench-parts adds the exports scripts/bench.mjs times.
