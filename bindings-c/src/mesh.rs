@@ -153,20 +153,38 @@ pub unsafe extern "C" fn meshroute_mesh_new_with_mesh_config(
         let mesh_text = unsafe { str_in("mesh_config", mesh_config, mesh_config_len) }?;
         let mesh_name =
             unsafe { str_in("mesh_config_name", mesh_config_name, mesh_config_name_len) }?;
-        let name = if name.is_empty() { "<inline>" } else { name };
-        let mesh_name = if mesh_name.is_empty() {
-            "<mesh-config>"
-        } else {
-            mesh_name
-        };
-        let mut config = meshroute_core::load::load_str(text, name);
-        if !mesh_text.is_empty() {
-            config.add_mesh_config_file(mesh_text, mesh_name);
-        }
+        let mesh = compile_text(text, name, mesh_text, mesh_name, Default::default());
         // SAFETY: checked above.
-        unsafe { out.write(compiled(&config).cast()) };
+        unsafe { out.write(mesh) };
         Ok(())
     })
+}
+
+/// Loads `text` (and a mesh config, when `mesh_text` is not empty) within
+/// `limits` and compiles it: what every `meshroute_mesh_new_with_*` makes.
+fn compile_text(
+    text: &str,
+    name: &str,
+    mesh_text: &str,
+    mesh_name: &str,
+    limits: meshroute_core::limits::Limits,
+) -> *mut meshroute_mesh {
+    let name = if name.is_empty() { "<inline>" } else { name };
+    let mesh_name = if mesh_name.is_empty() {
+        "<mesh-config>"
+    } else {
+        mesh_name
+    };
+    let options = meshroute_core::load::LoadOptions {
+        limits,
+        ..meshroute_core::load::LoadOptions::default()
+    };
+    let input = meshroute_core::load::Input { name, text };
+    let mut config = meshroute_core::load::load(&[input], &options);
+    if !mesh_text.is_empty() {
+        config.add_mesh_config_file(mesh_text, mesh_name);
+    }
+    compiled(&config).cast()
 }
 
 /// `meshroute_mesh_new_with_mesh_config` within `limits` (from
@@ -208,23 +226,9 @@ pub unsafe extern "C" fn meshroute_mesh_new_with_limits(
         let mesh_text = unsafe { str_in("mesh_config", mesh_config, mesh_config_len) }?;
         let mesh_name =
             unsafe { str_in("mesh_config_name", mesh_config_name, mesh_config_name_len) }?;
-        let name = if name.is_empty() { "<inline>" } else { name };
-        let mesh_name = if mesh_name.is_empty() {
-            "<mesh-config>"
-        } else {
-            mesh_name
-        };
-        let options = meshroute_core::load::LoadOptions {
-            limits,
-            ..meshroute_core::load::LoadOptions::default()
-        };
-        let input = meshroute_core::load::Input { name, text };
-        let mut config = meshroute_core::load::load(&[input], &options);
-        if !mesh_text.is_empty() {
-            config.add_mesh_config_file(mesh_text, mesh_name);
-        }
+        let mesh = compile_text(text, name, mesh_text, mesh_name, limits);
         // SAFETY: checked above.
-        unsafe { out.write(compiled(&config).cast()) };
+        unsafe { out.write(mesh) };
         Ok(())
     })
 }
