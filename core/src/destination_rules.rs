@@ -28,8 +28,10 @@ pub struct MergedRule {
     pub visibility: Visibility,
     /// Workload selector (rules with one apply only to selected proxies of their namespace).
     pub selector: Option<BTreeMap<String, String>>,
-    /// The top-level policy of the first rule that has one.
-    pub traffic_policy: Option<TrafficPolicy>,
+    /// The top-level policy of the first rule that has one (shared with
+    /// the effective policy of the rule's ports when it sets no port-level
+    /// settings).
+    pub traffic_policy: Option<Arc<TrafficPolicy>>,
     /// Subsets, first definition of each name wins.
     pub subsets: Vec<Subset>,
     /// Effective policies computed once: ports named by any port-level
@@ -73,6 +75,15 @@ impl MergedRule {
                     .is_some_and(|s| s.traffic_policy.is_some());
                 let p = match sub {
                     Some(_) if !own => without_subset.clone(),
+                    // Without port-level settings the rule's own policy is
+                    // the effective one: shared, not copied.
+                    None if self
+                        .traffic_policy
+                        .as_ref()
+                        .is_none_or(|t| t.port_level_settings.is_empty()) =>
+                    {
+                        self.traffic_policy.clone()
+                    }
                     _ => self.compute_policy(port, sub.as_deref()).map(Arc::new),
                 };
                 if sub.is_none() {
@@ -262,7 +273,7 @@ impl RuleIndex {
                     let r = Arc::make_mut(&mut rules[i]);
                     r.names.push(dr.key());
                     if r.traffic_policy.is_none() {
-                        r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned();
+                        r.traffic_policy = dr.spec.traffic_policy.as_deref().cloned().map(Arc::new);
                     }
                     for s in &dr.spec.subsets {
                         if r.subset(s.name.as_deref().unwrap_or("")).is_none() {
@@ -278,7 +289,7 @@ impl RuleIndex {
                         host,
                         visibility,
                         selector,
-                        traffic_policy: dr.spec.traffic_policy.as_deref().cloned(),
+                        traffic_policy: dr.spec.traffic_policy.as_deref().cloned().map(Arc::new),
                         subsets: dr.spec.subsets.clone(),
                         policies: Vec::new(),
                         policy_ports: Vec::new(),
@@ -437,5 +448,40 @@ spec:
             top,
             rule.policy_ref(None, Some("v2")).unwrap()
         ));
+        // Without port-level settings the written policy is the effective one.
+        assert!(Arc::ptr_eq(top, rule.traffic_policy.as_ref().unwrap()));
+    }
+
+    #[test]
+    fn a_policy_with_port_level_settings_is_not_the_effective_one() {
+        let config = crate::load::load_str(
+            r#"
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: shop}
+spec:
+  host: api
+  trafficPolicy:
+    connectionPool: {tcp: {maxConnections: 7}}
+    portLevelSettings:
+    - port: {number: 8080}
+      connectionPool: {tcp: {maxConnections: 3}}
+"#,
+            "dr.yaml",
+        );
+        let index = RuleIndex::build(&config, "cluster.local");
+        let rule = &index.rules()[0];
+        let written = rule.traffic_policy.as_ref().unwrap();
+        let other_ports = rule.policy_ref(None, None).unwrap();
+        assert!(!Arc::ptr_eq(written, other_ports));
+        assert!(other_ports.port_level_settings.is_empty());
+        let max = |port| {
+            rule.policy_ref(Some(port), None)
+                .and_then(|p| p.connection_pool.as_ref())
+                .and_then(|c| c.tcp.as_ref())
+                .and_then(|t| t.max_connections)
+        };
+        assert_eq!(max(8080), Some(3));
+        assert_eq!(max(9090), Some(7));
     }
 }

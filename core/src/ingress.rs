@@ -352,7 +352,7 @@ pub fn convert(config: &Config, domain: &str) -> Converted {
                     "{INGRESS_NAMESPACE}/{}",
                     gateway_name(first.name(), first.namespace())
                 )],
-                http,
+                http: http.into_iter().map(std::sync::Arc::new).collect(),
                 ..Default::default()
             },
         ));

@@ -163,7 +163,7 @@ impl CompiledHttpRoute {
         vs_namespace: Arc<str>,
         delegated_from: Option<Arc<str>>,
         matches: Vec<HttpRouteMatch>,
-        route: HttpRoute,
+        route: Arc<HttpRoute>,
         domain: &str,
         shared: &mut SharedParts,
     ) -> Self {
@@ -219,7 +219,7 @@ impl CompiledHttpRoute {
             timeout: (route.timeout.as_deref())
                 .and_then(|text| crate::duration::parse_duration(text).ok()),
             rewrite: RewritePlan::compile(&route, shared),
-            route: Arc::new(route),
+            route,
             dests,
             retries: Arc::new(retries),
         }
@@ -388,7 +388,7 @@ fn compile_one(
                                 HttpRouteMatch::compile_in(k, m, dns, &mut shared.regexes)
                             })
                             .collect(),
-                        merged,
+                        Arc::new(merged),
                         domain,
                         shared,
                     ));

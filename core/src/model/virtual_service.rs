@@ -28,7 +28,7 @@ pub struct VirtualService {
         deserialize_with = "null_as_default",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub http: Vec<HttpRoute>,
+    pub http: Vec<std::sync::Arc<HttpRoute>>,
     /// Rules for non-terminated TLS, by SNI, first match wins.
     #[serde(
         default,

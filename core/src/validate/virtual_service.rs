@@ -1060,7 +1060,7 @@ fn covers(a: &PrefixMatch, b: &PrefixMatch) -> bool {
         && maps_ok(&a.without, &b.without)
 }
 
-fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[HttpRoute]) {
+fn unreachable_http(r: &mut Report<'_, VirtualService>, routes: &[std::sync::Arc<HttpRoute>]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut catch_all = false;
     // Matches are compared (as JSON, as Istio does) and prefix matches
